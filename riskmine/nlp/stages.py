@@ -1,0 +1,11 @@
+"""Imports every module that registers a built-in stage."""
+
+from riskmine.nlp import (  # noqa: F401
+    classify,
+    dedup,
+    denoise,
+    grade,
+    normalize,
+    segment,
+    tag,
+)

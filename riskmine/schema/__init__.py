@@ -1,0 +1,53 @@
+"""The shared vocabulary: records and enums. Imports nothing else of riskmine."""
+
+from riskmine.schema.enums import (
+    CandidateStatus,
+    DispositionMeasure,
+    HarmKind,
+    HazardType,
+    Population,
+    RiskLevel,
+    SourceType,
+    Tier,
+    WarningColor,
+)
+from riskmine.schema.records import (
+    MAX_TEXT_CHARS,
+    CandidateRisk,
+    Decision,
+    EntityMention,
+    Evidence,
+    HazardMention,
+    RawDocument,
+    RegionMention,
+    Signal,
+    Span,
+    document_id,
+    stable_id,
+    utcnow,
+)
+
+__all__ = [
+    "MAX_TEXT_CHARS",
+    "CandidateRisk",
+    "CandidateStatus",
+    "Decision",
+    "DispositionMeasure",
+    "EntityMention",
+    "Evidence",
+    "HarmKind",
+    "HazardMention",
+    "HazardType",
+    "Population",
+    "RawDocument",
+    "RegionMention",
+    "RiskLevel",
+    "Signal",
+    "SourceType",
+    "Span",
+    "Tier",
+    "WarningColor",
+    "document_id",
+    "stable_id",
+    "utcnow",
+]

@@ -1,0 +1,1 @@
+"""Storage: the Protocol and its backends."""
