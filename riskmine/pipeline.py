@@ -49,9 +49,7 @@ class Pipeline:
     timings: dict[str, float] = field(default_factory=dict)
 
     @classmethod
-    def from_specs(
-        cls, specs: Sequence[StageSpec], ctx: StageContext, disabled: Iterable[str] = ()
-    ) -> Pipeline:
+    def from_specs(cls, specs: Sequence[StageSpec], ctx: StageContext, disabled: Iterable[str] = ()) -> Pipeline:
         off = set(disabled)
         return cls([build_stage(s.name, ctx, s.options) for s in specs if s.enabled and s.name not in off])
 

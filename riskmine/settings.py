@@ -9,6 +9,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PACKAGE_DIR = Path(__file__).resolve().parent
+REPO_DIR = PACKAGE_DIR.parent
 DEFAULT_PIPELINE_FILE = PACKAGE_DIR / "pipeline.toml"
 
 
@@ -23,11 +24,17 @@ class Settings(BaseSettings):
     pipeline_file: Path = DEFAULT_PIPELINE_FILE
     disabled_stages: str = Field("", description="comma-separated stage names to switch off")
     models_dir: Path | None = Field(None, description="trained model artifacts; default <var_dir>/models")
+    corpus_path: Path = Field(REPO_DIR / "data" / "corpus" / "labels.jsonl", description="labelled risk corpus")
+    demo_path: Path = Field(REPO_DIR / "data" / "demo" / "demo.jsonl", description="bundled demo corpus")
     host: str = "127.0.0.1"
     port: int = 8000
     batch_size: int = 256
     max_upload_bytes: int = 50 * 1024 * 1024
     secret_key: str = "dev-secret-change-me"
+    open_reads: bool | None = Field(None, description="reads without login; default: only in development")
+    open_analyze: bool | None = Field(None, description="analyze without login; default: only in development")
+    token_ttl_minutes: int = 480
+    max_analyze_items: int = 10_000
 
     @property
     def database(self) -> Path:

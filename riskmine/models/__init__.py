@@ -1,0 +1,1 @@
+"""Risk models: corpus, baseline, evaluation, versioned artifacts (registry) and the grading rules."""

@@ -33,7 +33,8 @@ class Stage(Protocol):
     def __call__(self, batch: list[Signal]) -> list[Signal]: ...
 
 
-StageFactory = Callable[..., Stage]
+BatchFn = Callable[[list[Signal]], list[Signal]]
+StageFactory = Callable[..., BatchFn]
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,7 @@ class BoundStage:
     name: str
     reads: tuple[str, ...]
     writes: tuple[str, ...]
-    fn: Callable[[list[Signal]], list[Signal]]
+    fn: BatchFn
 
     def __call__(self, batch: list[Signal]) -> list[Signal]:
         return self.fn(batch)

@@ -4,6 +4,7 @@ from riskmine.nlp import (  # noqa: F401
     classify,
     dedup,
     denoise,
+    disambiguate,
     grade,
     normalize,
     segment,

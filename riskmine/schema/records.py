@@ -134,6 +134,7 @@ class Signal(_Record):
     product_category: str | None = None
     product_terms: list[str] = Field(default_factory=list)
     hazards: list[HazardMention] = Field(default_factory=list)
+    predicted_hazards: list[HazardType] = Field(default_factory=list)  # from the model, no text span
     populations: list[Population] = Field(default_factory=list)
     regions: list[RegionMention] = Field(default_factory=list)
     organisations: list[EntityMention] = Field(default_factory=list)
@@ -154,12 +155,13 @@ class Signal(_Record):
 
     @property
     def hazard_codes(self) -> list[HazardType]:
-        """Distinct hazards not ruled out by disambiguation, in order of first mention."""
+        """Distinct hazards mentioned in the text and not ruled out by disambiguation, in order
+        of first mention; when the text names none, the model's predicted hazards."""
         seen: dict[HazardType, None] = {}
         for m in self.hazards:
-            if m.in_sense is not False:
+            if m.in_sense is not False and m.end > m.start:
                 seen.setdefault(m.hazard, None)
-        return list(seen)
+        return list(seen) or list(dict.fromkeys(self.predicted_hazards))
 
     @property
     def when(self) -> datetime:

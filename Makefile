@@ -1,0 +1,44 @@
+# riskmine: the two commands a newcomer needs are `make run` and `make test`.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+EXTRAS ?= dev,crawl
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+
+.PHONY: install run test test-fast lint format bench clean-var
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[$(EXTRAS)]"
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+install: $(STAMP)
+
+## run: set up, load the demo corpus into ./var/, serve API and console on 127.0.0.1:8000
+run: install
+	$(BIN)/riskmine demo --serve
+
+## test: lint, type-check and the whole test suite (what CI runs)
+test: install lint
+	$(BIN)/python -m pytest
+
+test-fast: install
+	$(BIN)/python -m pytest -m "not slow"
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+## bench: benchmarks, each printing ratios measured in one run
+bench: install
+	$(BIN)/python -m bench
+
+clean-var:
+	rm -rf var

@@ -1,0 +1,291 @@
+"""Throughput of the cleaning path (normalize → denoise → dedup → segment [→ tag]) against jieba alone.
+
+On one core, over real reviews from /work/shared/data (online_shopping_10_cats,
+fewclue unlabeled, waimai_10k, ChnSentiCorp hotel reviews):
+
+* documents/s of the path and of ``jieba.lcut`` over the same texts, and their ratio;
+* seconds per stage;
+* peak resident memory of the process;
+* the near-duplicate index's memory per document at 10k and 100k documents (the
+  larger set made by perturbing real texts with random swaps, insertions,
+  deletions and substitutions), and its growth;
+* the num_perm trade-off: time, memory, recall of perturbed copies and the share
+  of near merges that are true near duplicates, for 64/128/256 permutations.
+
+Run: ``python -m bench nlp_throughput`` or ``python bench/nlp_throughput.py [n]``.
+"""
+
+from __future__ import annotations
+
+import csv
+import gc
+import json
+import os
+import random
+import resource
+import sys
+import tempfile
+import time
+import tracemalloc
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+DATA_DIR = Path(os.environ.get("RISKMINE_SHARED_DATA", "/work/shared/data"))
+SOURCES = (
+    ("online_shopping_10_cats/online_shopping_10_cats.csv", "review"),
+    ("fewclue_eprstmt/unlabeled.json", "sentence"),
+    ("waimai_10k/waimai_10k.csv", "review"),
+    ("ChnSentiCorp_htl_all/ChnSentiCorp_htl_all.csv", "review"),
+)
+
+
+def load_reviews(limit: int | None = None, data_dir: Path = DATA_DIR) -> list[str]:
+    """Non-blank review texts from the four data sets, in file order, at most `limit`."""
+    texts: list[str] = []
+    for rel, field in SOURCES:
+        path = data_dir / rel
+        if not path.is_file():
+            raise FileNotFoundError(f"benchmark data missing: {path} (set RISKMINE_SHARED_DATA)")
+        with path.open(encoding="utf-8-sig", newline="") as f:
+            rows: Any = (json.loads(line) for line in f) if path.suffix == ".json" else csv.DictReader(f)
+            for row in rows:
+                text = (row.get(field) or "").strip()
+                if text:
+                    texts.append(text)
+    return texts[:limit] if limit else texts
+
+
+def perturb(text: str, rng: random.Random, rate: float) -> str:
+    """`text` with about `rate` edits per character: adjacent swaps, insertions, deletions, substitutions."""
+    chars = list(text)
+    edits = max(1, round(len(chars) * rate))
+    for _ in range(edits):
+        if len(chars) < 2:
+            break
+        i = rng.randrange(len(chars) - 1)
+        op = rng.randrange(4)
+        if op == 0:
+            chars[i], chars[i + 1] = chars[i + 1], chars[i]
+        elif op == 1:
+            chars.insert(i, chr(rng.randrange(0x4E00, 0x9FA5)))
+        elif op == 2:
+            del chars[i]
+        else:
+            chars[i] = chr(rng.randrange(0x4E00, 0x9FA5))
+    return "".join(chars)
+
+
+def _one_core() -> str:
+    try:
+        cpu = min(os.sched_getaffinity(0))
+        os.sched_setaffinity(0, {cpu})
+        return f"pinned to CPU {cpu}"
+    except (AttributeError, OSError):
+        return "not pinned (no sched_setaffinity)"
+
+
+def _timed(fn: Callable[[], Any]) -> tuple[float, Any]:
+    t0 = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - t0, out
+
+
+def _path_stages(var_dir: Path) -> tuple[list[Any], list[str]]:
+    """normalize, denoise, dedup, segment, and tag when riskmine/nlp/tag.py registers it and can be built."""
+    from riskmine.nlp.base import StageContext, build_stage, registered
+    from riskmine.settings import Settings
+
+    ctx = StageContext(settings=Settings(var_dir=var_dir))
+    names = ["normalize", "denoise", "dedup", "segment"]
+    stages = [build_stage(name, ctx) for name in names]
+    if not Path(__file__).resolve().parent.parent.joinpath("riskmine", "nlp", "tag.py").is_file():
+        return stages, names
+    try:
+        has_tag = "tag" in registered()
+    except ImportError as exc:  # another stage module failing to import must not hide the figures
+        print(f"  (tag not measured: {exc})")
+        return stages, names
+    if has_tag:
+        for label, options in (("tag", {}), ("tag[regions=False]", {"regions": False})):
+            try:
+                stages.append(build_stage("tag", ctx, options))
+            except Exception as exc:  # report why and measure without it
+                print(f"  ({label} not built: {type(exc).__name__}: {exc})")
+                continue
+            names.append(label)
+            break
+    return stages, names
+
+
+def measure_path(texts: list[str], batch_size: int = 256) -> dict[str, Any]:
+    """Documents/s of the cleaning path and of jieba alone over the same texts, and per-stage seconds."""
+    import jieba
+
+    from riskmine.pipeline import Pipeline
+    from riskmine.schema import RawDocument
+
+    docs = [RawDocument(source="bench", source_type="review", source_id=str(i), text=t) for i, t in enumerate(texts)]
+    with tempfile.TemporaryDirectory() as tmp:
+        stages, names = _path_stages(Path(tmp))
+        pipe = Pipeline(stages)
+        pipe.process(docs[:50])  # warm-up: dictionaries and automata are loaded outside the timing
+        pipe.timings.clear()
+        path_s, _ = _timed(lambda: [pipe.process(docs[i : i + batch_size]) for i in range(0, len(docs), batch_size)])
+        stage_s = dict(pipe.timings)
+
+    jieba.setLogLevel(30)
+    jieba.lcut("预热")
+    jieba_s, _ = _timed(lambda: [jieba.lcut(t) for t in texts])
+    n = len(texts)
+    return {
+        "docs": n,
+        "stages": names,
+        "path_docs_per_s": n / path_s,
+        "jieba_docs_per_s": n / jieba_s,
+        "path_over_jieba_time": path_s / jieba_s,
+        "stage_seconds": stage_s,
+    }
+
+
+def index_memory(texts: list[str], sizes: tuple[int, ...] = (10_000, 100_000), seed: int = 7) -> dict[int, float]:
+    """Bytes per document held by the dedup index (tracemalloc) after `size` documents."""
+    from riskmine.nlp.dedup import DedupIndex
+    from riskmine.nlp.normalize import content_hash, normalize_text
+
+    rng = random.Random(seed)
+    base = [normalize_text(t) for t in texts]
+    out: dict[int, float] = {}
+    for size in sizes:
+        corpus = [base[i] if i < len(base) else perturb(base[i % len(base)], rng, 0.05) for i in range(size)]
+        items = [(f"d{i}", content_hash(t), t) for i, t in enumerate(corpus)]
+        gc.collect()
+        tracemalloc.start()
+        before = tracemalloc.get_traced_memory()[0]
+        index = DedupIndex()
+        for i in range(0, len(items), 1000):
+            index.assign(items[i : i + 1000])
+        after = tracemalloc.get_traced_memory()[0]
+        tracemalloc.stop()
+        out[size] = (after - before) / size
+        print(f"  {size:>7,} docs: {out[size]:,.0f} B/doc ({index.indexed:,} MinHash signatures indexed)", flush=True)
+        del index
+    return out
+
+
+def _true_jaccard(a: str, b: str, k: int = 3) -> float:
+    from riskmine.nlp.normalize import compact
+
+    ka, kb = compact(a), compact(b)
+    sa = {ka[i : i + k] for i in range(len(ka) - k + 1)}
+    sb = {kb[i : i + k] for i in range(len(kb) - k + 1)}
+    return len(sa & sb) / len(sa | sb) if sa and sb else 0.0
+
+
+def num_perm_tradeoff(
+    texts: list[str],
+    configs: tuple[tuple[int, float], ...] = ((64, 0.9), (128, 0.9), (256, 0.9), (128, 0.5)),
+    originals: int = 5000,
+    seed: int = 11,
+) -> list[dict[str, Any]]:
+    """Per (num_perm, recall_weight): µs/doc, bytes/doc, recall of perturbed copies, precision of near merges."""
+    from riskmine.nlp.dedup import DedupIndex
+    from riskmine.nlp.normalize import compact, content_hash, normalize_text
+
+    rng = random.Random(seed)
+    base = [t for t in (normalize_text(x) for x in texts) if len(compact(t)) >= 40][:originals]
+    copies = [perturb(t, rng, rng.choice((0.01, 0.03, 0.05, 0.08))) for t in base]
+    corpus = base + copies
+    items = [(f"d{i}", content_hash(t), t) for i, t in enumerate(corpus)]
+    true_j = [_true_jaccard(c, b) for c, b in zip(copies, base, strict=True)]
+    tiers = {"J>=0.9": [j >= 0.9 for j in true_j], "0.8<=J<0.9": [0.8 <= j < 0.9 for j in true_j]}
+    text_of = {f"d{i}": t for i, t in enumerate(corpus)}
+    rows = []
+    for num_perm, recall_weight in configs:
+        params: dict[str, Any] = {"num_perm": num_perm, "threshold": 0.8, "recall_weight": recall_weight}
+        index = DedupIndex(**params)
+        t0 = time.perf_counter()
+        assigned = index.assign(items)  # timed without tracemalloc
+        secs = time.perf_counter() - t0
+        del index
+        gc.collect()
+        tracemalloc.start()
+        before = tracemalloc.get_traced_memory()[0]
+        probe = DedupIndex(**params)
+        probe.assign(items)
+        mem = tracemalloc.get_traced_memory()[0] - before
+        tracemalloc.stop()
+        del probe
+        found = [assigned[len(base) + j].group == assigned[j].group for j in range(len(copies))]
+        recall = {
+            name: sum(f for f, m in zip(found, mask, strict=True) if m) / max(1, sum(mask))
+            for name, mask in tiers.items()
+        }
+        near = [(i, a) for i, a in enumerate(assigned) if a.near]
+        merge_j = [_true_jaccard(corpus[i], text_of[a.group]) for i, a in near]
+        rows.append(
+            {
+                "num_perm": num_perm,
+                "recall_weight": recall_weight,
+                "us_per_doc": secs / len(items) * 1e6,
+                "bytes_per_doc": mem / len(items),
+                "recall": recall,
+                "tier_sizes": {name: sum(mask) for name, mask in tiers.items()},
+                "near_merges": len(near),
+                "merges_true_ge_0.8": sum(j >= 0.8 for j in merge_j) / max(1, len(near)),
+                "merges_true_ge_0.7": sum(j >= 0.7 for j in merge_j) / max(1, len(near)),
+            }
+        )
+    return rows
+
+
+def run(n: int = 60_000, *, memory_sizes: tuple[int, ...] = (10_000, 100_000), tradeoff: bool = True) -> dict[str, Any]:
+    """Measure everything on `n` real reviews (≥ 50,000 for the reported figures); returns the figures."""
+    pinned = _one_core()
+    texts = load_reviews(n)
+    print(f"{len(texts):,} real reviews, {sum(map(len, texts)) / len(texts):.0f} characters on average; {pinned}")
+
+    path = measure_path(texts)
+    print(
+        f"path ({' → '.join(path['stages'])}): {path['path_docs_per_s']:,.0f} docs/s; "
+        f"jieba.lcut alone: {path['jieba_docs_per_s']:,.0f} docs/s; "
+        f"path takes {path['path_over_jieba_time']:.2f}× jieba's time"
+    )
+    total = sum(path["stage_seconds"].values())
+    for name, secs in path["stage_seconds"].items():
+        print(f"  {name:<10} {secs:7.2f} s  {secs / total:6.1%}  {len(texts) / secs:10,.0f} docs/s")
+
+    print("near-duplicate index memory per document:")
+    all_texts = load_reviews(None)
+    memory = index_memory(all_texts, memory_sizes)
+    if len(memory) >= 2:
+        small, large = min(memory), max(memory)
+        print(f"  growth {small:,} → {large:,} docs: {memory[large] / memory[small]:.2f}× per document")
+
+    rows: list[dict[str, Any]] = []
+    if tradeoff:
+        print("num_perm trade-off (threshold 0.8; 5,000 real texts ≥ 40 chars + a perturbed copy of each, 1-8% edits):")
+        rows = num_perm_tradeoff(all_texts)
+        sizes = rows[0]["tier_sizes"] if rows else {}
+        print(f"  perturbed copies by true Jaccard to their original: {sizes}")
+        for r in rows:
+            print(
+                f"  num_perm {r['num_perm']:>3}, recall_weight {r['recall_weight']}: {r['us_per_doc']:5.0f} µs/doc, "
+                f"{r['bytes_per_doc']:6,.0f} B/doc, recall "
+                + ", ".join(f"{k} {v:.3f}" for k, v in r["recall"].items())
+                + f"; {r['near_merges']} near merges, {r['merges_true_ge_0.8']:.3f} with true J ≥ 0.8, "
+                f"{r['merges_true_ge_0.7']:.3f} ≥ 0.7"
+            )
+
+    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(f"peak resident memory: {peak_kib / 1024:,.0f} MiB")
+    return {**path, "index_bytes_per_doc": memory, "num_perm": rows, "peak_rss_mib": peak_kib / 1024}
+
+
+def main(argv: list[str]) -> None:
+    run(int(argv[0]) if argv else 60_000)
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    main(sys.argv[1:])

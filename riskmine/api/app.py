@@ -1,0 +1,92 @@
+"""The FastAPI application: JSON API under /api/v1, /health, the review console, OpenAPI at /docs."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.concurrency import run_in_threadpool
+from fastapi.staticfiles import StaticFiles
+
+from riskmine import __version__
+from riskmine.api.auth import check_secret
+from riskmine.api.errors import install_error_handlers
+from riskmine.api.limits import BodySizeLimit
+from riskmine.api.render import STATIC_DIR, build_templates
+from riskmine.api.routers import analyze, auth, candidates, console, documents, health, signals
+from riskmine.api.routers import users as users_router
+from riskmine.api.state import AppState
+from riskmine.api.users import UserStore
+from riskmine.pipeline import Pipeline
+from riskmine.settings import Settings, get_settings
+from riskmine.store.base import Store
+
+log = logging.getLogger("riskmine.api")
+
+DESCRIPTION = """
+Product quality-safety risk signals mined from Chinese text.
+
+* **documents**: submit batches (JSON array or NDJSON); they are stored, processed and grouped into candidates.
+* **signals**: processed documents, searchable and filterable.
+* **candidates**: candidate risks for expert review, with their evidence linking back to the sources.
+* **analyze**: judge texts without storing them.
+
+Authenticate with `POST /api/v1/auth/token` (bearer token) or an `X-API-Key` header.
+Every error is `{"error": {"code", "message", "details"}}`.
+"""
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    store: Store | None = None,
+    users: UserStore | None = None,
+    pipeline_factory: Callable[[Settings, Any], Pipeline] | None = None,
+) -> FastAPI:
+    """The application. The store is opened at startup (unless one is given) and closed at shutdown;
+    the pipeline is built on first use. Raises InsecureSecretError outside development with the default secret.
+    """
+    settings = settings or get_settings()
+    check_secret(settings)
+    state = AppState(
+        settings=settings,
+        users=users or UserStore.from_settings(settings),
+        store=store,
+        pipeline_factory=pipeline_factory,
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if state.store is None:
+            from riskmine.store.factory import open_store
+
+            settings.var_dir.mkdir(parents=True, exist_ok=True)
+            state.store = await run_in_threadpool(open_store, settings)
+            state.owns_store = True
+        try:
+            yield
+        finally:
+            if state.owns_store and state.store is not None:
+                state.store.close()
+                state.store = None
+                state.owns_store = False
+
+    app = FastAPI(
+        title="riskmine",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.riskmine = state
+    app.state.templates = build_templates()
+    install_error_handlers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    for module in (health, auth, users_router, documents, signals, candidates, analyze, console):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,131 @@
+"""Typed dependencies for the routers: settings, store, pipeline, users and the current principal.
+
+Use them as parameter annotations, e.g. ``def handler(store: StoreDep, user: WriterDep)``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
+
+from riskmine.api.auth import API_KEY_HEADER, WRITER_ROLES, analyze_open, authenticate_request, reads_open
+from riskmine.api.errors import ApiError
+from riskmine.api.state import AppState
+from riskmine.api.users import Role, User, UserStore
+from riskmine.pipeline import Pipeline
+from riskmine.settings import Settings
+from riskmine.store.base import Store
+
+# Declared so that /docs offers both ways to authenticate; the checking is done by authenticate_request.
+_oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+_api_key = APIKeyHeader(name=API_KEY_HEADER, auto_error=False)
+
+
+def get_state(request: Request) -> AppState:
+    state: AppState = request.app.state.riskmine
+    return state
+
+
+StateDep = Annotated[AppState, Depends(get_state)]
+
+
+def get_settings_dep(state: StateDep) -> Settings:
+    return state.settings
+
+
+def get_store(state: StateDep) -> Store:
+    if state.store is None:
+        raise ApiError(503, "store_unavailable", "the store is not open; start the app with its lifespan (uvicorn)")
+    return state.store
+
+
+def get_users(state: StateDep) -> UserStore:
+    return state.users
+
+
+async def get_pipeline(state: StateDep) -> Pipeline:
+    if state.pipeline_loaded:
+        return state.get_pipeline()
+    try:
+        return await run_in_threadpool(state.get_pipeline)
+    except Exception as exc:
+        raise ApiError(
+            503,
+            "pipeline_unavailable",
+            f"the NLP pipeline could not be built ({type(exc).__name__}: {exc}); "
+            "check the pipeline file, the trained models under the models directory and RISKMINE_DISABLED_STAGES",
+        ) from exc
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+StoreDep = Annotated[Store, Depends(get_store)]
+UsersDep = Annotated[UserStore, Depends(get_users)]
+PipelineDep = Annotated[Pipeline, Depends(get_pipeline)]
+
+
+def get_optional_user(
+    request: Request,
+    state: StateDep,
+    _token: Annotated[str | None, Depends(_oauth2)],
+    _key: Annotated[str | None, Depends(_api_key)],
+) -> User | None:
+    return authenticate_request(request, state.settings, state.users)
+
+
+OptionalUserDep = Annotated[User | None, Depends(get_optional_user)]
+
+
+def _login_required(
+    message: str = "log in first: POST /api/v1/auth/token, then send 'Authorization: Bearer <token>'",
+) -> ApiError:
+    return ApiError(401, "not_authenticated", message, headers={"WWW-Authenticate": "Bearer"})
+
+
+def require_user(user: OptionalUserDep) -> User:
+    if user is None:
+        raise _login_required()
+    return user
+
+
+CurrentUserDep = Annotated[User, Depends(require_user)]
+
+
+def require_reader(user: OptionalUserDep, state: StateDep) -> User | None:
+    """Anyone logged in; anonymous callers too while reads are open (development)."""
+    if user is None and not reads_open(state.settings):
+        raise _login_required()
+    return user
+
+
+def require_writer(user: OptionalUserDep) -> User:
+    """Role analyst, admin or station, or any API key."""
+    if user is None:
+        raise _login_required(
+            "writing needs a login (role analyst, admin or station) or an API key in the X-API-Key header"
+        )
+    if user.via != "api_key" and user.role not in WRITER_ROLES:
+        raise ApiError(
+            403, "forbidden", f"role {user.role.value!r} cannot submit documents; it needs analyst, admin or station"
+        )
+    return user
+
+
+def require_analyzer(user: OptionalUserDep, state: StateDep) -> User | None:
+    if user is None and not analyze_open(state.settings):
+        raise _login_required("analysis needs a login or an API key in the X-API-Key header")
+    return user
+
+
+def require_admin(user: CurrentUserDep) -> User:
+    if user.role is not Role.admin:
+        raise ApiError(403, "forbidden", "only an admin can do this")
+    return user
+
+
+ReaderDep = Annotated[User | None, Depends(require_reader)]
+WriterDep = Annotated[User, Depends(require_writer)]
+AnalyzerDep = Annotated[User | None, Depends(require_analyzer)]
+AdminDep = Annotated[User, Depends(require_admin)]

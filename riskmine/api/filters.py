@@ -1,0 +1,86 @@
+"""Query parameters → store filters, shared by the JSON API and the console pages."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime, time
+from enum import Enum
+from typing import Any
+
+from riskmine.api.errors import ApiError
+from riskmine.knowledge_graph.evidence import CHINA_TZ
+from riskmine.store.base import Range
+
+# The store's name for a signal's time (published_at, else collected_at).
+TIME_FIELD = "time"
+MAX_QUERY_CHARS = 200
+
+
+def parse_when(value: str | None, name: str, *, end_of_day: bool = False) -> datetime | None:
+    """An ISO date (2024-05-01) or date-time; a bare date means the day's start (or end, for `until`).
+
+    Without a time zone, China Standard Time is meant.
+    """
+    if value is None or not value.strip():
+        return None
+    raw = value.strip()
+    try:
+        if len(raw) == 10:
+            day = date.fromisoformat(raw)
+            moment = datetime.combine(day, time.max if end_of_day else time.min)
+        else:
+            moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise ApiError(
+            422,
+            "invalid_request",
+            f"{name} {value!r} is not a date: use YYYY-MM-DD or an ISO date-time such as 2024-05-01T08:00:00+08:00",
+            [{"in": "query", "field": name, "reason": "not an ISO date or date-time"}],
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=CHINA_TZ)
+    return moment
+
+
+def time_range(since: str | None, until: str | None) -> Range | None:
+    start = parse_when(since, "since")
+    end = parse_when(until, "until", end_of_day=True)
+    if start is None and end is None:
+        return None
+    if start is not None and end is not None and start > end:
+        raise ApiError(422, "invalid_request", f"since ({since}) is after until ({until})")
+    return Range(gte=start, lte=end)
+
+
+def clean_query(q: str | None) -> str | None:
+    """The full-text query, trimmed; None when blank. Longer than MAX_QUERY_CHARS is refused."""
+    if q is None:
+        return None
+    text = " ".join(q.split())
+    if len(text) > MAX_QUERY_CHARS:
+        raise ApiError(422, "query_too_long", f"the search text has {len(text)} characters; at most {MAX_QUERY_CHARS}")
+    return text or None
+
+
+def _value(v: Any) -> Any:
+    return v.value if isinstance(v, Enum) else v
+
+
+def build_filters(**conditions: Any) -> dict[str, Any]:
+    """Store filters from keyword conditions, leaving out those not given (None or empty)."""
+    out: dict[str, Any] = {}
+    for name, cond in conditions.items():
+        if cond is None:
+            continue
+        if isinstance(cond, str):
+            cond = cond.strip()
+            if not cond:
+                continue
+            out[name] = cond
+        elif isinstance(cond, Sequence):
+            values = [_value(v) for v in cond if v is not None and v != ""]
+            if values:
+                out[name] = values[0] if len(values) == 1 else values
+        else:
+            out[name] = _value(cond)
+    return out

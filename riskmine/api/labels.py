@@ -1,0 +1,123 @@
+"""Chinese labels for the console (codes stay English in the data and the API)."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+from riskmine.schema import (
+    CandidateStatus,
+    HarmKind,
+    HazardType,
+    Population,
+    RiskLevel,
+    SourceType,
+    Tier,
+    WarningColor,
+)
+
+HAZARD: dict[str, str] = {
+    HazardType.electric_shock: "触电",
+    HazardType.fire: "火灾",
+    HazardType.burns: "烧烫伤",
+    HazardType.chemical: "化学危害",
+    HazardType.injuries: "机械伤害",
+    HazardType.choking: "噎呛",
+    HazardType.suffocation: "窒息",
+    HazardType.strangulation: "勒颈",
+    HazardType.microbiological: "微生物",
+    HazardType.hearing_damage: "听力损伤",
+    HazardType.sight_damage: "视力损伤",
+    HazardType.entrapment: "夹困",
+    HazardType.drowning: "溺水",
+    HazardType.safety_function_failure: "安全功能失效",
+    HazardType.property_damage: "财产损失",
+    HazardType.other: "其他",
+}
+
+SOURCE_TYPE: dict[str, str] = {
+    SourceType.review: "电商评论",
+    SourceType.news: "新闻",
+    SourceType.complaint: "投诉",
+    SourceType.recall: "召回",
+    SourceType.spot_check: "监督抽查",
+    SourceType.injury_report: "伤害报告",
+    SourceType.government_notice: "政府通报",
+    SourceType.station_report: "监测站报送",
+    SourceType.public_report: "公众举报",
+}
+
+TIER: dict[str, str] = {Tier.immediate: "立即处置", Tier.review: "待研判", Tier.watch: "观察"}
+
+STATUS: dict[str, str] = {
+    CandidateStatus.new: "新建",
+    CandidateStatus.in_review: "研判中",
+    CandidateStatus.confirmed: "已确认",
+    CandidateStatus.rejected: "已排除",
+    CandidateStatus.merged: "已合并",
+    CandidateStatus.disposed: "已处置",
+    CandidateStatus.closed: "已关闭",
+}
+
+RISK_LEVEL: dict[str, str] = {RiskLevel.high: "高风险", RiskLevel.medium: "中风险", RiskLevel.low: "低风险"}
+
+WARNING_COLOR: dict[str, str] = {
+    WarningColor.red: "红色预警",
+    WarningColor.orange: "橙色预警",
+    WarningColor.yellow: "黄色预警",
+    WarningColor.green: "绿色预警",
+}
+
+POPULATION: dict[str, str] = {
+    Population.infants: "婴幼儿",
+    Population.children: "儿童",
+    Population.elderly: "老年人",
+    Population.pregnant: "孕妇",
+}
+
+HARM: dict[str, str] = {
+    HarmKind.injury: "受伤",
+    HarmKind.hospital: "就医",
+    HarmKind.death: "死亡",
+    HarmKind.property_damage: "财产损失",
+}
+
+ROLE: dict[str, str] = {
+    "admin": "管理员",
+    "analyst": "分析员",
+    "publisher": "发布员",
+    "station": "监测站",
+    "viewer": "查看者",
+}
+
+# Factors of a candidate's priority score (riskmine.knowledge_graph.priority).
+FACTOR: dict[str, str] = {
+    "events": "独立事件数",
+    "growth": "增长趋势",
+    "growth_ratio": "增长倍数",
+    "harm": "已造成伤害",
+    "severity": "危害严重程度",
+    "source_diversity": "来源多样性",
+    "vulnerable": "涉及脆弱人群",
+    "recency": "时效",
+}
+
+TABLES: dict[str, dict[str, str]] = {
+    "hazard": HAZARD,
+    "source_type": SOURCE_TYPE,
+    "tier": TIER,
+    "status": STATUS,
+    "risk_level": RISK_LEVEL,
+    "warning_color": WARNING_COLOR,
+    "population": POPULATION,
+    "harm": HARM,
+    "role": ROLE,
+    "factor": FACTOR,
+}
+
+
+def label(value: object, table: str) -> str:
+    """The Chinese label of a code; the code itself when it has none; "—" for nothing."""
+    if value is None or value == "":
+        return "—"
+    key = value.value if isinstance(value, Enum) else str(value)
+    return TABLES[table].get(key, key)

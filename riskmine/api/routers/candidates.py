@@ -1,0 +1,94 @@
+"""Candidate risks: the analysts' queue and one candidate with its evidence."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query
+
+from riskmine.api.deps import ReaderDep, StoreDep
+from riskmine.api.errors import not_found
+from riskmine.api.filters import MAX_QUERY_CHARS, build_filters, clean_query
+from riskmine.api.views import candidate_detail, candidate_summary
+from riskmine.schema import CandidateStatus, HazardType, RiskLevel, Tier, WarningColor
+from riskmine.store.base import Collection
+
+router = APIRouter(prefix="/api/v1/candidates", tags=["candidates"])
+
+MAX_PAGE = 200
+CandidateSort = Literal["priority", "signal_count", "time"]
+
+
+def candidate_filters(
+    *,
+    tier: list[Tier] | None = None,
+    status: list[CandidateStatus] | None = None,
+    product_category: str | None = None,
+    hazard: list[HazardType] | None = None,
+    risk_level: list[RiskLevel] | None = None,
+    warning_color: list[WarningColor] | None = None,
+    region: str | None = None,
+    brand: str | None = None,
+    enterprise: str | None = None,
+) -> dict[str, Any]:
+    return build_filters(
+        tier=tier,
+        status=status,
+        product_category=product_category,
+        hazard=hazard,
+        risk_level=risk_level,
+        warning_color=warning_color,
+        region=region,
+        brand=brand,
+        enterprise=enterprise,
+    )
+
+
+@router.get("", summary="Candidate risks, highest priority first")
+def list_candidates(
+    store: StoreDep,
+    _reader: ReaderDep,
+    tier: Annotated[list[Tier] | None, Query()] = None,
+    status: Annotated[list[CandidateStatus] | None, Query()] = None,
+    product_category: str | None = None,
+    hazard: Annotated[list[HazardType] | None, Query()] = None,
+    risk_level: Annotated[list[RiskLevel] | None, Query()] = None,
+    warning_color: Annotated[list[WarningColor] | None, Query()] = None,
+    region: str | None = None,
+    brand: str | None = None,
+    enterprise: str | None = None,
+    q: Annotated[str | None, Query(max_length=MAX_QUERY_CHARS, description="full-text search")] = None,
+    sort: CandidateSort = "priority",
+    order: Literal["desc", "asc"] = "desc",
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> dict[str, Any]:
+    filters = candidate_filters(
+        tier=tier,
+        status=status,
+        product_category=product_category,
+        hazard=hazard,
+        risk_level=risk_level,
+        warning_color=warning_color,
+        region=region,
+        brand=brand,
+        enterprise=enterprise,
+    )
+    page = store.query(
+        Collection.candidates,
+        filters=filters,
+        text=clean_query(q),
+        sort=sort,
+        descending=order == "desc",
+        limit=limit,
+        offset=offset,
+    )
+    return {"total": page.total, "items": [candidate_summary(c) for c in page.items], "limit": limit, "offset": offset}
+
+
+@router.get("/{candidate_id}", summary="One candidate risk with its evidence, each linking to its source document")
+def get_candidate(candidate_id: str, store: StoreDep, _reader: ReaderDep) -> dict[str, Any]:
+    cand = store.get(Collection.candidates, candidate_id)
+    if cand is None:
+        raise not_found("candidate", candidate_id)
+    return candidate_detail(cand)

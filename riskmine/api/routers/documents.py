@@ -1,0 +1,131 @@
+"""Documents: submit a batch (stored, processed, candidates refreshed) and read one back."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+
+from riskmine.api.deps import ReaderDep, StateDep, StoreDep, WriterDep, get_pipeline
+from riskmine.api.errors import ApiError, not_found
+from riskmine.api.payload import RowError, read_batch, remap_rejection
+from riskmine.api.state import AppState
+from riskmine.api.users import Role, User
+from riskmine.api.views import document_url, document_view
+from riskmine.pipeline import Pipeline
+from riskmine.schema import SourceType
+from riskmine.store.base import Collection, Store
+
+router = APIRouter(prefix="/api/v1/documents", tags=["documents"])
+
+MAX_DOCUMENTS_PER_REQUEST = 10_000
+
+
+def default_source(user: User) -> str:
+    """Provenance for rows that name no source: the submitting station, else the submitting user."""
+    if user.role is Role.station:
+        return f"station:{user.organisation or user.username}"
+    return f"api:{user.username}"
+
+
+def _submit(
+    state: AppState,
+    store: Store,
+    pipeline: Pipeline | None,
+    rows: list[tuple[int, dict[str, Any]]],
+    source: str,
+    source_type: SourceType | None,
+) -> dict[str, Any]:
+    """Store the rows, process the new documents and refresh candidates, one batch at a time."""
+    from riskmine.ingest import ingest_rows
+    from riskmine.processing import process_documents, refresh_candidates
+
+    with state.write_lock:
+        report = ingest_rows([item for _, item in rows], store, source=source, source_type=source_type)
+        new_ids = list(report.document_ids)
+        processed = risks = 0
+        candidates: int | None = None
+        if new_ids and pipeline is not None:
+            proc = process_documents(store, pipeline, new_ids)
+            processed, risks = proc.processed, proc.risks
+            candidates = refresh_candidates(store)
+    return {
+        "accepted": int(report.accepted),
+        "duplicates": int(report.duplicates),
+        "rejected": [remap_rejection(r, [row for row, _ in rows]) for r in report.rejected],
+        "document_ids": new_ids,
+        "processed": processed,
+        "risks": risks,
+        "candidates": candidates,
+    }
+
+
+@router.post(
+    "",
+    status_code=201,
+    summary="Submit a batch of documents (JSON array, or NDJSON with Content-Type application/x-ndjson)",
+    responses={
+        207: {"description": "some rows were rejected; the others were stored"},
+        413: {"description": "body or item count over the limit"},
+        415: {"description": "neither JSON nor NDJSON"},
+        422: {"description": "no row was valid"},
+    },
+)
+async def submit_documents(
+    request: Request,
+    state: StateDep,
+    store: StoreDep,
+    user: WriterDep,
+    source: Annotated[str | None, Query(max_length=100, description="source for rows that name none")] = None,
+    source_type: Annotated[SourceType | None, Query(description="source type for rows that name none")] = None,
+    process: Annotated[bool, Query(description="run the NLP pipeline and refresh candidates")] = True,
+) -> JSONResponse:
+    batch = await read_batch(request, MAX_DOCUMENTS_PER_REQUEST)
+    errors: list[RowError] = list(batch.errors)
+    rows: list[tuple[int, dict[str, Any]]] = []
+    for row, item in zip(batch.rows, batch.items, strict=True):
+        if isinstance(item, dict):
+            rows.append((row, item))
+        else:
+            errors.append(RowError(row, f"expected a JSON object, got {type(item).__name__}"))
+    # Build the pipeline first: if it cannot be built, nothing is stored half-done.
+    pipeline = await get_pipeline(state) if process and rows else None
+    result: dict[str, Any] = {
+        "accepted": 0,
+        "duplicates": 0,
+        "rejected": [],
+        "document_ids": [],
+        "processed": 0,
+        "risks": 0,
+        "candidates": None,
+    }
+    if rows:
+        chosen_source = source or default_source(user)
+        result = await run_in_threadpool(_submit, state, store, pipeline, rows, chosen_source, source_type)
+    rejected = sorted([*errors, *result["rejected"]], key=lambda e: e.row)
+    valid = result["accepted"] + result["duplicates"]
+    details = [e.to_dict() for e in rejected]
+    if valid == 0:
+        raise ApiError(
+            422,
+            "no_valid_rows",
+            f"none of the {batch.size} rows was accepted; the details name each row's problem",
+            details,
+        )
+    body = {
+        **result,
+        "rows": batch.size,
+        "rejected": details,
+        "document_urls": [document_url(i) for i in result["document_ids"]],
+    }
+    return JSONResponse(body, status_code=207 if rejected else 201)
+
+
+@router.get("/{document_id}", summary="One stored document, as submitted (personal data masked)")
+def get_document(document_id: str, store: StoreDep, _reader: ReaderDep) -> dict[str, Any]:
+    doc = store.get(Collection.documents, document_id)
+    if doc is None:
+        raise not_found("document", document_id)
+    return document_view(doc)

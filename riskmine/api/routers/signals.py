@@ -1,0 +1,108 @@
+"""Signals: search and filter processed documents, read one."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query
+
+from riskmine.api.deps import ReaderDep, StoreDep
+from riskmine.api.errors import not_found
+from riskmine.api.filters import MAX_QUERY_CHARS, TIME_FIELD, build_filters, clean_query, time_range
+from riskmine.api.views import signal_detail, signal_summary
+from riskmine.schema import HazardType, RiskLevel, SourceType, WarningColor
+from riskmine.store.base import Collection
+
+router = APIRouter(prefix="/api/v1/signals", tags=["signals"])
+
+MAX_PAGE = 200
+SignalSort = Literal["time", "risk_score", "relevance"]
+
+
+def signal_filters(
+    *,
+    source: str | None = None,
+    source_type: list[SourceType] | None = None,
+    product_category: str | None = None,
+    hazard: list[HazardType] | None = None,
+    region: str | None = None,
+    is_risk: bool | None = None,
+    risk_level: list[RiskLevel] | None = None,
+    warning_color: list[WarningColor] | None = None,
+    since: str | None = None,
+    until: str | None = None,
+) -> dict[str, Any]:
+    filters = build_filters(
+        source=source,
+        source_type=source_type,
+        product_category=product_category,
+        hazard=hazard,
+        region=region,
+        is_risk=is_risk,
+        risk_level=risk_level,
+        warning_color=warning_color,
+    )
+    when = time_range(since, until)
+    if when is not None:
+        filters[TIME_FIELD] = when
+    return filters
+
+
+def store_sort(sort: str | None, q: str | None) -> str | None:
+    """The store's sort field for the asked sort: None means by relevance (only with a query)."""
+    if sort == "relevance" or (sort is None and q):
+        return None if q else "time"
+    return sort or "time"
+
+
+@router.get("", summary="Search and filter signals")
+def list_signals(
+    store: StoreDep,
+    _reader: ReaderDep,
+    q: Annotated[str | None, Query(max_length=MAX_QUERY_CHARS, description="full-text search")] = None,
+    source: str | None = None,
+    source_type: Annotated[list[SourceType] | None, Query()] = None,
+    product_category: str | None = None,
+    hazard: Annotated[list[HazardType] | None, Query()] = None,
+    region: str | None = None,
+    is_risk: bool | None = None,
+    risk_level: Annotated[list[RiskLevel] | None, Query()] = None,
+    warning_color: Annotated[list[WarningColor] | None, Query()] = None,
+    since: Annotated[str | None, Query(description="published on or after: YYYY-MM-DD or ISO date-time")] = None,
+    until: Annotated[str | None, Query(description="published on or before: YYYY-MM-DD or ISO date-time")] = None,
+    sort: Annotated[SignalSort | None, Query(description="time (default), risk_score, or relevance (with q)")] = None,
+    order: Literal["desc", "asc"] = "desc",
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> dict[str, Any]:
+    text = clean_query(q)
+    filters = signal_filters(
+        source=source,
+        source_type=source_type,
+        product_category=product_category,
+        hazard=hazard,
+        region=region,
+        is_risk=is_risk,
+        risk_level=risk_level,
+        warning_color=warning_color,
+        since=since,
+        until=until,
+    )
+    page = store.query(
+        Collection.signals,
+        filters=filters,
+        text=text,
+        sort=store_sort(sort, text),
+        descending=order == "desc",
+        limit=limit,
+        offset=offset,
+    )
+    return {"total": page.total, "items": [signal_summary(s) for s in page.items], "limit": limit, "offset": offset}
+
+
+@router.get("/{signal_id}", summary="One signal with all its annotations")
+def get_signal(signal_id: str, store: StoreDep, _reader: ReaderDep) -> dict[str, Any]:
+    sig = store.get(Collection.signals, signal_id)
+    if sig is None:
+        raise not_found("signal", signal_id)
+    return signal_detail(sig)

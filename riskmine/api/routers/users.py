@@ -1,0 +1,38 @@
+"""User administration (admins only)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from riskmine.api.deps import AdminDep, UsersDep
+from riskmine.api.errors import ApiError
+from riskmine.api.users import MAX_USERNAME_CHARS, MIN_PASSWORD_CHARS, Role, UserError, UserExists
+
+router = APIRouter(prefix="/api/v1/users", tags=["users"])
+
+
+class NewUser(BaseModel):
+    username: str = Field(min_length=1, max_length=MAX_USERNAME_CHARS)
+    password: str = Field(min_length=MIN_PASSWORD_CHARS, max_length=1024)
+    role: Role = Role.viewer
+    organisation: str | None = Field(None, max_length=200)
+
+
+@router.get("", summary="All active users")
+def list_users(_admin: AdminDep, users: UsersDep) -> list[dict[str, Any]]:
+    return [{k: v for k, v in u.public().items() if k != "via"} for u in users.list_users()]
+
+
+@router.post("", status_code=201, summary="Create a user")
+async def create_user(body: NewUser, _admin: AdminDep, users: UsersDep) -> JSONResponse:
+    try:
+        user = await run_in_threadpool(users.create_user, body.username, body.password, body.role, body.organisation)
+    except UserError as exc:
+        raise ApiError(409 if isinstance(exc, UserExists) else 422, exc.code, str(exc)) from None
+    out = {k: v for k, v in user.public().items() if k != "via"}
+    return JSONResponse(out, status_code=201)

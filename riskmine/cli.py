@@ -1,0 +1,319 @@
+"""The `riskmine` command line."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from riskmine.settings import Settings, get_settings
+
+app = typer.Typer(help="riskmine: mine product quality-safety risk signals from Chinese text.", no_args_is_help=True)
+console = Console(stderr=True)
+out = Console()
+
+
+def _mount_subcommands() -> None:
+    from riskmine.crawler.cli import crawl_cmd, sources_cmd
+    from riskmine.models.cli import app as models_app
+
+    app.add_typer(models_app, name="models", help="Train, evaluate and list the risk models.")
+    app.command("crawl")(crawl_cmd)
+    app.command("sources")(sources_cmd)
+
+
+@contextmanager
+def _progress(label: str, total: int | None) -> Iterator[Any]:
+    columns = [
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    ]
+    with Progress(*columns, console=console, transient=False, disable=not console.is_terminal) as progress:
+        task = progress.add_task(label, total=total)
+        yield lambda n: progress.advance(task, n)
+
+
+def _open(settings: Settings) -> Any:
+    from riskmine.store.factory import open_store
+
+    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    return open_store(settings)
+
+
+def _pipeline(settings: Settings, store: Any = None) -> Any:
+    from riskmine.pipeline import Pipeline
+
+    return Pipeline.from_settings(settings, store)
+
+
+def _count_lines(path: Path) -> int | None:
+    if path.suffix.lower() not in {".jsonl", ".ndjson", ".csv", ".tsv", ".json"}:
+        return None
+    with path.open("rb") as fh:
+        return sum(1 for line in fh if line.strip())
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="JSONL, CSV or XLSX files (UTF-8, GBK/GB18030 or UTF-16)")],
+    source: Annotated[str | None, typer.Option(help="source name for rows that give none")] = None,
+    source_type: Annotated[str | None, typer.Option(help="source type for rows that give none, e.g. review")] = None,
+    station: Annotated[str | None, typer.Option(help="monitoring station submitting the file")] = None,
+    rejects: Annotated[Path | None, typer.Option(help="where to write rejected rows (JSONL)")] = None,
+    process: Annotated[bool, typer.Option(help="run the NLP pipeline on the new documents")] = True,
+) -> None:
+    """Load documents from files into the store; list every rejected row."""
+    from riskmine.crawler.feeds import FeedError
+    from riskmine.ingest import ingest_path, write_rejections
+
+    settings = get_settings()
+    store = _open(settings)
+    any_rejected = False
+    new_ids: list[str] = []
+    try:
+        for path in paths:
+            if not path.exists():
+                console.print(f"[red]error[/red] {path}: no such file")
+                any_rejected = True
+                continue
+            src = f"station:{station}" if station else source
+            stype = source_type or ("station_report" if station else None)
+            try:
+                with _progress(f"ingest {path.name}", _count_lines(path)) as advance:
+                    report = ingest_path(path, store, source=src, source_type=stype, progress=advance)
+            except (FeedError, ValueError) as exc:
+                console.print(f"[red]error[/red] {exc}")
+                any_rejected = True
+                continue
+            new_ids.extend(report.document_ids)
+            out.print(
+                f"{path}: {report.rows} rows, [green]{report.accepted} accepted[/green], "
+                f"{report.duplicates} duplicates, [red]{len(report.rejected)} rejected[/red]"
+            )
+            if report.rejected:
+                any_rejected = True
+                target = rejects or settings.var_dir / "rejects" / f"{path.stem}.rejected.jsonl"
+                target.parent.mkdir(parents=True, exist_ok=True)
+                write_rejections(report.rejected, target)
+                for rej in report.rejected[:20]:
+                    out.print(f"  [red]✗[/red] {rej.reason}")
+                if len(report.rejected) > 20:
+                    out.print(f"  … {len(report.rejected) - 20} more")
+                out.print(f"  rejected rows written to {target}")
+        if process and new_ids:
+            _process(settings, store, new_ids)
+    finally:
+        store.close()
+    if any_rejected:
+        raise typer.Exit(code=2)
+
+
+def _process(settings: Settings, store: Any, ids: list[str] | None) -> None:
+    from riskmine.processing import pending_document_ids, process_documents, refresh_candidates
+
+    todo = ids if ids is not None else pending_document_ids(store)
+    if not todo:
+        out.print("nothing to process")
+    else:
+        pipeline = _pipeline(settings, store)
+        with _progress("process", len(todo)) as advance:
+            rep = process_documents(store, pipeline, todo, batch_size=settings.batch_size, progress=advance)
+        out.print(
+            f"processed {rep.processed} documents in {rep.seconds:.1f}s: {rep.risks} risk signals, "
+            f"{rep.duplicates} duplicates, {rep.noisy} noisy"
+        )
+    n = refresh_candidates(store)
+    out.print(f"{n} candidate risks")
+
+
+@app.command()
+def process(
+    all_documents: Annotated[bool, typer.Option("--all", help="reprocess every document, not only new ones")] = False,
+) -> None:
+    """Run the NLP pipeline over stored documents not yet processed, then refresh candidates."""
+    from riskmine.store.base import Collection
+
+    settings = get_settings()
+    store = _open(settings)
+    try:
+        ids = [d.id for d in store.iterate(Collection.documents)] if all_documents else None
+        _process(settings, store, ids)
+    finally:
+        store.close()
+
+
+@app.command()
+def analyze(
+    in_path: Annotated[Path, typer.Option("--in", help="JSONL of {id, text, ...} objects")],
+    out_path: Annotated[Path, typer.Option("--out", help="JSONL results, one per input line")],
+) -> None:
+    """Judge texts without storing them (the analyze contract)."""
+    from riskmine.analyze import analyze_file
+
+    settings = get_settings()
+    if not in_path.exists():
+        console.print(f"[red]error[/red] {in_path}: no such file")
+        raise typer.Exit(code=2)
+    pipeline = _pipeline(settings, None)
+    with _progress("analyze", _count_lines(in_path)) as advance:
+        written, rejected = analyze_file(in_path, out_path, pipeline, progress=advance)
+    out.print(f"{written} results written to {out_path}; {len(rejected)} rejected")
+    for rej in rejected[:20]:
+        out.print(f"  [red]✗[/red] {rej.reason}")
+    if rejected:
+        raise typer.Exit(code=2)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="default RISKMINE_HOST or 127.0.0.1")] = None,
+    port: Annotated[int | None, typer.Option(help="default RISKMINE_PORT or 8000")] = None,
+) -> None:
+    """Serve the API and the review console."""
+    _serve(get_settings(), host, port)
+
+
+def _serve(settings: Settings, host: str | None, port: int | None) -> None:
+    import uvicorn
+
+    from riskmine.api.app import create_app
+    from riskmine.api.auth import InsecureSecretError
+
+    h, p = host or settings.host, port or settings.port
+    try:
+        application = create_app(settings)
+    except InsecureSecretError as exc:
+        console.print(f"[red]refusing to start[/red]: {exc}")
+        raise typer.Exit(code=2) from None
+    out.print(f"riskmine serving on [bold]http://{h}:{p}/[/bold]  (API docs: http://{h}:{p}/docs)")
+    uvicorn.run(application, host=h, port=p, log_level="warning")
+
+
+@app.command()
+def demo(
+    serve_after: Annotated[bool, typer.Option("--serve/--no-serve", help="serve the API afterwards")] = False,
+    host: Annotated[str | None, typer.Option()] = None,
+    port: Annotated[int | None, typer.Option()] = None,
+) -> None:
+    """Load the bundled demo corpus, train the baseline if needed, process, build candidates."""
+    from riskmine.api.users import ensure_demo_users
+    from riskmine.ingest import ingest_path
+    from riskmine.models.corpus import CorpusError, InsufficientDataError
+    from riskmine.models.registry import ensure_model
+    from riskmine.store.base import Collection
+
+    settings = get_settings()
+    store = _open(settings)
+    try:
+        try:
+            with console.status("checking the risk model"):
+                version = ensure_model(settings)
+        except (CorpusError, InsufficientDataError) as exc:
+            console.print(f"[red]cannot train the risk model[/red]: {exc}")
+            raise typer.Exit(code=2) from None
+        out.print(f"risk model: {version}")
+        if store.count(Collection.documents) == 0:
+            with _progress("load demo corpus", _count_lines(settings.demo_path)) as advance:
+                report = ingest_path(settings.demo_path, store, progress=advance)
+            out.print(f"demo corpus: {report.accepted} documents loaded, {len(report.rejected)} rejected")
+        _process(settings, store, None)
+        users = ensure_demo_users(settings)
+    finally:
+        store.close()
+    if users:
+        out.print("demo logins: " + ", ".join(f"[bold]{u}[/bold] / {pw} ({role})" for u, pw, role in users))
+    if serve_after:
+        _serve(settings, host, port)
+
+
+@app.command()
+def status() -> None:
+    """Counts in the store and the pipeline in force."""
+    from riskmine.store.base import Collection
+
+    settings = get_settings()
+    store = _open(settings)
+    try:
+        table = Table(title=f"riskmine store ({settings.store}: {settings.database})")
+        table.add_column("collection")
+        table.add_column("records", justify="right")
+        for coll in Collection:
+            table.add_row(coll.value, str(store.count(coll)))
+        table.add_row("risk signals", str(store.count(Collection.signals, filters={"is_risk": True})))
+        out.print(table)
+        cand = store.aggregate(Collection.candidates, "tier")
+        if cand:
+            out.print("candidates by tier: " + ", ".join(f"{b.key} {b.count}" for b in cand))
+    finally:
+        store.close()
+    _print_stages(settings)
+
+
+def _print_stages(settings: Settings) -> None:
+    from riskmine.nlp.base import registered
+    from riskmine.pipeline import load_config
+
+    regs = registered()
+    table = Table(title=f"pipeline ({settings.pipeline_file})")
+    for col in ("#", "stage", "enabled", "reads", "writes"):
+        table.add_column(col)
+    for i, spec in enumerate(load_config(settings.pipeline_file), start=1):
+        on = spec.enabled and spec.name not in settings.disabled
+        reg = regs.get(spec.name)
+        table.add_row(
+            str(i),
+            spec.name,
+            "yes" if on else "[yellow]off[/yellow]",
+            ", ".join(reg.reads) if reg else "?",
+            ", ".join(reg.writes) if reg else "[red]not registered[/red]",
+        )
+    out.print(table)
+
+
+@app.command()
+def stages() -> None:
+    """List the pipeline's stages, what each reads and writes, and whether it is on."""
+    _print_stages(get_settings())
+
+
+@app.command("export-signals")
+def export_signals(
+    out_path: Annotated[Path, typer.Option("--out")],
+    risks_only: Annotated[bool, typer.Option("--risks-only/--all")] = True,
+) -> None:
+    """Write stored signals as JSONL."""
+    from riskmine.store.base import Collection
+
+    settings = get_settings()
+    store = _open(settings)
+    n = 0
+    try:
+        with out_path.open("w", encoding="utf-8") as fh:
+            filters = {"is_risk": True} if risks_only else None
+            for sig in store.iterate(Collection.signals, filters=filters):
+                fh.write(json.dumps(sig.model_dump(mode="json"), ensure_ascii=False) + "\n")
+                n += 1
+    finally:
+        store.close()
+    out.print(f"{n} signals written to {out_path}")
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+_mount_subcommands()

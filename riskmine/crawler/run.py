@@ -1,0 +1,216 @@
+"""Run one source's crawl in a fresh process (Twisted's reactor cannot restart), and read back its report.
+
+    python -m riskmine.crawler.run SOURCE --report report.json [--start-urls a,b] [--set KEY=VALUE ...]
+
+:func:`crawl` does that from Python and records the run in the crawl health file. The crawl keeps its
+state in var/crawl/jobs/SOURCE (JOBDIR) while unfinished, so a killed or interrupted crawl resumes
+where it stopped; the state is cleared when a crawl finishes, so the next run starts from the feeds
+and list pages again (detail pages already stored are skipped, others revalidated via the HTTP cache).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from riskmine.crawler import health
+
+NORMAL_FINISH = ("finished", "closespider_itemcount", "closespider_pagecount", "closespider_timeout")
+
+
+@dataclass
+class CrawlReport:
+    """What one crawl did."""
+
+    source: str
+    started_at: str
+    finished_at: str
+    finish_reason: str | None = None
+    items: int = 0  # items handed to the ingest service
+    new_items: int = 0  # documents newly stored
+    duplicates: int = 0
+    rejected: int = 0
+    errors: int = 0
+    requests: int = 0
+    responses: int = 0
+    revalidated: int = 0  # cached responses revalidated (conditional requests)
+    seen_skipped: int = 0  # detail pages skipped as already fetched
+    robots_forbidden: int = 0
+    returncode: int = 0
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """The crawl ran to a normal end and did not only fail."""
+        if self.returncode != 0 or self.error or self.finish_reason not in NORMAL_FINISH:
+            return False
+        return not (self.errors and not self.items)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "ok": self.ok}
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+def _value(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def jobdir(var_dir: Path, source: str) -> Path:
+    return Path(var_dir).resolve() / "crawl" / "jobs" / source
+
+
+def _report_from_stats(source: str, started: str, stats: dict[str, Any]) -> CrawlReport:
+    def n(key: str) -> int:
+        return int(stats.get(key, 0) or 0)
+
+    errors = n("log_count/ERROR")
+    return CrawlReport(
+        source=source,
+        started_at=started,
+        finished_at=_now(),
+        finish_reason=stats.get("finish_reason"),
+        items=n("riskmine/items"),
+        new_items=n("riskmine/new_items"),
+        duplicates=n("riskmine/duplicates"),
+        rejected=n("riskmine/rejected"),
+        errors=errors,
+        requests=n("downloader/request_count"),
+        responses=n("downloader/response_count"),
+        revalidated=n("httpcache/revalidate"),
+        seen_skipped=n("riskmine/seen_skipped"),
+        robots_forbidden=n("robotstxt/forbidden"),
+    )
+
+
+def run_in_process(
+    source: str, *, start_urls: list[str] | None = None, overrides: dict[str, Any] | None = None
+) -> CrawlReport:
+    """Run the crawl in this process (once per process: the reactor cannot restart)."""
+    from scrapy.crawler import CrawlerProcess
+    from scrapy.settings import Settings as ScrapySettings
+    from scrapy.spiderloader import SpiderLoader
+
+    from riskmine.crawler.sources import load_sources
+    from riskmine.settings import get_settings
+
+    sources = load_sources()
+    if source not in sources:
+        raise SystemExit(f"unknown source {source!r}; configured: {', '.join(sorted(sources)) or 'none'}")
+    cfg = sources[source]
+    var_dir = Path(get_settings().var_dir).resolve()
+    scrapy_settings = ScrapySettings()
+    scrapy_settings.setmodule("riskmine.crawler.settings", priority="project")
+    scrapy_settings.set("HTTPCACHE_DIR", str(var_dir / "crawl" / "httpcache"), priority="project")
+    scrapy_settings.set("RISKMINE_SEEN_DB", str(var_dir / "crawl" / "seen.sqlite3"), priority="project")
+    scrapy_settings.set("JOBDIR", str(jobdir(var_dir, source)), priority="project")
+    for key, value in cfg.scrapy_settings.items():
+        scrapy_settings.set(key, value, priority="spider")
+    for key, value in (overrides or {}).items():
+        scrapy_settings.set(key, value, priority="cmdline")
+    started = _now()
+    process = CrawlerProcess(scrapy_settings, install_root_handler=True)
+    spider_cls = SpiderLoader.from_settings(scrapy_settings).load(cfg.spider)
+    crawler = process.create_crawler(spider_cls)
+    kwargs: dict[str, Any] = {"source": source}
+    if start_urls:
+        kwargs["start_urls"] = ",".join(start_urls)
+    process.crawl(crawler, **kwargs)
+    process.start()
+    stats = crawler.stats.get_stats() if crawler.stats else {}
+    report = _report_from_stats(source, started, stats)
+    job = scrapy_settings.get("JOBDIR")
+    if report.finish_reason == "finished" and job:
+        shutil.rmtree(job, ignore_errors=True)
+    return report
+
+
+def crawl(
+    source: str,
+    settings: Any,
+    *,
+    start_urls: list[str] | None = None,
+    extra_settings: dict[str, Any] | None = None,
+    sources_file: Path | None = None,
+    sites_file: Path | None = None,
+    timeout: float | None = None,
+    record: bool = True,
+) -> CrawlReport:
+    """Crawl one source in a subprocess (`python -m riskmine.crawler.run`), storing into the store
+    that `settings` names, and return its report (also recorded in the crawl health file)."""
+    started = _now()
+    env = dict(os.environ)
+    env["RISKMINE_VAR_DIR"] = str(Path(settings.var_dir).resolve())
+    env["RISKMINE_DB_PATH"] = str(Path(settings.database).resolve())
+    env["RISKMINE_STORE"] = str(getattr(settings, "store", "sqlite"))
+    if sources_file is not None:
+        env["RISKMINE_CRAWL_SOURCES"] = str(Path(sources_file).resolve())
+    if sites_file is not None:
+        env["RISKMINE_CRAWL_SITES"] = str(Path(sites_file).resolve())
+    with tempfile.TemporaryDirectory(prefix="riskmine-crawl-") as tmp:
+        report_path = Path(tmp) / "report.json"
+        cmd = [sys.executable, "-m", "riskmine.crawler.run", source, "--report", str(report_path)]
+        if start_urls:
+            cmd += ["--start-urls", ",".join(start_urls)]
+        for key, value in (extra_settings or {}).items():
+            cmd += ["--set", f"{key}={json.dumps(value)}"]
+        try:
+            proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout, check=False)
+        except subprocess.TimeoutExpired:
+            report = CrawlReport(source, started, _now(), returncode=-1, error=f"crawl timed out after {timeout} s")
+        else:
+            if report_path.exists():
+                report = CrawlReport(**json.loads(report_path.read_text(encoding="utf-8")))
+                report.returncode = proc.returncode
+            else:
+                tail = (proc.stderr or proc.stdout or "").strip().splitlines()[-5:]
+                report = CrawlReport(
+                    source, started, _now(), returncode=proc.returncode, error=" | ".join(tail) or "crawl failed"
+                )
+    if record:
+        health.record_run(settings, report)
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m riskmine.crawler.run", description="Crawl one source.")
+    parser.add_argument("source")
+    parser.add_argument("--report", type=Path, help="write the crawl report (JSON) here")
+    parser.add_argument("--start-urls", default=None, help="comma-separated URLs replacing the source's")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="Scrapy setting (JSON value)")
+    args = parser.parse_args(argv)
+    overrides: dict[str, Any] = {}
+    for item in args.set:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            parser.error(f"--set {item!r}: use KEY=VALUE")
+        overrides[key.strip()] = _value(value)
+    urls = [u for u in args.start_urls.split(",") if u] if args.start_urls else None
+    try:
+        report = run_in_process(args.source, start_urls=urls, overrides=overrides)
+    except (ValueError, OSError) as exc:
+        report = CrawlReport(args.source, _now(), _now(), returncode=2, error=str(exc))
+    text = json.dumps(asdict(report), ensure_ascii=False, indent=2)
+    if args.report:
+        args.report.write_text(text, encoding="utf-8")
+    else:
+        print(text)
+    return 0 if report.error is None else 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,82 @@
+"""Detail pages already fetched, remembered across runs in a small SQLite file under var/crawl/,
+and the downloader middleware that skips them.
+
+A spider marks a request as a detail page with ``meta={"riskmine_detail": True}``; the address is
+remembered only after the document it gave is stored (by the item pipeline), so a crawl killed
+between fetch and store fetches that page again next time."""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from scrapy import Request, Spider
+from scrapy.exceptions import IgnoreRequest
+
+DETAIL = "riskmine_detail"
+
+
+def url_key(url: str) -> str:
+    return hashlib.sha1(url.strip().encode("utf-8")).hexdigest()
+
+
+class SeenStore:
+    """(source, url) pairs already fetched and stored."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._conn = sqlite3.connect(str(self.path), timeout=30)
+        self._conn.execute(
+            "CREATE TABLE IF NOT EXISTS seen (source TEXT NOT NULL, key TEXT NOT NULL, url TEXT NOT NULL, "
+            "fetched_at TEXT NOT NULL, PRIMARY KEY (source, key))"
+        )
+        self._conn.commit()
+
+    def has(self, source: str, url: str) -> bool:
+        row = self._conn.execute("SELECT 1 FROM seen WHERE source = ? AND key = ?", (source, url_key(url))).fetchone()
+        return row is not None
+
+    def add(self, source: str, url: str) -> None:
+        self._conn.execute(
+            "INSERT OR IGNORE INTO seen (source, key, url, fetched_at) VALUES (?, ?, ?, ?)",
+            (source, url_key(url), url, datetime.now(UTC).isoformat()),
+        )
+        self._conn.commit()
+
+    def count(self, source: str | None = None) -> int:
+        if source is None:
+            return int(self._conn.execute("SELECT COUNT(*) FROM seen").fetchone()[0])
+        return int(self._conn.execute("SELECT COUNT(*) FROM seen WHERE source = ?", (source,)).fetchone()[0])
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+class SeenRequestsMiddleware:
+    """Drops detail-page requests whose page this source has already fetched and stored."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.store: SeenStore | None = None
+        self.stats: Any = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> SeenRequestsMiddleware:
+        mw = cls(crawler.settings.get("RISKMINE_SEEN_DB"))
+        mw.stats = crawler.stats
+        return mw
+
+    def _store(self) -> SeenStore:
+        if self.store is None:
+            self.store = SeenStore(Path(self.path))
+        return self.store
+
+    def process_request(self, request: Request, spider: Spider) -> None:
+        if request.meta.get(DETAIL) and self._store().has(getattr(spider, "source_name", spider.name), request.url):
+            self.stats.inc_value("riskmine/seen_skipped")
+            raise IgnoreRequest(f"already fetched: {request.url}")
+        return None

@@ -1,0 +1,168 @@
+"""`riskmine models …`: train, evaluate and list the risk models."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, cast
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from riskmine.models.baseline import BaselineConfig, ThresholdRule
+from riskmine.models.corpus import CorpusError, InsufficientDataError, default_corpus_path, load_corpus
+from riskmine.models.registry import (
+    ModelLoadError,
+    ModelNotFoundError,
+    current_version,
+    list_versions,
+    load_model,
+    read_card,
+    set_current,
+    write_card,
+)
+
+app = typer.Typer(help="Train, evaluate and list the risk models.", no_args_is_help=True)
+out = Console(soft_wrap=True)  # messages hold paths: never break them across lines
+err = Console(stderr=True, soft_wrap=True)
+
+_USER_ERRORS = (CorpusError, InsufficientDataError, ModelNotFoundError, ModelLoadError)
+
+
+def _settings() -> Any:
+    from riskmine.settings import get_settings
+
+    return get_settings()
+
+
+def _fail(exc: Exception) -> typer.Exit:
+    code = getattr(exc, "code", "error")
+    err.print(f"[bold red]error[/bold red] ({code}): {exc}", markup=True, highlight=False)
+    return typer.Exit(code=2)
+
+
+def _fmt(value: Any) -> str:
+    return f"{value:.3f}" if isinstance(value, float) else ("–" if value is None else str(value))
+
+
+@app.command()
+def train(
+    corpus: Annotated[
+        Path | None, typer.Option("--corpus", help="labels.jsonl (default: RISKMINE_CORPUS_PATH or data/corpus)")
+    ] = None,
+    with_feedback: Annotated[
+        Path | None, typer.Option("--with-feedback", help="JSONL of analyst-labelled rows appended to train")
+    ] = None,
+    threshold_rule: Annotated[
+        str, typer.Option("--threshold-rule", help="max_f1 (default) or min_precision")
+    ] = "max_f1",
+    min_precision: Annotated[float, typer.Option(help="precision floor for --threshold-rule min_precision")] = 0.9,
+    promote: Annotated[bool, typer.Option("--promote/--no-promote", help="serve the new version")] = True,
+) -> None:
+    """Train the baseline on the corpus's train split, choose its threshold and evaluate on dev, save it."""
+    from riskmine.models.evaluate import render_evaluation
+    from riskmine.models.training import train_and_register
+
+    if threshold_rule not in ("max_f1", "min_precision"):
+        raise _fail(ValueError(f"--threshold-rule must be max_f1 or min_precision, got {threshold_rule!r}"))
+    settings = _settings()
+    config = BaselineConfig(threshold_rule=cast(ThresholdRule, threshold_rule), min_precision=min_precision)
+    try:
+        with err.status("training the baseline"):
+            result = train_and_register(
+                settings, corpus_path=corpus, feedback=with_feedback, config=config, promote=promote
+            )
+    except _USER_ERRORS as exc:
+        raise _fail(exc) from None
+    card = result.card
+    summary = card["corpus"]
+    out.print(
+        f"trained [bold]{result.model.name}[/bold] version [bold]{result.version}[/bold] on "
+        f"{summary['train']['examples']} texts ({summary['train']['risk']} risks) in "
+        f"{card['model']['training']['seconds_total']:.1f} s; saved to {result.saved.path}"
+        + (" (serving)" if promote else "")
+    )
+    if summary["feedback"]["path"]:
+        fb = summary["feedback"]
+        out.print(f"feedback {fb['path']}: {fb['added']} added to train, {fb['corrected']} corrected")
+    if summary["leaked_texts"]:
+        err.print(f"[yellow]warning[/yellow]: {summary['leaked_texts']} dev/test text(s) also occur in train")
+    out.print(f"threshold {result.model.threshold:.4f}: {result.model.threshold_note}")
+    if "dev" in card["evaluation"]:
+        render_evaluation(card["evaluation"]["dev"], out)
+    else:
+        err.print("[yellow]warning[/yellow]: the corpus has no dev split; nothing evaluated")
+
+
+@app.command()
+def evaluate(
+    version: Annotated[str | None, typer.Option("--version", help="version id (default: the serving one)")] = None,
+    split: Annotated[str, typer.Option("--split", help="dev or test")] = "dev",
+    corpus: Annotated[Path | None, typer.Option("--corpus", help="labels.jsonl (default: the model's corpus)")] = None,
+) -> None:
+    """Evaluate a saved version on the dev or test split; the figures are written into its card.json."""
+    from riskmine.models.evaluate import evaluate_model, render_evaluation
+
+    if split not in ("dev", "test"):
+        raise _fail(ValueError(f"--split must be dev or test, got {split!r}"))
+    settings = _settings()
+    try:
+        model = load_model(version, settings)
+        card = read_card(model.version, settings, model.name)
+        path = corpus or Path(card.get("corpus", {}).get("path") or default_corpus_path(settings))
+        data = load_corpus(path, settings=settings)
+        if card.get("train_hash") and data.data_hash(["train"]) != card["train_hash"]:
+            err.print(
+                f"[yellow]warning[/yellow]: the train split of {path} differs from the one {model.version} was "
+                "trained on; figures may be optimistic if texts moved between splits"
+            )
+        with err.status(f"evaluating {model.version} on {split}"):
+            metrics = evaluate_model(model, data.split(split), split=split)
+        card.setdefault("evaluation", {})[split] = metrics
+        write_card(model.version, card, settings, model.name)
+    except _USER_ERRORS as exc:
+        raise _fail(exc) from None
+    render_evaluation(metrics, out)
+
+
+@app.command("list")
+def list_cmd() -> None:
+    """Saved versions, the serving one marked."""
+    settings = _settings()
+    versions = list_versions(settings)
+    if not versions:
+        out.print(f"no trained models under {settings.models_path}; run `riskmine models train`")
+        return
+    table = Table(title=f"risk models under {settings.models_path}")
+    for col in ("", "version", "created", "train", "risks", "threshold", "dev F1", "dev PR-AUC", "hazard acc."):
+        table.add_column(
+            col, justify="left" if col in ("", "version", "created") else "right", no_wrap=col == "version"
+        )
+    for v in versions:
+        card = v.card
+        train_summary = card.get("corpus", {}).get("train", {})
+        dev = card.get("evaluation", {}).get("dev", {})
+        table.add_row(
+            "▶" if v.current else "",
+            v.version,
+            str(card.get("created_at", "?"))[:16].replace("T", " "),
+            str(train_summary.get("examples", "?")),
+            str(train_summary.get("risk", "?")),
+            _fmt(card.get("model", {}).get("threshold")),
+            _fmt(dev.get("risk", {}).get("f1")),
+            _fmt(dev.get("risk", {}).get("average_precision")),
+            _fmt(dev.get("hazards", {}).get("accuracy")),
+        )
+    out.print(table)
+
+
+@app.command()
+def serve(version: Annotated[str, typer.Argument(help="version id to serve")]) -> None:
+    """Point the `current` pointer at another saved version (roll back or forward)."""
+    settings = _settings()
+    previous = current_version(settings)
+    try:
+        set_current(version, settings)
+    except ModelNotFoundError as exc:
+        raise _fail(exc) from None
+    out.print(f"serving {version}" + (f" (was {previous})" if previous and previous != version else ""))

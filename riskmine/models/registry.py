@@ -1,0 +1,275 @@
+"""Versioned model artifacts and the serving pointer.
+
+Layout under ``settings.models_path``::
+
+    <model name>/                     e.g. risk-baseline/
+        current                       one line: the version being served
+        <version>/                    e.g. 20250301T101500Z-3fa9c2d1
+            model.joblib              the trained model (joblib pickle: load only artifacts you made)
+            card.json                 the model card: data, configuration, threshold, evaluation
+
+A version id is the UTC training time plus the first 8 hex digits of the
+training-data hash, so two models trained on the same data are recognisably so.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import logging
+import os
+import shutil
+import tempfile
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import joblib
+import sklearn
+
+from riskmine.models.base import RiskModel
+from riskmine.models.baseline import MODEL_NAME
+
+log = logging.getLogger(__name__)
+
+ARTIFACT = "model.joblib"
+CARD = "card.json"
+CURRENT = "current"
+FILE_MODE = 0o644
+DIR_MODE = 0o755
+
+
+class ModelNotFoundError(LookupError):
+    """No trained model (or not the version asked for); says how to make one."""
+
+    code = "model_not_found"
+
+
+class ModelLoadError(RuntimeError):
+    """A stored artifact could not be loaded (damaged, or made by an incompatible library version)."""
+
+    code = "model_load_failed"
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    name: str
+    version: str
+    path: Path
+    current: bool
+    card: dict[str, Any]
+
+
+def _settings(settings: Any) -> Any:
+    if settings is None:
+        from riskmine.settings import get_settings
+
+        return get_settings()
+    return settings
+
+
+def model_root(settings: Any = None, name: str = MODEL_NAME) -> Path:
+    return Path(_settings(settings).models_path) / name
+
+
+def make_version(data_hash: str, when: datetime | None = None) -> str:
+    when = when or datetime.now(UTC)
+    return f"{when.astimezone(UTC):%Y%m%dT%H%M%SZ}-{data_hash[:8]}"
+
+
+def _write_text_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.chmod(tmp, FILE_MODE)  # mkstemp makes 0600 files; artifacts are readable like any other file
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def current_version(settings: Any = None, name: str = MODEL_NAME) -> str | None:
+    pointer = model_root(settings, name) / CURRENT
+    try:
+        version = pointer.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return None
+    return version or None
+
+
+def set_current(version: str, settings: Any = None, name: str = MODEL_NAME) -> None:
+    """Point serving at ``version`` (which must exist)."""
+    root = model_root(settings, name)
+    if not (root / version / ARTIFACT).is_file():
+        known = ", ".join(v.version for v in list_versions(settings, name)) or "none"
+        raise ModelNotFoundError(f"{name} has no version {version!r} under {root}; versions: {known}")
+    _write_text_atomic(root / CURRENT, version + "\n")
+
+
+def read_card(version: str, settings: Any = None, name: str = MODEL_NAME) -> dict[str, Any]:
+    path = model_root(settings, name) / version / CARD
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ModelNotFoundError(f"no model card {path}") from None
+    except json.JSONDecodeError as exc:
+        raise ModelLoadError(f"model card {path} is not valid JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ModelLoadError(f"model card {path} is not a JSON object")
+    return data
+
+
+def write_card(version: str, card: dict[str, Any], settings: Any = None, name: str = MODEL_NAME) -> Path:
+    path = model_root(settings, name) / version / CARD
+    if not path.parent.is_dir():
+        raise ModelNotFoundError(f"{name} has no version {version!r} under {path.parent.parent}")
+    _write_text_atomic(path, json.dumps(card, ensure_ascii=False, indent=2, default=str) + "\n")
+    return path
+
+
+def list_versions(settings: Any = None, name: str = MODEL_NAME) -> list[VersionInfo]:
+    """Saved versions, oldest first."""
+    root = model_root(settings, name)
+    if not root.is_dir():
+        return []
+    current = current_version(settings, name)
+    out = []
+    for path in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        if not (path / ARTIFACT).is_file():
+            continue
+        try:
+            card = read_card(path.name, settings, name)
+        except (ModelNotFoundError, ModelLoadError):
+            card = {}
+        out.append(VersionInfo(name, path.name, path, path.name == current, card))
+    return out
+
+
+def save_model(model: RiskModel, card: dict[str, Any], settings: Any = None, *, promote: bool = True) -> VersionInfo:
+    """Write ``model`` and its card as a new version (model.version must be set); optionally serve it."""
+    if not model.version:
+        raise ValueError("model.version is empty; set it (make_version) before saving")
+    root = model_root(settings, model.name)
+    root.mkdir(parents=True, exist_ok=True)
+    final = root / model.version
+    if final.exists():
+        raise FileExistsError(f"{final} already exists")
+    staging = Path(tempfile.mkdtemp(dir=root, prefix=f".{model.version}."))
+    try:
+        joblib.dump(model, staging / ARTIFACT, compress=3)
+        (staging / CARD).write_text(json.dumps(card, ensure_ascii=False, indent=2, default=str) + "\n", "utf-8")
+        os.chmod(staging, DIR_MODE)  # mkdtemp makes 0700 directories
+        os.replace(staging, final)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    if promote:
+        set_current(model.version, settings, model.name)
+    return VersionInfo(model.name, model.version, final, promote, card)
+
+
+_cache: dict[tuple[str, float], RiskModel] = {}
+_cache_lock = threading.Lock()
+
+
+def load_model(version: str | None = None, settings: Any = None, name: str = MODEL_NAME) -> RiskModel:
+    """Load a saved version (default: the serving one), cached per process."""
+    version = version or current_version(settings, name)
+    root = model_root(settings, name)
+    if version is None:
+        raise ModelNotFoundError(
+            f"no trained {name} model under {root}: run `riskmine models train` (or `riskmine demo`, which trains it)"
+        )
+    path = root / version / ARTIFACT
+    try:
+        key = (str(path.resolve()), path.stat().st_mtime)
+    except FileNotFoundError:
+        raise ModelNotFoundError(
+            f"{name} version {version!r} is missing under {root}: run `riskmine models list` to see what exists"
+        ) from None
+    with _cache_lock:
+        cached = _cache.get(key)
+        if cached is not None:
+            return cached
+        try:
+            model = joblib.load(path)
+        except Exception as exc:  # unpickling can fail in many ways; all mean the same to the user
+            raise ModelLoadError(
+                f"cannot load {path}: {type(exc).__name__}: {exc}; retrain with `riskmine models train`"
+            ) from exc
+        if not isinstance(model, RiskModel):
+            raise ModelLoadError(f"{path} does not hold a risk model (got {type(model).__name__})")
+        model.version = version
+        trained_with = _trained_sklearn(root / version)
+        if trained_with and trained_with != sklearn.__version__:
+            log.warning(
+                "%s %s was trained with scikit-learn %s, running %s; retrain if its scores look wrong",
+                name,
+                version,
+                trained_with,
+                sklearn.__version__,
+            )
+        _cache[key] = model
+        return model
+
+
+def _trained_sklearn(version_dir: Path) -> str | None:
+    try:
+        card = json.loads((version_dir / CARD).read_text(encoding="utf-8"))
+        return str(card["model"]["libraries"]["scikit-learn"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def load_serving(settings: Any = None, name: str = MODEL_NAME) -> RiskModel:
+    """The model the `current` pointer names; ModelNotFoundError when none was trained."""
+    return load_model(None, settings, name)
+
+
+@contextlib.contextmanager
+def _training_lock(root: Path) -> Iterator[None]:
+    root.mkdir(parents=True, exist_ok=True)
+    with (root / ".train.lock").open("w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def ensure_model(settings: Any = None, corpus_path: Path | None = None, name: str = MODEL_NAME) -> str:
+    """The serving version id, training the baseline from the bundled corpus first if none exists.
+
+    If versions exist but no `current` pointer, the newest is promoted. If the
+    serving artifact cannot be loaded (e.g. made by another scikit-learn), a new
+    one is trained. Training takes seconds on the bundled corpus.
+    """
+    settings = _settings(settings)
+    root = model_root(settings, name)
+    with _training_lock(root):
+        version = current_version(settings, name)
+        if version is None:
+            versions = list_versions(settings, name)
+            if versions:
+                set_current(versions[-1].version, settings, name)
+                log.info("promoted the newest %s version %s to serving", name, versions[-1].version)
+                version = versions[-1].version
+        if version is not None:
+            try:
+                load_model(version, settings, name)
+                return version
+            except ModelLoadError as exc:
+                log.warning("%s; training a new baseline", exc)
+            except ModelNotFoundError as exc:
+                log.warning("%s; training a new baseline", exc)
+        from riskmine.models.training import train_and_register
+
+        result = train_and_register(settings, corpus_path=corpus_path)
+        return result.version

@@ -1,0 +1,73 @@
+"""Train the baseline from the labelled corpus, evaluate it on dev, and register the version."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from riskmine.models.baseline import BaselineConfig, BaselineRiskModel, train_baseline
+from riskmine.models.corpus import Corpus, load_corpus
+from riskmine.models.evaluate import evaluate_model
+from riskmine.models.registry import VersionInfo, make_version, model_root, save_model
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    model: BaselineRiskModel
+    card: dict[str, Any]
+    saved: VersionInfo
+
+    @property
+    def version(self) -> str:
+        return self.saved.version
+
+
+def build_card(model: BaselineRiskModel, corpus: Corpus, created_at: datetime) -> dict[str, Any]:
+    return {
+        "name": model.name,
+        "version": model.version,
+        "created_at": created_at.isoformat(),
+        "data_hash": corpus.data_hash(),
+        "train_hash": corpus.data_hash(["train"]),
+        "corpus": corpus.summary(),
+        "model": model.info(),
+        "intended_use": (
+            "ranking Chinese texts (reviews, news, complaints, recalls, spot checks) by the probability that they "
+            "report a product quality-safety risk, for analysts to review; not a decision on its own"
+        ),
+        "evaluation": {},
+    }
+
+
+def train_and_register(
+    settings: Any = None,
+    *,
+    corpus_path: Path | None = None,
+    feedback: Path | None = None,
+    corpus: Corpus | None = None,
+    config: BaselineConfig | None = None,
+    promote: bool = True,
+) -> TrainResult:
+    """Load the corpus (plus feedback), train on train, choose the threshold and evaluate on dev, save.
+
+    Raises CorpusError for an invalid or missing corpus and InsufficientDataError when
+    a class has too few examples.
+    """
+    if corpus is None:
+        corpus = load_corpus(corpus_path, feedback=feedback, settings=settings)
+    created = datetime.now(UTC).replace(microsecond=0)
+    model = train_baseline(corpus.train, corpus.dev, config)
+    root = model_root(settings, model.name)
+    version = make_version(corpus.data_hash(), created)
+    suffix = 1
+    while (root / version).exists():
+        suffix += 1
+        version = f"{make_version(corpus.data_hash(), created)}.{suffix}"
+    model.version = version
+    card = build_card(model, corpus, created)
+    if corpus.dev:
+        card["evaluation"]["dev"] = evaluate_model(model, corpus.dev, split="dev")
+    saved = save_model(model, card, settings, promote=promote)
+    return TrainResult(model, card, saved)

@@ -1,0 +1,547 @@
+"""The dedup stage: exact and near-duplicate groups, remembered across batches and runs.
+
+Exact duplicates share a content hash (normalize's, which ignores punctuation,
+whitespace and case). Near duplicates are found with MinHash LSH (datasketch) over
+character shingles of the compact text, and every candidate the index returns is
+checked against the stored signatures (estimated Jaccard ≥ threshold), so LSH's
+false positives do not merge unrelated texts. Texts shorter than `min_chars`
+(compact) get exact dedup only: a handful of shingles says nothing.
+
+The first document seen of a group gives the group its id. Later members get
+``duplicate_group = first id`` and ``is_duplicate = True``; the first member gets its
+own id and False. A document seen before (same id) gets the answer it got then.
+Nothing is dropped: spread is counted later from the groups.
+
+Persistence: the index is an append-only journal under ``<var_dir>/dedup/`` (one
+checksummed frame of entries per batch: id, content hash, group, signature), replayed
+into a fresh LSH index when a process starts. Appending keeps each batch's cost
+independent of the index size, and replaying from raw signatures keeps the file
+independent of datasketch's pickle format and lets the threshold change between runs.
+Writers take an exclusive file lock and first read what other processes appended,
+so concurrent processes share one consistent index. Changing num_perm, the shingle
+size or the seed starts a separate journal (signatures are not comparable).
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import threading
+import zlib
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+
+from riskmine.nlp.base import StageContext, stage
+from riskmine.nlp.normalize import compact, content_hash
+from riskmine.schema import Signal, stable_id
+
+JOURNAL_VERSION = 1
+_MAGIC = b"RMDJ"
+_FRAME_HEADER = struct.Struct("<4sII")  # magic, payload length, crc32 of payload
+_STR_LEN = struct.Struct("<H")
+# Golden-ratio style odd multipliers, one per shingle position.
+_POSITION_KEYS = np.array(
+    [0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0xD6E8FEB86659FD93, 0xFF51AFD7ED558CCD,
+     0xC4CEB9FE1A85EC53, 0x27D4EB2F165667C5, 0x94D049BB133111EB],
+    dtype=np.uint64,
+)  # fmt: skip
+_CHUNK = 8192  # shingles permuted at a time (bounds memory: _CHUNK × num_perm × 4 bytes)
+_EMPTY = np.iinfo(np.uint32).max  # signature value of an empty shingle set
+
+
+class DedupError(ValueError):
+    code = "dedup_invalid"
+
+
+# ---------------------------------------------------------------- signatures
+
+
+def _fmix64(h: np.ndarray) -> np.ndarray:
+    """MurmurHash3's 64-bit finaliser, vectorised (wrapping arithmetic)."""
+    h = h ^ (h >> np.uint64(33))
+    h = h * np.uint64(0xFF51AFD7ED558CCD)
+    h = h ^ (h >> np.uint64(33))
+    h = h * np.uint64(0xC4CEB9FE1A85EC53)
+    return h ^ (h >> np.uint64(33))
+
+
+def _code_points(text: str) -> np.ndarray:
+    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32).astype(np.uint64)
+
+
+class Signer:
+    """MinHash signatures of character shingles, with datasketch's permutations.
+
+    Shingles are hashed in bulk with numpy (a position-keyed sum of code points,
+    then a 64-bit finaliser), and each permutation is datasketch's affine map
+    ``a·h + b mod 2³²`` (scheme "affine32"); the result is the `hashvalues` of a
+    datasketch MinHash and goes straight into a MinHashLSH.
+    """
+
+    def __init__(self, num_perm: int = 128, shingle: int = 3, seed: int = 1) -> None:
+        from datasketch import MinHash
+
+        if not 1 <= shingle <= len(_POSITION_KEYS):
+            raise DedupError(f"shingle size must be between 1 and {len(_POSITION_KEYS)}, got {shingle}")
+        if num_perm < 16:
+            raise DedupError(f"num_perm must be at least 16, got {num_perm}")
+        template = MinHash(num_perm=num_perm, seed=seed, scheme="affine32")
+        a, b = template.permutations
+        # as columns: permutations × shingles is the layout numpy broadcasts fastest
+        self._a = np.asarray(a, dtype=np.uint32).reshape(-1, 1)
+        self._b = np.asarray(b, dtype=np.uint32).reshape(-1, 1)
+        self.num_perm = num_perm
+        self.shingle = shingle
+        self.seed = seed
+
+    def _window_hashes(self, cps: np.ndarray) -> np.ndarray:
+        """32-bit hash of every k-character window of the code points `cps` (uint64)."""
+        k = self.shingle
+        n = len(cps) - k + 1
+        h = np.zeros(max(n, 0), dtype=np.uint64)
+        for j in range(k):
+            h += cps[j : j + n] * _POSITION_KEYS[j]
+        return (_fmix64(h) >> np.uint64(32)).astype(np.uint32)
+
+    def shingle_hashes(self, text: str) -> np.ndarray:
+        """Distinct 32-bit hashes of the text's character shingles."""
+        return np.unique(self._window_hashes(_code_points(text)))
+
+    def signature(self, text: str) -> np.ndarray:
+        """The num_perm minimum hash values of the text's shingles (uint32); all-max for a text shorter than k."""
+        hashes = self._window_hashes(_code_points(text))
+        sig = np.full(self.num_perm, _EMPTY, dtype=np.uint32)
+        for start in range(0, len(hashes), _CHUNK):
+            hv = hashes[start : start + _CHUNK].reshape(1, -1)
+            np.minimum(sig, (self._a * hv + self._b).min(axis=1), out=sig)  # uint32 arithmetic wraps
+        return sig
+
+    def signatures(self, texts: Sequence[str]) -> np.ndarray:
+        """Signatures of many texts at once (one row each); the same values as :meth:`signature`.
+
+        Texts are signed together in groups of up to _CHUNK shingles, so numpy works on a few
+        large arrays instead of many small ones; a text longer than that is signed alone.
+        """
+        out = np.full((len(texts), self.num_perm), _EMPTY, dtype=np.uint32)
+        group: list[int] = []
+        size = 0
+        for i, text in enumerate(texts):
+            n = len(text) - self.shingle + 1
+            if n <= 0:
+                continue
+            if n > _CHUNK:
+                out[i] = self.signature(text)
+                continue
+            if size + n > _CHUNK:
+                self._sign_group(texts, group, out)
+                group, size = [], 0
+            group.append(i)
+            size += n
+        if group:
+            self._sign_group(texts, group, out)
+        return out
+
+    def _sign_group(self, texts: Sequence[str], rows: list[int], out: np.ndarray) -> None:
+        k = self.shingle
+        cps = _code_points("".join(texts[i] for i in rows))
+        lengths = np.array([len(texts[i]) for i in rows], dtype=np.int64)
+        starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
+        windows = lengths - k + 1  # every text here has at least one window
+        # window positions that lie inside one text (none straddles two)
+        inside = np.repeat(starts - np.concatenate(([0], np.cumsum(windows)[:-1])), windows) + np.arange(windows.sum())
+        hashes = self._window_hashes(cps)[inside].reshape(1, -1)
+        permuted = self._a * hashes + self._b  # (num_perm, shingles); uint32 arithmetic wraps
+        seg = np.concatenate(([0], np.cumsum(windows)[:-1]))
+        out[rows] = np.minimum.reduceat(permuted, seg, axis=1).T
+
+    def minhash(self, signature: np.ndarray) -> Any:
+        from datasketch import LeanMinHash
+
+        return LeanMinHash(seed=self.seed, hashvalues=signature, scheme="affine32")
+
+
+# ---------------------------------------------------------------- journal frames
+
+
+@dataclass(frozen=True)
+class Entry:
+    doc_id: str
+    content_hash: str
+    group: str
+    signature: bytes | None  # num_perm uint32 values, little-endian; None: exact dedup only
+
+
+def _put_str(out: list[bytes], s: str) -> None:
+    raw = s.encode("utf-8", "surrogatepass")
+    if len(raw) > 0xFFFF:
+        raise DedupError(f"identifier too long for the dedup journal ({len(raw)} bytes): {s[:60]!r}...")
+    out.append(_STR_LEN.pack(len(raw)))
+    out.append(raw)
+
+
+def encode_frame(entries: Sequence[Entry], sig_bytes: int) -> bytes:
+    parts: list[bytes] = []
+    for e in entries:
+        _put_str(parts, e.doc_id)
+        _put_str(parts, e.content_hash)
+        _put_str(parts, e.group)
+        if e.signature is None:
+            parts.append(b"\x00")
+        else:
+            if len(e.signature) != sig_bytes:
+                raise DedupError(f"signature of {e.doc_id!r} has {len(e.signature)} bytes, expected {sig_bytes}")
+            parts.append(b"\x01")
+            parts.append(e.signature)
+    payload = b"".join(parts)
+    return _FRAME_HEADER.pack(_MAGIC, len(payload), zlib.crc32(payload)) + payload
+
+
+def decode_payload(payload: bytes, sig_bytes: int) -> list[Entry]:
+    entries: list[Entry] = []
+    view = memoryview(payload)
+    pos = 0
+
+    def get_str() -> str:
+        nonlocal pos
+        (n,) = _STR_LEN.unpack_from(view, pos)
+        pos += _STR_LEN.size
+        s = bytes(view[pos : pos + n]).decode("utf-8", "surrogatepass")
+        pos += n
+        return s
+
+    while pos < len(view):
+        doc_id, chash, group = get_str(), get_str(), get_str()
+        flag = view[pos]
+        pos += 1
+        sig = None
+        if flag:
+            sig = bytes(view[pos : pos + sig_bytes])
+            pos += sig_bytes
+        entries.append(Entry(doc_id, chash, group, sig))
+    return entries
+
+
+def read_frames(f: IO[bytes], sig_bytes: int) -> Iterator[tuple[int, list[Entry]]]:
+    """(offset after the frame, entries) for each whole, intact frame from the current position.
+
+    Stops at the first torn or corrupt frame (a writer killed mid-append); the caller
+    truncates the file there when it next writes.
+    """
+    while True:
+        header = f.read(_FRAME_HEADER.size)
+        if len(header) < _FRAME_HEADER.size:
+            return
+        magic, length, crc = _FRAME_HEADER.unpack(header)
+        if magic != _MAGIC:
+            return
+        payload = f.read(length)
+        if len(payload) < length or zlib.crc32(payload) != crc:
+            return
+        try:
+            entries = decode_payload(payload, sig_bytes)
+        except (struct.error, UnicodeDecodeError, IndexError):
+            return
+        yield f.tell(), entries
+
+
+@contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    """An exclusive lock between processes, held on a separate lock file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a+b") as lock:
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - Windows
+            import msvcrt
+
+            lock.seek(0)
+            msvcrt.locking(lock.fileno(), msvcrt.LK_LOCK, 1)  # type: ignore[attr-defined]
+            try:
+                yield
+            finally:
+                lock.seek(0)
+                msvcrt.locking(lock.fileno(), msvcrt.LK_UNLCK, 1)  # type: ignore[attr-defined]
+            return
+        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
+
+
+# ---------------------------------------------------------------- the index
+
+
+@dataclass(frozen=True)
+class Assignment:
+    group: str
+    is_duplicate: bool
+    near: bool = False  # matched by MinHash rather than by content hash or id
+
+
+class DedupIndex:
+    """Exact + near-duplicate memory for one process, optionally persisted to a journal in `directory`."""
+
+    def __init__(
+        self,
+        *,
+        threshold: float = 0.8,
+        num_perm: int = 128,
+        shingle: int = 3,
+        min_chars: int = 20,
+        seed: int = 1,
+        recall_weight: float = 0.9,
+        directory: Path | None = None,
+    ) -> None:
+        if not 0.0 < threshold <= 1.0:
+            raise DedupError(f"threshold must lie in (0, 1], got {threshold}")
+        if not 0.0 < recall_weight < 1.0:
+            raise DedupError(f"recall_weight must lie in (0, 1), got {recall_weight}")
+        if min_chars < shingle:
+            raise DedupError(f"min_chars ({min_chars}) must be at least the shingle size ({shingle})")
+        self.signer = Signer(num_perm, shingle, seed)
+        self.threshold = threshold
+        self.min_chars = min_chars
+        self.recall_weight = recall_weight
+        self._lsh = self._new_lsh()
+        self._members: dict[str, str] = {}  # doc id -> group id
+        self._exact: dict[str, str] = {}  # content hash -> group id
+        self._row_group: list[str] = []  # LSH key (row) -> group id
+        self._sigs = np.empty((0, num_perm), dtype=np.uint32)
+        self._lock = threading.Lock()
+        self._sig_bytes = num_perm * 4
+        self.directory = directory
+        self.journal: Path | None = None
+        self._lock_file: Path | None = None
+        self._offset = 0
+        if directory is not None:
+            name = f"dedup-v{JOURNAL_VERSION}-k{shingle}-p{num_perm}-s{seed}"
+            self.journal = directory / f"{name}.journal"
+            self._lock_file = directory / f"{name}.lock"
+
+    def __len__(self) -> int:
+        return len(self._members)
+
+    @property
+    def indexed(self) -> int:
+        """How many distinct near-dedup signatures the LSH index holds."""
+        return len(self._row_group)
+
+    # -- state
+
+    def _add_signature(self, sig: np.ndarray, group: str, minhash: Any = None) -> None:
+        row = len(self._row_group)
+        if row >= len(self._sigs):
+            grown = np.empty((max(1024, 2 * len(self._sigs)), self.signer.num_perm), dtype=np.uint32)
+            grown[:row] = self._sigs[:row]
+            self._sigs = grown
+        self._sigs[row] = sig
+        self._row_group.append(group)
+        self._lsh.insert(row, minhash if minhash is not None else self.signer.minhash(sig), check_duplication=False)
+
+    def _apply(self, entry: Entry) -> None:
+        if entry.doc_id in self._members:
+            return
+        self._members[entry.doc_id] = entry.group
+        self._exact.setdefault(entry.content_hash, entry.group)
+        if entry.signature is not None:
+            sig = np.frombuffer(entry.signature, dtype="<u4").astype(np.uint32)
+            self._add_signature(sig, entry.group)
+
+    def _near_group(self, sig: np.ndarray, minhash: Any) -> str | None:
+        rows = self._lsh.query(minhash)
+        if not rows:
+            return None
+        rows_arr = np.fromiter(rows, dtype=np.int64, count=len(rows))
+        sims = (self._sigs[rows_arr] == sig).mean(axis=1)
+        ok = sims >= self.threshold
+        if not ok.any():
+            return None
+        # Most similar first; among equals, the earliest indexed.
+        candidates = sorted(zip(-sims[ok], rows_arr[ok].tolist(), strict=True))
+        return self._row_group[candidates[0][1]]
+
+    def _assign_one(self, doc_id: str, chash: str, sig: np.ndarray | None) -> tuple[Assignment, Entry | None]:
+        group = self._members.get(doc_id)
+        if group is not None:
+            return Assignment(group, group != doc_id), None
+        group = self._exact.get(chash)
+        near = False
+        minhash: Any = None
+        if group is not None:
+            sig = None  # an exact duplicate adds nothing to the near-duplicate index
+        elif sig is not None:
+            minhash = self.signer.minhash(sig)
+            group = self._near_group(sig, minhash)
+            near = group is not None
+        if group is None:
+            group = doc_id
+        entry = Entry(doc_id, chash, group, None if sig is None else sig.astype("<u4").tobytes())
+        self._members[doc_id] = group
+        self._exact.setdefault(chash, group)
+        if sig is not None:
+            self._add_signature(sig, group, minhash)
+        return Assignment(group, group != doc_id, near), entry
+
+    def _assign_batch(self, items: Sequence[tuple[str, str, str]]) -> tuple[list[Assignment], list[Entry]]:
+        # Sign, in one go, every text that may need it: unknown id and hash, long enough.
+        keys = {}
+        for i, (doc_id, chash, text) in enumerate(items):
+            if doc_id not in self._members and chash not in self._exact:
+                key = compact(text)
+                if len(key) >= self.min_chars:
+                    keys[i] = key
+        rows = dict(zip(keys, self.signer.signatures(list(keys.values())), strict=True)) if keys else {}
+        results: list[Assignment] = []
+        entries: list[Entry] = []
+        for i, (doc_id, chash, _) in enumerate(items):
+            assignment, entry = self._assign_one(doc_id, chash, rows.get(i))
+            results.append(assignment)
+            if entry is not None:
+                entries.append(entry)
+        return results, entries
+
+    # -- journal
+
+    def _new_lsh(self) -> Any:
+        """A MinHashLSH whose bands favour recall: its false positives are weeded out by the signature check."""
+        from datasketch import MinHashLSH
+
+        w = self.recall_weight
+        return MinHashLSH(threshold=self.threshold, num_perm=self.signer.num_perm, weights=(round(1 - w, 6), w))
+
+    def _reset(self) -> None:
+        self._lsh = self._new_lsh()
+        self._members.clear()
+        self._exact.clear()
+        self._row_group.clear()
+        self._offset = 0
+
+    def _catch_up(self) -> None:
+        assert self.journal is not None
+        size = self.journal.stat().st_size if self.journal.exists() else 0
+        if size < self._offset:  # the journal was removed or replaced: start again from what is there
+            self._reset()
+        if size == 0:
+            return
+        with self.journal.open("rb") as f:
+            f.seek(self._offset)
+            for offset, entries in read_frames(f, self._sig_bytes):
+                for entry in entries:
+                    self._apply(entry)
+                self._offset = offset
+
+    def _append(self, entries: Sequence[Entry]) -> None:
+        assert self.journal is not None
+        if not entries:
+            return
+        frame = encode_frame(entries, self._sig_bytes)
+        with self.journal.open("r+b" if self.journal.exists() else "w+b") as f:
+            f.truncate(self._offset)  # drop a torn frame left by a killed writer
+            f.seek(self._offset)
+            f.write(frame)
+            f.flush()
+            os.fsync(f.fileno())
+            self._offset = f.tell()
+
+    def load(self) -> None:
+        """Read the journal (under the lock); a no-op for an in-memory index."""
+        if self.journal is None or self._lock_file is None:
+            return
+        with self._lock, _file_lock(self._lock_file):
+            self._catch_up()
+
+    def assign(self, items: Sequence[tuple[str, str, str]]) -> list[Assignment]:
+        """Groups for (doc id, content hash, text) triples, in order; remembers them (and persists)."""
+        with self._lock:
+            if self.journal is None or self._lock_file is None:
+                return self._assign_batch(items)[0]
+            with _file_lock(self._lock_file):
+                self._catch_up()
+                results, entries = self._assign_batch(items)
+                self._append(entries)
+                return results
+
+
+# One persisted index per journal and parameters in a process, shared by every stage built on it.
+_SHARED: dict[tuple[Any, ...], DedupIndex] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_index(directory: Path, **params: Any) -> DedupIndex:
+    key = (str(Path(directory).resolve()), tuple(sorted(params.items())))
+    with _SHARED_LOCK:
+        index = _SHARED.get(key)
+        if index is None:
+            index = DedupIndex(directory=directory, **params)
+            index.load()
+            _SHARED[key] = index
+        return index
+
+
+def _var_dir(ctx: StageContext) -> Path:
+    settings = ctx.settings
+    if settings is None:
+        from riskmine.settings import get_settings
+
+        settings = get_settings()
+    return Path(settings.var_dir)
+
+
+@stage("dedup", reads=("normalized_text", "content_hash", "document"), writes=("duplicate_group", "is_duplicate"))
+def make_dedup(
+    ctx: StageContext,
+    *,
+    threshold: float = 0.8,
+    num_perm: int = 128,
+    shingle: int = 3,
+    min_chars: int = 20,
+    seed: int = 1,
+    recall_weight: float = 0.9,
+    scope_short: bool = True,
+    persist: bool = True,
+    directory: str | None = None,
+) -> Any:
+    """Group exact (content hash) and near duplicates (MinHash LSH on character shingles).
+
+    threshold: estimated Jaccard similarity of shingle sets above which two texts are near
+    duplicates. min_chars: shorter texts (letters and digits) get exact dedup only.
+    scope_short: such short texts are exact duplicates only within one source and product
+    (two users writing "漏电了" about two products are two reports, not one).
+    recall_weight: LSH banding weight on missed pairs versus candidates to check (0-1).
+    persist: keep the index in <var_dir>/dedup (or `directory`) across runs and processes.
+    """
+    params: dict[str, Any] = {
+        "threshold": threshold,
+        "num_perm": num_perm,
+        "shingle": shingle,
+        "min_chars": min_chars,
+        "seed": seed,
+        "recall_weight": recall_weight,
+    }
+    if persist:
+        folder = Path(directory) if directory else _var_dir(ctx) / "dedup"
+        index = shared_index(folder, **params)
+    else:
+        index = DedupIndex(**params)
+
+    def run(batch: list[Signal]) -> list[Signal]:
+        items = []
+        for sig in batch:
+            text = sig.normalized_text or sig.document.text
+            key = sig.content_hash or content_hash(text)
+            if scope_short and len(compact(text)) < min_chars:
+                doc = sig.document
+                key = stable_id(key, doc.source, doc.product or doc.shop or doc.brand or "", prefix="s:")
+            items.append((sig.id, key, text))
+        for sig, assignment in zip(batch, index.assign(items), strict=True):
+            sig.duplicate_group = assignment.group
+            sig.is_duplicate = assignment.is_duplicate
+        return batch
+
+    return run

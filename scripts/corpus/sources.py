@@ -1,0 +1,152 @@
+"""Readers for the public data sets the corpus is drawn from (/work/shared/data).
+
+Every reader yields :class:`SourceText` records with the provenance the corpus keeps:
+data set name, file name, and ``row`` = the 0-based index of the record in that file
+(CSV: data records as read by ``csv.DictReader``, header excluded; JSON lines and
+THUCNews ``.txt``: 0-based line number).  Texts are cleaned with :func:`clean_text`
+only (BOM removed, surrounding whitespace stripped), so a labelled text can be
+checked against its source row.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+DATA_DIR = Path(os.environ.get("RISKMINE_SHARED_DATA", "/work/shared/data"))
+
+ONLINE_SHOPPING = "online_shopping_10_cats"
+WAIMAI = "waimai_10k"
+HOTEL = "ChnSentiCorp_htl_all"
+THUCNEWS = "THUCNews_titles"
+FEWCLUE = "fewclue_eprstmt"
+SPOTCHECK = "food_spotcheck_foodmate"
+
+# online_shopping_10_cats `cat` → product category name used in the corpus (see GUIDE.md).
+SHOPPING_CATEGORY = {
+    "平板": "平板电脑",
+    "水果": "水果",
+    "洗发水": "洗发水",
+    "衣服": "服装",
+    "酒店": "酒店服务",
+    "计算机": "计算机",
+    "书籍": "书籍",
+    "手机": "手机",
+    "蒙牛": "乳制品",
+    "热水器": "热水器",
+}
+
+FEWCLUE_FILES = ("unlabeled.json", "test.json", "test_public.json", "train_few_all.json", "dev_few_all.json")
+THUCNEWS_FILES = ("dev.txt", "test.txt")
+
+
+@dataclass(frozen=True)
+class SourceText:
+    dataset: str
+    file: str
+    row: int
+    text: str
+    source_type: str
+    category: str | None  # default product category from the data set (None = decide per text)
+    extra: str = ""  # data-set specific hint (e.g. the online_shopping `cat`, the THUCNews class)
+
+
+def clean_text(text: str) -> str:
+    """The only transformation applied to a source text before it enters the corpus."""
+    return text.replace("\ufeff", "").strip()
+
+
+def _csv_rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
+    with path.open(encoding="utf-8", newline="") as fh:
+        reader = csv.DictReader(fh)
+        if reader.fieldnames:
+            reader.fieldnames = [clean_text(f) for f in reader.fieldnames]
+        yield from enumerate(reader)
+
+
+def online_shopping(data_dir: Path = DATA_DIR) -> Iterator[SourceText]:
+    name = "online_shopping_10_cats.csv"
+    for row, rec in _csv_rows(data_dir / ONLINE_SHOPPING / name):
+        text = clean_text(rec.get("review") or "")
+        if text:
+            cat = rec["cat"]
+            yield SourceText(ONLINE_SHOPPING, name, row, text, "review", SHOPPING_CATEGORY.get(cat), cat)
+
+
+def waimai(data_dir: Path = DATA_DIR) -> Iterator[SourceText]:
+    name = "waimai_10k.csv"
+    for row, rec in _csv_rows(data_dir / WAIMAI / name):
+        text = clean_text(rec.get("review") or "")
+        if text:
+            yield SourceText(WAIMAI, name, row, text, "review", "外卖餐食")
+
+
+def hotel(data_dir: Path = DATA_DIR) -> Iterator[SourceText]:
+    name = "ChnSentiCorp_htl_all.csv"
+    for row, rec in _csv_rows(data_dir / HOTEL / name):
+        text = clean_text(rec.get("review") or "")
+        if text:
+            yield SourceText(HOTEL, name, row, text, "review", "酒店服务")
+
+
+def thucnews(data_dir: Path = DATA_DIR) -> Iterator[SourceText]:
+    classes = (data_dir / THUCNEWS / "class.txt").read_text(encoding="utf-8").split()
+    for name in THUCNEWS_FILES:
+        with (data_dir / THUCNEWS / name).open(encoding="utf-8") as fh:
+            for row, line in enumerate(fh):
+                title, _, cls = line.rstrip("\n").rpartition("\t")
+                text = clean_text(title)
+                if text:
+                    label = classes[int(cls)] if cls.strip().isdigit() else ""
+                    yield SourceText(THUCNEWS, name, row, text, "news", None, label)
+
+
+def fewclue(data_dir: Path = DATA_DIR) -> Iterator[SourceText]:
+    for name in FEWCLUE_FILES:
+        with (data_dir / FEWCLUE / name).open(encoding="utf-8") as fh:
+            for row, line in enumerate(fh):
+                if not line.strip():
+                    continue
+                text = clean_text(json.loads(line).get("sentence") or "")
+                if text:
+                    yield SourceText(FEWCLUE, name, row, text, "review", None)
+
+
+def review_and_news_sources(data_dir: Path = DATA_DIR) -> Iterator[SourceText]:
+    """All free-text sources, in a fixed order (earlier sources win exact-duplicate ties)."""
+    yield from online_shopping(data_dir)
+    yield from fewclue(data_dir)
+    yield from waimai(data_dir)
+    yield from hotel(data_dir)
+    yield from thucnews(data_dir)
+
+
+def spotcheck_rows(data_dir: Path = DATA_DIR) -> Iterator[tuple[str, int, dict[str, str]]]:
+    """(file name, row, record) for every spot-check record, files in name order."""
+    for path in sorted((data_dir / SPOTCHECK).glob("*.csv")):
+        with path.open(encoding="utf-8-sig", newline="") as fh:
+            for row, rec in enumerate(csv.DictReader(fh)):
+                yield path.name, row, rec
+
+
+SOURCE_READERS = {
+    ONLINE_SHOPPING: online_shopping,
+    WAIMAI: waimai,
+    HOTEL: hotel,
+    THUCNEWS: thucnews,
+    FEWCLUE: fewclue,
+}
+
+
+def read_source_text(dataset: str, file: str, row: int, data_dir: Path = DATA_DIR) -> str | None:
+    """Re-read one free-text source row (None if the row does not exist or is empty)."""
+    if dataset not in SOURCE_READERS:
+        raise ValueError(f"unknown data set {dataset!r}")
+    for st in SOURCE_READERS[dataset](data_dir):
+        if st.file == file and st.row == row:
+            return st.text
+    return None

@@ -1,0 +1,324 @@
+"""Authentication and access policies: token flow, session cookie, API keys, roles, secrets."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import jwt
+import pytest
+from fastapi.testclient import TestClient
+
+from riskmine.api.app import create_app
+from riskmine.api.auth import COOKIE_NAME, InsecureSecretError, check_secret, create_access_token
+from riskmine.api.users import DemoUsersRefused, UserStore, ensure_demo_users
+from riskmine.settings import Settings
+from tests.api.apikit import PASSWORD, TEST_SECRET
+
+PRODUCTION = {"env": "production", "secret_key": TEST_SECRET}
+
+
+def token_for(client: TestClient, username: str, password: str = PASSWORD) -> Any:
+    return client.post("/api/v1/auth/token", data={"username": username, "password": password})
+
+
+# --- token flow -------------------------------------------------------------------------
+
+
+def test_token_flow_and_me(client: TestClient, users: UserStore) -> None:
+    users.create_user("li", PASSWORD, "analyst", organisation="风评中心")
+    r = token_for(client, "li")
+    assert r.status_code == 200
+    body = r.json()
+    assert body["token_type"] == "bearer"
+    assert body["expires_in"] > 0
+    me = client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {body['access_token']}"})
+    assert me.status_code == 200
+    assert me.json() == {
+        "id": me.json()["id"],
+        "username": "li",
+        "role": "analyst",
+        "organisation": "风评中心",
+        "via": "token",
+    }
+
+
+def test_wrong_password_and_unknown_user_are_401(client: TestClient, users: UserStore) -> None:
+    users.create_user("li", PASSWORD, "analyst")
+    for name, pw in (("li", "wrong-password"), ("nobody", PASSWORD)):
+        r = token_for(client, name, pw)
+        assert r.status_code == 401
+        assert r.json()["error"]["code"] == "invalid_credentials"
+        assert r.headers["www-authenticate"] == "Bearer"
+
+
+def test_me_without_credentials_is_401(client: TestClient) -> None:
+    r = client.get("/api/v1/auth/me")
+    assert r.status_code == 401
+    assert r.json()["error"]["code"] == "not_authenticated"
+
+
+def test_tampered_token_is_401(client: TestClient, login: Any) -> None:
+    token = login("analyst")["Authorization"].split()[1]
+    head, payload, sig = token.split(".")
+    forged = f"{head}.{payload}.{sig[:-4]}AAAA"
+    r = client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {forged}"})
+    assert r.status_code == 401
+    assert r.json()["error"]["code"] == "invalid_token"
+
+
+def test_token_signed_with_another_secret_is_401(client: TestClient, users: UserStore, settings: Settings) -> None:
+    user = users.create_user("li", PASSWORD, "admin")
+    other = settings.model_copy(update={"secret_key": "another-secret-another-secret-another"})
+    token, _ = create_access_token(user, other)
+    r = client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 401
+
+
+def test_expired_token_is_401(client: TestClient, users: UserStore, settings: Settings) -> None:
+    user = users.create_user("li", PASSWORD, "admin")
+    token, _ = create_access_token(user, settings, now=datetime.now(UTC) - timedelta(days=2))
+    r = client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 401
+    assert r.json()["error"]["code"] == "token_expired"
+
+
+def test_unsigned_token_is_refused(client: TestClient, users: UserStore) -> None:
+    user = users.create_user("li", PASSWORD, "admin")
+    now = datetime.now(UTC)
+    claims = {"sub": user.id, "iss": "riskmine", "iat": now, "exp": now + timedelta(hours=1)}
+    token = jwt.encode(claims, key="", algorithm="none")
+    r = client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 401
+
+
+def test_malformed_authorization_header_is_401(client: TestClient) -> None:
+    r = client.get("/api/v1/auth/me", headers={"Authorization": "Basic Zm9vOmJhcg=="})
+    assert r.status_code == 401
+    assert "Bearer" in r.json()["error"]["message"]
+
+
+# --- session cookie ---------------------------------------------------------------------
+
+
+def test_console_login_sets_httponly_samesite_cookie(client: TestClient, users: UserStore) -> None:
+    users.create_user("li", PASSWORD, "analyst")
+    r = client.post("/login", data={"username": "li", "password": PASSWORD, "next": "/signals"}, follow_redirects=False)
+    assert r.status_code == 303
+    assert r.headers["location"] == "/signals"
+    cookie = r.headers["set-cookie"]
+    assert cookie.startswith(f"{COOKIE_NAME}=")
+    assert "HttpOnly" in cookie
+    assert "SameSite=lax" in cookie
+    me = client.get("/api/v1/auth/me")
+    assert me.status_code == 200
+    assert me.json()["via"] == "cookie"
+
+
+def test_console_login_failure_rerenders_form(client: TestClient, users: UserStore) -> None:
+    users.create_user("li", PASSWORD, "analyst")
+    r = client.post("/login", data={"username": "li", "password": "nope-nope", "next": "/"})
+    assert r.status_code == 401
+    assert "用户名或密码错误" in r.text
+    assert COOKIE_NAME not in client.cookies
+
+
+def test_login_redirect_never_leaves_the_site(client: TestClient, users: UserStore) -> None:
+    users.create_user("li", PASSWORD, "analyst")
+    for target in ("https://evil.example/", "//evil.example/x", "/\\evil.example", "javascript:alert(1)"):
+        r = client.post("/login", data={"username": "li", "password": PASSWORD, "next": target}, follow_redirects=False)
+        assert r.status_code == 303
+        assert r.headers["location"] == "/"
+
+
+def test_logout_clears_the_cookie(client: TestClient, users: UserStore) -> None:
+    users.create_user("li", PASSWORD, "analyst")
+    client.post("/login", data={"username": "li", "password": PASSWORD}, follow_redirects=False)
+    assert client.get("/api/v1/auth/me").status_code == 200
+    r = client.post("/logout", follow_redirects=False)
+    assert r.status_code == 303
+    assert client.get("/api/v1/auth/me").status_code == 401
+
+
+def test_cookie_post_from_another_site_is_refused(client: TestClient, users: UserStore) -> None:
+    users.create_user("li", PASSWORD, "analyst")
+    client.post("/login", data={"username": "li", "password": PASSWORD}, follow_redirects=False)
+    r = client.post(
+        "/api/v1/documents",
+        json=[{"text": "充电宝起火", "source_type": "review"}],
+        headers={"Origin": "https://evil.example"},
+    )
+    assert r.status_code == 403
+    assert r.json()["error"]["code"] == "cross_site_request"
+
+
+def test_cookie_post_from_the_same_site_is_accepted(client: TestClient, users: UserStore) -> None:
+    users.create_user("li", PASSWORD, "analyst")
+    client.post("/login", data={"username": "li", "password": PASSWORD}, follow_redirects=False)
+    r = client.post(
+        "/api/v1/documents",
+        json=[{"text": "充电宝起火", "source_type": "review"}],
+        headers={"Origin": "http://testserver"},
+    )
+    assert r.status_code == 201, r.text
+
+
+def test_expired_cookie_counts_as_logged_out(client: TestClient, users: UserStore, settings: Settings) -> None:
+    user = users.create_user("li", PASSWORD, "admin")
+    token, _ = create_access_token(user, settings, now=datetime.now(UTC) - timedelta(days=2))
+    client.cookies.set(COOKIE_NAME, token)
+    assert client.get("/").status_code == 200  # reads are open in development
+    assert client.get("/api/v1/auth/me").status_code == 401
+
+
+# --- API keys ---------------------------------------------------------------------------
+
+
+def test_api_key_create_use_and_revoke(client: TestClient, login: Any, users: UserStore) -> None:
+    headers = login("station", username="jd-station")
+    r = client.post("/api/v1/auth/api-keys", json={"name": "uploader"}, headers=headers)
+    assert r.status_code == 201
+    created = r.json()
+    key = created["key"]
+    assert key.startswith("rmk_")
+    # only the hash is stored
+    raw = users.path.read_bytes()
+    assert key.encode() not in raw
+    me = client.get("/api/v1/auth/me", headers={"X-API-Key": key})
+    assert me.json()["username"] == "jd-station"
+    assert me.json()["via"] == "api_key"
+    listed = client.get("/api/v1/auth/api-keys", headers=headers).json()
+    assert [k["name"] for k in listed] == ["uploader"]
+    assert "key" not in listed[0]
+    r = client.delete(f"/api/v1/auth/api-keys/{created['id']}", headers=headers)
+    assert r.json() == {"id": created["id"], "revoked": True}
+    r = client.get("/api/v1/auth/me", headers={"X-API-Key": key})
+    assert r.status_code == 401
+    assert r.json()["error"]["code"] == "invalid_api_key"
+
+
+def test_unknown_api_key_is_401_not_anonymous(client: TestClient) -> None:
+    r = client.get("/api/v1/candidates", headers={"X-API-Key": "rmk_not-a-key"})
+    assert r.status_code == 401
+    assert r.json()["error"]["code"] == "invalid_api_key"
+
+
+def test_an_api_key_can_write_documents(client: TestClient, login: Any, users: UserStore) -> None:
+    viewer = users.create_user("machine", PASSWORD, "viewer")
+    _, key = users.create_api_key(viewer.id, "feed")
+    r = client.post(
+        "/api/v1/documents", json=[{"text": "充电宝起火", "source_type": "review"}], headers={"X-API-Key": key}
+    )
+    assert r.status_code == 201, r.text
+
+
+def test_only_admins_create_keys_for_others(client: TestClient, login: Any, users: UserStore) -> None:
+    users.create_user("station-a", PASSWORD, "station")
+    analyst = login("analyst")
+    r = client.post("/api/v1/auth/api-keys", json={"username": "station-a"}, headers=analyst)
+    assert r.status_code == 403
+    admin = login("admin")
+    r = client.post("/api/v1/auth/api-keys", json={"username": "station-a", "name": "feed"}, headers=admin)
+    assert r.status_code == 201
+    assert client.get("/api/v1/auth/me", headers={"X-API-Key": r.json()["key"]}).json()["username"] == "station-a"
+
+
+# --- roles and open reads ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("role", "status"), [("admin", 201), ("analyst", 201), ("station", 201), ("viewer", 403)])
+def test_writing_documents_needs_a_writer_role(client: TestClient, login: Any, role: str, status: int) -> None:
+    r = client.post("/api/v1/documents", json=[{"text": "充电宝起火", "source_type": "review"}], headers=login(role))
+    assert r.status_code == status, r.text
+    if status == 403:
+        assert r.json()["error"]["code"] == "forbidden"
+
+
+def test_writing_documents_anonymously_is_401_even_in_development(client: TestClient) -> None:
+    r = client.post("/api/v1/documents", json=[{"text": "充电宝起火", "source_type": "review"}])
+    assert r.status_code == 401
+
+
+def test_reads_and_analyze_are_open_in_development(client: TestClient) -> None:
+    assert client.get("/api/v1/candidates").status_code == 200
+    assert client.get("/api/v1/signals").status_code == 200
+    assert client.post("/api/v1/analyze", json=[{"id": "1", "text": "充电宝起火"}]).status_code == 200
+
+
+def test_reads_and_analyze_need_a_login_in_production(make_client: Callable[..., TestClient], login: Any) -> None:
+    prod = make_client(**PRODUCTION)
+    for path in ("/api/v1/candidates", "/api/v1/signals", "/api/v1/documents/d1", "/api/v1/candidates/c1"):
+        r = prod.get(path)
+        assert r.status_code == 401, path
+        assert r.json()["error"]["code"] == "not_authenticated"
+    assert prod.post("/api/v1/analyze", json=[{"id": "1", "text": "充电宝起火"}]).status_code == 401
+    headers = login("viewer", via=prod)
+    assert prod.get("/api/v1/candidates", headers=headers).status_code == 200
+    assert prod.post("/api/v1/analyze", json=[{"id": "1", "text": "起火"}], headers=headers).status_code == 200
+
+
+def test_console_redirects_to_login_in_production(make_client: Callable[..., TestClient]) -> None:
+    prod = make_client(**PRODUCTION)
+    r = prod.get("/signals?q=充电宝", follow_redirects=False)
+    assert r.status_code == 303
+    assert r.headers["location"].startswith("/login?next=%2Fsignals%3Fq%3D")
+
+
+def test_production_cookie_is_secure(make_client: Callable[..., TestClient], users: UserStore) -> None:
+    prod = make_client(**PRODUCTION)
+    users.create_user("li", PASSWORD, "analyst")
+    r = prod.post("/login", data={"username": "li", "password": PASSWORD}, follow_redirects=False)
+    assert "Secure" in r.headers["set-cookie"]
+
+
+def test_user_admin_endpoints(client: TestClient, login: Any) -> None:
+    admin = login("admin")
+    r = client.post(
+        "/api/v1/users", json={"username": "wang", "password": PASSWORD, "role": "publisher"}, headers=admin
+    )
+    assert r.status_code == 201
+    assert r.json()["role"] == "publisher"
+    again = client.post("/api/v1/users", json={"username": "wang", "password": PASSWORD}, headers=admin)
+    assert again.status_code == 409
+    assert again.json()["error"]["code"] == "user_exists"
+    assert "wang" in [u["username"] for u in client.get("/api/v1/users", headers=admin).json()]
+    r = client.get("/api/v1/users", headers=login("analyst"))
+    assert r.status_code == 403
+
+
+# --- secrets and demo users -------------------------------------------------------------
+
+
+def test_default_secret_refused_outside_development(tmp_path: Any) -> None:
+    s = Settings(env="production", var_dir=tmp_path)
+    with pytest.raises(InsecureSecretError, match="RISKMINE_SECRET_KEY"):
+        create_app(s)
+    with pytest.raises(InsecureSecretError, match="at least 32"):
+        check_secret(Settings(env="production", var_dir=tmp_path, secret_key="short"))
+    check_secret(Settings(env="development", var_dir=tmp_path))  # the default is fine in development
+    check_secret(Settings(env="production", var_dir=tmp_path, secret_key=TEST_SECRET))
+
+
+def test_ensure_demo_users_is_idempotent(settings: Settings, users: UserStore) -> None:
+    first = ensure_demo_users(settings, users)
+    assert {role for _, _, role in first} == {"admin", "analyst", "viewer"}
+    users.set_password("admin", "changed-password")
+    second = ensure_demo_users(settings, users)
+    assert second == first
+    assert len(users.list_users()) == 3
+    for username, password, role in second:
+        user = users.authenticate(username, password)
+        assert user is not None
+        assert user.role.value == role
+
+
+def test_ensure_demo_users_uses_var_dir_by_default(settings: Settings) -> None:
+    created = ensure_demo_users(settings)
+    assert (settings.var_dir / "users.sqlite3").exists()
+    assert UserStore.from_settings(settings).authenticate(created[0][0], created[0][1]) is not None
+
+
+def test_demo_users_refused_in_production(tmp_path: Any) -> None:
+    with pytest.raises(DemoUsersRefused):
+        ensure_demo_users(Settings(env="production", var_dir=tmp_path, secret_key=TEST_SECRET))

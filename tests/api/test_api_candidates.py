@@ -1,0 +1,72 @@
+"""GET /api/v1/candidates and /api/v1/candidates/{id} with evidence linking back to sources."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from riskmine.schema import CandidateStatus
+from riskmine.store.base import Collection, DuplicatePolicy
+from riskmine.store.sqlite import SQLiteStore
+
+
+def test_queue_sorted_by_priority(client: TestClient, seeded: dict[str, Any]) -> None:
+    r = client.get("/api/v1/candidates")
+    assert r.status_code == 200
+    body = r.json()
+    assert body["total"] == 2
+    priorities = [c["priority"] for c in body["items"]]
+    assert priorities == sorted(priorities, reverse=True)
+    assert "evidence" not in body["items"][0]
+    assert body["items"][0]["links"]["self"] == f"/api/v1/candidates/{body['items'][0]['id']}"
+    asc = client.get("/api/v1/candidates", params={"order": "asc"}).json()
+    assert [c["id"] for c in asc["items"]] == [c["id"] for c in reversed(body["items"])]
+
+
+def test_filters(client: TestClient, seeded: dict[str, Any], store: SQLiteStore) -> None:
+    r = client.get("/api/v1/candidates", params={"tier": "immediate"}).json()
+    assert [c["product_category"] for c in r["items"]] == ["电热水壶"]
+    r = client.get("/api/v1/candidates", params={"hazard": "fire"}).json()
+    assert [c["product_category"] for c in r["items"]] == ["充电宝"]
+    r = client.get("/api/v1/candidates", params={"product_category": "充电宝", "tier": "immediate"}).json()
+    assert r["total"] == 0
+    cand = seeded["candidates"][0]
+    cand.status = CandidateStatus.in_review
+    store.write(Collection.candidates, [cand], DuplicatePolicy.overwrite)
+    r = client.get("/api/v1/candidates", params={"status": "in_review"}).json()
+    assert [c["id"] for c in r["items"]] == [cand.id]
+    assert client.get("/api/v1/candidates", params={"tier": "urgent"}).status_code == 422
+
+
+def test_paging(client: TestClient, seeded: dict[str, Any]) -> None:
+    first = client.get("/api/v1/candidates", params={"limit": 1}).json()
+    second = client.get("/api/v1/candidates", params={"limit": 1, "offset": 1}).json()
+    assert first["total"] == second["total"] == 2
+    assert first["items"][0]["id"] != second["items"][0]["id"]
+    assert client.get("/api/v1/candidates", params={"limit": 201}).status_code == 422
+
+
+def test_detail_evidence_links_resolve(client: TestClient, seeded: dict[str, Any]) -> None:
+    fire = next(c for c in seeded["candidates"] if c.product_category == "充电宝")
+    r = client.get(f"/api/v1/candidates/{fire.id}")
+    assert r.status_code == 200
+    body = r.json()
+    assert body["signal_count"] == 3
+    assert len(body["evidence"]) == 3
+    originals = {d.id: d for d in seeded["documents"].values()}
+    for ev in body["evidence"]:
+        assert ev["document_url"] == f"/api/v1/documents/{ev['document_id']}"
+        doc = client.get(ev["document_url"])
+        assert doc.status_code == 200
+        assert doc.json()["id"] == ev["document_id"]
+        assert ev["url"] == originals[ev["document_id"]].url
+        assert client.get(ev["signal_url"]).status_code == 200
+    for link in body["links"]["signals"]:
+        assert client.get(link).status_code == 200
+
+
+def test_detail_404(client: TestClient) -> None:
+    r = client.get("/api/v1/candidates/cnope")
+    assert r.status_code == 404
+    assert r.json()["error"]["code"] == "not_found"

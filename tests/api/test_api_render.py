@@ -1,0 +1,109 @@
+"""Escaping, highlighting and link safety of the console's text rendering."""
+
+from __future__ import annotations
+
+import pytest
+
+from riskmine.api.labels import label
+from riskmine.api.render import Mark, bars, excerpt, highlight, local_path, safe_url, week_bars
+
+
+def test_highlight_escapes_before_wrapping() -> None:
+    text = "<b>起火</b> & 漏电"
+    html = highlight(text, [Mark(3, 5, "fire", "火灾"), Mark(12, 14, "electric_shock", '"x"')])
+    assert str(html) == (
+        '&lt;b&gt;<mark class="hz hz-fire" title="火灾">起火</mark>&lt;/b&gt; &amp; '
+        '<mark class="hz hz-electric_shock" title="&#34;x&#34;">漏电</mark>'
+    )
+
+
+def test_span_covering_markup_is_escaped_inside_the_mark() -> None:
+    text = "a<script>alert(1)</script>b"
+    html = str(highlight(text, [Mark(1, 26, "fire")]))
+    assert "<script>" not in html
+    assert '<mark class="hz hz-fire" title="">&lt;script&gt;alert(1)&lt;/script&gt;</mark>' in html
+
+
+def test_hostile_mark_kind_and_title_are_escaped() -> None:
+    html = str(highlight("起火", [Mark(0, 2, '"><script>', "<img src=x>")]))
+    assert "<script>" not in html
+    assert "<img" not in html
+
+
+def test_bad_spans_are_dropped_not_raised() -> None:
+    text = "充电宝起火"
+    marks = [Mark(3, 5, "fire"), Mark(4, 9, "fire"), Mark(2, 2, "fire"), Mark(-1, 1, "fire"), Mark(3, 4, "x")]
+    html = str(highlight(text, marks))
+    assert html == '充电宝<mark class="hz hz-fire" title="">起火</mark>'
+
+
+def test_excerpt_window_centres_on_the_focused_mark() -> None:
+    text = "甲" * 300 + "漏电" + "乙" * 100 + "起火" + "丙" * 300
+    marks = [Mark(300, 302, "electric_shock"), Mark(402, 404, "fire")]
+    ex = excerpt(text, marks, width=100, before=20, focus="fire")
+    assert ex.cut_before and ex.cut_after
+    assert '<mark class="hz hz-fire" title="">起火</mark>' in str(ex.html)
+    assert "漏电" not in str(ex.html)
+    short = excerpt("短文本起火", [Mark(3, 5, "fire")], width=100)
+    assert not short.cut_before and not short.cut_after
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("https://shop.example.com/a?b=1", "https://shop.example.com/a?b=1"),
+        ("http://news.example.cn/x", "http://news.example.cn/x"),
+        ("javascript:alert(1)", None),
+        ("JaVaScRiPt:alert(1)", None),
+        (" javascript:alert(1)", None),
+        ("data:text/html,<script>alert(1)</script>", None),
+        ("/relative/path", None),
+        ("//evil.example/x", None),
+        ("http://[::1", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_safe_url(url: str | None, expected: str | None) -> None:
+    assert safe_url(url) == expected
+
+
+@pytest.mark.parametrize(
+    ("target", "expected"),
+    [
+        ("/signals?q=1", "/signals?q=1"),
+        ("/candidates/c1", "/candidates/c1"),
+        ("//evil.example", "/"),
+        ("/\\evil.example", "/"),
+        ("https://evil.example", "/"),
+        ("/ok\r\nSet-Cookie: x=1", "/"),
+        (None, "/"),
+    ],
+)
+def test_local_path(target: str | None, expected: str) -> None:
+    assert local_path(target) == expected
+
+
+def test_bars_scale_to_the_largest_and_label() -> None:
+    rows = bars({"review": 2, "news": 4, "recall": 1}, table="source_type")
+    expected = [("新闻", 4, 100.0), ("电商评论", 2, 50.0), ("召回", 1, 25.0)]
+    assert [(b.label, b.count, b.percent) for b in rows] == expected
+    assert bars({}) == []
+
+
+def test_week_bars_fill_gaps_across_a_year_end() -> None:
+    rows = week_bars({"2024-W51": 2, "2025-W02": 4, "garbage": 9})
+    assert [(b.label, b.count) for b in rows] == [
+        ("2024-W51", 2),
+        ("2024-W52", 0),
+        ("2025-W01", 0),
+        ("2025-W02", 4),
+    ]
+    assert len(week_bars({"2020-W01": 1, "2024-W01": 1}, max_weeks=10)) == 10
+
+
+def test_labels() -> None:
+    assert label("fire", "hazard") == "火灾"
+    assert label("immediate", "tier") == "立即处置"
+    assert label("brand-new-code", "hazard") == "brand-new-code"
+    assert label(None, "tier") == "—"

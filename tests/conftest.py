@@ -1,0 +1,69 @@
+"""Test-wide settings: no network beyond loopback, runtime data in a temporary var dir."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+_real_connect = socket.socket.connect
+_real_connect_ex = socket.socket.connect_ex
+
+
+def _allowed(address: Any) -> bool:
+    if isinstance(address, str | bytes):  # AF_UNIX path
+        return True
+    host = address[0] if isinstance(address, tuple) else address
+    if host in ("localhost",):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _guarded_connect(self: socket.socket, address: Any) -> Any:
+    if not _allowed(address):
+        raise OSError(f"network access blocked in tests: {address!r} (only loopback is allowed)")
+    return _real_connect(self, address)
+
+
+def _guarded_connect_ex(self: socket.socket, address: Any) -> Any:
+    if not _allowed(address):
+        raise OSError(f"network access blocked in tests: {address!r} (only loopback is allowed)")
+    return _real_connect_ex(self, address)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _block_network() -> Iterator[None]:
+    socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
+    socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign]
+    yield
+    socket.socket.connect = _real_connect  # type: ignore[method-assign]
+    socket.socket.connect_ex = _real_connect_ex  # type: ignore[method-assign]
+
+
+@pytest.fixture(scope="session")
+def shared_models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One models directory per test session, so the baseline is trained at most once."""
+    return tmp_path_factory.mktemp("models")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_var(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch, shared_models_dir: Path
+) -> Iterator[Path]:
+    """Every test gets its own RISKMINE_VAR_DIR (models shared per session); the settings cache is reset."""
+    from riskmine.settings import get_settings
+
+    var = tmp_path_factory.mktemp("var")
+    monkeypatch.setenv("RISKMINE_VAR_DIR", str(var))
+    monkeypatch.setenv("RISKMINE_MODELS_DIR", str(shared_models_dir))
+    monkeypatch.setenv("RISKMINE_ENV", "development")
+    get_settings.cache_clear()
+    yield var
+    get_settings.cache_clear()
