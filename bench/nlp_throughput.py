@@ -31,7 +31,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-DATA_DIR = Path(os.environ.get("RISKMINE_SHARED_DATA", "/work/shared/data"))
+from riskmine.settings import shared_data_dir
+
+DATA_DIR = shared_data_dir()
 SOURCES = (
     ("online_shopping_10_cats/online_shopping_10_cats.csv", "review"),
     ("fewclue_eprstmt/unlabeled.json", "sentence"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -11,6 +12,12 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 PACKAGE_DIR = Path(__file__).resolve().parent
 REPO_DIR = PACKAGE_DIR.parent
 DEFAULT_PIPELINE_FILE = PACKAGE_DIR / "pipeline.toml"
+
+
+def shared_data_dir() -> Path:
+    """The public data sets used to label corpora and measure: RISKMINE_SHARED_DATA, else
+    the `shared/data` folder beside the checkout (where CI and developers have it)."""
+    return Path(os.environ.get("RISKMINE_SHARED_DATA") or REPO_DIR.parent / "shared" / "data")
 
 
 class Settings(BaseSettings):

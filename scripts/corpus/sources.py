@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-DATA_DIR = Path(os.environ.get("RISKMINE_SHARED_DATA", "/work/shared/data"))
+from riskmine.settings import shared_data_dir
+
+DATA_DIR = shared_data_dir()
 
 ONLINE_SHOPPING = "online_shopping_10_cats"
 WAIMAI = "waimai_10k"

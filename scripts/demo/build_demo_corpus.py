@@ -30,10 +30,11 @@ from typing import Any
 from pydantic import ValidationError
 
 from riskmine.schema import RawDocument, SourceType
+from riskmine.settings import shared_data_dir
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO_DIR = REPO / "data" / "demo"
-DEFAULT_DATA_DIR = REPO.parent / "shared" / "data"
+DEFAULT_DATA_DIR = shared_data_dir()
 SEED = "riskmine-demo-2026"
 CST = timezone(timedelta(hours=8))
 END = date(2026, 11, 15)  # a Sunday: the window is ISO weeks 2026-W21 to 2026-W46

@@ -23,13 +23,14 @@ import pytest
 
 from riskmine.schema import HazardType
 from riskmine.schema.enums import SourceType
+from riskmine.settings import shared_data_dir
 
 REPO = Path(__file__).resolve().parents[2]
 CORPUS = REPO / "data" / "corpus"
 LABELS = CORPUS / "labels.jsonl"
 GUIDE = CORPUS / "GUIDE.md"
 SCRIPTS = REPO / "scripts" / "corpus"
-DATA_DIR = Path("/work/shared/data")
+DATA_DIR = shared_data_dir()
 
 FIELDS: dict[str, type | tuple[type, ...]] = {
     "id": str,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,6 +12,7 @@ from riskmine.nlp.base import StageContext, build_stage
 from riskmine.nlp.lexicon import Lexicons, get_lexicons
 from riskmine.nlp.tag import Tagger, context_cue, make_tag
 from riskmine.schema import HarmKind, HazardType, Population, RawDocument, Signal
+from riskmine.settings import shared_data_dir
 
 # Real lines from /work/shared/data (data set, file, row id as in data/disambiguation/README.md).
 # online_shopping_10_cats.csv row 12809 (平板)
@@ -324,9 +324,7 @@ def test_registered_as_the_tag_stage() -> None:
     assert [h.term for h in bound([Signal.from_document(doc)])[0].hazards] == ["漏电"]
 
 
-SHOPPING_CSV = (
-    Path(__file__).resolve().parents[3] / "shared" / "data" / "online_shopping_10_cats" / "online_shopping_10_cats.csv"
-)
+SHOPPING_CSV = shared_data_dir() / "online_shopping_10_cats" / "online_shopping_10_cats.csv"
 
 
 @pytest.mark.slow
