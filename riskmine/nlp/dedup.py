@@ -36,7 +36,7 @@ from typing import IO, Any
 
 import numpy as np
 
-from riskmine.nlp.base import StageContext, stage
+from riskmine.nlp.base import BatchFn, StageContext, stage
 from riskmine.nlp.normalize import compact, content_hash
 from riskmine.schema import Signal, stable_id
 
@@ -506,7 +506,7 @@ def make_dedup(
     scope_short: bool = True,
     persist: bool = True,
     directory: str | None = None,
-) -> Any:
+) -> BatchFn:
     """Group exact (content hash) and near duplicates (MinHash LSH on character shingles).
 
     threshold: estimated Jaccard similarity of shingle sets above which two texts are near

@@ -18,7 +18,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from riskmine.nlp.base import StageContext, stage
+from riskmine.nlp.base import BatchFn, StageContext, stage
 from riskmine.nlp.normalize import compact
 from riskmine.nlp.userdict import LEXICON_DIR, lexicon_terms
 from riskmine.schema import Signal
@@ -281,7 +281,7 @@ def make_denoise(
     spam_ratio: float = 0.5,
     max_repetition_chars: int = 5000,
     use_lexicons: bool = True,
-) -> Any:
+) -> BatchFn:
     """Flag template, advertising, repetition-spam and content-free texts; set noise reasons and weight.
 
     short_units: a text of at most this many units (CJK characters, words) made only of generic

@@ -22,7 +22,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from riskmine.nlp.base import StageContext, stage
+from riskmine.nlp.base import BatchFn, StageContext, stage
 from riskmine.schema import Signal
 
 # ---------------------------------------------------------------- HTML
@@ -298,7 +298,7 @@ def make_normalize(
     mask_source: bool = True,
     traditional_to_simplified: bool = True,
     strip_markup: bool = True,
-) -> Any:
+) -> BatchFn:
     """Clean text (HTML, NFKC, t2s, whitespace), mask personal data; hash for exact dedup.
 
     mask_source: also mask personal data in document.text and document.title, which are stored.

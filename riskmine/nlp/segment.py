@@ -14,7 +14,7 @@ import threading
 import unicodedata
 from typing import Any
 
-from riskmine.nlp.base import StageContext, stage
+from riskmine.nlp.base import BatchFn, StageContext, stage
 from riskmine.nlp.userdict import LEXICON_DIR, USERDICT_FILE, domain_words
 from riskmine.schema import Signal
 
@@ -77,7 +77,7 @@ def segment_text(text: str) -> str:
 
 
 @stage("segment", reads=("normalized_text", "document.text"), writes=("segmented_text",))
-def make_segment(ctx: StageContext) -> Any:
+def make_segment(ctx: StageContext) -> BatchFn:
     """Segment the normalized text (else the document text) into words with jieba and the domain dictionary."""
     tokenizer()  # load the dictionary when the pipeline is built, not on the first batch
 
