@@ -7,32 +7,15 @@ from enum import Enum
 from riskmine.schema import (
     CandidateStatus,
     HarmKind,
-    HazardType,
     Population,
     RiskLevel,
     SourceType,
     Tier,
     WarningColor,
 )
+from riskmine.schema.labels import HAZARD_LABELS
 
-HAZARD: dict[str, str] = {
-    HazardType.electric_shock: "触电",
-    HazardType.fire: "火灾",
-    HazardType.burns: "烧烫伤",
-    HazardType.chemical: "化学危害",
-    HazardType.injuries: "机械伤害",
-    HazardType.choking: "噎呛",
-    HazardType.suffocation: "窒息",
-    HazardType.strangulation: "勒颈",
-    HazardType.microbiological: "微生物",
-    HazardType.hearing_damage: "听力损伤",
-    HazardType.sight_damage: "视力损伤",
-    HazardType.entrapment: "夹困",
-    HazardType.drowning: "溺水",
-    HazardType.safety_function_failure: "安全功能失效",
-    HazardType.property_damage: "财产损失",
-    HazardType.other: "其他",
-}
+HAZARD: dict[str, str] = HAZARD_LABELS
 
 SOURCE_TYPE: dict[str, str] = {
     SourceType.review: "电商评论",

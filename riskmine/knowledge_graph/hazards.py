@@ -12,6 +12,7 @@ from collections.abc import Iterable
 
 from riskmine.models.grading import load_rules
 from riskmine.schema import HarmKind, HazardType
+from riskmine.schema.labels import HAZARD_LABELS, UNKNOWN_HAZARD_LABEL
 
 MAX_SEVERITY = 4
 HIGH_SEVERITY = 4  # injury or a hospital visit from a hazard of this class is reported at once
@@ -24,26 +25,6 @@ HARM_GRAVITY: dict[HarmKind, float] = {
     HarmKind.property_damage: 0.4,
 }
 UNSTATED_HARM = 0.5  # harm_occurred set without a kind of harm
-
-HAZARD_LABELS: dict[HazardType, str] = {
-    HazardType.electric_shock: "触电/漏电",
-    HazardType.fire: "起火/冒烟",
-    HazardType.burns: "烫伤/烧伤",
-    HazardType.chemical: "有害化学物质",
-    HazardType.injuries: "机械伤害",
-    HazardType.choking: "误吞/卡喉",
-    HazardType.suffocation: "窒息",
-    HazardType.strangulation: "勒颈/缠绕",
-    HazardType.microbiological: "微生物污染",
-    HazardType.hearing_damage: "听力损伤",
-    HazardType.sight_damage: "视力损伤",
-    HazardType.entrapment: "夹伤/卡陷",
-    HazardType.drowning: "溺水",
-    HazardType.safety_function_failure: "安全功能失效",
-    HazardType.property_damage: "财产损失",
-    HazardType.other: "其他危害",
-}
-UNKNOWN_HAZARD_LABEL = "未明危害"
 
 
 def severity(hazard: HazardType | None, *, hospital: bool = False) -> int:

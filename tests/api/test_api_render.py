@@ -103,7 +103,7 @@ def test_week_bars_fill_gaps_across_a_year_end() -> None:
 
 
 def test_labels() -> None:
-    assert label("fire", "hazard") == "火灾"
+    assert label("fire", "hazard") == "起火/冒烟"  # the shared table in riskmine/schema/labels.py
     assert label("immediate", "tier") == "立即处置"
     assert label("brand-new-code", "hazard") == "brand-new-code"
     assert label(None, "tier") == "—"
