@@ -23,9 +23,19 @@ out = Console()
 
 def _mount_subcommands() -> None:
     from riskmine.crawler.cli import crawl_cmd, sources_cmd
+    from riskmine.knowledge_graph.cli import app as graph_app
     from riskmine.models.cli import app as models_app
+    from riskmine.reports.cli import app as report_app
+    from riskmine.review.cli import keys_app, orgs_app, users_app
+    from riskmine.store.migrate_cli import app as migrate_app
 
     app.add_typer(models_app, name="models", help="Train, evaluate and list the risk models.")
+    app.add_typer(graph_app, name="graph", help="Build, inspect and evaluate the knowledge graph and candidates.")
+    app.add_typer(report_app, name="report", help="Monthly forms, immediate reports and thematic reports.")
+    app.add_typer(users_app, name="users", help="Create, list and change users and their roles.")
+    app.add_typer(keys_app, name="keys", help="Issue, list and revoke API keys.")
+    app.add_typer(orgs_app, name="orgs", help="The organisation tree: province, city, county, station.")
+    app.add_typer(migrate_app, name="migrate", help="Copy the embedded store into Elasticsearch.")
     app.command("crawl")(crawl_cmd)
     app.command("sources")(sources_cmd)
 

@@ -16,7 +16,24 @@ from riskmine.api.auth import check_secret
 from riskmine.api.errors import install_error_handlers
 from riskmine.api.limits import BodySizeLimit
 from riskmine.api.render import STATIC_DIR, build_templates
-from riskmine.api.routers import analyze, auth, candidates, console, documents, health, signals
+from riskmine.api.routers import (
+    advisories,
+    analyze,
+    audit,
+    auth,
+    candidates,
+    console,
+    documents,
+    enterprises,
+    graph,
+    health,
+    public_reports,
+    reports,
+    review,
+    signals,
+    sources,
+    stations,
+)
 from riskmine.api.routers import users as users_router
 from riskmine.api.state import AppState
 from riskmine.api.users import UserStore
@@ -87,6 +104,25 @@ def create_app(
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (health, auth, users_router, documents, signals, candidates, analyze, console):
+    routers = (
+        health,
+        auth,
+        users_router,
+        documents,
+        signals,
+        candidates,
+        analyze,
+        stations,
+        public_reports,
+        sources,
+        graph,
+        enterprises,
+        review,
+        advisories,
+        audit,
+        reports,
+        console,
+    )
+    for module in routers:
         app.include_router(module.router)
     return app

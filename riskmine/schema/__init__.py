@@ -12,6 +12,7 @@ from riskmine.schema.enums import (
     WarningColor,
 )
 from riskmine.schema.records import (
+    CANDIDATE_REVIEW_FIELDS,
     MAX_TEXT_CHARS,
     CandidateRisk,
     Decision,
@@ -28,6 +29,7 @@ from riskmine.schema.records import (
 )
 
 __all__ = [
+    "CANDIDATE_REVIEW_FIELDS",
     "MAX_TEXT_CHARS",
     "CandidateRisk",
     "CandidateStatus",

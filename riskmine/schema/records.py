@@ -207,11 +207,26 @@ class CandidateRisk(_Record):
     priority: float = 0.0
     factors: dict[str, float] = Field(default_factory=dict)
     tier: Tier = Tier.watch
-    risk_level: RiskLevel | None = None
+    risk_level: RiskLevel | None = None  # suggested; the decided level is on the latest Decision
     warning_color: WarningColor | None = None
+    # statistics of the candidate: trend test, disproportionality (PRR), scope tests; each a dict
+    # naming its statistic, value, threshold and verdict
+    statistics: dict[str, Any] = Field(default_factory=dict)
+    scope: list[str] = Field(default_factory=list)  # "industry_wide", "regional", "systemic"
+    suggested_measures: list[DispositionMeasure] = Field(default_factory=list)
+    # review state, owned by the review workflow and kept when candidates are refreshed
     status: CandidateStatus = CandidateStatus.new
+    assignee: str | None = None
+    organisation: str | None = None  # organisation responsible for the candidate
+    merged_into: str | None = None
+    decision_id: str | None = None  # latest decision
+    due_at: datetime | None = None  # deadline of the current step (e.g. 24 h for the immediate tier)
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
+
+
+# CandidateRisk fields the review workflow owns: a candidate refresh keeps their stored values.
+CANDIDATE_REVIEW_FIELDS = ("status", "assignee", "organisation", "merged_into", "decision_id", "due_at", "created_at")
 
 
 class Decision(_Record):

@@ -28,7 +28,7 @@ from riskmine.store.base import Collection, StoreError, UnknownFieldError
 
 # Bump when a field is added, removed or extracted differently: backends rebuild
 # their derived index data (facets, full-text rows) for stored records on open.
-FIELDS_VERSION = 1
+FIELDS_VERSION = 2
 
 # The pseudo-field naming each record's time (sort, Range filters, time buckets).
 TIME_FIELD = "time"
@@ -309,6 +309,10 @@ CANDIDATE_FIELDS = _fields(
     _spec("priority", N, _one(lambda c: c.priority)),
     _spec("signal_count", N, _one(lambda c: c.signal_count)),
     _spec("harm_count", N, _one(lambda c: c.harm_count)),
+    _spec("scope", K, lambda c: c.scope, multi=True, doc="industry_wide, regional, systemic"),
+    _spec("assignee", K, _one(lambda c: c.assignee)),
+    _spec("organisation", K, _one(lambda c: c.organisation)),
+    _spec("merged_into", K, _one(lambda c: c.merged_into)),
 )
 
 

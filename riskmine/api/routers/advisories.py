@@ -1,0 +1,7 @@
+"""Advisories and publication (placeholder; being built)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(prefix="/api/v1/advisories", tags=["advisories"])

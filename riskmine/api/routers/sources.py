@@ -1,0 +1,7 @@
+"""Crawl sources and their health (placeholder; being built)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(prefix="/api/v1/sources", tags=["sources"])

@@ -1,0 +1,1 @@
+"""Expert review: organisations, workflow, deadlines, publication and audit."""
