@@ -1,14 +1,16 @@
-"""Throughput of the cleaning path (normalize → denoise → dedup → segment [→ tag]) against jieba alone.
+"""Throughput of the NLP path (normalize → denoise → dedup → segment → tag → disambiguate) against jieba alone.
 
 On one core, over real reviews from /work/shared/data (online_shopping_10_cats,
 fewclue unlabeled, waimai_10k, ChnSentiCorp hotel reviews):
 
-* documents/s of the path and of ``jieba.lcut`` over the same texts, and their ratio;
+* documents/s of the NLP path, of the whole configured path without the encoder (with
+  the baseline classifier and grading), and of ``jieba.lcut`` over the same texts (HMM on,
+  and off as the segment stage runs it), and their ratios;
 * seconds per stage;
 * peak resident memory of the process;
-* the near-duplicate index's memory per document at 10k and 100k documents (the
+* the near-duplicate index's memory per document at 10k, 100k and 1M documents (the
   larger set made by perturbing real texts with random swaps, insertions,
-  deletions and substitutions), and its growth;
+  deletions and substitutions), and its growth; 1M again with the index bounded;
 * the num_perm trade-off: time, memory, recall of perturbed copies and the share
   of near merges that are true near duplicates, for 64/128/256 permutations.
 
@@ -117,61 +119,151 @@ def _path_stages(var_dir: Path) -> tuple[list[Any], list[str]]:
                 continue
             names.append(label)
             break
+        if "disambiguate" in registered():
+            stages.append(build_stage("disambiguate", ctx))
+            names.append("disambiguate")
     return stages, names
 
 
-def measure_path(texts: list[str], batch_size: int = 256) -> dict[str, Any]:
-    """Documents/s of the cleaning path and of jieba alone over the same texts, and per-stage seconds."""
+def _configured_pipeline(var_dir: Path) -> tuple[Any, list[str]]:
+    """The configured pipeline (riskmine/pipeline.toml) with the serving baseline model, trained if missing."""
+    from riskmine.pipeline import Pipeline
+    from riskmine.settings import Settings, get_settings
+
+    settings = Settings(var_dir=var_dir, models_dir=get_settings().models_path)
+    pipe = Pipeline.from_settings(settings)
+    return pipe, [s.name for s in pipe.stages]
+
+
+def _time_pipeline(pipe: Any, docs: list[Any], batch_size: int) -> tuple[float, dict[str, float]]:
+    pipe.process(docs[:50])  # warm-up: dictionaries, automata and models are loaded outside the timing
+    pipe.timings.clear()
+    secs, _ = _timed(lambda: [pipe.process(docs[i : i + batch_size]) for i in range(0, len(docs), batch_size)])
+    return secs, dict(pipe.timings)
+
+
+def measure_path(texts: list[str], batch_size: int = 256, *, full: bool = True) -> dict[str, Any]:
+    """Documents/s of the NLP path, and of the whole configured path, against jieba alone over the same texts.
+
+    jieba is timed twice: ``jieba.lcut`` as it comes (HMM on) and without HMM, the mode the
+    segment stage runs in; the ratios are documents/s of the path over jieba's.
+    """
     import jieba
 
     from riskmine.pipeline import Pipeline
     from riskmine.schema import RawDocument
 
-    docs = [RawDocument(source="bench", source_type="review", source_id=str(i), text=t) for i, t in enumerate(texts)]
+    def docs() -> list[Any]:  # fresh records for each path: stages write into them
+        return [
+            RawDocument(source="bench", source_type="review", source_id=str(i), text=t) for i, t in enumerate(texts)
+        ]
+
+    out: dict[str, Any] = {"docs": len(texts)}
     with tempfile.TemporaryDirectory() as tmp:
-        stages, names = _path_stages(Path(tmp))
-        pipe = Pipeline(stages)
-        pipe.process(docs[:50])  # warm-up: dictionaries and automata are loaded outside the timing
-        pipe.timings.clear()
-        path_s, _ = _timed(lambda: [pipe.process(docs[i : i + batch_size]) for i in range(0, len(docs), batch_size)])
-        stage_s = dict(pipe.timings)
+        stages, names = _path_stages(Path(tmp) / "nlp")
+        path_s, stage_s = _time_pipeline(Pipeline(stages), docs(), batch_size)
+        out.update(stages=names, path_seconds=path_s, stage_seconds=stage_s)
+        if full:
+            from riskmine.nlp import segment
+
+            segment._cache.clear()  # the full path cuts every text itself, nothing carried over
+            pipe, full_names = _configured_pipeline(Path(tmp) / "full")
+            full_s, full_stage_s = _time_pipeline(pipe, docs(), batch_size)
+            out.update(full_stages=full_names, full_seconds=full_s, full_stage_seconds=full_stage_s)
 
     jieba.setLogLevel(30)
     jieba.lcut("预热")
     jieba_s, _ = _timed(lambda: [jieba.lcut(t) for t in texts])
+    jieba_nohmm_s, _ = _timed(lambda: [jieba.lcut(t, HMM=False) for t in texts])
     n = len(texts)
-    return {
-        "docs": n,
-        "stages": names,
-        "path_docs_per_s": n / path_s,
-        "jieba_docs_per_s": n / jieba_s,
-        "path_over_jieba_time": path_s / jieba_s,
-        "stage_seconds": stage_s,
-    }
+    out.update(
+        jieba_docs_per_s=n / jieba_s,
+        jieba_nohmm_docs_per_s=n / jieba_nohmm_s,
+        path_docs_per_s=n / path_s,
+        ratio=jieba_s / path_s,
+        ratio_nohmm=jieba_nohmm_s / path_s,
+    )
+    if full:
+        out.update(
+            full_docs_per_s=n / out["full_seconds"],
+            full_ratio=jieba_s / out["full_seconds"],
+            full_ratio_nohmm=jieba_nohmm_s / out["full_seconds"],
+        )
+    return out
 
 
-def index_memory(texts: list[str], sizes: tuple[int, ...] = (10_000, 100_000), seed: int = 7) -> dict[int, float]:
-    """Bytes per document held by the dedup index (tracemalloc) after `size` documents."""
-    from riskmine.nlp.dedup import DedupIndex
+def _rss_bytes() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * resource.getpagesize()
+
+
+def _index_corpus(texts: list[str], size: int, seed: int) -> list[tuple[str, str, str]]:
+    """`size` (id, content hash, text) items: the real texts, then perturbed copies of them."""
     from riskmine.nlp.normalize import content_hash, normalize_text
 
     rng = random.Random(seed)
     base = [normalize_text(t) for t in texts]
+    corpus = (base[i] if i < len(base) else perturb(base[i % len(base)], rng, 0.05) for i in range(size))
+    return [(f"d{i}", content_hash(t), t) for i, t in enumerate(corpus)]
+
+
+def _fill_index(items: list[tuple[str, str, str]], max_signatures: int | None) -> tuple[Any, float]:
+    from riskmine.nlp.dedup import DedupIndex
+
+    index = DedupIndex(max_signatures=max_signatures)
+    t0 = time.perf_counter()
+    for i in range(0, len(items), 1000):
+        index.assign(items[i : i + 1000])
+    return index, time.perf_counter() - t0
+
+
+def _resident_index_bytes(size: int, seed: int, max_signatures: int | None) -> tuple[float, int, int, float]:
+    """In a fresh process: resident memory grown by filling the index (bytes), signatures, evicted, seconds."""
+    items = _index_corpus(load_reviews(None), size, seed)
+    gc.collect()
+    before = _rss_bytes()
+    index, secs = _fill_index(items, max_signatures)
+    return float(_rss_bytes() - before), index.indexed, index.evicted, secs
+
+
+def index_memory(
+    texts: list[str],
+    sizes: tuple[int, ...] = (10_000, 100_000, 1_000_000),
+    seed: int = 7,
+    max_signatures: int | None = None,
+    traced_up_to: int = 100_000,
+) -> dict[int, float]:
+    """Bytes per document held by the dedup index after `size` documents.
+
+    Up to `traced_up_to` documents the figure is tracemalloc's (exact Python allocations);
+    above, tracing itself would cost gigabytes, so it is the growth of resident memory,
+    measured in a fresh process so that memory freed by earlier runs does not hide it.
+    """
+    import multiprocessing
+
     out: dict[int, float] = {}
     for size in sizes:
-        corpus = [base[i] if i < len(base) else perturb(base[i % len(base)], rng, 0.05) for i in range(size)]
-        items = [(f"d{i}", content_hash(t), t) for i, t in enumerate(corpus)]
+        if size <= traced_up_to:
+            items = _index_corpus(texts, size, seed)
+            gc.collect()
+            tracemalloc.start()
+            before = tracemalloc.get_traced_memory()[0]
+            index, secs = _fill_index(items, max_signatures)
+            grown = float(tracemalloc.get_traced_memory()[0] - before)
+            tracemalloc.stop()
+            indexed, evicted, how = index.indexed, index.evicted, "tracemalloc"
+            del index, items
+        else:
+            with multiprocessing.get_context("spawn").Pool(1) as pool:
+                grown, indexed, evicted, secs = pool.apply(_resident_index_bytes, (size, seed, max_signatures))
+            how = "resident memory, fresh process"
+        out[size] = grown / size
+        print(
+            f"  {size:>9,} docs: {out[size]:,.0f} B/doc ({how}; {indexed:,} MinHash signatures indexed, "
+            f"{evicted:,} evicted; {secs / size * 1e6:,.0f} µs/doc)",
+            flush=True,
+        )
         gc.collect()
-        tracemalloc.start()
-        before = tracemalloc.get_traced_memory()[0]
-        index = DedupIndex()
-        for i in range(0, len(items), 1000):
-            index.assign(items[i : i + 1000])
-        after = tracemalloc.get_traced_memory()[0]
-        tracemalloc.stop()
-        out[size] = (after - before) / size
-        print(f"  {size:>7,} docs: {out[size]:,.0f} B/doc ({index.indexed:,} MinHash signatures indexed)", flush=True)
-        del index
     return out
 
 
@@ -241,7 +333,13 @@ def num_perm_tradeoff(
     return rows
 
 
-def run(n: int = 60_000, *, memory_sizes: tuple[int, ...] = (10_000, 100_000), tradeoff: bool = True) -> dict[str, Any]:
+def run(
+    n: int = 60_000,
+    *,
+    memory_sizes: tuple[int, ...] = (10_000, 100_000, 1_000_000),
+    bounded: int | None = 250_000,
+    tradeoff: bool = True,
+) -> dict[str, Any]:
     """Measure everything on `n` real reviews (≥ 50,000 for the reported figures); returns the figures."""
     pinned = _one_core()
     texts = load_reviews(n)
@@ -249,20 +347,32 @@ def run(n: int = 60_000, *, memory_sizes: tuple[int, ...] = (10_000, 100_000), t
 
     path = measure_path(texts)
     print(
-        f"path ({' → '.join(path['stages'])}): {path['path_docs_per_s']:,.0f} docs/s; "
-        f"jieba.lcut alone: {path['jieba_docs_per_s']:,.0f} docs/s; "
-        f"path takes {path['path_over_jieba_time']:.2f}× jieba's time"
+        f"jieba.lcut alone: {path['jieba_docs_per_s']:,.0f} docs/s (HMM on, as it comes), "
+        f"{path['jieba_nohmm_docs_per_s']:,.0f} docs/s (HMM off, the segment stage's mode)"
     )
-    total = sum(path["stage_seconds"].values())
-    for name, secs in path["stage_seconds"].items():
-        print(f"  {name:<10} {secs:7.2f} s  {secs / total:6.1%}  {len(texts) / secs:10,.0f} docs/s")
+    print(
+        f"NLP path ({' → '.join(path['stages'])}): {path['path_docs_per_s']:,.0f} docs/s; "
+        f"ratio to jieba {path['ratio']:.2f} (HMM on), {path['ratio_nohmm']:.2f} (HMM off); goal ≥ 0.5"
+    )
+    _print_stages(path["stage_seconds"], len(texts))
+    if "full_seconds" in path:
+        print(
+            f"whole configured path without the encoder ({' → '.join(path['full_stages'])}): "
+            f"{path['full_docs_per_s']:,.0f} docs/s; ratio to jieba {path['full_ratio']:.2f} (HMM on), "
+            f"{path['full_ratio_nohmm']:.2f} (HMM off)"
+        )
+        _print_stages(path["full_stage_seconds"], len(texts))
 
-    print("near-duplicate index memory per document:")
+    print("near-duplicate index memory per document (unbounded):")
     all_texts = load_reviews(None)
     memory = index_memory(all_texts, memory_sizes)
     if len(memory) >= 2:
         small, large = min(memory), max(memory)
         print(f"  growth {small:,} → {large:,} docs: {memory[large] / memory[small]:.2f}× per document")
+    bounded_memory: dict[int, float] = {}
+    if bounded and max(memory_sizes) > bounded:
+        print(f"the same, bounded to the newest {bounded:,} signatures (the stage's max_signatures option):")
+        bounded_memory = index_memory(all_texts, (max(memory_sizes),), max_signatures=bounded)
 
     rows: list[dict[str, Any]] = []
     if tradeoff:
@@ -281,7 +391,19 @@ def run(n: int = 60_000, *, memory_sizes: tuple[int, ...] = (10_000, 100_000), t
 
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(f"peak resident memory: {peak_kib / 1024:,.0f} MiB")
-    return {**path, "index_bytes_per_doc": memory, "num_perm": rows, "peak_rss_mib": peak_kib / 1024}
+    return {
+        **path,
+        "index_bytes_per_doc": memory,
+        "bounded_index_bytes_per_doc": bounded_memory,
+        "num_perm": rows,
+        "peak_rss_mib": peak_kib / 1024,
+    }
+
+
+def _print_stages(stage_seconds: dict[str, float], n: int) -> None:
+    total = sum(stage_seconds.values())
+    for name, secs in stage_seconds.items():
+        print(f"  {name:<18} {secs:7.2f} s  {secs / total:6.1%}  {n / secs:10,.0f} docs/s")
 
 
 def main(argv: list[str]) -> None:

@@ -296,6 +296,7 @@ class DedupIndex:
         min_chars: int = 20,
         seed: int = 1,
         recall_weight: float = 0.9,
+        max_signatures: int | None = None,
         directory: Path | None = None,
     ) -> None:
         if not 0.0 < threshold <= 1.0:
@@ -304,6 +305,13 @@ class DedupIndex:
             raise DedupError(f"recall_weight must lie in (0, 1), got {recall_weight}")
         if min_chars < shingle:
             raise DedupError(f"min_chars ({min_chars}) must be at least the shingle size ({shingle})")
+        if max_signatures is not None and max_signatures < 1:
+            raise DedupError(f"max_signatures must be at least 1 (or None for no bound), got {max_signatures}")
+        # Near-duplicate memory is bounded by keeping the newest `max_signatures` signatures
+        # (a ring: the oldest is dropped from the LSH index when a new one arrives); exact
+        # duplicates (content hashes) and the members' groups are remembered for ever.
+        self.max_signatures = max_signatures
+        self._inserted = 0  # signatures ever added; the LSH key of the next one
         self.signer = Signer(num_perm, shingle, seed)
         self.threshold = threshold
         self.min_chars = min_chars
@@ -311,7 +319,7 @@ class DedupIndex:
         self._lsh = self._new_lsh()
         self._members: dict[str, str] = {}  # doc id -> group id
         self._exact: dict[str, str] = {}  # content hash -> group id
-        self._row_group: list[str] = []  # LSH key (row) -> group id
+        self._row_group: list[str] = []  # slot (LSH key modulo max_signatures) -> group id
         self._sigs = np.empty((0, num_perm), dtype=np.uint32)
         self._lock = threading.Lock()
         self._sig_bytes = num_perm * 4
@@ -329,20 +337,37 @@ class DedupIndex:
 
     @property
     def indexed(self) -> int:
-        """How many distinct near-dedup signatures the LSH index holds."""
+        """How many near-dedup signatures the LSH index holds now."""
         return len(self._row_group)
+
+    @property
+    def evicted(self) -> int:
+        """How many of the oldest signatures were dropped to keep within max_signatures."""
+        return self._inserted - len(self._row_group)
 
     # -- state
 
+    def _slot(self, key: int) -> int:
+        return key % self.max_signatures if self.max_signatures else key
+
     def _add_signature(self, sig: np.ndarray, group: str, minhash: Any = None) -> None:
-        row = len(self._row_group)
-        if row >= len(self._sigs):
-            grown = np.empty((max(1024, 2 * len(self._sigs)), self.signer.num_perm), dtype=np.uint32)
-            grown[:row] = self._sigs[:row]
-            self._sigs = grown
-        self._sigs[row] = sig
-        self._row_group.append(group)
-        self._lsh.insert(row, minhash if minhash is not None else self.signer.minhash(sig), check_duplication=False)
+        key = self._inserted
+        slot = self._slot(key)
+        if slot < len(self._row_group):  # the ring is full: the oldest signature makes room
+            self._lsh.remove(key - len(self._row_group))
+            self._row_group[slot] = group
+        else:
+            if slot >= len(self._sigs):
+                size = max(1024, 2 * len(self._sigs))
+                if self.max_signatures:
+                    size = min(size, self.max_signatures)
+                grown = np.empty((size, self.signer.num_perm), dtype=np.uint32)
+                grown[:slot] = self._sigs[:slot]
+                self._sigs = grown
+            self._row_group.append(group)
+        self._sigs[slot] = sig
+        self._inserted += 1
+        self._lsh.insert(key, minhash if minhash is not None else self.signer.minhash(sig), check_duplication=False)
 
     def _apply(self, entry: Entry) -> None:
         if entry.doc_id in self._members:
@@ -357,14 +382,15 @@ class DedupIndex:
         rows = self._lsh.query(minhash)
         if not rows:
             return None
-        rows_arr = np.fromiter(rows, dtype=np.int64, count=len(rows))
-        sims = (self._sigs[rows_arr] == sig).mean(axis=1)
+        keys = np.fromiter(rows, dtype=np.int64, count=len(rows))
+        slots = keys % self.max_signatures if self.max_signatures else keys
+        sims = (self._sigs[slots] == sig).mean(axis=1)
         ok = sims >= self.threshold
         if not ok.any():
             return None
         # Most similar first; among equals, the earliest indexed.
-        candidates = sorted(zip(-sims[ok], rows_arr[ok].tolist(), strict=True))
-        return self._row_group[candidates[0][1]]
+        candidates = sorted(zip(-sims[ok], keys[ok].tolist(), strict=True))
+        return self._row_group[self._slot(candidates[0][1])]
 
     def _assign_one(self, doc_id: str, chash: str, sig: np.ndarray | None) -> tuple[Assignment, Entry | None]:
         group = self._members.get(doc_id)
@@ -420,6 +446,7 @@ class DedupIndex:
         self._members.clear()
         self._exact.clear()
         self._row_group.clear()
+        self._inserted = 0
         self._offset = 0
 
     def _catch_up(self) -> None:
@@ -503,6 +530,7 @@ def make_dedup(
     min_chars: int = 20,
     seed: int = 1,
     recall_weight: float = 0.9,
+    max_signatures: int | None = 2_000_000,
     scope_short: bool = True,
     persist: bool = True,
     directory: str | None = None,
@@ -514,6 +542,8 @@ def make_dedup(
     scope_short: such short texts are exact duplicates only within one source and product
     (two users writing "漏电了" about two products are two reports, not one).
     recall_weight: LSH banding weight on missed pairs versus candidates to check (0-1).
+    max_signatures: near duplicates are looked for among the newest this many signed texts
+    (memory stays bounded; exact duplicates are found for ever); 0 or none for no bound.
     persist: keep the index in <var_dir>/dedup (or `directory`) across runs and processes.
     """
     params: dict[str, Any] = {
@@ -523,6 +553,7 @@ def make_dedup(
         "min_chars": min_chars,
         "seed": seed,
         "recall_weight": recall_weight,
+        "max_signatures": max_signatures or None,
     }
     if persist:
         folder = Path(directory) if directory else _var_dir(ctx) / "dedup"

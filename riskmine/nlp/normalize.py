@@ -228,9 +228,16 @@ _ACCOUNT_RE = re.compile(
 )
 
 
+# Every pattern above needs one of these in the (folded) text: a run of three digits, an
+# "@", or a messenger's name; most texts have none and skip the patterns.
+_PII_HINT_RE = re.compile(r"(?i)[0-9]{3}|@|qq|扣扣|企鹅|微信|薇信|威信|v信|vx|wx|weixin|wechat")
+
+
 def mask_pii(text: str) -> str:
     """Replace phone numbers, ID-card numbers, e-mail addresses and messenger accounts by placeholders."""
     folded = text.translate(_FOLD)
+    if not _PII_HINT_RE.search(folded):
+        return text
     spans: list[tuple[int, int, str]] = []
     for pattern, mask in _PII_PATTERNS:
         if mask == EMAIL_MASK and "@" not in folded:

@@ -216,3 +216,26 @@ def test_stage_remembers_across_pipeline_builds(tmp_path: Path) -> None:
 def test_stage_without_persistence_and_without_normalize() -> None:
     out = make_dedup(StageContext(), persist=False)(_signals(SMELL, SMELL + " "))
     assert out[1].duplicate_group == out[0].id
+
+
+def test_bounded_index_forgets_the_oldest_signatures_but_not_exact_duplicates() -> None:
+    index = DedupIndex(threshold=0.6, max_signatures=2)
+    index.assign([_item("burnt", BURNT), _item("hot", HOT), _item("smell", SMELL)])
+    assert (index.indexed, index.evicted) == (2, 1)
+    # BURNT's signature was the oldest and is gone: its repost is no longer a near duplicate ...
+    assert index.assign([_item("repost", BURNT_REPOST)])[0] == Assignment("repost", False)
+    # ... while an exact copy of it still is, and the newer signatures still find their reposts.
+    assert index.assign([_item("copy", BURNT + "！")])[0] == Assignment("burnt", True)
+    assert index.assign([_item("smell2", SMELL.replace("第一天", "第二天"))])[0] == Assignment("smell", True, near=True)
+    assert index.indexed == 2
+
+
+def test_bounded_index_replays_its_journal_to_the_same_state(tmp_path: Path) -> None:
+    first = DedupIndex(threshold=0.6, max_signatures=2, directory=tmp_path)
+    first.assign([_item("burnt", BURNT), _item("hot", HOT), _item("smell", SMELL)])
+    again = DedupIndex(threshold=0.6, max_signatures=2, directory=tmp_path)
+    again.load()
+    assert (again.indexed, again.evicted) == (2, 1)
+    assert again.assign([_item("repost", BURNT_REPOST)])[0] == Assignment("repost", False)
+    with pytest.raises(DedupError, match="max_signatures"):
+        DedupIndex(max_signatures=0)

@@ -102,3 +102,24 @@ def test_unreadable_lexicon_is_a_clear_error(tmp_path: Path) -> None:
     bad.write_bytes("漏电".encode("gbk"))
     with pytest.raises(LexiconError, match="cannot read lexicon"):
         read_lexicon(bad)
+
+
+def test_a_text_is_cut_once_and_its_words_are_shared_with_the_model_features(monkeypatch: pytest.MonkeyPatch) -> None:
+    from riskmine.models.features import segment_tokens
+    from riskmine.nlp import segment
+
+    text = "这款Anker充电宝充电时冒烟起火，吓死了"
+    segment._cache.clear()
+    calls: list[str] = []
+    real_cut = segment._cut
+
+    def counting_cut(t: str, keep_punct: bool, hmm: bool) -> list[str]:
+        calls.append(t)
+        return real_cut(t, keep_punct, hmm)
+
+    monkeypatch.setattr(segment, "_cut", counting_cut)
+    words = segment.tokens(text)
+    words.append("mutated")  # callers get their own list
+    assert segment_tokens(text) == [w.lower() for w in segment.tokens(text)]
+    assert "anker" in segment_tokens(text) and "mutated" not in segment.tokens(text)
+    assert calls == [text]
