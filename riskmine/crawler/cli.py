@@ -84,3 +84,41 @@ def sources_cmd(sources_file: Path = typer.Option(None, "--sources", help="sourc
             f"{'enabled' if src.enabled else 'disabled'}\tlast run {h.get('last_run', '-')}\t"
             f"last success {h.get('last_success', '-')}{flag}"
         )
+
+
+def print_sources(console: Any, settings: Any) -> None:
+    """The crawl sources and their health as a table (shown by `riskmine status`)."""
+    from rich.table import Table
+
+    from riskmine.crawler.health import source_overview
+    from riskmine.crawler.sources import ConfigError
+
+    try:
+        rows = source_overview(settings)
+    except ConfigError as exc:
+        console.print(f"[red]crawl sources cannot be read[/red]: {exc}")
+        return
+    table = Table(title="crawl sources")
+    for col in ("source", "interval", "last run", "items", "new", "errors", "last success", "failures", "state"):
+        table.add_column(col, justify="right" if col in ("items", "new", "errors", "failures") else "left")
+    for r in rows:
+        if r["flagged"]:
+            state = "[red]FLAGGED[/red]"
+        elif not r["configured"]:
+            state = "not configured"
+        elif not r["enabled"]:
+            state = "disabled"
+        else:
+            state = "due" if r["due"] else "ok"
+        table.add_row(
+            r["source"],
+            r["interval"] or "-",
+            r["last_run"] or "never",
+            str(r["items"]),
+            str(r["new_items"]),
+            str(r["errors"]),
+            r["last_success"] or "-",
+            str(r["consecutive_failures"]),
+            state,
+        )
+    console.print(table)

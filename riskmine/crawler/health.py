@@ -80,3 +80,62 @@ def last_runs(settings: Any) -> dict[str, datetime]:
 
 def utcnow_iso() -> str:
     return datetime.now(UTC).isoformat()
+
+
+def interval_text(seconds: float) -> str:
+    """A duration the way sources.toml writes it: '30m', '6h', '1d', '1w' (or '90s')."""
+    for unit, size in (("w", 604_800), ("d", 86_400), ("h", 3_600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{int(seconds // size)}{unit}"
+    return f"{seconds:g}s"
+
+
+def source_overview(
+    settings: Any, sources: dict[str, Any] | None = None, *, now: datetime | None = None
+) -> list[dict[str, Any]]:
+    """Every configured source with its schedule and health, and sources that ran but are no longer
+    configured (``configured: false``), sorted by name. What `GET /api/v1/sources` and `riskmine
+    status` show. Raises ConfigError when the sources file cannot be read."""
+    from riskmine.crawler.sources import load_sources
+
+    sources = load_sources() if sources is None else sources
+    now = now or datetime.now(UTC)
+    records = _load(health_path(settings))
+    out: list[dict[str, Any]] = []
+    for name in sorted(set(sources) | set(records)):
+        rec = records.get(name, {})
+        src = sources.get(name)
+        interval = src.interval.total_seconds() if src is not None else None
+        last_run = rec.get("last_run")
+        due: bool | None = None
+        if src is not None:
+            due = bool(src.enabled)
+            if due and last_run:
+                try:
+                    due = (now - datetime.fromisoformat(last_run)).total_seconds() >= (interval or 0)
+                except (TypeError, ValueError):
+                    due = True
+        out.append(
+            {
+                "source": name,
+                "configured": src is not None,
+                "spider": src.spider if src is not None else None,
+                "source_type": src.source_type if src is not None else None,
+                "enabled": bool(src.enabled) if src is not None else False,
+                "interval": interval_text(interval) if interval is not None else None,
+                "interval_seconds": interval,
+                "runs": int(rec.get("runs", 0)),
+                "last_run": last_run,
+                "last_finish_reason": rec.get("last_finish_reason"),
+                "items": int(rec.get("items", 0)),
+                "new_items": int(rec.get("new_items", 0)),
+                "total_items": int(rec.get("total_items", 0)),
+                "errors": int(rec.get("errors", 0)),
+                "last_success": rec.get("last_success"),
+                "consecutive_failures": int(rec.get("failures_in_a_row", 0)),
+                "flagged": bool(rec.get("flagged", False)),
+                "last_error": rec.get("last_error"),
+                "due": due,
+            }
+        )
+    return out

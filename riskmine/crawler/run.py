@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from riskmine.crawler import health
+from riskmine.crawler import frontier, health
 
 NORMAL_FINISH = ("finished", "closespider_itemcount", "closespider_pagecount", "closespider_timeout")
 
@@ -74,6 +74,30 @@ def jobdir(var_dir: Path, source: str) -> Path:
     return Path(var_dir).resolve() / "crawl" / "jobs" / source
 
 
+# Written into the JOBDIR when a crawl stops cleanly (Scrapy has saved its queue); a JOBDIR without it
+# was left by a killed process.
+CLEAN_STOP = "riskmine-clean-stop"
+
+
+def prepare_jobdir(job: Path) -> bool:
+    """Make a JOBDIR safe to resume from; True when a killed crawl's state had to be dropped.
+
+    Scrapy saves its request queue only when it stops cleanly, but appends to the duplicate filter's
+    file as it goes: after SIGKILL (or a power cut) the queue is lost while requests that were in it
+    count as seen, and resuming would never fetch them. Such a JOBDIR is dropped: the crawl starts
+    again from its start pages, and the detail pages already stored are skipped (seen.py), so nothing
+    is lost and nothing is stored twice.
+    """
+    job = Path(job)
+    marker = job / CLEAN_STOP
+    dropped = False
+    if job.exists() and not marker.exists():
+        shutil.rmtree(job, ignore_errors=True)
+        dropped = True
+    marker.unlink(missing_ok=True)  # a crawl killed from now on leaves no marker
+    return dropped
+
+
 def _report_from_stats(source: str, started: str, stats: dict[str, Any]) -> CrawlReport:
     def n(key: str) -> int:
         return int(stats.get(key, 0) or 0)
@@ -112,12 +136,27 @@ def run_in_process(
     if source not in sources:
         raise SystemExit(f"unknown source {source!r}; configured: {', '.join(sorted(sources)) or 'none'}")
     cfg = sources[source]
-    var_dir = Path(get_settings().var_dir).resolve()
+    settings = get_settings()
+    var_dir = Path(settings.var_dir).resolve()
     scrapy_settings = ScrapySettings()
     scrapy_settings.setmodule("riskmine.crawler.settings", priority="project")
     scrapy_settings.set("HTTPCACHE_DIR", str(var_dir / "crawl" / "httpcache"), priority="project")
     scrapy_settings.set("RISKMINE_SEEN_DB", str(var_dir / "crawl" / "seen.sqlite3"), priority="project")
-    scrapy_settings.set("JOBDIR", str(jobdir(var_dir, source)), priority="project")
+    redis_url = settings.redis_url
+    round_id = str((overrides or {}).get(frontier.ROUND) or frontier.frontier_round(cfg.interval))
+    if redis_url:
+        # The frontier lives in Redis, shared with other processes: no JOBDIR (it is per process).
+        for key, value in frontier.frontier_settings(source, redis_url, round_id).items():
+            scrapy_settings.set(key, value, priority="project")
+    else:
+        job_path = jobdir(var_dir, source)
+        if prepare_jobdir(job_path):
+            print(
+                f"{source}: the previous crawl was killed before it could save its queue; "
+                "starting again from the start pages (pages already stored are skipped)",
+                file=sys.stderr,
+            )
+        scrapy_settings.set("JOBDIR", str(job_path), priority="project")
     for key, value in cfg.scrapy_settings.items():
         scrapy_settings.set(key, value, priority="spider")
     for key, value in (overrides or {}).items():
@@ -136,7 +175,42 @@ def run_in_process(
     job = scrapy_settings.get("JOBDIR")
     if report.finish_reason == "finished" and job:
         shutil.rmtree(job, ignore_errors=True)
+    elif job and Path(job).is_dir():
+        (Path(job) / CLEAN_STOP).write_text(str(report.finish_reason), encoding="utf-8")
+    if redis_url and report.finish_reason == "finished":
+        frontier.expire_round(redis_url, source, round_id, 2 * cfg.interval)
     return report
+
+
+def crawl_command(
+    source: str,
+    settings: Any,
+    *,
+    report_path: Path | None = None,
+    start_urls: list[str] | None = None,
+    extra_settings: dict[str, Any] | None = None,
+    sources_file: Path | None = None,
+    sites_file: Path | None = None,
+) -> tuple[list[str], dict[str, str]]:
+    """The command line and environment of a crawl subprocess storing into the store `settings` names."""
+    env = dict(os.environ)
+    env["RISKMINE_VAR_DIR"] = str(Path(settings.var_dir).resolve())
+    env["RISKMINE_DB_PATH"] = str(Path(settings.database).resolve())
+    env["RISKMINE_STORE"] = str(getattr(settings, "store", "sqlite"))
+    if getattr(settings, "redis_url", None):
+        env["RISKMINE_REDIS_URL"] = str(settings.redis_url)
+    if sources_file is not None:
+        env["RISKMINE_CRAWL_SOURCES"] = str(Path(sources_file).resolve())
+    if sites_file is not None:
+        env["RISKMINE_CRAWL_SITES"] = str(Path(sites_file).resolve())
+    cmd = [sys.executable, "-m", "riskmine.crawler.run", source]
+    if report_path is not None:
+        cmd += ["--report", str(report_path)]
+    if start_urls:
+        cmd += ["--start-urls", ",".join(start_urls)]
+    for key, value in (extra_settings or {}).items():
+        cmd += ["--set", f"{key}={json.dumps(value)}"]
+    return cmd, env
 
 
 def crawl(
@@ -153,21 +227,17 @@ def crawl(
     """Crawl one source in a subprocess (`python -m riskmine.crawler.run`), storing into the store
     that `settings` names, and return its report (also recorded in the crawl health file)."""
     started = _now()
-    env = dict(os.environ)
-    env["RISKMINE_VAR_DIR"] = str(Path(settings.var_dir).resolve())
-    env["RISKMINE_DB_PATH"] = str(Path(settings.database).resolve())
-    env["RISKMINE_STORE"] = str(getattr(settings, "store", "sqlite"))
-    if sources_file is not None:
-        env["RISKMINE_CRAWL_SOURCES"] = str(Path(sources_file).resolve())
-    if sites_file is not None:
-        env["RISKMINE_CRAWL_SITES"] = str(Path(sites_file).resolve())
     with tempfile.TemporaryDirectory(prefix="riskmine-crawl-") as tmp:
         report_path = Path(tmp) / "report.json"
-        cmd = [sys.executable, "-m", "riskmine.crawler.run", source, "--report", str(report_path)]
-        if start_urls:
-            cmd += ["--start-urls", ",".join(start_urls)]
-        for key, value in (extra_settings or {}).items():
-            cmd += ["--set", f"{key}={json.dumps(value)}"]
+        cmd, env = crawl_command(
+            source,
+            settings,
+            report_path=report_path,
+            start_urls=start_urls,
+            extra_settings=extra_settings,
+            sources_file=sources_file,
+            sites_file=sites_file,
+        )
         try:
             proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout, check=False)
         except subprocess.TimeoutExpired:

@@ -37,6 +37,8 @@ HTTPCACHE_IGNORE_HTTP_CODES = [500, 502, 503, 504, 408, 429]
 
 DOWNLOADER_MIDDLEWARES = {"riskmine.crawler.seen.SeenRequestsMiddleware": 540}
 ITEM_PIPELINES = {"riskmine.crawler.pipelines.IngestPipeline": 300}
+# Keeps a spider on a shared (Redis) frontier open while other processes may add work; off otherwise.
+EXTENSIONS = {"riskmine.crawler.frontier.SharedFrontierIdle": 500}
 
 # Where fetched detail pages are remembered (one SQLite file shared by all sources).
 RISKMINE_SEEN_DB = os.path.abspath(os.path.join("var", "crawl", "seen.sqlite3"))

@@ -124,8 +124,8 @@ async def submit_documents(
 
 
 @router.get("/{document_id}", summary="One stored document, as submitted (personal data masked)")
-def get_document(document_id: str, store: StoreDep, _reader: ReaderDep) -> dict[str, Any]:
+def get_document(document_id: str, store: StoreDep, reader: ReaderDep) -> dict[str, Any]:
     doc = store.get(Collection.documents, document_id)
     if doc is None:
         raise not_found("document", document_id)
-    return document_view(doc)
+    return document_view(doc, show_private=reader is not None and reader.role is Role.admin)

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from riskmine.api.deps import ReaderDep, StoreDep
 from riskmine.api.errors import not_found
 from riskmine.api.filters import MAX_QUERY_CHARS, TIME_FIELD, build_filters, clean_query, time_range
+from riskmine.api.users import Role
 from riskmine.api.views import signal_detail, signal_summary
 from riskmine.schema import HazardType, RiskLevel, SourceType, WarningColor
 from riskmine.store.base import Collection
@@ -101,8 +102,8 @@ def list_signals(
 
 
 @router.get("/{signal_id}", summary="One signal with all its annotations")
-def get_signal(signal_id: str, store: StoreDep, _reader: ReaderDep) -> dict[str, Any]:
+def get_signal(signal_id: str, store: StoreDep, reader: ReaderDep) -> dict[str, Any]:
     sig = store.get(Collection.signals, signal_id)
     if sig is None:
         raise not_found("signal", signal_id)
-    return signal_detail(sig)
+    return signal_detail(sig, show_private=reader is not None and reader.role is Role.admin)

@@ -61,8 +61,11 @@ class RiskmineSpider(scrapy.Spider):
             yield request
 
     def initial_requests(self) -> Iterator[scrapy.Request]:
+        # On a frontier shared by several processes the start pages go through the shared duplicate
+        # filter, so that only one process fetches them; alone, a crawl always fetches them.
+        shared = bool(getattr(self, "settings", None) and self.settings.getbool("RISKMINE_SHARED_FRONTIER"))
         for url in self.start_urls:
-            yield scrapy.Request(url, callback=self.parse, dont_filter=True)
+            yield scrapy.Request(url, callback=self.parse, dont_filter=not shared)
 
     # --- helpers -----------------------------------------------------------------------------
 
