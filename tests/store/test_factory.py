@@ -30,9 +30,9 @@ def test_explicit_database_path(tmp_path: Path) -> None:
     assert not (tmp_path / "unused").exists()
 
 
-def test_elasticsearch_is_not_available_yet(tmp_path: Path) -> None:
-    with pytest.raises(StoreError, match=r"not available yet.*`es` extra"):
-        open_store(Settings(store="elasticsearch", var_dir=tmp_path))
+def test_elasticsearch_needs_a_cluster_url(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="RISKMINE_ES_URL"):
+        open_store(Settings(store="elasticsearch", var_dir=tmp_path, es_url=None))
 
 
 def test_unknown_backend(tmp_path: Path) -> None:
