@@ -28,6 +28,12 @@ API_KEY_HEADER = "X-API-Key"
 DEFAULT_TOKEN_TTL_MINUTES = 8 * 60
 MIN_SECRET_CHARS = 32
 WRITER_ROLES = frozenset({Role.admin, Role.analyst, Role.station})
+# Roles that read signals, candidates and documents; an api_consumer reads published advisories only.
+READER_ROLES = frozenset(set(Role) - {Role.api_consumer})
+# Roles that review: decide, assign, comment, merge, split, draft advisories.
+REVIEWER_ROLES = frozenset({Role.admin, Role.analyst})
+# Roles that approve advisories for publication.
+PUBLISHER_ROLES = frozenset({Role.admin, Role.publisher})
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 

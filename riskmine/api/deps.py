@@ -11,11 +11,21 @@ from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 
-from riskmine.api.auth import API_KEY_HEADER, WRITER_ROLES, analyze_open, authenticate_request, reads_open
+from riskmine.api.auth import (
+    API_KEY_HEADER,
+    PUBLISHER_ROLES,
+    READER_ROLES,
+    REVIEWER_ROLES,
+    WRITER_ROLES,
+    analyze_open,
+    authenticate_request,
+    reads_open,
+)
 from riskmine.api.errors import ApiError
 from riskmine.api.state import AppState
 from riskmine.api.users import Role, User, UserStore
 from riskmine.pipeline import Pipeline
+from riskmine.review.db import ReviewDB
 from riskmine.settings import Settings
 from riskmine.store.base import Store
 
@@ -60,7 +70,17 @@ async def get_pipeline(state: StateDep) -> Pipeline:
         ) from exc
 
 
+def get_review_db(request: Request, state: StateDep) -> ReviewDB:
+    """The review database under the settings' var_dir, opened once per app."""
+    db: ReviewDB | None = getattr(request.app.state, "review_db", None)
+    if db is None:
+        db = ReviewDB.from_settings(state.settings)
+        request.app.state.review_db = db
+    return db
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+ReviewDBDep = Annotated[ReviewDB, Depends(get_review_db)]
 StoreDep = Annotated[Store, Depends(get_store)]
 UsersDep = Annotated[UserStore, Depends(get_users)]
 PipelineDep = Annotated[Pipeline, Depends(get_pipeline)]
@@ -93,19 +113,29 @@ def require_user(user: OptionalUserDep) -> User:
 CurrentUserDep = Annotated[User, Depends(require_user)]
 
 
+def _only_published(user: User) -> ApiError:
+    return ApiError(
+        403, "forbidden", f"role {user.role.value!r} reads published advisories only: GET /api/v1/advisories"
+    )
+
+
 def require_reader(user: OptionalUserDep, state: StateDep) -> User | None:
-    """Anyone logged in; anonymous callers too while reads are open (development)."""
+    """Anyone logged in except an api_consumer; anonymous callers too while reads are open (development)."""
     if user is None and not reads_open(state.settings):
         raise _login_required()
+    if user is not None and user.role not in READER_ROLES:
+        raise _only_published(user)
     return user
 
 
 def require_writer(user: OptionalUserDep) -> User:
-    """Role analyst, admin or station, or any API key."""
+    """Role analyst, admin or station, or an API key of any role but api_consumer."""
     if user is None:
         raise _login_required(
             "writing needs a login (role analyst, admin or station) or an API key in the X-API-Key header"
         )
+    if user.role is Role.api_consumer:
+        raise _only_published(user)
     if user.via != "api_key" and user.role not in WRITER_ROLES:
         raise ApiError(
             403, "forbidden", f"role {user.role.value!r} cannot submit documents; it needs analyst, admin or station"
@@ -125,7 +155,33 @@ def require_admin(user: CurrentUserDep) -> User:
     return user
 
 
+def require_review_reader(user: CurrentUserDep) -> User:
+    """A logged-in user who may read review data (candidates' comments, decisions, the overdue list)."""
+    if user.role not in READER_ROLES:
+        raise _only_published(user)
+    return user
+
+
+def require_reviewer(user: CurrentUserDep) -> User:
+    """An analyst or admin: decides, assigns, comments, merges, splits, drafts advisories."""
+    if user.role not in REVIEWER_ROLES:
+        raise ApiError(403, "forbidden", f"role {user.role.value!r} cannot review; it needs analyst or admin")
+    return user
+
+
+def require_publisher(user: CurrentUserDep) -> User:
+    """A publisher or admin: approves advisories for publication."""
+    if user.role not in PUBLISHER_ROLES:
+        raise ApiError(
+            403, "forbidden", f"role {user.role.value!r} cannot approve publication; it needs publisher or admin"
+        )
+    return user
+
+
 ReaderDep = Annotated[User | None, Depends(require_reader)]
+ReviewReaderDep = Annotated[User, Depends(require_review_reader)]
+ReviewerDep = Annotated[User, Depends(require_reviewer)]
+PublisherDep = Annotated[User, Depends(require_publisher)]
 WriterDep = Annotated[User, Depends(require_writer)]
 AnalyzerDep = Annotated[User | None, Depends(require_analyzer)]
 AdminDep = Annotated[User, Depends(require_admin)]

@@ -25,10 +25,14 @@ API_KEY_PREFIX = "rmk_"
 MIN_PASSWORD_CHARS = 8
 MAX_USERNAME_CHARS = 64
 
-DEMO_USERS: tuple[tuple[str, str, str], ...] = (
-    ("admin", "admin-demo-pass", "admin"),
-    ("analyst", "analyst-demo-pass", "analyst"),
-    ("viewer", "viewer-demo-pass", "viewer"),
+# (username, password, role, organisation in the demo tree of riskmine.review.orgs.DEMO_ORGS)
+DEMO_USERS: tuple[tuple[str, str, str, str | None], ...] = (
+    ("admin", "admin-demo-pass", "admin", "四川省"),
+    ("analyst", "analyst-demo-pass", "analyst", "四川省"),
+    ("publisher", "publisher-demo-pass", "publisher", "四川省"),
+    ("station", "station-demo-pass", "station", "武侯区产品质量监测站"),
+    ("viewer", "viewer-demo-pass", "viewer", "成都市"),
+    ("consumer", "consumer-demo-pass", "api_consumer", None),
 )
 
 _SCHEMA = """
@@ -59,6 +63,7 @@ class Role(StrEnum):
     publisher = "publisher"
     station = "station"
     viewer = "viewer"
+    api_consumer = "api_consumer"  # published information only
 
 
 class UserError(ValueError):
@@ -226,6 +231,30 @@ class UserStore:
         if cur.rowcount == 0:
             raise UserError(f"no user {username!r}")
 
+    def set_role(self, username: str, role: str | Role) -> User:
+        """Change a user's role; returns the changed user."""
+        parsed = _parse_role(role)
+        with self._connect() as db:
+            cur = db.execute("UPDATE users SET role = ? WHERE username = ?", (parsed.value, username))
+        if cur.rowcount == 0:
+            raise UserError(f"no user {username!r}")
+        return self._require(username)
+
+    def set_organisation(self, username: str, organisation: str | None) -> User:
+        """Change (or with None clear) a user's organisation; returns the changed user."""
+        org = (organisation or "").strip() or None
+        with self._connect() as db:
+            cur = db.execute("UPDATE users SET organisation = ? WHERE username = ?", (org, username))
+        if cur.rowcount == 0:
+            raise UserError(f"no user {username!r}")
+        return self._require(username)
+
+    def _require(self, username: str) -> User:
+        user = self.get_by_username(username)
+        if user is None:
+            raise UserError(f"no user {username!r}")
+        return user
+
     # API keys
 
     def create_api_key(self, user_id: str, name: str = "default") -> tuple[ApiKey, str]:
@@ -284,7 +313,8 @@ class UserStore:
 
 
 def ensure_demo_users(settings: Any, users: UserStore | None = None) -> list[tuple[str, str, str]]:
-    """Create the demo users (admin, analyst, viewer) if missing; return (username, password, role) for each.
+    """Create the demo organisation tree and one demo user of every role if missing; return
+    (username, password, role) for each.
 
     Idempotent: existing demo users are kept, their password reset to the demo one if it was changed.
     Refused outside development: demo passwords are public.
@@ -294,11 +324,16 @@ def ensure_demo_users(settings: Any, users: UserStore | None = None) -> list[tup
             "demo users have public passwords and are only created when RISKMINE_ENV=development; "
             "create real users instead"
         )
+    from riskmine.review.db import ReviewDB
+    from riskmine.review.orgs import ensure_demo_orgs
+    from riskmine.review.roles import SystemActor
+
+    ensure_demo_orgs(ReviewDB.from_settings(settings), SystemActor("demo-setup"))
     store = users or UserStore.from_settings(settings)
     out = []
-    for username, password, role in DEMO_USERS:
+    for username, password, role, organisation in DEMO_USERS:
         if store.get_by_username(username) is None:
-            store.create_user(username, password, role, organisation="demo")
+            store.create_user(username, password, role, organisation=organisation)
         elif store.authenticate(username, password) is None:
             store.set_password(username, password)  # keep the printed demo password true
         out.append((username, password, role))

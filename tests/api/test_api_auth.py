@@ -12,7 +12,9 @@ from fastapi.testclient import TestClient
 
 from riskmine.api.app import create_app
 from riskmine.api.auth import COOKIE_NAME, InsecureSecretError, check_secret, create_access_token
-from riskmine.api.users import DemoUsersRefused, UserStore, ensure_demo_users
+from riskmine.api.users import DemoUsersRefused, Role, UserStore, ensure_demo_users
+from riskmine.review.db import ReviewDB
+from riskmine.review.orgs import DEMO_ORGS, list_orgs
 from riskmine.settings import Settings
 from tests.api.apikit import PASSWORD, TEST_SECRET
 
@@ -302,15 +304,20 @@ def test_default_secret_refused_outside_development(tmp_path: Any) -> None:
 
 def test_ensure_demo_users_is_idempotent(settings: Settings, users: UserStore) -> None:
     first = ensure_demo_users(settings, users)
-    assert {role for _, _, role in first} == {"admin", "analyst", "viewer"}
+    assert {role for _, _, role in first} == {r.value for r in Role}  # the demo starts with every role
     users.set_password("admin", "changed-password")
     second = ensure_demo_users(settings, users)
     assert second == first
-    assert len(users.list_users()) == 3
+    assert len(users.list_users()) == len(Role)
     for username, password, role in second:
         user = users.authenticate(username, password)
         assert user is not None
         assert user.role.value == role
+    # users sit in the demo organisation tree, which is created with them
+    assert users.get_by_username("station") is not None
+    assert users.get_by_username("station").organisation == "武侯区产品质量监测站"  # type: ignore[union-attr]
+    db = ReviewDB.from_settings(settings)
+    assert [o.name for o in list_orgs(db)] == sorted(name for name, _, _ in DEMO_ORGS)
 
 
 def test_ensure_demo_users_uses_var_dir_by_default(settings: Settings) -> None:

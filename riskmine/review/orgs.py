@@ -1,0 +1,230 @@
+"""The organisation tree (province → city → county → station) and who sees what.
+
+Organisations are named nodes in the review database; a user's ``organisation`` and a
+candidate's ``organisation`` name one. A station's submissions carry the document source
+``station:<organisation name>`` (see riskmine.api.routers.documents.default_source).
+
+Visibility rule (what "a user sees data of their own subtree" means):
+
+* an admin sees everything; an api_consumer sees no candidates (published advisories only);
+* a user whose organisation is in the tree sees a candidate when the candidate's
+  ``organisation`` is in the user's subtree, or when one of the candidate's signals came
+  from a station source (``station:<name>``) of an organisation in that subtree;
+* a candidate with no organisation and no station signal of a known organisation is
+  province-level: it is seen by users whose organisation is a province (a root of the
+  tree) and by the assessment centre above it;
+* analysts, publishers and viewers whose organisation is not in the tree (or unset) belong
+  to the assessment centre (风评机构) that runs the analysis, above every province: they see
+  everything;
+* a station user whose organisation is not in the tree sees only the candidates built from its
+  own submissions (source ``station:<organisation or username>``).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from riskmine.review import audit
+from riskmine.review.db import ReviewDB, iso, now_utc
+from riskmine.review.errors import ReviewConflict, ReviewError, ReviewNotFound
+from riskmine.review.roles import ADMIN, API_CONSUMER, STATION, Actor, role_name
+
+MAX_ORG_NAME_CHARS = 100
+STATION_SOURCE_PREFIX = "station:"
+
+
+class OrgLevel(StrEnum):
+    province = "province"
+    city = "city"
+    county = "county"
+    station = "station"
+
+
+_RANK = {OrgLevel.province: 0, OrgLevel.city: 1, OrgLevel.county: 2, OrgLevel.station: 3}
+
+# Demo tree: a province, a city, a county and a station under it.
+DEMO_ORGS: tuple[tuple[str, OrgLevel, str | None], ...] = (
+    ("四川省", OrgLevel.province, None),
+    ("成都市", OrgLevel.city, "四川省"),
+    ("武侯区", OrgLevel.county, "成都市"),
+    ("武侯区产品质量监测站", OrgLevel.station, "武侯区"),
+)
+
+
+@dataclass(frozen=True)
+class Org:
+    name: str
+    level: OrgLevel
+    parent: str | None
+    created_at: str
+
+    def public(self) -> dict[str, Any]:
+        return {"name": self.name, "level": self.level.value, "parent": self.parent, "created_at": self.created_at}
+
+
+def station_source(name: str) -> str:
+    """The document source under which the organisation's station submits."""
+    return STATION_SOURCE_PREFIX + name
+
+
+def _org(row: sqlite3.Row) -> Org:
+    return Org(row["name"], OrgLevel(row["level"]), row["parent"], row["created_at"])
+
+
+def _parse_level(level: str | OrgLevel) -> OrgLevel:
+    try:
+        return OrgLevel(level)
+    except ValueError:
+        raise ReviewError(
+            f"unknown organisation level {level!r}; levels are: {', '.join(x.value for x in OrgLevel)}"
+        ) from None
+
+
+def get_org(db: ReviewDB, name: str) -> Org | None:
+    with db.connect() as c:
+        row = c.execute("SELECT * FROM orgs WHERE name = ?", (name,)).fetchone()
+    return _org(row) if row else None
+
+
+def add_org(db: ReviewDB, name: str, level: str | OrgLevel, parent: str | None, actor: Actor) -> Org:
+    """Add an organisation under `parent` (None for a province). A child ranks below its parent:
+    city under a province, county under a city, a station under any of them."""
+    name = (name or "").strip()
+    if not name or len(name) > MAX_ORG_NAME_CHARS:
+        raise ReviewError(f"organisation name must be 1-{MAX_ORG_NAME_CHARS} characters")
+    lvl = _parse_level(level)
+    parent = parent.strip() if parent else None
+    with db.connect() as c:
+        if c.execute("SELECT 1 FROM orgs WHERE name = ?", (name,)).fetchone():
+            raise ReviewConflict(f"organisation {name!r} already exists; names are unique across the tree")
+        if parent is None:
+            if lvl is not OrgLevel.province:
+                raise ReviewError(f"a {lvl.value} needs a parent organisation; only a province is a root")
+        else:
+            row = c.execute("SELECT * FROM orgs WHERE name = ?", (parent,)).fetchone()
+            if row is None:
+                raise ReviewNotFound(f"no parent organisation {parent!r}; add it first (riskmine orgs add)")
+            p = _org(row)
+            if p.level is OrgLevel.station:
+                raise ReviewError(f"{parent!r} is a station; a station has no organisations under it")
+            if lvl is not OrgLevel.station and _RANK[lvl] != _RANK[p.level] + 1:
+                raise ReviewError(
+                    f"a {lvl.value} cannot sit under the {p.level.value} {parent!r}: "
+                    "the tree is province → city → county, with stations under any of them"
+                )
+        org = Org(name, lvl, parent, iso(now_utc()))
+        c.execute(
+            "INSERT INTO orgs (name, level, parent, created_at) VALUES (?, ?, ?, ?)",
+            (org.name, org.level.value, org.parent, org.created_at),
+        )
+        audit.record(db, actor, "org.add", "org", name, after=org.public(), conn=c)
+    return org
+
+
+def list_orgs(db: ReviewDB) -> list[Org]:
+    with db.connect() as c:
+        rows = c.execute("SELECT * FROM orgs ORDER BY name").fetchall()
+    return [_org(r) for r in rows]
+
+
+def tree(db: ReviewDB) -> list[dict[str, Any]]:
+    """The organisations as nested dicts: {name, level, children: [...]}, roots first, children by name."""
+    orgs = list_orgs(db)
+    nodes: dict[str, dict[str, Any]] = {o.name: {"name": o.name, "level": o.level.value, "children": []} for o in orgs}
+    roots: list[dict[str, Any]] = []
+    for o in orgs:
+        if o.parent and o.parent in nodes:
+            nodes[o.parent]["children"].append(nodes[o.name])
+        else:
+            roots.append(nodes[o.name])
+    return roots
+
+
+def tree_lines(db: ReviewDB) -> list[str]:
+    """The tree drawn as indented lines, e.g. for the command line."""
+    out: list[str] = []
+
+    def walk(node: dict[str, Any], depth: int) -> None:
+        out.append(f"{'  ' * depth}{node['name']} ({node['level']})")
+        for child in node["children"]:
+            walk(child, depth + 1)
+
+    for root in tree(db):
+        walk(root, 0)
+    return out
+
+
+def subtree(db: ReviewDB, name: str) -> frozenset[str]:
+    """The organisation and every organisation below it (empty when it is not in the tree)."""
+    with db.connect() as c:
+        rows = c.execute(
+            "WITH RECURSIVE sub(name) AS (SELECT name FROM orgs WHERE name = ?"
+            " UNION SELECT o.name FROM orgs o JOIN sub ON o.parent = sub.name) SELECT name FROM sub",
+            (name,),
+        ).fetchall()
+    return frozenset(r[0] for r in rows)
+
+
+def ensure_demo_orgs(db: ReviewDB, actor: Actor) -> list[Org]:
+    """Create the demo tree (四川省 → 成都市 → 武侯区 → 武侯区产品质量监测站) where missing."""
+    out = []
+    for name, level, parent in DEMO_ORGS:
+        org = get_org(db, name) or add_org(db, name, level, parent, actor)
+        out.append(org)
+    return out
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What part of the candidates a user sees (see the module docstring for the rule)."""
+
+    everything: bool = False
+    orgs: frozenset[str] = frozenset()
+    sources: frozenset[str] = frozenset()
+    province_level: bool = False  # sees candidates that belong to no organisation
+
+    def allows(self, organisation: str | None, signal_sources: Iterable[str], known_orgs: frozenset[str]) -> bool:
+        """Whether a candidate with this organisation and these signal sources is visible.
+        `known_orgs` are all organisations in the tree (to tell province-level candidates apart)."""
+        if self.everything:
+            return True
+        if organisation and organisation in self.orgs:
+            return True
+        sources = set(signal_sources)
+        if sources & self.sources:
+            return True
+        if self.province_level and not (organisation and organisation in known_orgs):
+            station_orgs = {s[len(STATION_SOURCE_PREFIX) :] for s in sources if s.startswith(STATION_SOURCE_PREFIX)}
+            return not (station_orgs & known_orgs)
+        return False
+
+
+def scope_for(db: ReviewDB, actor: Actor | None) -> Scope:
+    """The scope of a user (None: an anonymous reader while reads are open, who sees what the centre sees)."""
+    if actor is None:
+        return Scope(everything=True)
+    role = role_name(actor.role)
+    if role == ADMIN:
+        return Scope(everything=True)
+    if role == API_CONSUMER:
+        return Scope()
+    org = get_org(db, actor.organisation) if actor.organisation else None
+    if org is None:
+        if role == STATION:
+            return Scope(sources=frozenset({station_source(actor.organisation or actor.username)}))
+        return Scope(everything=True)  # the assessment centre, above the provinces
+    names = subtree(db, org.name)
+    return Scope(
+        orgs=names,
+        sources=frozenset(station_source(n) for n in names),
+        province_level=org.parent is None,
+    )
+
+
+def known_orgs(db: ReviewDB) -> frozenset[str]:
+    with db.connect() as c:
+        return frozenset(r[0] for r in c.execute("SELECT name FROM orgs").fetchall())

@@ -1,0 +1,63 @@
+"""Which roles may do what in the review workflow (role names as in riskmine.api.users.Role).
+
+* admin: everything;
+* analyst: reviews, assigns, comments, decides, merges and splits candidates, drafts advisories, records objections;
+* publisher: approves (publishes) advisories; reads like an analyst;
+* station: sees its own organisation's submissions and their outcomes;
+* viewer: reads candidates and decisions of its organisation's subtree;
+* api_consumer: published advisories only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+ADMIN = "admin"
+ANALYST = "analyst"
+PUBLISHER = "publisher"
+STATION = "station"
+VIEWER = "viewer"
+API_CONSUMER = "api_consumer"
+
+ALL_ROLES = frozenset({ADMIN, ANALYST, PUBLISHER, STATION, VIEWER, API_CONSUMER})
+# Decide, assign, transition, merge, split, comment, draft advisories, record and answer objections.
+REVIEWER_ROLES = frozenset({ADMIN, ANALYST})
+# Approve an advisory for publication (Sichuan 第七条: nothing is published without approval).
+PUBLISHER_ROLES = frozenset({ADMIN, PUBLISHER})
+# Read candidates, decisions, comments, objections and the overdue list (within their scope).
+REVIEW_READER_ROLES = frozenset({ADMIN, ANALYST, PUBLISHER, STATION, VIEWER})
+# Staff of the regulator: they read internal bulletins.
+INTERNAL_ROLES = frozenset({ADMIN, ANALYST, PUBLISHER, VIEWER})
+# Read the audit log.
+AUDIT_ROLES = frozenset({ADMIN})
+# Export decisions as labels for the models.
+FEEDBACK_ROLES = frozenset({ADMIN, ANALYST})
+
+
+def role_name(role: object) -> str:
+    """The role's name whether it is a str enum or a plain string."""
+    value = getattr(role, "value", role)
+    return str(value)
+
+
+class Actor(Protocol):
+    """Who does a review action: riskmine.api.users.User fits, so does :class:`SystemActor`."""
+
+    @property
+    def username(self) -> str: ...
+
+    @property
+    def role(self) -> Any: ...
+
+    @property
+    def organisation(self) -> str | None: ...
+
+
+@dataclass(frozen=True)
+class SystemActor:
+    """An actor outside the API, e.g. the command line (recorded in the audit log under its name)."""
+
+    username: str
+    role: str = ADMIN
+    organisation: str | None = None
