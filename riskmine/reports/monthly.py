@@ -1,0 +1,480 @@
+"""The monthly report form (报送表): a draft built from candidates and signals, editable before export.
+
+Two layouts, in the seeds' exact columns (their definitions live with the station feed readers in
+:mod:`riskmine.crawler.feeds.forms`, so what we write is what a station upload is read as):
+
+* general (Shanghai 2020 附件2 行业组织、检验检测机构; Shanxi 2023 附件1): one row per candidate risk
+  with signals in the period; 信息分析 and 初步建议 are drafted from the candidate's statistics,
+  suggested measures and latest decision;
+* e-commerce (Shanghai 2020 附件2 电商平台): one row per product and shop with negative reviews in
+  the period; 差评数 counts the reviews rated 2 or lower or judged a risk, 评论数 every review of the
+  product collected in the period.
+
+A :class:`MonthlyDraft` is plain JSON: the API and the CLI return it, a person edits the cells, the
+header (填报单位, 填报时间) and the footer (填报人, 联系电话), and sends it back to be rendered
+(:mod:`riskmine.reports.monthly_render`). :func:`parse_draft` checks an edited draft and names the
+row and column of anything wrong.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from riskmine.crawler.feeds.forms import ECOMMERCE, ECOMMERCE_COLUMNS, GENERAL, GENERAL_COLUMNS
+from riskmine.reports.errors import DraftError, ReportError
+from riskmine.reports.gather import (
+    CandidateSlice,
+    candidates_in_window,
+    enterprise_counts,
+    region_counts,
+)
+from riskmine.reports.labels import (
+    COLOUR_LABELS,
+    HARM_LABELS,
+    LEVEL_LABELS,
+    MEASURE_LABELS,
+    POPULATION_LABELS,
+    SCOPE_LABELS,
+    SOURCE_TYPE_LABELS,
+    STATUS_LABELS,
+    UNKNOWN_REGION,
+    hazard_label,
+    label,
+)
+from riskmine.reports.periods import CST, ReportPeriod, monthly_period, parse_period
+from riskmine.reports.scope import ReportScope
+from riskmine.schema import CandidateStatus, Signal, SourceType
+from riskmine.store.base import Collection, Range, Store
+
+FormName = Literal["general", "ecommerce"]
+FORM_COLUMNS: dict[str, tuple[str, ...]] = {GENERAL: GENERAL_COLUMNS, ECOMMERCE: ECOMMERCE_COLUMNS}
+FORM_TITLES: dict[str, tuple[str, str]] = {
+    GENERAL: ("产品质量安全风险信息报送表", "（行业组织、检验检测机构）"),
+    ECOMMERCE: ("产品质量安全风险信息报送表", "（电商平台）"),
+}
+# Columns holding whole numbers / prices; every other column holds text.
+INTEGER_COLUMNS = frozenset({"涉及企业数量", "序号", "差评数", "评论数"})
+NUMBER_COLUMNS = frozenset({"商品价格"})
+MAX_CELL_CHARS = 5_000
+MAX_ROWS = 5_000
+NEGATIVE_RATING = 2.0  # ratings at or below this are 差评
+_SNIPPET_CHARS = 80
+_TOP = 5
+
+CellValue = str | int | float | None
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class MonthlyRow(_Model):
+    """One row of the form: its cells by column, and what it was drafted from."""
+
+    cells: dict[str, CellValue]
+    candidate_ids: list[str] = Field(default_factory=list)
+    signal_ids: list[str] = Field(default_factory=list)
+
+
+class MonthlyDraft(_Model):
+    """An editable monthly report form."""
+
+    form: FormName
+    title: str
+    subtitle: str = ""
+    organisation: str = Field(description="填报单位")
+    filled_at: date = Field(description="填报时间")
+    filled_by: str = Field("", description="填报人")
+    phone: str = Field("", description="联系电话")
+    period: str = Field(description="the month the period ends in, e.g. 2025-03")
+    period_start: date
+    period_end: date
+    due: date
+    columns: list[str]
+    rows: list[MonthlyRow] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)
+
+
+def form_columns(form: str) -> tuple[str, ...]:
+    try:
+        return FORM_COLUMNS[form]
+    except KeyError:
+        raise ReportError(f"unknown form {form!r}; the forms are: general, ecommerce") from None
+
+
+# ----------------------------------------------------------------------------- drafting
+
+
+def build_monthly_draft(
+    store: Store,
+    period: ReportPeriod,
+    form: str,
+    organisation: str,
+    scope: ReportScope,
+    *,
+    filled_at: date | None = None,
+    filled_by: str = "",
+    phone: str = "",
+) -> MonthlyDraft:
+    """The draft form of `organisation` for `period`, from confirmed and pending candidates in `scope`."""
+    columns = form_columns(form)
+    pieces = candidates_in_window(store, period.start, period.end, scope)
+    notes: list[str] = []
+    if not period.calendar_complete:
+        notes.append(f"{period.due.year}年节假日安排尚未收录，报送截止日期按周末顺延计算，请核对。")
+    if form == GENERAL:
+        rows = [_general_row(piece, period) for piece in pieces]
+    else:
+        rows, skipped = _ecommerce_rows(store, pieces, period)
+        if skipped:
+            notes.append(f"{skipped}条差评缺少商品名称，未列入报送表。")
+    if not rows:
+        notes.append("本期无符合条件的风险信息。")
+    title, subtitle = FORM_TITLES[form]
+    return MonthlyDraft(
+        form=form,
+        title=title,
+        subtitle=subtitle,
+        organisation=organisation,
+        filled_at=filled_at or datetime.now(CST).date(),
+        filled_by=filled_by,
+        phone=phone,
+        period=period.label,
+        period_start=period.start,
+        period_end=period.end,
+        due=period.due,
+        columns=list(columns),
+        rows=rows,
+        notes=notes,
+    )
+
+
+def _join(items: Iterable[str], sep: str = "、") -> str:
+    return sep.join(dict.fromkeys(i for i in items if i))
+
+
+def _counted(counts: Counter[str], labels: dict[str, str] | None = None, top: int = _TOP) -> str:
+    parts = [f"{label(labels, k) if labels else k}{n}条" for k, n in counts.most_common(top)]
+    rest = len(counts) - top
+    return "、".join(parts) + (f"等{len(counts)}类" if rest > 0 else "")
+
+
+def _snippet(signal: Signal) -> str:
+    text = " ".join((signal.normalized_text or signal.document.text).split())
+    return text if len(text) <= _SNIPPET_CHARS else text[: _SNIPPET_CHARS - 1] + "…"
+
+
+def _products(piece: CandidateSlice) -> str:
+    category = piece.candidate.product_category
+    named = Counter(s.document.product for s in piece.in_window if s.document.product)
+    if category:
+        return category
+    return _join(p for p, _ in named.most_common(3)) or "未分类产品"
+
+
+def _content(piece: CandidateSlice, period: ReportPeriod) -> str:
+    c, window = piece.candidate, piece.in_window
+    product = c.product_category or "相关产品"
+    sources = Counter(s.document.source_type.value for s in window)
+    harm = Counter(h.value for s in window for h in s.harm)
+    text = (
+        f"{period.start:%Y年%m月%d日}至{period.end:%Y年%m月%d日}，监测到{product}"
+        f"“{hazard_label(c.hazard)}”相关风险信息{len(window)}条（{_counted(sources, SOURCE_TYPE_LABELS)}）"
+    )
+    if harm:
+        text += f"，其中报告{_counted(harm, HARM_LABELS)}"
+    brands = _join(c.brands[:_TOP])
+    if brands:
+        text += f"，涉及品牌{brands}"
+    top = sorted(window, key=lambda s: (-s.risk_score, s.id))[:2]
+    examples = "；".join(f"“{_snippet(s)}”" for s in top)
+    return f"{text}。典型信息：{examples}。"
+
+
+def _statistics_text(statistics: dict[str, Any]) -> list[str]:
+    """One sentence per statistic the candidate carries (name, value, threshold, verdict)."""
+    out: list[str] = []
+    for name, stat in sorted(statistics.items()):
+        if not isinstance(stat, dict):
+            continue
+        parts = [str(stat.get("statistic") or name)]
+        if stat.get("value") is not None:
+            parts.append(f"值{_number(stat['value'])}")
+        if stat.get("threshold") is not None:
+            parts.append(f"阈值{_number(stat['threshold'])}")
+        verdict = stat.get("verdict")
+        if verdict is not None:
+            parts.append(f"结论：{verdict}")
+        out.append("，".join(parts))
+    return out
+
+
+def _number(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.3g}"
+    return str(value)
+
+
+def _previous_count(piece: CandidateSlice, period: ReportPeriod) -> int:
+    """Member signals in the period before `period`."""
+    year, month = (period.year - 1, 12) if period.month == 1 else (period.year, period.month - 1)
+    previous = monthly_period(year, month)
+    return sum(1 for s in piece.signals if previous.contains(s.when))
+
+
+def _analysis(piece: CandidateSlice, period: ReportPeriod) -> str:
+    c, window = piece.candidate, piece.in_window
+    regions = region_counts(window)
+    regions.pop(UNKNOWN_REGION, None)
+    sentences = [f"本期信息{len(window)}条，累计{len(piece.signals)}条"]
+    previous = _previous_count(piece, period)
+    if previous:
+        change = (len(window) - previous) / previous
+        sentences.append(f"上一期{previous}条，环比{'增长' if change >= 0 else '下降'}{abs(change):.0%}")
+    else:
+        sentences.append("上一期无相关信息")
+    if regions:
+        sentences.append(f"地域分布：{_counted(regions)}")
+    populations = _join(label(POPULATION_LABELS, p) for p in c.populations)
+    if populations:
+        sentences.append(f"涉及{populations}等重点人群")
+    harmed = sum(1 for s in window if s.harm_occurred)
+    if harmed:
+        sentences.append(f"{harmed}条信息报告已造成伤害或损失")
+    if c.scope:
+        sentences.append(f"影响范围：{_join(label(SCOPE_LABELS, s) for s in c.scope)}")
+    sentences.extend(_statistics_text(c.statistics))
+    level = piece.decision.risk_level if piece.decision and piece.decision.risk_level else c.risk_level
+    colour = piece.decision.warning_color if piece.decision and piece.decision.warning_color else c.warning_color
+    decided = piece.decision is not None and c.status in (CandidateStatus.confirmed, CandidateStatus.disposed)
+    judged = "研判结论" if decided else "系统初判"
+    grading = _join((label(LEVEL_LABELS, level), label(COLOUR_LABELS, colour)), "，")
+    if grading:
+        sentences.append(f"{judged}：{grading}")
+    sentences.append(f"状态：{label(STATUS_LABELS, c.status)}")
+    return "；".join(sentences) + "。"
+
+
+def _suggestion(piece: CandidateSlice) -> str:
+    decided = piece.decision.measures if piece.decision else []
+    measures = decided or piece.candidate.suggested_measures
+    if not measures:
+        return "暂无建议措施，建议持续监测、跟踪研判。"
+    text = "建议" + "；".join(label(MEASURE_LABELS, m) for m in measures)
+    if piece.decision and piece.decision.rationale.strip():
+        text += f"（研判意见：{piece.decision.rationale.strip()}）"
+    return text + "。"
+
+
+def _sources(window: Sequence[Signal]) -> str:
+    by_type = Counter(s.document.source_type.value for s in window)
+    names = Counter(s.document.source for s in window)
+    text = _counted(by_type, SOURCE_TYPE_LABELS)
+    text += f"；来源：{_join(n for n, _ in names.most_common(3))}"
+    urls = [s.document.url for s in sorted(window, key=lambda s: -s.risk_score) if s.document.url]
+    if urls:
+        text += f"；链接：{' '.join(list(dict.fromkeys(urls))[:3])}"
+    return text
+
+
+def _general_row(piece: CandidateSlice, period: ReportPeriod) -> MonthlyRow:
+    window = piece.in_window
+    regions = region_counts(window)
+    regions.pop(UNKNOWN_REGION, None)
+    cells: dict[str, CellValue] = {
+        "涉及产品": _products(piece),
+        "涉及企业数量": len(enterprise_counts(window)),
+        "涉及区域": _join(r for r, _ in regions.most_common()) or UNKNOWN_REGION,
+        "风险信息内容": _content(piece, period),
+        "信息分析": _analysis(piece, period),
+        "初步建议": _suggestion(piece),
+        "信息来源": _sources(window),
+    }
+    return MonthlyRow(cells=cells, candidate_ids=[piece.candidate.id], signal_ids=piece.signal_ids)
+
+
+# ----------------------------------------------------------------------------- e-commerce rows
+
+
+def is_review(signal: Signal) -> bool:
+    return signal.document.source_type is SourceType.review
+
+
+def is_negative(signal: Signal) -> bool:
+    """A 差评: rated 2 or lower, or judged a risk."""
+    rating = signal.document.rating
+    return (rating is not None and rating <= NEGATIVE_RATING) or signal.is_risk
+
+
+def _station_counts(signal: Signal) -> tuple[int, int] | None:
+    """(差评数, 评论数) of an e-commerce station's form row, which reports counts, not reviews."""
+    meta = signal.document.meta
+    if meta.get("form") != ECOMMERCE:
+        return None
+    negative, reviews = meta.get("negative_reviews"), meta.get("reviews")
+    if not isinstance(negative, int) and not isinstance(reviews, int):
+        return None
+    return (negative if isinstance(negative, int) else 0, reviews if isinstance(reviews, int) else 0)
+
+
+def _all_reviews(store: Store, product: str, shop: str | None, period: ReportPeriod) -> list[Signal]:
+    """Every review of the product (in the shop) collected in the period."""
+    filters = {
+        "source_type": SourceType.review.value,
+        "product": product,
+        "time": Range(gte=period.start_at, lt=period.end_before),
+    }
+    return [
+        s
+        for s in store.iterate(Collection.signals, filters=filters)
+        if s.document.product == product and (s.document.shop or None) == shop and period.contains(s.when)
+    ]
+
+
+def _comment_keywords(signals: Iterable[Signal], hazards: Iterable[str]) -> str:
+    terms: Counter[str] = Counter()
+    for s in signals:
+        terms.update({m.term for m in s.hazards if m.in_sense is not False and m.term})
+        station = s.document.meta.get("comment_keywords")
+        if isinstance(station, str):
+            terms.update(t for t in station.replace("，", "、").replace(",", "、").split("、") if t.strip())
+    if terms:
+        return _join(t for t, _ in terms.most_common(_TOP))
+    return _join(hazard_label(h) for h in hazards)
+
+
+def _ecommerce_rows(
+    store: Store, pieces: Sequence[CandidateSlice], period: ReportPeriod
+) -> tuple[list[MonthlyRow], int]:
+    groups: dict[tuple[str, str | None], list[Signal]] = defaultdict(list)
+    owners: dict[tuple[str, str | None], dict[str, CandidateSlice]] = defaultdict(dict)
+    skipped = 0
+    seen: set[str] = set()
+    for piece in pieces:
+        for s in piece.in_window:
+            if not (is_review(s) and is_negative(s)) and _station_counts(s) is None:
+                continue
+            if not s.document.product:
+                skipped += s.id not in seen
+                seen.add(s.id)
+                continue
+            key = (s.document.product, s.document.shop or None)
+            if all(x.id != s.id for x in groups[key]):
+                groups[key].append(s)
+            owners[key][piece.candidate.id] = piece
+    rows: list[MonthlyRow] = []
+    for (product, shop), signals in groups.items():
+        station_rows = [c for c in (_station_counts(s) for s in signals) if c is not None]
+        reviews = _all_reviews(store, product, shop, period)
+        negative_reviews = [s for s in reviews if is_negative(s)]
+        negative = len(negative_reviews) + sum(n for n, _ in station_rows)
+        total = len(reviews) + sum(t for _, t in station_rows)
+        everything = [*signals, *(s for s in reviews if all(s.id != x.id for x in signals))]
+        regions = Counter(s.document.region for s in everything if s.document.region)
+        prices = [s.document.price for s in sorted(everything, key=lambda s: s.when) if s.document.price is not None]
+        urls = [s.document.url for s in everything if s.document.url]
+        candidates = list(owners[(product, shop)].values())
+        cells: dict[str, CellValue] = {
+            "序号": 0,
+            "关键词": _join(p.candidate.product_category or "" for p in candidates) or product,
+            "评论关键词": _comment_keywords(
+                [*signals, *negative_reviews], (p.candidate.hazard or "other" for p in candidates)
+            ),
+            "时间采集范围": period.range_text,
+            "差评数": negative,
+            "评论数": max(total, negative),
+            "店铺名称": shop or "",
+            "商品名称": product,
+            "商品地址": urls[0] if urls else "",
+            "商品价格": prices[-1] if prices else None,
+            "公司所在区域": regions.most_common(1)[0][0] if regions else "",
+        }
+        ids = list(dict.fromkeys([*(s.id for s in signals), *(s.id for s in negative_reviews)]))
+        rows.append(MonthlyRow(cells=cells, candidate_ids=[p.candidate.id for p in candidates], signal_ids=ids))
+    rows.sort(key=lambda r: (-int(r.cells["差评数"] or 0), str(r.cells["商品名称"]), str(r.cells["店铺名称"])))
+    for number, row in enumerate(rows, start=1):
+        row.cells["序号"] = number
+    return rows, skipped
+
+
+# ----------------------------------------------------------------------------- edited drafts
+
+
+def _clean_text(value: str, where: str) -> str:
+    if len(value) > MAX_CELL_CHARS:
+        raise DraftError(f"{where}: {len(value)} characters, more than the {MAX_CELL_CHARS} a cell may hold")
+    # control characters other than tab and newline have no place in a form cell (and break XLSX)
+    return "".join(ch for ch in value if ch in "\t\n" or (ord(ch) >= 32 and ord(ch) != 127))
+
+
+def _check_cell(column: str, value: CellValue, where: str) -> CellValue:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise DraftError(f"{where}: {value!r} is not a valid value")
+    if column in INTEGER_COLUMNS:
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if isinstance(value, str) and value.strip().isdigit():
+            value = int(value.strip())
+        if not isinstance(value, int) or value < 0:
+            raise DraftError(f"{where}: {value!r} is not a whole number of 0 or more")
+        return value
+    if column in NUMBER_COLUMNS:
+        if isinstance(value, str):
+            if not value.strip():
+                return None
+            try:
+                value = float(value.strip().lstrip("¥￥"))
+            except ValueError:
+                raise DraftError(f"{where}: {value!r} is not a price") from None
+        if not isinstance(value, int | float) or value < 0 or value != value or value == float("inf"):
+            raise DraftError(f"{where}: {value!r} is not a price of 0 or more")
+        return float(value)
+    return _clean_text(str(value), where)
+
+
+def parse_draft(data: Any) -> MonthlyDraft:
+    """An edited draft, checked: known form, its exact columns, cells of the right kind, sizes bounded.
+
+    Raises DraftError naming the row and column (rows count from 1, as on the form).
+    """
+    if not isinstance(data, dict):
+        raise DraftError("the draft must be a JSON object as returned by the monthly draft endpoint")
+    rows = data.get("rows")
+    if isinstance(rows, list) and len(rows) > MAX_ROWS:
+        raise DraftError(f"the draft has {len(rows)} rows; a form holds at most {MAX_ROWS}")
+    try:
+        draft = MonthlyDraft.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = list(first.get("loc", ()))
+        where = _location(loc)
+        raise DraftError(f"{where}: {first.get('msg')}") from None
+    columns = form_columns(draft.form)
+    if tuple(draft.columns) != columns:
+        raise DraftError(f"columns must be exactly {', '.join(columns)} for the {draft.form} form")
+    for field_name in ("title", "subtitle", "organisation", "filled_by", "phone"):
+        setattr(draft, field_name, _clean_text(getattr(draft, field_name), field_name))
+    try:
+        parse_period(draft.period)
+    except ReportError as exc:
+        raise DraftError(f"period: {exc}") from None
+    for number, row in enumerate(draft.rows, start=1):
+        unknown = [c for c in row.cells if c not in columns]
+        if unknown:
+            raise DraftError(f"row {number}: unknown column {unknown[0]!r}; the columns are {', '.join(columns)}")
+        row.cells = {c: _check_cell(c, row.cells.get(c), f"row {number}, column {c}") for c in columns}
+    return draft
+
+
+def _location(loc: list[Any]) -> str:
+    if len(loc) >= 2 and loc[0] == "rows" and isinstance(loc[1], int):
+        rest = " ".join(str(x) for x in loc[2:])
+        return f"row {loc[1] + 1}" + (f", {rest}" if rest else "")
+    return " ".join(str(x) for x in loc) or "draft"

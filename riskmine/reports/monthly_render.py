@@ -1,0 +1,145 @@
+"""Rendering a monthly draft as the report form: XLSX (openpyxl) and CSV (UTF-8 with BOM, for Excel).
+
+Both keep the seed layout: the title, the header line (填报单位 … 填报时间), the column headers, the
+rows, and the footer (填报人 … 联系电话). Text is always written as text: a cell starting with '=' is
+never a formula in the workbook, and in the CSV such cells get a leading apostrophe (the usual guard
+against formula injection when the file is opened in a spreadsheet).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.utils import get_column_letter
+
+from riskmine.reports.monthly import MonthlyDraft
+
+XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
+# Column widths in characters (a CJK character counts about 2).
+COLUMN_WIDTHS: dict[str, float] = {
+    "涉及产品": 14,
+    "涉及企业数量": 10,
+    "涉及区域": 16,
+    "风险信息内容": 48,
+    "信息分析": 48,
+    "初步建议": 30,
+    "信息来源": 30,
+    "序号": 6,
+    "关键词": 12,
+    "评论关键词": 18,
+    "时间采集范围": 22,
+    "差评数": 8,
+    "评论数": 8,
+    "店铺名称": 18,
+    "商品名称": 26,
+    "商品地址": 34,
+    "商品价格": 10,
+    "公司所在区域": 14,
+}
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_THIN = Side(style="thin", color="000000")
+_BOX = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
+
+
+def header_line(draft: MonthlyDraft) -> tuple[str, str]:
+    return f"填报单位：{draft.organisation}", f"填报时间：{draft.filled_at:%Y年%m月%d日}"
+
+
+def footer_line(draft: MonthlyDraft) -> tuple[str, str]:
+    return f"填报人：{draft.filled_by}", f"联系电话：{draft.phone}"
+
+
+def _title(draft: MonthlyDraft) -> str:
+    return draft.title + (draft.subtitle or "")
+
+
+def render_xlsx(draft: MonthlyDraft) -> bytes:
+    """The form as an XLSX workbook with one sheet."""
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "报送表"
+    n = len(draft.columns)
+    last = get_column_letter(n)
+    half = max(1, n // 2)
+
+    ws.append([_title(draft)])
+    ws.merge_cells(f"A1:{last}1")
+    ws["A1"].font = Font(bold=True, size=14)
+    ws["A1"].alignment = Alignment(horizontal="center", vertical="center")
+    ws.row_dimensions[1].height = 28
+
+    unit, when = header_line(draft)
+    ws.cell(row=2, column=1, value=unit)
+    ws.cell(row=2, column=half + 1, value=when)
+    if half > 1:
+        ws.merge_cells(start_row=2, start_column=1, end_row=2, end_column=half)
+    if n > half + 1:
+        ws.merge_cells(start_row=2, start_column=half + 1, end_row=2, end_column=n)
+
+    header_row = 3
+    for col, name in enumerate(draft.columns, start=1):
+        cell = ws.cell(row=header_row, column=col, value=name)
+        cell.font = Font(bold=True)
+        cell.fill = PatternFill("solid", fgColor="D9E1F2")
+        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+        cell.border = _BOX
+        ws.column_dimensions[get_column_letter(col)].width = COLUMN_WIDTHS.get(name, 16)
+    for r, row in enumerate(draft.rows, start=header_row + 1):
+        for col, name in enumerate(draft.columns, start=1):
+            value = row.cells.get(name)
+            cell = ws.cell(row=r, column=col)
+            _set(cell, value)
+            cell.alignment = Alignment(vertical="top", wrap_text=True)
+            cell.border = _BOX
+            if name == "商品价格" and isinstance(value, int | float):
+                cell.number_format = "0.00"
+    ws.freeze_panes = ws.cell(row=header_row + 1, column=1)
+
+    footer_row = header_row + len(draft.rows) + 2
+    filler, phone = footer_line(draft)
+    ws.cell(row=footer_row, column=1, value=filler)
+    ws.cell(row=footer_row, column=half + 1, value=phone)
+    if draft.notes:
+        ws.cell(row=footer_row + 1, column=1, value="注：" + "；".join(draft.notes))
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.fitToWidth = 1
+    ws.print_title_rows = f"{header_row}:{header_row}"
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    return buffer.getvalue()
+
+
+def _set(cell: Any, value: Any) -> None:
+    cell.value = value
+    if isinstance(value, str):
+        cell.data_type = "s"  # text stays text, even when it starts with '='
+
+
+def _csv_text(value: Any) -> Any:
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return "" if value is None else value
+
+
+def render_csv(draft: MonthlyDraft) -> bytes:
+    """The form as CSV in UTF-8 with a byte-order mark (so that Excel reads the Chinese correctly)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow([_csv_text(_title(draft))])
+    unit, when = header_line(draft)
+    writer.writerow([_csv_text(unit), *[""] * max(0, len(draft.columns) - 2), when])
+    writer.writerow(draft.columns)
+    for row in draft.rows:
+        writer.writerow([_csv_text(row.cells.get(c)) for c in draft.columns])
+    writer.writerow([])
+    filler, phone = footer_line(draft)
+    writer.writerow([_csv_text(filler), _csv_text(phone)])
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+RENDERERS = {"xlsx": (render_xlsx, XLSX_MEDIA_TYPE), "csv": (render_csv, CSV_MEDIA_TYPE)}

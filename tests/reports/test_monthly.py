@@ -1,0 +1,187 @@
+"""Golden tests of the monthly report form: exact headers, rows, XLSX and CSV that open and round-trip."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+
+import pytest
+from openpyxl import load_workbook
+
+from riskmine.crawler.feeds import read_feed
+from riskmine.reports.errors import DraftError
+from riskmine.reports.monthly import MonthlyDraft, build_monthly_draft, parse_draft
+from riskmine.reports.monthly_render import render_csv, render_xlsx
+from riskmine.reports.periods import parse_period
+from riskmine.reports.scope import report_scope
+from riskmine.store.sqlite import SQLiteStore
+from tests.reports.reportkit import HOSTILE, seed
+
+GENERAL = ["涉及产品", "涉及企业数量", "涉及区域", "风险信息内容", "信息分析", "初步建议", "信息来源"]
+ECOMMERCE = [
+    "序号",
+    "关键词",
+    "评论关键词",
+    "时间采集范围",
+    "差评数",
+    "评论数",
+    "店铺名称",
+    "商品名称",
+    "商品地址",
+    "商品价格",
+    "公司所在区域",
+]
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[SQLiteStore]:
+    s = SQLiteStore(tmp_path / "store.sqlite3")
+    seed(s)
+    yield s
+    s.close()
+
+
+def draft(store: SQLiteStore, form: str, org: str | None = None, **kw: Any) -> MonthlyDraft:
+    return build_monthly_draft(
+        store, parse_period("2025-03"), form, org or "示范中心", report_scope(org), filled_at=date(2025, 3, 25), **kw
+    )
+
+
+def test_general_rows(store: SQLiteStore) -> None:
+    d = draft(store, "general", filled_by="张三", phone="010-1234")
+    assert d.columns == GENERAL
+    assert (d.period_start, d.period_end, d.due) == (date(2025, 2, 25), date(2025, 3, 24), date(2025, 3, 25))
+    assert [r.candidate_ids for r in d.rows] == [["c-fire"], ["c-kettle"]]  # the rejected candidate is left out
+    fire = d.rows[0]
+    assert fire.signal_ids == ["s1", "s2", "s3"]  # s5 is in the previous period, s4 in the next
+    assert fire.cells["涉及产品"] == "充电宝"
+    assert fire.cells["涉及企业数量"] == 1
+    assert fire.cells["涉及区域"] == "广东省、浙江省"
+    assert "相关风险信息3条（电商评论2条、消费者投诉1条）" in str(fire.cells["风险信息内容"])
+    assert "人员受伤1条" in str(fire.cells["风险信息内容"])
+    analysis = str(fire.cells["信息分析"])
+    assert "本期信息3条，累计5条" in analysis and "上一期1条，环比增长200%" in analysis
+    assert fire.cells["初步建议"] == "建议实施监督抽查；发布消费提示。"
+    assert "电商评论2条、消费者投诉1条" in str(fire.cells["信息来源"])
+    assert "https://shop.example.com/a" in str(fire.cells["信息来源"])
+
+
+def test_station_sees_its_own_candidates_only(store: SQLiteStore) -> None:
+    d = build_monthly_draft(
+        store, parse_period("2025-03"), "general", "示范站", report_scope("示范站", include_unassigned=False)
+    )
+    assert [r.candidate_ids for r in d.rows] == [["c-kettle"]]
+
+
+def test_ecommerce_counts(store: SQLiteStore) -> None:
+    d = draft(store, "ecommerce")
+    assert d.columns == ECOMMERCE
+    assert len(d.rows) == 1
+    cells = d.rows[0].cells
+    assert cells["序号"] == 1
+    assert (cells["商品名称"], cells["店铺名称"]) == ("移动电源A", "甲店")
+    assert (cells["差评数"], cells["评论数"]) == (2, 4)  # s1, s2 of s1, s2, s6, s7 (s8 is another shop)
+    assert cells["时间采集范围"] == "2025-02-25至2025-03-24"
+    assert cells["评论关键词"] == "起火"
+    assert cells["商品地址"] == "https://shop.example.com/a"
+    assert cells["商品价格"] == 99.0
+    assert cells["公司所在区域"] == "广东省"
+
+
+def test_xlsx_layout(store: SQLiteStore) -> None:
+    d = draft(store, "general", filled_by="张三", phone="010-1234")
+    ws = load_workbook(BytesIO(render_xlsx(d))).active
+    assert ws["A1"].value == "产品质量安全风险信息报送表（行业组织、检验检测机构）"
+    assert ws["A2"].value == "填报单位：示范中心"
+    assert ws["D2"].value == "填报时间：2025年03月25日"
+    assert [c.value for c in ws[3]] == GENERAL
+    assert ws["A4"].value == "充电宝" and ws["B4"].value == 1
+    assert ws["D4"].alignment.wrap_text
+    assert ws.column_dimensions["D"].width == 48
+    assert ws["A7"].value == "填报人：张三" and ws["D7"].value == "联系电话：010-1234"
+
+
+def test_text_never_becomes_a_formula(store: SQLiteStore) -> None:
+    d = draft(store, "general")
+    d.rows[0].cells["初步建议"] = HOSTILE[25:]  # '=HYPERLINK("x")'
+    d = parse_draft(d.model_dump(mode="json"))
+    ws = load_workbook(BytesIO(render_xlsx(d))).active
+    assert ws["F4"].value == '=HYPERLINK("x")' and ws["F4"].data_type == "s"
+    assert "'=HYPERLINK" in render_csv(d).decode("utf-8-sig")
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+@pytest.mark.parametrize("form", ["general", "ecommerce"])
+def test_files_round_trip_through_the_station_feed_reader(
+    store: SQLiteStore, tmp_path: Path, fmt: str, form: str
+) -> None:
+    d = draft(store, form, filled_by="张三", phone="010-1234")
+    path = tmp_path / f"form.{fmt}"
+    path.write_bytes(render_csv(d) if fmt == "csv" else render_xlsx(d))
+    if fmt == "csv":
+        assert path.read_bytes().startswith(b"\xef\xbb\xbf")
+    feed = read_feed(path)
+    rows = [row for _, row in feed.rows]
+    assert feed.info.form == form
+    assert feed.info.preamble["填报单位"] == "示范中心"
+    assert len(rows) == len(d.rows)
+    for got, want in zip(rows, d.rows, strict=True):
+        assert isinstance(got, dict), got
+        cells, meta = want.cells, got["meta"]
+        assert meta["reporting_unit"] == "示范中心" and meta["reporting_date"] == "2025-03-25"
+        if form == "general":
+            assert (got["product"], got["region"]) == (cells["涉及产品"], cells["涉及区域"])
+            assert str(got["text"]).startswith(str(cells["风险信息内容"]))
+            assert meta["enterprise_count"] == cells["涉及企业数量"]
+            assert (meta["analysis"], meta["suggestion"], meta["info_source"]) == (
+                cells["信息分析"],
+                cells["初步建议"],
+                cells["信息来源"],
+            )
+        else:
+            assert (got["product"], got["shop"], got["url"]) == (
+                cells["商品名称"],
+                cells["店铺名称"],
+                cells["商品地址"],
+            )
+            assert float(got["price"]) == cells["商品价格"]
+            assert (meta["negative_reviews"], meta["reviews"]) == (cells["差评数"], cells["评论数"])
+            assert meta["collection_period"]["start"] == "2025-02-25"
+            assert meta["comment_keywords"] == cells["评论关键词"]
+
+
+def test_edited_draft_is_rendered(store: SQLiteStore) -> None:
+    data = draft(store, "general").model_dump(mode="json")
+    data["rows"][0]["cells"]["信息分析"] = "经专家研判，属行业性风险。"
+    data["filled_by"] = "李四"
+    edited = parse_draft(data)
+    ws = load_workbook(BytesIO(render_xlsx(edited))).active
+    assert ws["E4"].value == "经专家研判，属行业性风险。"
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda d: d["rows"][1]["cells"].update({"备注": "x"}), "row 2: unknown column '备注'"),
+        (lambda d: d["rows"][0]["cells"].update({"涉及企业数量": "很多"}), "row 1, column 涉及企业数量"),
+        (lambda d: d["rows"][0]["cells"].update({"信息分析": "长" * 6000}), "row 1, column 信息分析: 6000 characters"),
+        (lambda d: d.update({"form": "weekly"}), "form"),
+        (lambda d: d.update({"columns": d["columns"][::-1]}), "columns must be exactly"),
+        (lambda d: d.update({"period": "2025-13"}), "month 13"),
+        (lambda d: d.update({"surprise": 1}), "surprise"),
+        (lambda d: d["rows"][0].update({"cells": "x"}), "row 1"),
+    ],
+)
+def test_bad_drafts_name_the_problem(store: SQLiteStore, change: Any, message: str) -> None:
+    data = draft(store, "general").model_dump(mode="json")
+    change(data)
+    with pytest.raises(DraftError, match=message.replace("(", r"\(")):
+        parse_draft(data)
+
+
+def test_empty_period_says_so(store: SQLiteStore) -> None:
+    d = build_monthly_draft(store, parse_period("2024-03"), "general", "示范中心", report_scope(None))
+    assert d.rows == [] and "本期无符合条件的风险信息。" in d.notes
