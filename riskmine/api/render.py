@@ -173,6 +173,17 @@ def fmt_time(value: datetime | None, fmt: str = "%Y-%m-%d") -> str:
     return as_china_time(value).strftime(fmt)
 
 
+def fmt_iso(value: str | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """An ISO-8601 time stored as text (review records, batches), shown in China time; "—" when absent."""
+    if not value:
+        return "—"
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    return fmt_time(moment, fmt)
+
+
 def percent(value: Any) -> str:
     return f"{float(value) * 100:.0f}%"
 
@@ -181,6 +192,7 @@ def build_templates() -> Jinja2Templates:
     env = Environment(loader=FileSystemLoader(TEMPLATES_DIR), autoescape=True, trim_blocks=True, lstrip_blocks=True)
     env.filters["label"] = label
     env.filters["when"] = fmt_time
+    env.filters["when_iso"] = fmt_iso
     env.filters["safe_url"] = safe_url
     env.filters["percent"] = percent
     env.globals["bars"] = bars

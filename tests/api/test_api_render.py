@@ -107,3 +107,96 @@ def test_labels() -> None:
     assert label("immediate", "tier") == "立即处置"
     assert label("brand-new-code", "hazard") == "brand-new-code"
     assert label(None, "tier") == "—"
+
+
+# --- server-rendered charts and the candidate page's helpers ----------------------------------------
+
+
+def test_trend_chart_fills_weeks_and_escapes_labels() -> None:
+    from riskmine.api.render import Bar
+    from riskmine.api.svg import column_chart, weekly_trend_chart
+
+    svg = str(weekly_trend_chart({"2024-W01": 2, "2024-W04": 4}))
+    assert svg.startswith('<svg class="trend"') and svg.endswith("</svg>")
+    assert svg.count("<rect") == 4  # weeks 1-4, the gap filled with zero weeks
+    assert "<title>2024-W02：0</title>" in svg and "<title>2024-W04：4</title>" in svg
+    assert ">4</text>" in svg  # y axis top = largest count
+    hostile = str(column_chart([Bar("<script>x</script>", 3, 100.0)], title='"><img src=x>'))
+    assert "<script>" not in hostile and "<img" not in hostile
+    assert "&lt;script&gt;x&lt;/script&gt;" in hostile
+    assert "暂无数据" in str(weekly_trend_chart({}))
+
+
+def test_meter_clamps_and_escapes() -> None:
+    from riskmine.api.svg import meter
+
+    assert 'width="100"' in str(meter(7.5))
+    assert 'width="0"' in str(meter(-1))
+    assert 'width="42"' in str(meter(0.42, label="<b>"))
+    assert "&lt;b&gt;" in str(meter(0.1, label="<b>"))
+
+
+def test_factor_rows_bar_only_for_shares() -> None:
+    from riskmine.api.console_views import factor_rows
+    from riskmine.schema import CandidateRisk
+
+    cand = CandidateRisk(
+        id="c1", key="k", title="t", factors={"events": 0.8, "growth_ratio": 3.5, "harm": 0.0, "odd": float("nan")}
+    )
+    rows = factor_rows(cand)
+    assert [r.name for r in rows] == ["events", "harm", "growth_ratio"]
+    assert rows[0].label == "独立事件数" and rows[0].bar is not None and 'width="80"' in str(rows[0].bar)
+    assert rows[-1].bar is None and rows[-1].value == 3.5
+
+
+def test_statistic_rows_flatten_label_and_flag_signals() -> None:
+    from riskmine.api.console_views import statistic_rows
+
+    rows = statistic_rows(
+        {
+            "scope": {"regional": {"signal": False, "p_value": 0.2}},
+            "trend": {"rising": True, "poisson": {"p_value": 0.008, "signal": True, "method": "<b>m</b>"}},
+            "daily_events": {"2024-05-01": 3},
+            "custom": 3,
+        }
+    )
+    assert [r.name for r in rows] == ["trend", "scope", "custom"]  # known order, raw inputs left out
+    trend = rows[0]
+    assert trend.label == "趋势检验" and trend.verdict == "signal"
+    assert ("泊松检验 · p 值", "0.008") in trend.fields
+    assert ("泊松检验 · 方法", "<b>m</b>") in trend.fields  # escaped by the template, kept as text here
+    assert ("上升", "是") in trend.fields
+    assert rows[1].verdict is None
+    assert rows[2].fields == [("值", "3")]
+    assert statistic_rows({}) == []
+    assert statistic_rows({"causes": {}}) == []  # nothing to show
+
+
+def test_neighbourhood_falls_back_to_the_candidate(tmp_path: object) -> None:
+    from riskmine.api.console_views import neighbourhood
+    from riskmine.schema import CandidateRisk, HazardType
+    from riskmine.settings import Settings
+
+    cand = CandidateRisk(
+        id="c1",
+        key="k",
+        title="t",
+        product_category="充电宝",
+        hazard=HazardType.fire,
+        brands=["某牌"],
+        counts_by_region={"广东": 3, "浙江": 5},
+        signal_ids=["s-not-in-graph"],
+    )
+    hood = neighbourhood(cand, Settings(env="development", var_dir=tmp_path))
+    assert hood.source == "candidate"
+    assert [n.name for n in hood.groups["地区"]] == ["浙江", "广东"]
+    assert hood.groups["品牌"][0].name == "某牌"
+    assert hood.groups["危害"][0].name != "fire"  # labelled
+
+
+def test_iso_times_are_shown_in_china_time() -> None:
+    from riskmine.api.render import fmt_iso
+
+    assert fmt_iso("2024-05-01T16:30:00+00:00") == "2024-05-02 00:30"
+    assert fmt_iso(None) == "—"
+    assert fmt_iso("not a time") == "not a time"

@@ -1,0 +1,165 @@
+"""The review console in headless Chromium: an analyst reviews and decides, a publisher publishes,
+and crawled text with script and event-handler markup is shown as inert text."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+
+from tests.api.apikit import PASSWORD
+
+pytestmark = pytest.mark.browser
+
+
+def _by() -> Any:
+    from selenium.webdriver.common.by import By
+
+    return By
+
+
+def navigate(browser: Any, element: Any) -> None:
+    """Click `element` and wait until the page it leads to has replaced the current one."""
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    old = browser.find_element(_by().TAG_NAME, "html")
+    element.click()
+    WebDriverWait(browser, 15).until(expected_conditions.staleness_of(old))
+    WebDriverWait(browser, 15).until(lambda b: b.execute_script("return document.readyState") == "complete")
+
+
+def login(browser: Any, base: str, username: str, next_path: str = "/") -> None:
+    By = _by()
+    browser.get(f"{base}/login?next={quote(next_path, safe='')}")
+    browser.find_element(By.NAME, "username").send_keys(username)
+    browser.find_element(By.NAME, "password").send_keys(PASSWORD)
+    navigate(browser, browser.find_element(By.CSS_SELECTOR, "form[action='/login'] button[type=submit]"))
+
+
+def logout(browser: Any) -> None:
+    navigate(browser, browser.find_element(_by().CSS_SELECTOR, "form[action='/logout'] button"))
+
+
+def assert_no_alert(browser: Any) -> None:
+    from selenium.common.exceptions import NoAlertPresentException
+
+    with pytest.raises(NoAlertPresentException):
+        browser.switch_to.alert.text  # noqa: B018 - reading it is the check
+
+
+def test_login_queue_candidate_decide_and_publish(live_app: dict[str, Any], browser: Any) -> None:
+    By = _by()
+    base = live_app["url"]
+
+    # not logged in: the console sends the browser to the login page
+    browser.get(base + "/")
+    assert "/login" in browser.current_url
+    login(browser, base, "analyst")
+    assert browser.current_url == base + "/"
+    assert "候选风险队列" in browser.title
+    assert "analyst" in browser.find_element(By.CSS_SELECTOR, ".who").text
+
+    # the queue lists the immediate tier first; open the kettle candidate
+    rows = browser.find_elements(By.CSS_SELECTOR, "table.queue tbody tr")
+    assert len(rows) >= 2
+    assert "立即处置" in rows[0].text
+    link = browser.find_element(By.PARTIAL_LINK_TEXT, "电热水壶")
+    navigate(browser, link)
+    assert "/candidates/" in browser.current_url
+    candidate_url = browser.current_url
+    assert browser.find_elements(By.CSS_SELECTOR, "svg.trend rect")
+    assert browser.find_elements(By.CSS_SELECTOR, "mark.hz-electric_shock")
+    assert "尚无研判记录" in browser.page_source
+
+    # the analyst confirms it: high risk, red warning, two measures, a rationale
+    form = browser.find_element(By.CSS_SELECTOR, "form.decision-form")
+    form.find_element(By.CSS_SELECTOR, "input[name=status][value=confirmed]").click()
+    form.find_element(By.CSS_SELECTOR, "select[name=risk_level] option[value=high]").click()
+    form.find_element(By.CSS_SELECTOR, "select[name=warning_color] option[value=red]").click()
+    for measure in ("spot_check", "consumer_advisory"):
+        box = form.find_element(By.CSS_SELECTOR, f"input[name=measures][value={measure}]")
+        if not box.is_selected():
+            box.click()
+    form.find_element(By.NAME, "rationale").send_keys("多起漏电致伤，来源一致，需立即处置。")
+    navigate(browser, form.find_element(By.CSS_SELECTOR, "button[type=submit]"))
+
+    assert browser.current_url.startswith(candidate_url)
+    assert "研判结论已保存" in browser.find_element(By.CSS_SELECTOR, ".notice.ok").text
+    record = browser.find_element(By.CSS_SELECTOR, "table.decisions tbody tr").text
+    assert "analyst" in record and "已确认" in record and "监督抽查" in record and "消费提示" in record
+    assert "已确认" in browser.find_element(By.CSS_SELECTOR, ".badges .status").text
+    assert not browser.find_elements(By.CSS_SELECTOR, "form.decision-form")  # decided: no second decision
+
+    # and drafts a consumer advisory from the confirmed candidate
+    draft = browser.find_element(By.CSS_SELECTOR, "form.advisory-form")
+    draft.find_element(By.CSS_SELECTOR, "input[name=kind][value=consumer_advisory]").click()
+    draft.find_element(By.NAME, "title").send_keys("消费提示：谨慎选购电热水壶")
+    navigate(browser, draft.find_element(By.CSS_SELECTOR, "button[type=submit]"))
+    assert "/advisories" in browser.current_url
+    assert "待审核" in browser.page_source
+    assert "谨慎选购电热水壶" in browser.page_source
+    assert not browser.find_elements(By.CSS_SELECTOR, "form[action$='/approve']")  # analysts cannot approve
+    logout(browser)
+
+    # before approval, an anonymous reader sees nothing published
+    browser.get(base + "/advisories")
+    assert "谨慎选购电热水壶" not in browser.page_source
+
+    # the publisher approves the draft
+    login(browser, base, "publisher", "/advisories?status=draft")
+    assert "谨慎选购电热水壶" in browser.page_source
+    navigate(browser, browser.find_element(By.CSS_SELECTOR, "form[action$='/approve'] button"))
+    assert "通告已批准发布" in browser.find_element(By.CSS_SELECTOR, ".notice.ok").text
+    published = browser.find_element(By.CSS_SELECTOR, "ol.advisories li").text
+    assert "谨慎选购电热水壶" in published and "已发布" in published and "publisher" in published
+    logout(browser)
+
+    # now it is public
+    browser.get(base + "/advisories")
+    assert "谨慎选购电热水壶" in browser.page_source
+    assert_no_alert(browser)
+
+
+def test_crawled_script_is_shown_inert(live_app: dict[str, Any], browser: Any) -> None:
+    By = _by()
+    base = live_app["url"]
+    login(browser, base, "viewer")
+    for path in ("/signals?q=漏电", None):
+        if path is None:
+            browser.get(base + "/")
+            navigate(browser, browser.find_element(By.PARTIAL_LINK_TEXT, "电热水壶"))
+        else:
+            browser.get(base + path)
+        assert_no_alert(browser)
+        assert "pwned" not in browser.title
+        assert browser.execute_script("return window.__pwned === undefined") is True
+        # the markup arrived as text: visible literally, and no element was made of it
+        text = browser.find_element(By.TAG_NAME, "main").text
+        assert "<script>document.title='pwned';window.__pwned=1</script>" in text
+        assert "onerror=" in text
+        assert not browser.find_elements(By.CSS_SELECTOR, "main script, main img, main b")
+
+
+def test_cross_site_form_post_is_refused(live_app: dict[str, Any], browser: Any) -> None:
+    """A form posted with another site's Origin is refused even with a valid session cookie."""
+    import httpx
+
+    By = _by()
+    base = live_app["url"]
+    login(browser, base, "analyst")
+    cookie = browser.get_cookie("riskmine_session")
+    assert cookie is not None and cookie["httpOnly"]
+    navigate(browser, browser.find_element(By.PARTIAL_LINK_TEXT, "充电宝"))
+    path = browser.current_url[len(base) :]
+    with httpx.Client(base_url=base, cookies={"riskmine_session": cookie["value"]}) as client:
+        r = client.post(
+            path + "/decision",
+            data={"status": "rejected", "rationale": "x"},
+            headers={"Origin": "http://evil.example"},
+        )
+    assert r.status_code == 403
+    assert "cross_site_request" in r.text
+    browser.refresh()
+    assert "尚无研判记录" in browser.page_source
