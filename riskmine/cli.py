@@ -129,27 +129,39 @@ def ingest(
         raise typer.Exit(code=2)
 
 
-def _process(settings: Settings, store: Any, ids: list[str] | None) -> None:
+def _process(settings: Settings, store: Any, ids: list[str] | None, workers: int = 1) -> None:
     from riskmine.processing import pending_document_ids, process_documents, refresh_candidates
 
     todo = ids if ids is not None else pending_document_ids(store)
     if not todo:
         out.print("nothing to process")
+    elif workers > 1:
+        from riskmine.parallel import ConfiguredStages, ParallelProcessingError, ParallelProcessor
+
+        processor = ParallelProcessor(ConfiguredStages(settings), workers)
+        with _progress(f"process ({workers} workers)", len(todo)) as advance:
+            try:
+                rep = processor.process_documents(store, todo, batch_size=settings.batch_size, progress=advance)
+            except ParallelProcessingError as exc:
+                console.print(f"[red]error[/red] {exc}")
+                raise typer.Exit(code=1) from None
     else:
         pipeline = _pipeline(settings, store)
         with _progress("process", len(todo)) as advance:
             rep = process_documents(store, pipeline, todo, batch_size=settings.batch_size, progress=advance)
+    if todo:
         out.print(
             f"processed {rep.processed} documents in {rep.seconds:.1f}s: {rep.risks} risk signals, "
             f"{rep.duplicates} duplicates, {rep.noisy} noisy"
         )
-    n = refresh_candidates(store)
+    n = refresh_candidates(store, signal_ids=todo or None)  # incremental: only the groups these touch
     out.print(f"{n} candidate risks")
 
 
 @app.command()
 def process(
     all_documents: Annotated[bool, typer.Option("--all", help="reprocess every document, not only new ones")] = False,
+    workers: Annotated[int, typer.Option(min=1, help="processes running the NLP stages (results written here)")] = 1,
 ) -> None:
     """Run the NLP pipeline over stored documents not yet processed, then refresh candidates."""
     from riskmine.store.base import Collection
@@ -158,7 +170,7 @@ def process(
     store = _open(settings)
     try:
         ids = [d.id for d in store.iterate(Collection.documents)] if all_documents else None
-        _process(settings, store, ids)
+        _process(settings, store, ids, workers)
     finally:
         store.close()
 
@@ -249,7 +261,7 @@ def demo(
 
 @app.command()
 def status() -> None:
-    """Counts in the store and the pipeline in force."""
+    """Counts in the store, the pipeline in force, and the crawl sources with their health."""
     from riskmine.store.base import Collection
 
     settings = get_settings()
@@ -268,6 +280,9 @@ def status() -> None:
     finally:
         store.close()
     _print_stages(settings)
+    from riskmine.crawler.cli import print_sources
+
+    print_sources(out, settings)
 
 
 def _print_stages(settings: Settings) -> None:

@@ -3,14 +3,25 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from riskmine.knowledge_graph.candidates import build_candidates
+from riskmine.knowledge_graph.candidates import (
+    GroupKey,
+    build_cores,
+    candidate_key,
+    finalise,
+    group_signals,
+    parent_key,
+    signal_keys,
+)
+from riskmine.knowledge_graph.evidence import as_china_time
+from riskmine.knowledge_graph.priority import PriorityConfig, config_from_settings
 from riskmine.pipeline import Pipeline
-from riskmine.schema import CandidateRisk, CandidateStatus, RawDocument, Signal
+from riskmine.schema import CandidateRisk, CandidateStatus, RawDocument, Signal, Tier
+from riskmine.schema.records import CANDIDATE_REVIEW_FIELDS
 from riskmine.store.base import Collection, DuplicatePolicy, Store
 
 
@@ -91,6 +102,9 @@ def process_documents(
         report.noisy += sum(1 for s in signals if s.noise)
         if progress:
             progress(len(docs))
+    from riskmine.knowledge_graph.graph import update_graph  # the graph hook: one load and one save per call
+
+    update_graph(store, ids)
     report.stage_seconds = {k: v - before.get(k, 0.0) for k, v in pipeline.timings.items()}
     report.seconds = time.perf_counter() - t0
     return report
@@ -100,25 +114,96 @@ def process_documents(
 _DECIDED = {s for s in CandidateStatus if s is not CandidateStatus.new}
 
 
-def refresh_candidates(store: Store, *, now: datetime | None = None) -> int:
-    """Rebuild candidate risks from the stored risk signals.
+def refresh_candidates(
+    store: Store,
+    *,
+    now: datetime | None = None,
+    signal_ids: Sequence[str] | None = None,
+    config: PriorityConfig | None = None,
+) -> int:
+    """Bring the stored candidate risks up to date with the stored risk signals.
 
-    Statistics are recomputed; an analyst's status on an existing candidate is kept,
-    and candidates that no longer have signals are removed unless already decided.
-    Returns the number of candidates stored.
+    With `signal_ids` (the signals just processed) the refresh is incremental: only the
+    (category, hazard) groups those signals belong to now, or belonged to before, are
+    rebuilt from their signals; every other stored candidate keeps its signal-based part
+    and has its statistics, scope, priority and tier recomputed (they depend on the time
+    and on the other candidates). Without `signal_ids`, everything is rebuilt.
+
+    The review-owned fields (CANDIDATE_REVIEW_FIELDS: status, assignee, …, due_at,
+    created_at) are kept from the stored candidate; a deadline is set only when a
+    candidate first qualifies for the immediate tier. Candidates that no longer have
+    signals are removed unless an analyst has already acted on them. `now` defaults to
+    the latest signal's time. Returns the number of candidates stored.
     """
-    signals = store.iterate(Collection.signals, filters={"is_risk": True})
-    fresh: list[CandidateRisk] = build_candidates(signals, now=now)
+    cfg = config or config_from_settings()
     existing = {c.id: c for c in store.iterate(Collection.candidates)}
-    for cand in fresh:
+    if signal_ids is None:
+        groups = group_signals(store.iterate(Collection.signals, filters={"is_risk": True}))
+        rebuilt_keys: set[str] | None = None
+    else:
+        rebuilt_keys = _touched_keys(store, list(dict.fromkeys(signal_ids)))
+        groups = _load_groups(store, rebuilt_keys)
+    carried = [c for c in existing.values() if rebuilt_keys is not None and parent_key(c.key) not in rebuilt_keys]
+    if now is None:
+        times = [s.when for members in groups.values() for s in members]
+        times += [c.last_seen for c in carried if c.last_seen is not None]
+        if not times:
+            return _drop_stale(store, existing, set())
+        now = max(times, key=as_china_time)
+    cores = build_cores(groups, now=now, config=cfg)
+    for cand in cores:
         old = existing.get(cand.id)
         if old is not None:
-            cand.status = old.status
-            cand.created_at = old.created_at
-    fresh_ids = {c.id for c in fresh}
-    stale = [cid for cid, c in existing.items() if cid not in fresh_ids and c.status not in _DECIDED]
+            fresh_due = cand.due_at
+            for name in CANDIDATE_REVIEW_FIELDS:
+                setattr(cand, name, getattr(old, name))
+            if old.due_at is None and fresh_due is not None and old.tier != Tier.immediate:
+                cand.due_at = fresh_due  # it has just become an immediate-tier candidate
+    result = finalise([*cores, *carried], now=now, config=cfg)
+    if result:
+        store.write(Collection.candidates, result, DuplicatePolicy.overwrite)
+    _drop_stale(store, existing, {c.id for c in result})
+    return len(result)
+
+
+def _drop_stale(store: Store, existing: dict[str, CandidateRisk], kept: set[str]) -> int:
+    stale = [cid for cid, c in existing.items() if cid not in kept and c.status not in _DECIDED]
     if stale:
         store.delete(Collection.candidates, stale)
-    if fresh:
-        store.write(Collection.candidates, fresh, DuplicatePolicy.overwrite)
-    return len(fresh)
+    return len(kept)
+
+
+def _touched_keys(store: Store, signal_ids: list[str]) -> set[str]:
+    """Parent keys the given signals belong to now, and those of stored candidates that held them."""
+    keys: set[str] = set()
+    for chunk in _chunks(signal_ids, 500):
+        for signal in store.get_many(Collection.signals, chunk):
+            keys.update(signal_keys(signal))
+        for cand in store.iterate(Collection.candidates, filters={"signal_id": list(chunk)}):
+            keys.add(parent_key(cand.key))
+    return keys
+
+
+def _load_groups(store: Store, keys: set[str]) -> dict[GroupKey, list[Signal]]:
+    """The signal groups of the given parent keys, read by category (or by hazard for uncategorised keys)."""
+    if not keys:
+        return {}
+    categories = sorted({k.split("|")[0] for k in keys if k.split("|")[0]})
+    hazards = sorted({k.split("|")[1] for k in keys if not k.split("|")[0]})
+    batches: list[Iterable[Signal]] = []
+    if categories:
+        filters: dict[str, Any] = {"is_risk": True, "product_category": categories}
+        categorised_hazards = {k.split("|")[1] for k in keys if k.split("|")[0]}
+        if "" not in categorised_hazards:  # a no-hazard key needs every signal of its category
+            filters["hazard"] = sorted(categorised_hazards)
+        batches.append(store.iterate(Collection.signals, filters=filters))
+    if "" in hazards:  # uncategorised signals with no hazard cannot be selected by an indexed field
+        batches.append(store.iterate(Collection.signals, filters={"is_risk": True}))
+    elif hazards:
+        batches.append(store.iterate(Collection.signals, filters={"is_risk": True, "hazard": hazards}))
+    groups: dict[GroupKey, list[Signal]] = {}
+    for batch in batches:
+        for key, members in group_signals(batch).items():
+            if candidate_key(*key) in keys and key not in groups:
+                groups[key] = members
+    return groups

@@ -26,8 +26,14 @@ class Settings(BaseSettings):
     env: str = Field("development", description="development | production")
     var_dir: Path = Field(Path("var"), description="where all runtime data lives")
     db_path: Path | None = Field(None, description="SQLite file; default <var_dir>/riskmine.sqlite3")
-    store: str = Field("sqlite", description="sqlite | elasticsearch")
-    es_url: str | None = None
+    store: str = Field("sqlite", description="sqlite | es (elasticsearch)")
+    es_url: str | None = Field(None, description="Elasticsearch URL, e.g. http://127.0.0.1:9200")
+    es_api_key: str | None = None
+    es_username: str | None = None
+    es_password: str | None = None
+    es_ca_certs: Path | None = Field(None, description="CA bundle to verify the cluster's certificate")
+    es_index_prefix: str = Field("riskmine", description="prefix of the Elasticsearch indices and aliases")
+    es_refresh: str = Field("wait_for", description="wait_for | true | false: when writes become visible")
     pipeline_file: Path = DEFAULT_PIPELINE_FILE
     disabled_stages: str = Field("", description="comma-separated stage names to switch off")
     models_dir: Path | None = Field(None, description="trained model artifacts; default <var_dir>/models")
@@ -42,6 +48,17 @@ class Settings(BaseSettings):
     open_analyze: bool | None = Field(None, description="analyze without login; default: only in development")
     token_ttl_minutes: int = 480
     max_analyze_items: int = 10_000
+    graph_update: bool = Field(True, description="update the knowledge graph as signals are processed")
+    graph_path: Path | None = Field(None, description="persisted knowledge graph; default <var_dir>/graph/graph.pickle")
+    candidate_review_top_n: int = Field(20, ge=0, description="candidates sent to analysts for review per period")
+    candidate_review_period_days: int = Field(14, ge=1, description="days of signals that compete for review")
+    candidate_review_min_priority: float = Field(0.2, ge=0, le=1, description="lowest priority sent to review")
+    candidate_industry_min_organisations: int = Field(3, ge=2, description="enterprises/brands for industry-wide")
+    # collection (issue 5): station batches, public reports, user-supplied URLs, shared crawl frontier
+    public_report_limit: int = Field(5, description="public reports one client (IP) may send per window")
+    public_report_window_seconds: float = Field(3600.0, description="the public-report rate-limit window")
+    allow_private_urls: bool = Field(False, description="fetch user-supplied URLs on private/loopback addresses")
+    redis_url: str | None = Field(None, description="Redis for a crawl frontier shared by several crawler processes")
 
     @property
     def database(self) -> Path:

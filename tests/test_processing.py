@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from riskmine.pipeline import Pipeline
 from riskmine.processing import pending_document_ids, process_documents, refresh_candidates
-from riskmine.schema import CandidateStatus, RawDocument
+from riskmine.schema import CandidateStatus, RawDocument, Tier
 from riskmine.settings import Settings
 from riskmine.store.base import Collection, DuplicatePolicy
 from riskmine.store.sqlite import SQLiteStore
+from tests.knowledge_graph.test_candidates import NOW, power_bank_signals, shampoo_signals, toy_signals
 
 TEXTS = [
     ("r1", "这个充电宝充电的时候冒烟了，外壳鼓包发烫，差点起火，太吓人了", "充电宝"),
@@ -72,3 +74,78 @@ def test_refresh_candidates_groups_and_keeps_analyst_status(store: SQLiteStore) 
     store.write(Collection.candidates, [fire], DuplicatePolicy.overwrite)
     refresh_candidates(store)
     assert store.get(Collection.candidates, fire.id).status == CandidateStatus.confirmed
+
+
+# --- incremental refresh over hand-made signals (no NLP stages) ---------------------------------------
+
+
+def _signals_store(tmp_path: Path, name: str) -> SQLiteStore:
+    return SQLiteStore(tmp_path / f"{name}.sqlite3")
+
+
+def _comparable(store: SQLiteStore) -> list[dict[str, object]]:
+    return [c.model_dump(exclude={"created_at"}) for c in store.iterate(Collection.candidates)]
+
+
+def test_incremental_refresh_matches_a_full_rebuild(tmp_path: Path) -> None:
+    first = [*power_bank_signals(), *shampoo_signals(4, days=[20, 30])]
+    later = [*shampoo_signals(8, days=[1, 2, 3])[4:], *toy_signals()]
+    later = [s.model_copy(update={"id": f"new-{s.id}"}) for s in later]
+    incremental, full = _signals_store(tmp_path, "inc"), _signals_store(tmp_path, "full")
+    incremental.write(Collection.signals, first)
+    assert refresh_candidates(incremental, now=NOW) == 2
+    incremental.write(Collection.signals, later)
+    n = refresh_candidates(incremental, now=NOW, signal_ids=[s.id for s in later])
+    full.write(Collection.signals, [*first, *later])
+    assert refresh_candidates(full, now=NOW) == n == 3
+    assert _comparable(incremental) == _comparable(full)
+    shampoo = next(c for c in incremental.iterate(Collection.candidates) if c.key == "洗发水|chemical")
+    assert shampoo.signal_count == 8
+    assert shampoo.statistics["trend"]["poisson"]["recent"] == 4
+
+
+def test_incremental_refresh_keeps_review_fields_and_decided_candidates(tmp_path: Path) -> None:
+    store = _signals_store(tmp_path, "review")
+    signals = [*power_bank_signals(), *shampoo_signals(3, days=[2, 5])]
+    store.write(Collection.signals, signals)
+    refresh_candidates(store, now=NOW)
+    by_key = {c.key: c for c in store.iterate(Collection.candidates)}
+    fire, shampoo = by_key["充电宝|fire"], by_key["洗发水|chemical"]
+    fire.status, fire.assignee, fire.organisation = CandidateStatus.in_review, "analyst-1", "测试中心"
+    shampoo.status = CandidateStatus.confirmed
+    store.write(Collection.candidates, [fire, shampoo], DuplicatePolicy.overwrite)
+
+    # a new power-bank report arrives; the shampoo reports are reprocessed and found not to be risks
+    extra = power_bank_signals()[0].model_copy(update={"id": "pb-new"})
+    cleared = [s.model_copy(update={"is_risk": False}) for s in signals if s.id.startswith("sh")]
+    store.write(Collection.signals, [extra, *cleared], DuplicatePolicy.overwrite)
+    refresh_candidates(store, now=NOW, signal_ids=["pb-new", *(s.id for s in cleared)])
+
+    after = {c.key: c for c in store.iterate(Collection.candidates)}
+    assert after["充电宝|fire"].signal_count == 7
+    assert (after["充电宝|fire"].status, after["充电宝|fire"].assignee) == (CandidateStatus.in_review, "analyst-1")
+    assert after["充电宝|fire"].organisation == "测试中心"
+    assert after["充电宝|fire"].created_at == fire.created_at
+    assert after["洗发水|chemical"].status == CandidateStatus.confirmed  # decided: kept though its signals left
+
+
+def test_immediate_deadline_is_24_hours_after_the_qualifying_signal_and_kept(tmp_path: Path) -> None:
+    store = _signals_store(tmp_path, "immediate")
+    (toy,) = toy_signals()
+    store.write(Collection.signals, [toy])
+    refresh_candidates(store, now=NOW)
+    (cand,) = store.iterate(Collection.candidates)
+    assert cand.tier == Tier.immediate
+    assert cand.due_at == toy.when + timedelta(hours=24)
+    later = toy.model_copy(update={"id": "toy-later"})
+    later.document = later.document.model_copy(update={"published_at": NOW})
+    store.write(Collection.signals, [later])
+    refresh_candidates(store, now=NOW, signal_ids=["toy-later"])
+    (again,) = store.iterate(Collection.candidates)
+    assert again.due_at == cand.due_at and again.signal_count == 2
+
+
+def test_refresh_with_nothing_to_do(tmp_path: Path) -> None:
+    store = _signals_store(tmp_path, "empty")
+    assert refresh_candidates(store) == 0
+    assert refresh_candidates(store, signal_ids=["missing"]) == 0

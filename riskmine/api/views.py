@@ -22,8 +22,21 @@ def candidate_url(candidate_id: str) -> str:
     return f"{API}/candidates/{candidate_id}"
 
 
-def document_view(doc: RawDocument) -> dict[str, Any]:
+# Document meta keys that hold a person's data (a public reporter's contact): shown to admins only.
+PRIVATE_META_KEYS = frozenset({"contact"})
+
+
+def _without_private_meta(document: dict[str, Any]) -> dict[str, Any]:
+    meta = document.get("meta")
+    if isinstance(meta, dict) and PRIVATE_META_KEYS & meta.keys():
+        document["meta"] = {k: v for k, v in meta.items() if k not in PRIVATE_META_KEYS}
+    return document
+
+
+def document_view(doc: RawDocument, *, show_private: bool = False) -> dict[str, Any]:
     out = doc.model_dump(mode="json")
+    if not show_private:
+        _without_private_meta(out)
     out["links"] = {"self": document_url(doc.id), "signal": signal_url(doc.id)}
     return out
 
@@ -61,17 +74,27 @@ def signal_summary(sig: Signal) -> dict[str, Any]:
     }
 
 
-def signal_detail(sig: Signal) -> dict[str, Any]:
+def signal_detail(sig: Signal, *, show_private: bool = False) -> dict[str, Any]:
     out = sig.model_dump(mode="json", exclude={"segmented_text"})
+    if not show_private:
+        _without_private_meta(out["document"])
     out["hazard_codes"] = [h.value for h in sig.hazard_codes]
     out["document_url"] = document_url(sig.document.id)
     out["links"] = {"self": signal_url(sig.id), "document": document_url(sig.document.id)}
     return out
 
 
+# Bulky statistics inputs (daily counts, cause tallies, raw inputs, priority weights) are in the
+# candidate's detail only: a queue page of 50 candidates stays small and quick to serialise.
+SUMMARY_STATISTICS_LEFT_OUT = frozenset({"daily_events", "causes", "inputs", "priority"})
+
+
 def candidate_summary(cand: CandidateRisk) -> dict[str, Any]:
-    out = cand.model_dump(mode="json", exclude={"evidence", "signal_ids"})
-    out["links"] = {"self": candidate_url(cand.id)}
+    out = cand.model_dump(mode="json", exclude={"evidence", "signal_ids", "statistics"})
+    out["statistics"] = {
+        name: value for name, value in cand.statistics.items() if name not in SUMMARY_STATISTICS_LEFT_OUT
+    }
+    out["links"] = {"self": candidate_url(cand.id), "detail": candidate_url(cand.id)}
     return out
 
 
@@ -82,8 +105,26 @@ def evidence_view(ev: Evidence) -> dict[str, Any]:
     return out
 
 
+def factor_breakdown(cand: CandidateRisk) -> list[dict[str, Any]]:
+    """Each priority factor with its value, weight and share of the priority (unweighted factors last)."""
+    weights: dict[str, float] = cand.statistics.get("priority", {}).get("weights", {})
+    total = sum(weights.values()) or 1.0
+    rows = [
+        {
+            "factor": name,
+            "value": value,
+            "weight": weights.get(name),
+            "contribution": round(weights[name] * value / total, 4) if name in weights else None,
+        }
+        for name, value in cand.factors.items()
+    ]
+    return sorted(rows, key=lambda r: (r["contribution"] is None, -(r["contribution"] or 0.0), r["factor"]))
+
+
 def candidate_detail(cand: CandidateRisk) -> dict[str, Any]:
+    """The candidate with its statistics, factor breakdown and evidence, each linking to its source."""
     out = cand.model_dump(mode="json", exclude={"evidence"})
+    out["factor_breakdown"] = factor_breakdown(cand)
     out["evidence"] = [evidence_view(ev) for ev in cand.evidence]
     out["links"] = {"self": candidate_url(cand.id), "signals": [signal_url(s) for s in cand.signal_ids]}
     return out

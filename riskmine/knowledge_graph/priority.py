@@ -1,9 +1,14 @@
 """A candidate risk's priority: named factors in [0, 1], weighed into one score.
 
-Each factor is computed from the candidate's signals by a small function; the
-priority is the weighted sum of the factors named in the weights. Statistics added
-later (EARS, PRR, scope) add factors to the dict and a weight here; a factor with
-no weight is recorded for the analyst but does not move the score.
+Each factor is computed from the candidate's signals or statistics by a small
+function; the priority is the weighted sum of the factors named in the weights over
+the total weight. The factors follow the priority criteria of the seeds (Sichuan
+第十条, Shanxi 二.(四)1): serious harm (severity, harm), a rising trend (growth, trend),
+wide circulation (circulation), industry-wide / regional / systemic problems (scope,
+disproportionality), high public attention (attention), products the government
+prioritises (priority_product), problems notified by other departments
+(other_departments), and the exposed population (vulnerable). A factor with no weight
+is recorded for the analyst but does not move the score.
 """
 
 from __future__ import annotations
@@ -15,16 +20,30 @@ from datetime import datetime, timedelta
 
 from riskmine.knowledge_graph.evidence import as_china_time
 from riskmine.knowledge_graph.hazards import HIGH_SEVERITY, MAX_SEVERITY, severity
-from riskmine.schema import HarmKind, HazardType, Population, RiskLevel, WarningColor
+from riskmine.schema import DispositionMeasure, HarmKind, HazardType, Population, RiskLevel, WarningColor
+from riskmine.settings import Settings, get_settings
 
 DEFAULT_WEIGHTS: dict[str, float] = {
-    "severity": 0.20,
-    "harm": 0.20,
-    "events": 0.25,
-    "growth": 0.15,  # early discovery: a rising story should outrank a steady one of the same size
-    "source_diversity": 0.10,
-    "vulnerable": 0.10,
+    "severity": 0.14,
+    "harm": 0.12,
+    "events": 0.16,
+    "growth": 0.06,
+    "trend": 0.12,  # early discovery: a statistically rising story outranks a steady one of the same size
+    "scope": 0.08,
+    "disproportionality": 0.05,
+    "circulation": 0.04,
+    "attention": 0.05,
+    "priority_product": 0.07,
+    "other_departments": 0.05,
+    "source_diversity": 0.03,
+    "vulnerable": 0.06,
 }
+# Meta keys of documents that carry review counts or sales (station forms: 评论数, 差评数, 销量).
+CIRCULATION_META_KEYS = ("review_count", "comment_count", "reviews", "sales", "sales_volume", "评论数", "销量")
+CIRCULATION_SATURATION = 1_000_000  # reviews or sales giving the full circulation factor
+OUTLETS_SATURATION = 5  # distinct news outlets giving the full outlet part of attention
+SPREAD_SATURATION = 10  # copies of one story giving the full spread part of attention
+DEPARTMENT_NOTICES_SATURATION = 2  # notices from other departments giving the full factor
 POPULATION_WEIGHT: dict[Population, float] = {
     Population.infants: 1.0,
     Population.children: 1.0,
@@ -44,9 +63,50 @@ _COLOR_ORDER = [WarningColor.green, WarningColor.yellow, WarningColor.orange, Wa
 
 @dataclass(frozen=True)
 class PriorityConfig:
+    """How candidates are scored, scoped, refined and tiered (riskmine.settings fills it from RISKMINE_*)."""
+
     weights: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
-    review_top_n: int = 20  # candidates (beyond the immediate ones) sent to analysts for review
+    review_top_n: int = 20  # candidates (beyond the immediate ones) sent to analysts for review per period
+    review_period_days: int = 14  # only candidates with signals in this many days before `now` compete for review
+    review_min_priority: float = 0.2  # below this a candidate is not worth an analyst's time, budget or not
     immediate_min_severity: int = HIGH_SEVERITY
+    immediate_deadline_hours: int = 24
+    industry_min_organisations: int = 3  # distinct canonical enterprises/brands that make a risk industry-wide
+    systemic_min_categories: int = 2
+    refine_min_events: int = 3  # a brand or province sub-candidate needs this many events …
+    refine_min_share: float = 0.5  # … and at least this share of the parent's events
+
+
+def trend_factor(trend: Mapping[str, object]) -> float:
+    """1 when EARS or the Poisson test signals; else up to 0.5 by how small the Poisson p-value is."""
+    if trend.get("rising"):
+        return 1.0
+    poisson = trend.get("poisson")
+    p = float(poisson.get("p_value", 1.0)) if isinstance(poisson, Mapping) else 1.0
+    return min(0.5, max(0.0, -math.log10(max(p, 1e-12))) / 4)
+
+
+def scope_factor(scope: Sequence[str]) -> float:
+    """One third for each scope flag (industry-wide, regional, systemic)."""
+    return min(1.0, len(set(scope)) / 3)
+
+
+def circulation_factor(counts: Sequence[float]) -> float:
+    """The largest review count or sales figure known, on a log scale (1 at CIRCULATION_SATURATION)."""
+    top = max((c for c in counts if c > 0), default=0.0)
+    return min(1.0, math.log10(1 + top) / math.log10(1 + CIRCULATION_SATURATION))
+
+
+def attention_factor(news_outlets: int, largest_spread: int) -> float:
+    """Public attention: half from distinct news outlets, half from the largest duplicate group (copies)."""
+    outlets = min(1.0, news_outlets / OUTLETS_SATURATION)
+    spread = min(1.0, math.log1p(max(0, largest_spread - 1)) / math.log1p(SPREAD_SATURATION))
+    return 0.5 * outlets + 0.5 * spread
+
+
+def other_departments_factor(notices: int) -> float:
+    """Government notices, recalls and spot-check results about the candidate (1 from 2 on)."""
+    return min(1.0, notices / DEPARTMENT_NOTICES_SATURATION)
 
 
 def severity_factor(hazard: HazardType | None, event_harms: Sequence[frozenset[HarmKind]]) -> float:
@@ -139,3 +199,56 @@ def most_severe_color(colors: Sequence[WarningColor | None], raise_one: bool) ->
         return None
     rank = max(ranks) + (1 if raise_one else 0)
     return _COLOR_ORDER[min(rank, len(_COLOR_ORDER) - 1)]
+
+
+def suggest_measures(
+    *,
+    risk_level: RiskLevel | None,
+    immediate: bool,
+    scope: Sequence[str],
+    has_enterprise: bool,
+    source_types: Mapping[str, int],
+    rising: bool,
+) -> list[DispositionMeasure]:
+    """Disposition measures to suggest, from the seeds' lists (Sichuan 第二十三条, Shanghai 2022 第9条).
+
+    High risk or the immediate tier: internal bulletin, spot check, enforcement inspection,
+    consumer advisory, and with a named enterprise a summons and recall advice; medium:
+    spot check and consumer advisory; low: consumer advisory only when rising.
+    Industry-wide adds an industry warning and a special campaign, regional a special
+    campaign, systemic a standard-revision proposal; a failed spot check or a recall in
+    the evidence adds the transfer of the case lead to enforcement.
+    """
+    measures: list[DispositionMeasure] = []
+    high = immediate or risk_level == RiskLevel.high
+    if high:
+        measures += [
+            DispositionMeasure.internal_bulletin,
+            DispositionMeasure.spot_check,
+            DispositionMeasure.enforcement_inspection,
+            DispositionMeasure.consumer_advisory,
+        ]
+        if has_enterprise:
+            measures += [DispositionMeasure.summons, DispositionMeasure.recall_advice]
+    elif risk_level == RiskLevel.medium or rising:
+        measures += [DispositionMeasure.spot_check, DispositionMeasure.consumer_advisory]
+    if "industry_wide" in scope:
+        measures += [DispositionMeasure.industry_warning, DispositionMeasure.special_campaign]
+    if "regional" in scope:
+        measures.append(DispositionMeasure.special_campaign)
+    if "systemic" in scope:
+        measures.append(DispositionMeasure.standard_revision)
+    if source_types.get("spot_check") or source_types.get("recall"):
+        measures.append(DispositionMeasure.clue_transfer)
+    return list(dict.fromkeys(measures))
+
+
+def config_from_settings(settings: Settings | None = None) -> PriorityConfig:
+    """The priority configuration with the analysts' budget and scope thresholds from RISKMINE_* settings."""
+    s = settings or get_settings()
+    return PriorityConfig(
+        review_top_n=s.candidate_review_top_n,
+        review_period_days=s.candidate_review_period_days,
+        review_min_priority=s.candidate_review_min_priority,
+        industry_min_organisations=s.candidate_industry_min_organisations,
+    )

@@ -70,3 +70,20 @@ def test_detail_404(client: TestClient) -> None:
     r = client.get("/api/v1/candidates/cnope")
     assert r.status_code == 404
     assert r.json()["error"]["code"] == "not_found"
+
+
+def test_detail_explains_statistics_and_factors_while_the_queue_stays_small(
+    client: TestClient, seeded: dict[str, Any]
+) -> None:
+    fire = next(c for c in seeded["candidates"] if c.product_category == "充电宝")
+    detail = client.get(f"/api/v1/candidates/{fire.id}").json()
+    stats = detail["statistics"]
+    for test in ("trend", "disproportionality", "scope"):
+        assert test in stats, sorted(stats)
+    assert stats["daily_events"] and sum(stats["daily_events"].values()) == fire.event_count
+    breakdown = {row["factor"]: row for row in detail["factor_breakdown"]}
+    assert set(fire.factors) <= set(breakdown)
+    weighted = [row["contribution"] for row in breakdown.values() if row["contribution"] is not None]
+    assert weighted and abs(sum(weighted) - detail["priority"]) < 0.02
+    queued = next(c for c in client.get("/api/v1/candidates").json()["items"] if c["id"] == fire.id)
+    assert "daily_events" not in queued["statistics"] and "trend" in queued["statistics"]

@@ -126,9 +126,7 @@ def test_sliding_window_limiter_counts_per_key_and_forgets_old_events() -> None:
         SlidingWindowLimiter(0, 60)
 
 
-def test_a_reporters_contact_is_shown_to_admins_only(
-    client: TestClient, login: Callable[..., dict[str, str]]
-) -> None:
+def test_a_reporters_contact_is_shown_to_admins_only(client: TestClient, login: Callable[..., dict[str, str]]) -> None:
     report_id = client.post(URL, json=REPORT).json()["id"]
     for path in (f"/api/v1/documents/{report_id}", f"/api/v1/signals/{report_id}"):
         as_analyst = client.get(path, headers=login("analyst")).json()

@@ -441,3 +441,15 @@ def test_bad_arguments_are_named() -> None:
     with pytest.raises(ValueError, match="evidence_limit"):
         build_candidates([], evidence_limit=-1)
     assert build_candidates([]) == []
+
+
+def test_one_story_copied_many_times_is_one_event_and_not_a_candidate() -> None:
+    rant = make_signal(
+        "loud0", "电饭煲盖子烫得要命，差点烫到手！！！", category="电饭煲", hazards=[(HazardType.burns, "烫")]
+    )
+    copies = [rant.model_copy(update={"id": f"loud{i}", "duplicate_group": "loud0"}) for i in range(8)]
+    assert build_candidates(copies, now=NOW) == []
+    (alone,) = build_candidates(copies, now=NOW, min_signals=1)
+    assert (alone.signal_count, alone.event_count) == (8, 1)
+    assert alone.statistics["inputs"]["largest_spread"] == 8
+    assert alone.factors["attention"] > 0

@@ -16,7 +16,8 @@ from riskmine.store.base import Collection
 router = APIRouter(prefix="/api/v1/candidates", tags=["candidates"])
 
 MAX_PAGE = 200
-CandidateSort = Literal["priority", "signal_count", "time"]
+CandidateSort = Literal["priority", "signal_count", "harm_count", "time"]
+Scope = Literal["industry_wide", "regional", "systemic"]
 
 
 def candidate_filters(
@@ -30,6 +31,7 @@ def candidate_filters(
     region: str | None = None,
     brand: str | None = None,
     enterprise: str | None = None,
+    scope: list[Scope] | None = None,
 ) -> dict[str, Any]:
     return build_filters(
         tier=tier,
@@ -41,6 +43,7 @@ def candidate_filters(
         region=region,
         brand=brand,
         enterprise=enterprise,
+        scope=scope,
     )
 
 
@@ -57,6 +60,7 @@ def list_candidates(
     region: str | None = None,
     brand: str | None = None,
     enterprise: str | None = None,
+    scope: Annotated[list[Scope] | None, Query(description="industry_wide, regional, systemic")] = None,
     q: Annotated[str | None, Query(max_length=MAX_QUERY_CHARS, description="full-text search")] = None,
     sort: CandidateSort = "priority",
     order: Literal["desc", "asc"] = "desc",
@@ -73,6 +77,7 @@ def list_candidates(
         region=region,
         brand=brand,
         enterprise=enterprise,
+        scope=scope,
     )
     page = store.query(
         Collection.candidates,
@@ -86,7 +91,10 @@ def list_candidates(
     return {"total": page.total, "items": [candidate_summary(c) for c in page.items], "limit": limit, "offset": offset}
 
 
-@router.get("/{candidate_id}", summary="One candidate risk with its evidence, each linking to its source document")
+@router.get(
+    "/{candidate_id}",
+    summary="One candidate risk with its statistics, factor breakdown and evidence, each linking to its source",
+)
 def get_candidate(candidate_id: str, store: StoreDep, _reader: ReaderDep) -> dict[str, Any]:
     cand = store.get(Collection.candidates, candidate_id)
     if cand is None:

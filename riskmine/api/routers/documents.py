@@ -50,7 +50,7 @@ def _submit(
         if new_ids and pipeline is not None:
             proc = process_documents(store, pipeline, new_ids)
             processed, risks = proc.processed, proc.risks
-            candidates = refresh_candidates(store)
+            candidates = refresh_candidates(store, signal_ids=new_ids)
     return {
         "accepted": int(report.accepted),
         "duplicates": int(report.duplicates),

@@ -187,7 +187,7 @@ def _store_and_process(state: AppState, store: Store, pipeline: Pipeline | None,
         processed = 0
         if new and pipeline is not None:
             processed = process_documents(store, pipeline, [doc.id]).processed
-            refresh_candidates(store)
+            refresh_candidates(store, signal_ids=[doc.id])
     return {"duplicate": not new, "processed": processed}
 
 

@@ -149,7 +149,7 @@ def _receive(
             if record.document_ids and pipeline is not None:
                 proc = process_documents(store, pipeline, record.document_ids)
                 record.processed, record.risks = proc.processed, proc.risks
-                record.candidates = refresh_candidates(store)
+                record.candidates = refresh_candidates(store, signal_ids=record.document_ids)
     except _UploadUnreadable:
         registry.discard(record.id)
         raise
