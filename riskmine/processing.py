@@ -10,6 +10,7 @@ from typing import Any
 
 from riskmine.knowledge_graph.candidates import (
     GroupKey,
+    build_core,
     build_cores,
     candidate_key,
     finalise,
@@ -159,11 +160,57 @@ def refresh_candidates(
                 setattr(cand, name, getattr(old, name))
             if old.due_at is None and fresh_due is not None and old.tier != Tier.immediate:
                 cand.due_at = fresh_due  # it has just become an immediate-tier candidate
+    cores = _honour_review_membership(store, cores, existing, now, cfg)
     result = finalise([*cores, *carried], now=now, config=cfg)
     if result:
         store.write(Collection.candidates, result, DuplicatePolicy.overwrite)
     _drop_stale(store, existing, {c.id for c in result})
     return len(result)
+
+
+SPLIT_MARK = "#split-"  # a candidate split off by an analyst has the key "<parent key>#split-<id>"
+
+
+def _honour_review_membership(
+    store: Store, cores: list[CandidateRisk], existing: dict[str, CandidateRisk], now: datetime, cfg: PriorityConfig
+) -> list[CandidateRisk]:
+    """Rebuilt candidates with the analysts' merges and splits applied again.
+
+    A refresh groups signals by (category, hazard) afresh; without this, signals an analyst
+    split off would return to their group and a merge target would lose the merged
+    candidates' signals. Here a candidate that others were merged into gets their (current)
+    signals, and signals split off a candidate (held by a stored "<key>#split-…" candidate)
+    stay out of it; the split-off candidates themselves keep their members.
+    """
+    by_id = {c.id: c for c in cores}
+    merged_into: dict[str, list[CandidateRisk]] = {}
+    split_off: dict[str, set[str]] = {}
+    for cand in existing.values():
+        if cand.merged_into and cand.status is CandidateStatus.merged:
+            merged_into.setdefault(cand.merged_into, []).append(by_id.get(cand.id, cand))
+        if SPLIT_MARK in cand.key:  # merged elsewhere or not, its signals left the parent
+            split_off.setdefault(cand.key.split(SPLIT_MARK)[0], set()).update(cand.signal_ids)
+    if not merged_into and not split_off:
+        return cores
+    out = []
+    for core in cores:
+        wanted = list(core.signal_ids)
+        for source in merged_into.get(core.id, []):
+            wanted.extend(source.signal_ids)
+        gone = split_off.get(core.key, set())
+        wanted = [sid for sid in dict.fromkeys(wanted) if sid not in gone]
+        if wanted == core.signal_ids:
+            out.append(core)
+            continue
+        members = [s for s in store.get_many(Collection.signals, wanted) if isinstance(s, Signal)]
+        if not members:
+            continue
+        refinement = core.statistics.get("refinement")
+        fresh = build_core(core.product_category, core.hazard, members, now=now, config=cfg, refinement=refinement)
+        out.append(
+            fresh.model_copy(update={name: getattr(core, name) for name in (*CANDIDATE_REVIEW_FIELDS, "id", "key")})
+        )
+    return out
 
 
 def _drop_stale(store: Store, existing: dict[str, CandidateRisk], kept: set[str]) -> int:

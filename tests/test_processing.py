@@ -149,3 +149,30 @@ def test_refresh_with_nothing_to_do(tmp_path: Path) -> None:
     store = _signals_store(tmp_path, "empty")
     assert refresh_candidates(store) == 0
     assert refresh_candidates(store, signal_ids=["missing"]) == 0
+
+
+def test_refresh_keeps_an_analysts_merge_and_split(tmp_path: Path) -> None:
+    from riskmine.review import workflow
+    from riskmine.review.db import ReviewDB
+    from riskmine.review.roles import SystemActor
+
+    store = _signals_store(tmp_path, "membership")
+    db = ReviewDB(tmp_path / "review.sqlite3")
+    analyst = SystemActor("li", "analyst")
+    store.write(Collection.signals, [*power_bank_signals(), *shampoo_signals(3, days=[2, 5])])
+    refresh_candidates(store, now=NOW)
+    by_key = {c.key: c for c in store.iterate(Collection.candidates)}
+    fire, shampoo = by_key["充电宝|fire"], by_key["洗发水|chemical"]
+
+    reduced, split_off = workflow.split(store, db, fire.id, fire.signal_ids[:2], analyst, now=NOW)
+    merged = workflow.merge(store, db, shampoo.id, [split_off.id], analyst, now=NOW)
+    expected_fire, expected_shampoo = set(reduced.signal_ids), set(merged.signal_ids)
+    assert set(fire.signal_ids[:2]) <= expected_shampoo and not expected_fire & set(fire.signal_ids[:2])
+
+    for signal_ids in (None, [fire.signal_ids[-1]], [shampoo.signal_ids[0]]):  # full and incremental refreshes
+        refresh_candidates(store, now=NOW, signal_ids=signal_ids)
+        after = {c.id: c for c in store.iterate(Collection.candidates)}
+        assert set(after[fire.id].signal_ids) == expected_fire, signal_ids
+        assert set(after[shampoo.id].signal_ids) == expected_shampoo, signal_ids
+        assert after[split_off.id].status is CandidateStatus.merged and after[split_off.id].merged_into == shampoo.id
+        assert after[shampoo.id].signal_count == len(expected_shampoo)
