@@ -87,3 +87,20 @@ def test_detail_explains_statistics_and_factors_while_the_queue_stays_small(
     assert weighted and abs(sum(weighted) - detail["priority"]) < 0.02
     queued = next(c for c in client.get("/api/v1/candidates").json()["items"] if c["id"] == fire.id)
     assert "daily_events" not in queued["statistics"] and "trend" in queued["statistics"]
+
+
+def test_a_station_sees_only_candidates_from_its_own_submissions(
+    client: TestClient, seeded: dict[str, Any], users: Any
+) -> None:
+    from tests.api.apikit import PASSWORD
+
+    users.create_user("jd-station", PASSWORD, "station", organisation="京东")
+    token = client.post("/api/v1/auth/token", data={"username": "jd-station", "password": PASSWORD}).json()
+    station = {"Authorization": f"Bearer {token['access_token']}"}
+    analyst_view = client.get("/api/v1/candidates").json()
+    assert analyst_view["total"] == seeded["candidate_count"] > 0
+    station_view = client.get("/api/v1/candidates", headers=station).json()
+    assert station_view == {"total": 0, "items": [], "limit": 50, "offset": 0}  # none came from 京东
+    some = seeded["candidates"][0].id
+    assert client.get(f"/api/v1/candidates/{some}", headers=station).status_code == 404
+    assert client.get(f"/api/v1/candidates/{some}").status_code == 200

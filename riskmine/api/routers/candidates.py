@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 
-from riskmine.api.deps import ReaderDep, StoreDep
+from riskmine.api.deps import ReaderDep, ReviewDBDep, StoreDep
 from riskmine.api.errors import not_found
 from riskmine.api.filters import MAX_QUERY_CHARS, build_filters, clean_query
+from riskmine.api.users import User
 from riskmine.api.views import candidate_detail, candidate_summary
-from riskmine.schema import CandidateStatus, HazardType, RiskLevel, Tier, WarningColor
-from riskmine.store.base import Collection
+from riskmine.knowledge_graph.evidence import as_china_time
+from riskmine.review import orgs, workflow
+from riskmine.review.db import ReviewDB
+from riskmine.schema import CandidateRisk, CandidateStatus, HazardType, RiskLevel, Tier, WarningColor
+from riskmine.store.base import Collection, Page, Store
 
 router = APIRouter(prefix="/api/v1/candidates", tags=["candidates"])
 
 MAX_PAGE = 200
+MAX_SCOPED_SCAN = 10_000
 CandidateSort = Literal["priority", "signal_count", "harm_count", "time"]
 Scope = Literal["industry_wide", "regional", "systemic"]
 
@@ -50,7 +56,8 @@ def candidate_filters(
 @router.get("", summary="Candidate risks, highest priority first")
 def list_candidates(
     store: StoreDep,
-    _reader: ReaderDep,
+    reader: ReaderDep,
+    db: ReviewDBDep,
     tier: Annotated[list[Tier] | None, Query()] = None,
     status: Annotated[list[CandidateStatus] | None, Query()] = None,
     product_category: str | None = None,
@@ -79,24 +86,60 @@ def list_candidates(
         enterprise=enterprise,
         scope=scope,
     )
-    page = store.query(
-        Collection.candidates,
-        filters=filters,
-        text=clean_query(q),
-        sort=sort,
-        descending=order == "desc",
-        limit=limit,
-        offset=offset,
-    )
+    if reader is not None and not orgs.scope_for(db, reader).everything:
+        page = _scoped(store, db, reader, filters, clean_query(q), sort, order == "desc", limit, offset)
+    else:
+        page = store.query(
+            Collection.candidates,
+            filters=filters,
+            text=clean_query(q),
+            sort=sort,
+            descending=order == "desc",
+            limit=limit,
+            offset=offset,
+        )
     return {"total": page.total, "items": [candidate_summary(c) for c in page.items], "limit": limit, "offset": offset}
+
+
+# The store's sort fields of the list, as attributes of a candidate (for the scoped scan).
+_SORT_KEYS: dict[str, Any] = {
+    "priority": lambda c: c.priority,
+    "signal_count": lambda c: c.signal_count,
+    "harm_count": lambda c: c.harm_count,
+    "time": lambda c: as_china_time(c.last_seen or c.updated_at),
+}
+
+
+def _scoped(
+    store: Store,
+    db: ReviewDB,
+    reader: User,
+    filters: dict[str, Any],
+    text: str | None,
+    sort: str,
+    descending: bool,
+    limit: int,
+    offset: int,
+) -> Page:
+    """The list for a user whose organisation scope is limited (riskmine.review.orgs): the matching candidates
+    they may see. Candidates are the reviewed clusters (hundreds to a few thousand), so they are scanned."""
+    if text:
+        found: Iterable[CandidateRisk] = store.query(
+            Collection.candidates, filters=filters, text=text, limit=MAX_SCOPED_SCAN
+        ).items
+    else:
+        found = store.iterate(Collection.candidates, filters=filters)
+    seen = [c for c in found if workflow.can_see(store, db, reader, c)]
+    seen.sort(key=_SORT_KEYS[sort], reverse=descending)
+    return Page(items=seen[offset : offset + limit], total=len(seen))
 
 
 @router.get(
     "/{candidate_id}",
     summary="One candidate risk with its statistics, factor breakdown and evidence, each linking to its source",
 )
-def get_candidate(candidate_id: str, store: StoreDep, _reader: ReaderDep) -> dict[str, Any]:
+def get_candidate(candidate_id: str, store: StoreDep, reader: ReaderDep, db: ReviewDBDep) -> dict[str, Any]:
     cand = store.get(Collection.candidates, candidate_id)
-    if cand is None:
+    if cand is None or (reader is not None and not workflow.can_see(store, db, reader, cand)):
         raise not_found("candidate", candidate_id)
     return candidate_detail(cand)
