@@ -7,13 +7,10 @@ from enum import Enum
 from riskmine.schema import (
     CandidateStatus,
     HarmKind,
-    Population,
-    RiskLevel,
     SourceType,
     Tier,
-    WarningColor,
 )
-from riskmine.schema.labels import HAZARD_LABELS
+from riskmine.schema.labels import HAZARD_LABELS, POPULATION_LABELS, RISK_LEVEL_LABELS, WARNING_COLOR_LABELS
 
 HAZARD: dict[str, str] = HAZARD_LABELS
 
@@ -41,21 +38,9 @@ STATUS: dict[str, str] = {
     CandidateStatus.closed: "已关闭",
 }
 
-RISK_LEVEL: dict[str, str] = {RiskLevel.high: "高风险", RiskLevel.medium: "中风险", RiskLevel.low: "低风险"}
-
-WARNING_COLOR: dict[str, str] = {
-    WarningColor.red: "红色预警",
-    WarningColor.orange: "橙色预警",
-    WarningColor.yellow: "黄色预警",
-    WarningColor.green: "绿色预警",
-}
-
-POPULATION: dict[str, str] = {
-    Population.infants: "婴幼儿",
-    Population.children: "儿童",
-    Population.elderly: "老年人",
-    Population.pregnant: "孕妇",
-}
+RISK_LEVEL: dict[str, str] = RISK_LEVEL_LABELS
+WARNING_COLOR: dict[str, str] = WARNING_COLOR_LABELS
+POPULATION: dict[str, str] = POPULATION_LABELS
 
 HARM: dict[str, str] = {
     HarmKind.injury: "受伤",

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
-from riskmine.schema import CandidateStatus, DispositionMeasure, HarmKind, Population, RiskLevel, SourceType, Tier
-from riskmine.schema.labels import HAZARD_LABELS, UNKNOWN_HAZARD_LABEL
+from riskmine.schema import CandidateStatus, DispositionMeasure, HarmKind, SourceType, Tier
+from riskmine.schema.labels import (
+    HAZARD_LABELS,
+    RISK_LEVEL_LABELS,
+    UNKNOWN_HAZARD_LABEL,
+    WARNING_COLOR_LABELS,
+)
+from riskmine.schema.labels import POPULATION_LABELS as POPULATION_LABELS  # re-exported for the report modules
 
 SOURCE_TYPE_LABELS: dict[str, str] = {
     SourceType.review: "电商评论",
@@ -28,8 +34,8 @@ MEASURE_LABELS: dict[str, str] = {
     DispositionMeasure.clue_transfer: "移送案件线索",
     DispositionMeasure.standard_revision: "提出标准制修订建议",
 }
-LEVEL_LABELS: dict[str, str] = {RiskLevel.high: "高风险", RiskLevel.medium: "中风险", RiskLevel.low: "低风险"}
-COLOUR_LABELS: dict[str, str] = {"red": "红色预警", "orange": "橙色预警", "yellow": "黄色预警", "green": "绿色预警"}
+LEVEL_LABELS: dict[str, str] = RISK_LEVEL_LABELS
+COLOUR_LABELS: dict[str, str] = WARNING_COLOR_LABELS
 STATUS_LABELS: dict[str, str] = {
     CandidateStatus.new: "待研判",
     CandidateStatus.in_review: "研判中",
@@ -45,12 +51,6 @@ HARM_LABELS: dict[str, str] = {
     HarmKind.hospital: "就医",
     HarmKind.death: "死亡",
     HarmKind.property_damage: "财产损失",
-}
-POPULATION_LABELS: dict[str, str] = {
-    Population.infants: "婴幼儿",
-    Population.children: "儿童",
-    Population.elderly: "老年人",
-    Population.pregnant: "孕妇",
 }
 SCOPE_LABELS: dict[str, str] = {"industry_wide": "行业性", "regional": "区域性", "systemic": "系统性"}
 UNKNOWN_REGION = "未知"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from riskmine.schema.enums import HazardType
+from riskmine.schema.enums import HazardType, Population, RiskLevel, WarningColor
 
 HAZARD_LABELS: dict[str, str] = {
     HazardType.electric_shock: "触电/漏电",
@@ -23,3 +23,17 @@ HAZARD_LABELS: dict[str, str] = {
     HazardType.other: "其他危害",
 }
 UNKNOWN_HAZARD_LABEL = "未明危害"
+
+RISK_LEVEL_LABELS: dict[str, str] = {RiskLevel.high: "高风险", RiskLevel.medium: "中风险", RiskLevel.low: "低风险"}
+WARNING_COLOR_LABELS: dict[str, str] = {
+    WarningColor.red: "红色预警",
+    WarningColor.orange: "橙色预警",
+    WarningColor.yellow: "黄色预警",
+    WarningColor.green: "绿色预警",
+}
+POPULATION_LABELS: dict[str, str] = {
+    Population.infants: "婴幼儿",
+    Population.children: "儿童",
+    Population.elderly: "老年人",
+    Population.pregnant: "孕妇",
+}
