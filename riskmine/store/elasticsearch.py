@@ -54,6 +54,7 @@ from riskmine.store.base import (
     WriteResult,
 )
 from riskmine.store.fields import FIELDS_VERSION, INDEXES, InvalidFilterError, collection_of
+from riskmine.store.writes import prepare_write
 
 log = logging.getLogger(__name__)
 
@@ -270,29 +271,14 @@ class ElasticsearchStore:
         fails the batch. Raises :class:`~riskmine.store.es_translate.BulkWriteError` naming
         the records that failed after the retries (the others are written).
         """
-        coll = collection_of(collection)
-        try:
-            policy = DuplicatePolicy(policy)
-        except ValueError:
-            known = ", ".join(p.value for p in DuplicatePolicy)
-            raise StoreError(f"unknown duplicate policy {policy!r}; policies: {known}") from None
-        model = RECORD_TYPES[coll]
-        chosen: dict[str, BaseModel] = {}
-        repeated: list[str] = []
-        n = -1
-        for n, rec in enumerate(records):
-            if not isinstance(rec, model):
-                raise StoreError(f"{coll.value}: record #{n} is a {type(rec).__name__}, expected a {model.__name__}")
-            rec_id = getattr(rec, "id", "")
-            if not isinstance(rec_id, str) or not rec_id:
-                raise StoreError(f"{coll.value}: record #{n} has no id")
-            if rec_id in chosen:
-                repeated.append(rec_id)
-                if policy is DuplicatePolicy.overwrite:
-                    chosen[rec_id] = rec
-            else:
-                chosen[rec_id] = rec
-        n_records = n + 1
+        batch = prepare_write(collection, records, policy)
+        coll, policy, chosen, repeated, n_records = (
+            batch.collection,
+            batch.policy,
+            batch.chosen,
+            batch.repeated,
+            batch.n_records,
+        )
         if not chosen:
             return WriteResult()
         existing = self._locate(coll, list(chosen))

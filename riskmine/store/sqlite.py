@@ -64,6 +64,7 @@ from riskmine.store.fields import (
     collection_of,
 )
 from riskmine.store.fulltext import CHARS_COLUMN, index_columns, segment_query
+from riskmine.store.writes import prepare_write
 
 _CHUNK = 500  # ids per IN (...) list
 _ESTIMATE_CAP = 2000  # facet rows counted at most when choosing the condition that drives a read
@@ -394,29 +395,14 @@ class SQLiteStore:
         a repeated id is skipped, with ``overwrite`` the last copy wins, with ``fail``
         it fails the batch. ``written + overwritten + skipped == len(records)``.
         """
-        coll = collection_of(collection)
-        try:
-            policy = DuplicatePolicy(policy)
-        except ValueError:
-            known = ", ".join(p.value for p in DuplicatePolicy)
-            raise StoreError(f"unknown duplicate policy {policy!r}; policies: {known}") from None
-        model = RECORD_TYPES[coll]
-        chosen: dict[str, BaseModel] = {}
-        repeated: list[str] = []
-        n = -1
-        for n, rec in enumerate(records):
-            if not isinstance(rec, model):
-                raise StoreError(f"{coll.value}: record #{n} is a {type(rec).__name__}, expected a {model.__name__}")
-            rec_id = getattr(rec, "id", "")
-            if not isinstance(rec_id, str) or not rec_id:
-                raise StoreError(f"{coll.value}: record #{n} has no id")
-            if rec_id in chosen:
-                repeated.append(rec_id)
-                if policy is DuplicatePolicy.overwrite:
-                    chosen[rec_id] = rec
-            else:
-                chosen[rec_id] = rec
-        n_records = n + 1
+        batch = prepare_write(collection, records, policy)
+        coll, policy, chosen, repeated, n_records = (
+            batch.collection,
+            batch.policy,
+            batch.chosen,
+            batch.repeated,
+            batch.n_records,
+        )
         if not chosen:
             return WriteResult()
         idx = INDEXES[coll]
