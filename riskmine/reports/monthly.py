@@ -197,20 +197,38 @@ def _content(piece: CandidateSlice, period: ReportPeriod) -> str:
 
 
 def _statistics_text(statistics: dict[str, Any]) -> list[str]:
-    """One sentence per statistic the candidate carries (name, value, threshold, verdict)."""
+    """Sentences for the tests a candidate's statistics carry (riskmine.knowledge_graph.statistics):
+    the trend tests, disproportionality (PRR) and the regional test, each with its value, threshold and verdict."""
     out: list[str] = []
-    for name, stat in sorted(statistics.items()):
-        if not isinstance(stat, dict):
-            continue
-        parts = [str(stat.get("statistic") or name)]
-        if stat.get("value") is not None:
-            parts.append(f"值{_number(stat['value'])}")
-        if stat.get("threshold") is not None:
-            parts.append(f"阈值{_number(stat['threshold'])}")
-        verdict = stat.get("verdict")
-        if verdict is not None:
-            parts.append(f"结论：{verdict}")
-        out.append("，".join(parts))
+    trend = statistics.get("trend") or {}
+    ears, poisson = trend.get("ears") or {}, trend.get("poisson") or {}
+    if ears:
+        verdict = "预警" if ears.get("signal") else "未预警"
+        out.append(
+            f"EARS C2={_number(ears.get('c2'))}（阈值{_number(ears.get('c2_threshold'))}）、"
+            f"C3={_number(ears.get('c3'))}（阈值{_number(ears.get('c3_threshold'))}），{verdict}"
+        )
+    if poisson:
+        verdict = "显著上升" if poisson.get("signal") else "未见显著上升"
+        out.append(
+            f"近{poisson.get('recent_days')}天{poisson.get('recent')}起、"
+            f"基线期{poisson.get('baseline_days')}天{poisson.get('baseline')}起，"
+            f"率比{_number(poisson.get('rate_ratio'))}，泊松检验p={_number(poisson.get('p_value'))}"
+            f"（α={_number(poisson.get('alpha'))}），{verdict}"
+        )
+    prr = statistics.get("disproportionality") or {}
+    if prr.get("prr") is not None:
+        verdict = "构成比例失衡信号" if prr.get("signal") else "未构成比例失衡信号"
+        out.append(
+            f"比例报告比PRR={_number(prr.get('prr'))}、χ²={_number(prr.get('chi2_yates'))}、n={prr.get('n')}"
+            f"（阈值PRR≥2、χ²≥4、n≥3），{verdict}"
+        )
+    regional = (statistics.get("scope") or {}).get("regional") or {}
+    if regional.get("signal") and regional.get("province"):
+        out.append(
+            f"{regional['province']}占{_number(regional.get('observed_share'))}"
+            f"（预期{_number(regional.get('expected_share'))}，二项检验p={_number(regional.get('p_value'))}），区域集中"
+        )
     return out
 
 

@@ -185,3 +185,21 @@ def test_bad_drafts_name_the_problem(store: SQLiteStore, change: Any, message: s
 def test_empty_period_says_so(store: SQLiteStore) -> None:
     d = build_monthly_draft(store, parse_period("2024-03"), "general", "示范中心", report_scope(None))
     assert d.rows == [] and "本期无符合条件的风险信息。" in d.notes
+
+
+def test_analysis_sentences_read_the_candidates_statistics() -> None:
+    from datetime import date, timedelta
+
+    from riskmine.knowledge_graph.statistics import prr_test, trend_statistics
+    from riskmine.reports.monthly import _statistics_text
+
+    today = date(2025, 3, 24)
+    rising = {(today - timedelta(days=i)).isoformat(): 3 for i in range(5)}  # a burst after a quiet baseline
+    rising[(today - timedelta(days=40)).isoformat()] = 1
+    statistics = {"trend": trend_statistics(rising, today), "disproportionality": prr_test(55, 23, 17, 403)}
+    sentences = _statistics_text(statistics)
+    assert len(sentences) == 3, sentences
+    assert sentences[0].startswith("EARS C2=") and "阈值3" in sentences[0]
+    assert "泊松检验" in sentences[1] and sentences[1].endswith("显著上升")
+    assert sentences[2].startswith("比例报告比PRR=17.4") and sentences[2].endswith("构成比例失衡信号")
+    assert _statistics_text({"daily_events": {"2025-03-01": 1}, "inputs": {}}) == []  # inputs are not tests
