@@ -54,7 +54,7 @@ from riskmine.store.base import (
     WriteResult,
 )
 from riskmine.store.fields import FIELDS_VERSION, INDEXES, InvalidFilterError, collection_of
-from riskmine.store.writes import prepare_write
+from riskmine.store.writes import check_aggregate, prepare_write
 
 log = logging.getLogger(__name__)
 
@@ -450,20 +450,8 @@ class ElasticsearchStore:
     ) -> list[Bucket]:
         """Counts per value of `field`, per time period, or per (period, value), as the SQLite backend
         orders them: values most frequent first (ties by value), periods in time order."""
-        coll = collection_of(collection)
-        idx = INDEXES[coll]
-        spec = idx.field(field) if field is not None else None
-        bucket: TimeBucket | None = None
-        if time_bucket is not None:
-            try:
-                bucket = TimeBucket(time_bucket)
-            except ValueError:
-                known = ", ".join(b.value for b in TimeBucket)
-                raise InvalidFilterError(f"unknown time bucket {time_bucket!r}; buckets: {known}") from None
-        if spec is None and bucket is None:
-            raise InvalidFilterError("aggregate needs a field, a time_bucket or both")
-        if size < 0:
-            raise InvalidFilterError(f"size must not be negative (got {size})")
+        req = check_aggregate(collection, field, time_bucket, size)
+        coll, idx, spec, bucket = req.collection, req.index, req.field, req.bucket
         q = tr.build_query(idx, filters, text)
         if q.empty or size == 0:
             return []

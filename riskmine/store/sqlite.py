@@ -64,7 +64,7 @@ from riskmine.store.fields import (
     collection_of,
 )
 from riskmine.store.fulltext import CHARS_COLUMN, index_columns, segment_query
-from riskmine.store.writes import prepare_write
+from riskmine.store.writes import check_aggregate, prepare_write
 
 _CHUNK = 500  # ids per IN (...) list
 _ESTIMATE_CAP = 2000  # facet rows counted at most when choosing the condition that drives a read
@@ -738,20 +738,9 @@ class SQLiteStore:
         within a period). Periods are calendar days,
         ISO weeks ("2024-W07") or months ("2024-02") at the store's UTC offset.
         """
-        coll = collection_of(collection)
-        c, idx = coll.value, INDEXES[coll]
-        spec = idx.field(field) if field is not None else None
-        bucket: TimeBucket | None = None
-        if time_bucket is not None:
-            try:
-                bucket = TimeBucket(time_bucket)
-            except ValueError:
-                known = ", ".join(b.value for b in TimeBucket)
-                raise InvalidFilterError(f"unknown time bucket {time_bucket!r}; buckets: {known}") from None
-        if spec is None and bucket is None:
-            raise InvalidFilterError("aggregate needs a field, a time_bucket or both")
-        if size < 0:
-            raise InvalidFilterError(f"size must not be negative (got {size})")
+        req = check_aggregate(collection, field, time_bucket, size)
+        coll, spec, bucket = req.collection, req.field, req.bucket
+        c = coll.value
         where = self._where(coll, filters, text)
         if where.empty or size == 0:
             return []

@@ -1,4 +1,5 @@
-"""What every backend's ``write`` checks first: the policy, the records' type and ids, repeats in the batch."""
+"""What every backend checks before it writes or aggregates: a write batch's policy, the records' type and
+ids and repeats in the batch; an aggregation's field, time bucket and size."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from riskmine.store.base import RECORD_TYPES, Collection, DuplicatePolicy, StoreError
-from riskmine.store.fields import collection_of
+from riskmine.store.base import RECORD_TYPES, Collection, DuplicatePolicy, StoreError, TimeBucket
+from riskmine.store.fields import INDEXES, CollectionIndex, FieldSpec, InvalidFilterError, collection_of
 
 
 @dataclass
@@ -48,3 +49,35 @@ def prepare_write(collection: Collection | str, records: Iterable[Any], policy: 
             batch.chosen[rec_id] = rec
     batch.n_records = n + 1
     return batch
+
+
+@dataclass(frozen=True)
+class AggregateRequest:
+    """The checked arguments of ``Store.aggregate``."""
+
+    collection: Collection
+    index: CollectionIndex
+    field: FieldSpec | None
+    bucket: TimeBucket | None
+
+
+def check_aggregate(
+    collection: Collection | str, field: str | None, time_bucket: TimeBucket | str | None, size: int
+) -> AggregateRequest:
+    """Check ``Store.aggregate``'s arguments: InvalidFilterError naming a bad bucket, a missing field and bucket,
+    or a negative size; UnknownFieldError for a field the collection does not index."""
+    coll = collection_of(collection)
+    index = INDEXES[coll]
+    spec = index.field(field) if field is not None else None
+    bucket: TimeBucket | None = None
+    if time_bucket is not None:
+        try:
+            bucket = TimeBucket(time_bucket)
+        except ValueError:
+            known = ", ".join(b.value for b in TimeBucket)
+            raise InvalidFilterError(f"unknown time bucket {time_bucket!r}; buckets: {known}") from None
+    if spec is None and bucket is None:
+        raise InvalidFilterError("aggregate needs a field, a time_bucket or both")
+    if size < 0:
+        raise InvalidFilterError(f"size must not be negative (got {size})")
+    return AggregateRequest(coll, index, spec, bucket)
