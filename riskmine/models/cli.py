@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from riskmine.models.baseline import BaselineConfig, ThresholdRule
-from riskmine.models.corpus import CorpusError, InsufficientDataError, default_corpus_path, load_corpus
+from riskmine.models.corpus import CorpusError, InsufficientDataError, as_served, default_corpus_path, load_corpus
 from riskmine.models.registry import (
     ModelLoadError,
     ModelNotFoundError,
@@ -117,7 +117,7 @@ def evaluate(
                 "trained on; figures may be optimistic if texts moved between splits"
             )
         with err.status(f"evaluating {model.version} on {split}"):
-            metrics = evaluate_model(model, data.split(split), split=split)
+            metrics = evaluate_model(model, as_served(data.split(split)), split=split)
         card.setdefault("evaluation", {})[split] = metrics
         write_card(model.version, card, settings, model.name)
     except _USER_ERRORS as exc:

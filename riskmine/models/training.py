@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from riskmine.models.baseline import BaselineConfig, BaselineRiskModel, train_baseline
-from riskmine.models.corpus import Corpus, load_corpus
+from riskmine.models.corpus import Corpus, as_served, load_corpus
 from riskmine.models.evaluate import evaluate_model
 from riskmine.models.registry import VersionInfo, make_version, model_root, save_model
 
@@ -58,7 +58,8 @@ def train_and_register(
     if corpus is None:
         corpus = load_corpus(corpus_path, feedback=feedback, settings=settings)
     created = datetime.now(UTC).replace(microsecond=0)
-    model = train_baseline(corpus.train, corpus.dev, config)
+    train, dev = as_served(corpus.train), as_served(corpus.dev)
+    model = train_baseline(train, dev, config)
     root = model_root(settings, model.name)
     version = make_version(corpus.data_hash(), created)
     suffix = 1
@@ -68,6 +69,6 @@ def train_and_register(
     model.version = version
     card = build_card(model, corpus, created)
     if corpus.dev:
-        card["evaluation"]["dev"] = evaluate_model(model, corpus.dev, split="dev")
+        card["evaluation"]["dev"] = evaluate_model(model, dev, split="dev")
     saved = save_model(model, card, settings, promote=promote)
     return TrainResult(model, card, saved)

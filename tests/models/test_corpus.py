@@ -182,3 +182,14 @@ def test_reads_a_line_of_the_bundled_corpus_format(tmp_path: Path) -> None:
     assert example.source_type is SourceType.spot_check
     assert example.row == 43
     assert example.product_category == "淀粉制品"
+
+
+def test_examples_are_trained_and_measured_on_the_text_the_classify_stage_sees() -> None:
+    from riskmine.models.corpus import LabelledExample, as_served
+    from riskmine.nlp.normalize import normalize_text
+
+    raw = "<p>這個充電寶充電時冒煙，客服電話13812345678</p>　ＡＢＣ"
+    (served,) = as_served([LabelledExample(id="x1", text=raw, is_risk=True, split="train")])
+    assert served.text == normalize_text(raw)
+    assert served.text.startswith("这个充电宝充电时冒烟") and "13812345678" not in served.text and "ABC" in served.text
+    assert (served.id, served.is_risk, served.split) == ("x1", True, "train")
