@@ -30,9 +30,19 @@ def navigate(browser: Any, element: Any) -> None:
     WebDriverWait(browser, 15).until(lambda b: b.execute_script("return document.readyState") == "complete")
 
 
+def visit(browser: Any, url: str) -> None:
+    """Open `url` and wait until its document has loaded and has a body (a loaded machine can be slow to)."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.get(url)
+    WebDriverWait(browser, 15).until(
+        lambda b: b.execute_script("return document.readyState === 'complete' && document.body !== null")
+    )
+
+
 def login(browser: Any, base: str, username: str, next_path: str = "/") -> None:
     By = _by()
-    browser.get(f"{base}/login?next={quote(next_path, safe='')}")
+    visit(browser, f"{base}/login?next={quote(next_path, safe='')}")
     browser.find_element(By.NAME, "username").send_keys(username)
     browser.find_element(By.NAME, "password").send_keys(PASSWORD)
     navigate(browser, browser.find_element(By.CSS_SELECTOR, "form[action='/login'] button[type=submit]"))
@@ -54,7 +64,7 @@ def test_login_queue_candidate_decide_and_publish(live_app: dict[str, Any], brow
     base = live_app["url"]
 
     # not logged in: the console sends the browser to the login page
-    browser.get(base + "/")
+    visit(browser, base + "/")
     assert "/login" in browser.current_url
     login(browser, base, "analyst")
     assert browser.current_url == base + "/"
@@ -104,7 +114,7 @@ def test_login_queue_candidate_decide_and_publish(live_app: dict[str, Any], brow
     logout(browser)
 
     # before approval, an anonymous reader sees nothing published
-    browser.get(base + "/advisories")
+    visit(browser, base + "/advisories")
     assert "谨慎选购电热水壶" not in browser.page_source
 
     # the publisher approves the draft
@@ -117,7 +127,7 @@ def test_login_queue_candidate_decide_and_publish(live_app: dict[str, Any], brow
     logout(browser)
 
     # now it is public
-    browser.get(base + "/advisories")
+    visit(browser, base + "/advisories")
     assert "谨慎选购电热水壶" in browser.page_source
     assert_no_alert(browser)
 
@@ -128,10 +138,10 @@ def test_crawled_script_is_shown_inert(live_app: dict[str, Any], browser: Any) -
     login(browser, base, "viewer")
     for path in ("/signals?q=漏电", None):
         if path is None:
-            browser.get(base + "/")
+            visit(browser, base + "/")
             navigate(browser, browser.find_element(By.PARTIAL_LINK_TEXT, "电热水壶"))
         else:
-            browser.get(base + path)
+            visit(browser, base + path)
         assert_no_alert(browser)
         assert "pwned" not in browser.title
         assert browser.execute_script("return window.__pwned === undefined") is True
