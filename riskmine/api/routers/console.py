@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from enum import Enum
 from typing import Annotated, Any, TypeVar
 from urllib.parse import quote, urlencode
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 
@@ -37,6 +38,7 @@ from riskmine.api.errors import ApiError
 from riskmine.api.filters import MAX_QUERY_CHARS, build_filters
 from riskmine.api.labels import HAZARD, RISK_LEVEL, SOURCE_TYPE, STATUS, TIER, WARNING_COLOR, label
 from riskmine.api.render import SECURITY_HEADERS, local_path, signal_excerpt
+from riskmine.api.state import AppState
 from riskmine.api.svg import weekly_trend_chart
 from riskmine.api.users import Role, User
 from riskmine.api.views import candidate_url, document_url, signal_url
@@ -367,14 +369,44 @@ async def _form_failed(
     return render(request, "candidate.html", context, status_code=exc.status)
 
 
+@dataclass
+class CandidateForm:
+    """What a form posted on a candidate's page needs: the request, the app state, the store, the review db
+    and the user."""
+
+    request: Request
+    state: AppState
+    store: Store
+    db: ReviewDB
+    user: User | None
+
+    async def submit(self, candidate_id: str, what: str, change: Callable[[User], object], done: str) -> Response:
+        """Same-site and signed-in checks, `change(user)` under the write lock, then a redirect to `done`
+        (a path, or "?query#anchor" on the candidate's page); a refusal from the review service shows
+        the candidate page again with its reason."""
+        _refuse_cross_site(self.request, what)
+        who = _signed_in(self.request, self.user)
+        try:
+            await _locked(self.state, change, who)
+        except ReviewError as exc:
+            return await _form_failed(self.request, self.store, self.db, who, candidate_id, exc)
+        target = done if done.startswith("/") else f"/candidates/{quote(candidate_id, safe='')}{done}"
+        return RedirectResponse(target, status_code=303)
+
+
+def _candidate_form(
+    request: Request, state: StateDep, store: StoreDep, db: ReviewDBDep, user: OptionalUserDep
+) -> CandidateForm:
+    return CandidateForm(request, state, store, db, user)
+
+
+CandidateFormDep = Annotated[CandidateForm, Depends(_candidate_form)]
+
+
 @router.post("/candidates/{candidate_id}/decision")
 async def decide_form(
-    request: Request,
     candidate_id: str,
-    state: StateDep,
-    store: StoreDep,
-    db: ReviewDBDep,
-    user: OptionalUserDep,
+    form: CandidateFormDep,
     status: Annotated[str, Form(max_length=20)] = "",
     risk_level: Annotated[str, Form(max_length=20)] = "",
     warning_color: Annotated[str, Form(max_length=20)] = "",
@@ -382,14 +414,12 @@ async def decide_form(
     rationale: Annotated[str, Form(max_length=MAX_RATIONALE_CHARS)] = "",
 ) -> Response:
     """The decision form: confirm (with level and colour) or reject, with measures and rationale."""
-    _refuse_cross_site(request, "decision")
-    who = _signed_in(request, user)
-    try:
-        await _locked(
-            state,
-            workflow.decide,
-            store,
-            db,
+    return await form.submit(
+        candidate_id,
+        "decision",
+        lambda who: workflow.decide(
+            form.store,
+            form.db,
             candidate_id,
             who,
             status=status,
@@ -397,145 +427,106 @@ async def decide_form(
             warning_color=warning_color or None,
             measures=measures or [],
             rationale=rationale,
-        )
-    except ReviewError as exc:
-        return await _form_failed(request, store, db, who, candidate_id, exc)
-    return RedirectResponse(f"/candidates/{quote(candidate_id, safe='')}?done=decided#decision", status_code=303)
+        ),
+        "?done=decided#decision",
+    )
 
 
 @router.post("/candidates/{candidate_id}/transition")
 async def transition_form(
-    request: Request,
     candidate_id: str,
-    state: StateDep,
-    store: StoreDep,
-    db: ReviewDBDep,
-    user: OptionalUserDep,
+    form: CandidateFormDep,
     to: Annotated[str, Form(max_length=20)] = "",
 ) -> Response:
     """Move a candidate one step along the status machine (e.g. confirmed → disposed → closed)."""
-    _refuse_cross_site(request, "status")
-    who = _signed_in(request, user)
-    try:
-        await _locked(state, workflow.transition, store, db, candidate_id, to, who)
-    except ReviewError as exc:
-        return await _form_failed(request, store, db, who, candidate_id, exc)
-    return RedirectResponse(f"/candidates/{quote(candidate_id, safe='')}?done=moved#decision", status_code=303)
+    return await form.submit(
+        candidate_id,
+        "status",
+        lambda who: workflow.transition(form.store, form.db, candidate_id, to, who),
+        "?done=moved#decision",
+    )
 
 
 @router.post("/candidates/{candidate_id}/advisories")
 async def draft_form(
-    request: Request,
     candidate_id: str,
-    state: StateDep,
-    store: StoreDep,
-    db: ReviewDBDep,
-    user: OptionalUserDep,
+    form: CandidateFormDep,
     kind: Annotated[str, Form(max_length=40)] = "",
     title: Annotated[str, Form(max_length=advisories.MAX_TITLE_CHARS)] = "",
     body: Annotated[str, Form(max_length=advisories.MAX_BODY_CHARS)] = "",
 ) -> Response:
     """Draft an advisory from a confirmed candidate; it waits for a publisher's approval."""
-    _refuse_cross_site(request, "advisory")
-    who = _signed_in(request, user)
-    try:
-        await _locked(state, advisories.draft, store, db, candidate_id, who, kind=kind, title=title, body=body)
-    except ReviewError as exc:
-        return await _form_failed(request, store, db, who, candidate_id, exc)
-    return RedirectResponse("/advisories?status=draft&done=drafted", status_code=303)
+    return await form.submit(
+        candidate_id,
+        "advisory",
+        lambda who: advisories.draft(form.store, form.db, candidate_id, who, kind=kind, title=title, body=body),
+        "/advisories?status=draft&done=drafted",
+    )
 
 
 @router.post("/candidates/{candidate_id}/comments")
 async def comment_form(
-    request: Request,
     candidate_id: str,
-    state: StateDep,
-    store: StoreDep,
-    db: ReviewDBDep,
-    user: OptionalUserDep,
+    form: CandidateFormDep,
     text: Annotated[str, Form(max_length=MAX_COMMENT_CHARS)] = "",
 ) -> Response:
     """A comment on the candidate by an analyst or admin."""
-    _refuse_cross_site(request, "comment")
-    who = _signed_in(request, user)
-    try:
-        await _locked(state, workflow.add_comment, store, db, candidate_id, who, text)
-    except ReviewError as exc:
-        return await _form_failed(request, store, db, who, candidate_id, exc)
-    return RedirectResponse(f"/candidates/{quote(candidate_id, safe='')}?done=commented#comments", status_code=303)
+    return await form.submit(
+        candidate_id,
+        "comment",
+        lambda who: workflow.add_comment(form.store, form.db, candidate_id, who, text),
+        "?done=commented#comments",
+    )
 
 
 @router.post("/candidates/{candidate_id}/assign")
 async def assign_form(
-    request: Request,
     candidate_id: str,
-    state: StateDep,
-    store: StoreDep,
-    db: ReviewDBDep,
-    user: OptionalUserDep,
+    form: CandidateFormDep,
     assignee: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
     """Assign the candidate to a user (empty: unassign); a new candidate moves to in_review."""
-    _refuse_cross_site(request, "assignment")
-    who = _signed_in(request, user)
-    try:
-        await _locked(state, workflow.assign, store, db, candidate_id, who, assignee=assignee.strip() or None)
-    except ReviewError as exc:
-        return await _form_failed(request, store, db, who, candidate_id, exc)
-    return RedirectResponse(f"/candidates/{quote(candidate_id, safe='')}?done=assigned", status_code=303)
+    return await form.submit(
+        candidate_id,
+        "assignment",
+        lambda who: workflow.assign(form.store, form.db, candidate_id, who, assignee=assignee.strip() or None),
+        "?done=assigned",
+    )
 
 
 @router.post("/candidates/{candidate_id}/objections")
 async def objection_form(
-    request: Request,
     candidate_id: str,
-    state: StateDep,
-    store: StoreDep,
-    db: ReviewDBDep,
-    user: OptionalUserDep,
+    form: CandidateFormDep,
     objector: Annotated[str, Form(max_length=200)] = "",
     objector_kind: Annotated[str, Form(max_length=20)] = "",
     text: Annotated[str, Form(max_length=MAX_OBJECTION_CHARS)] = "",
 ) -> Response:
     """Record a producer's or seller's objection to the latest decision (within 15 days of it)."""
-    _refuse_cross_site(request, "objection")
-    who = _signed_in(request, user)
-    try:
-        await _locked(
-            state,
-            workflow.record_objection,
-            store,
-            db,
-            candidate_id,
-            who,
-            objector=objector,
-            objector_kind=objector_kind,
-            text=text,
-        )
-    except ReviewError as exc:
-        return await _form_failed(request, store, db, who, candidate_id, exc)
-    return RedirectResponse(f"/candidates/{quote(candidate_id, safe='')}?done=objection#objections", status_code=303)
+    return await form.submit(
+        candidate_id,
+        "objection",
+        lambda who: workflow.record_objection(
+            form.store, form.db, candidate_id, who, objector=objector, objector_kind=objector_kind, text=text
+        ),
+        "?done=objection#objections",
+    )
 
 
 @router.post("/candidates/{candidate_id}/objections/{objection_id}/answer")
 async def answer_form(
-    request: Request,
     candidate_id: str,
     objection_id: str,
-    state: StateDep,
-    store: StoreDep,
-    db: ReviewDBDep,
-    user: OptionalUserDep,
+    form: CandidateFormDep,
     answer: Annotated[str, Form(max_length=MAX_OBJECTION_CHARS)] = "",
 ) -> Response:
     """Answer an open objection (once)."""
-    _refuse_cross_site(request, "answer")
-    who = _signed_in(request, user)
-    try:
-        await _locked(state, workflow.answer_objection, store, db, objection_id, who, answer)
-    except ReviewError as exc:
-        return await _form_failed(request, store, db, who, candidate_id, exc)
-    return RedirectResponse(f"/candidates/{quote(candidate_id, safe='')}?done=answered#objections", status_code=303)
+    return await form.submit(
+        candidate_id,
+        "answer",
+        lambda who: workflow.answer_objection(form.store, form.db, objection_id, who, answer),
+        "?done=answered#objections",
+    )
 
 
 @router.get("/advisories")
