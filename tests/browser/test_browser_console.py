@@ -21,12 +21,22 @@ def _by() -> Any:
 
 def navigate(browser: Any, element: Any) -> None:
     """Click `element` and wait until the page it leads to has replaced the current one."""
-    from selenium.webdriver.support import expected_conditions
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.support.ui import WebDriverWait
 
     old = browser.find_element(_by().TAG_NAME, "html")
     element.click()
-    WebDriverWait(browser, 15).until(expected_conditions.staleness_of(old))
+
+    def replaced(_: Any) -> bool:
+        # Chromium answers for a node of a replaced document either "stale element" or, while the
+        # new document is being attached, "node does not belong to the document": both mean replaced.
+        try:
+            old.is_enabled()
+        except WebDriverException:
+            return True
+        return False
+
+    WebDriverWait(browser, 15).until(replaced)
     WebDriverWait(browser, 15).until(lambda b: b.execute_script("return document.readyState") == "complete")
 
 
