@@ -133,6 +133,7 @@ class _Batch:
     step: int = 0
     future: Future[tuple[list[Signal], dict[str, float]]] | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    error: ParallelProcessingError | None = None  # raised when the batch's turn to be written comes
 
 
 def _context() -> Any:
@@ -198,6 +199,8 @@ class ParallelProcessor:
                 moved = False
                 for batch in pending:
                     moved |= self._advance(batch, pool, parent, next_in_order)
+                if pending and pending[0].error is not None:
+                    raise pending[0].error  # every batch before it is written
                 while pending and pending[0].step == len(self.steps) and pending[0].future is None:
                     done = pending.popleft()
                     self._write(store, done, report)
@@ -222,10 +225,16 @@ class ParallelProcessor:
     ) -> bool:
         """Move a batch on as far as it can go now; True if it moved."""
         moved = False
+        if batch.error is not None:
+            return False
         if batch.future is not None:
             if not batch.future.done():
                 return False
-            batch.signals, timings = self._result(batch)
+            try:
+                batch.signals, timings = self._result(batch)
+            except ParallelProcessingError as exc:  # kept until the batches before it are written
+                batch.error, batch.future = exc, None
+                return True
             for name, sec in timings.items():
                 batch.timings[name] = batch.timings.get(name, 0.0) + sec
             batch.future = None
