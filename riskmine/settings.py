@@ -37,6 +37,11 @@ class Settings(BaseSettings):
     pipeline_file: Path = DEFAULT_PIPELINE_FILE
     disabled_stages: str = Field("", description="comma-separated stage names to switch off")
     models_dir: Path | None = Field(None, description="trained model artifacts; default <var_dir>/models")
+    risk_model: str = Field(
+        "auto",
+        description="risk model served: auto (the cascade once trained, else the baseline) | risk-baseline"
+        " | risk-cascade",
+    )
     corpus_path: Path = Field(REPO_DIR / "data" / "corpus" / "labels.jsonl", description="labelled risk corpus")
     demo_path: Path = Field(REPO_DIR / "data" / "demo" / "demo.jsonl", description="bundled demo corpus")
     host: str = "127.0.0.1"

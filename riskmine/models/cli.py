@@ -11,13 +11,16 @@ from rich.table import Table
 
 from riskmine.models.baseline import BaselineConfig, ThresholdRule
 from riskmine.models.corpus import CorpusError, InsufficientDataError, as_served, default_corpus_path, load_corpus
+from riskmine.models.encoder.load import EncoderUnavailable
 from riskmine.models.registry import (
+    MODEL_NAMES,
     ModelLoadError,
     ModelNotFoundError,
     current_version,
     list_versions,
     load_model,
     read_card,
+    serving_name,
     set_current,
     write_card,
 )
@@ -26,7 +29,16 @@ app = typer.Typer(help="Train, evaluate and list the risk models.", no_args_is_h
 out = Console(soft_wrap=True)  # messages hold paths: never break them across lines
 err = Console(stderr=True, soft_wrap=True)
 
-_USER_ERRORS = (CorpusError, InsufficientDataError, ModelNotFoundError, ModelLoadError)
+_USER_ERRORS = (CorpusError, InsufficientDataError, ModelNotFoundError, ModelLoadError, EncoderUnavailable)
+_MODEL_HELP = "risk-baseline or risk-cascade (default: the one served, RISKMINE_RISK_MODEL)"
+
+
+def _model_name(model: str | None, settings: Any) -> str:
+    if model is None:
+        return serving_name(settings)
+    if model not in MODEL_NAMES:
+        raise _fail(ValueError(f"--model must be one of {', '.join(MODEL_NAMES)}, got {model!r}"))
+    return model
 
 
 def _settings() -> Any:
@@ -58,16 +70,30 @@ def train(
     ] = "max_f1",
     min_precision: Annotated[float, typer.Option(help="precision floor for --threshold-rule min_precision")] = 0.9,
     promote: Annotated[bool, typer.Option("--promote/--no-promote", help="serve the new version")] = True,
+    cascade: Annotated[
+        bool, typer.Option("--cascade", help="also train the transformer head and the cascade (needs the ml extra)")
+    ] = False,
+    max_share: Annotated[float, typer.Option(help="with --cascade: most dev texts sent to the transformer")] = 0.10,
 ) -> None:
-    """Train the baseline on the corpus's train split, choose its threshold and evaluate on dev, save it."""
+    """Train the baseline on the corpus's train split, choose its threshold and evaluate on dev, save it.
+
+    With --cascade, then the transformer head on the encoder's embeddings and the cascade's band (chosen on
+    dev); the cascade is saved as risk-cascade and, unless RISKMINE_RISK_MODEL says otherwise, served.
+    """
     from riskmine.models.evaluate import render_evaluation
     from riskmine.models.training import train_and_register
 
     if threshold_rule not in ("max_f1", "min_precision"):
         raise _fail(ValueError(f"--threshold-rule must be max_f1 or min_precision, got {threshold_rule!r}"))
+    if not 0.0 <= max_share <= 1.0:
+        raise _fail(ValueError(f"--max-share must lie in [0, 1], got {max_share}"))
     settings = _settings()
     config = BaselineConfig(threshold_rule=cast(ThresholdRule, threshold_rule), min_precision=min_precision)
     try:
+        if cascade:
+            from riskmine.models.encoder.load import require_ml
+
+            require_ml()  # before minutes of work, not after
         with err.status("training the baseline"):
             result = train_and_register(
                 settings, corpus_path=corpus, feedback=with_feedback, config=config, promote=promote
@@ -92,6 +118,44 @@ def train(
         render_evaluation(card["evaluation"]["dev"], out)
     else:
         err.print("[yellow]warning[/yellow]: the corpus has no dev split; nothing evaluated")
+    if cascade:
+        _train_cascade(settings, result.model, corpus, with_feedback, max_share, promote)
+
+
+def _train_cascade(
+    settings: Any, baseline: Any, corpus: Path | None, feedback: Path | None, max_share: float, promote: bool
+) -> None:
+    from riskmine.models.encoder.training import train_cascade_and_register
+    from riskmine.models.evaluate import render_evaluation
+
+    try:
+        with err.status("training the transformer head and the cascade (the first run rebuilds the encoder)"):
+            result = train_cascade_and_register(
+                settings,
+                corpus_path=corpus,
+                feedback=feedback,
+                baseline=baseline,
+                max_share=max_share,
+                promote=promote,
+            )
+    except _USER_ERRORS as exc:
+        raise _fail(exc) from None
+    card, band = result.card, result.model.band
+    dev = card["evaluation"]["dev"]
+    out.print(
+        f"trained [bold]{result.model.name}[/bold] version [bold]{result.version}[/bold] "
+        f"(baseline {card['baseline_version']}, encoder {card['encoder']}); saved to {result.saved.path}"
+        + (" (serving)" if promote and serving_name(settings) == result.model.name else "")
+    )
+    out.print(
+        f"band [{band.low:.4f}, {band.high:.4f}) sends {dev['routed']['texts']} of {dev['examples']} dev texts "
+        f"({dev['routed']['share']:.1%}) to the transformer; dev figures are optimistic (band chosen on dev)"
+    )
+    out.print(
+        f"transformer alone on dev: F1 {card['transformer_dev']['risk']['f1']:.3f}, "
+        f"{card['transformer_dev']['speed']['texts_per_second']} texts/s on one thread"
+    )
+    render_evaluation(dev, out)
 
 
 @app.command()
@@ -99,6 +163,7 @@ def evaluate(
     version: Annotated[str | None, typer.Option("--version", help="version id (default: the serving one)")] = None,
     split: Annotated[str, typer.Option("--split", help="dev or test")] = "dev",
     corpus: Annotated[Path | None, typer.Option("--corpus", help="labels.jsonl (default: the model's corpus)")] = None,
+    model_name: Annotated[str | None, typer.Option("--model", help=_MODEL_HELP)] = None,
 ) -> None:
     """Evaluate a saved version on the dev or test split; the figures are written into its card.json."""
     from riskmine.models.evaluate import evaluate_model, render_evaluation
@@ -107,7 +172,7 @@ def evaluate(
         raise _fail(ValueError(f"--split must be dev or test, got {split!r}"))
     settings = _settings()
     try:
-        model = load_model(version, settings)
+        model = load_model(version, settings, _model_name(model_name, settings))
         card = read_card(model.version, settings, model.name)
         path = corpus or Path(card.get("corpus", {}).get("path") or default_corpus_path(settings))
         data = load_corpus(path, settings=settings)
@@ -116,8 +181,14 @@ def evaluate(
                 f"[yellow]warning[/yellow]: the train split of {path} differs from the one {model.version} was "
                 "trained on; figures may be optimistic if texts moved between splits"
             )
-        with err.status(f"evaluating {model.version} on {split}"):
+        with err.status(f"evaluating {model.name} {model.version} on {split}"):
             metrics = evaluate_model(model, as_served(data.split(split)), split=split)
+        routed = getattr(model, "last_routed", None)
+        if routed is not None:
+            metrics["routed"] = {"texts": routed, "share": routed / metrics["examples"]}
+            out.print(
+                f"the transformer decided {routed} of {metrics['examples']} texts ({routed / metrics['examples']:.1%})"
+            )
         card.setdefault("evaluation", {})[split] = metrics
         write_card(model.version, card, settings, model.name)
     except _USER_ERRORS as exc:
@@ -127,42 +198,51 @@ def evaluate(
 
 @app.command("list")
 def list_cmd() -> None:
-    """Saved versions, the serving one marked."""
+    """Saved versions of each model; ▶ marks the version served, · the current version of a model not served."""
     settings = _settings()
-    versions = list_versions(settings)
-    if not versions:
+    serving = serving_name(settings)
+    found = False
+    for name in MODEL_NAMES:
+        versions = list_versions(settings, name)
+        if not versions:
+            continue
+        found = True
+        table = Table(title=f"{name} under {settings.models_path}" + (" (served)" if name == serving else ""))
+        for col in ("", "version", "created", "train", "risks", "threshold", "dev F1", "dev PR-AUC", "hazard acc."):
+            table.add_column(
+                col, justify="left" if col in ("", "version", "created") else "right", no_wrap=col == "version"
+            )
+        for v in versions:
+            card = v.card
+            train_summary = card.get("corpus", {}).get("train", {})
+            dev = card.get("evaluation", {}).get("dev", {})
+            table.add_row(
+                ("▶" if name == serving else "·") if v.current else "",
+                v.version,
+                str(card.get("created_at", "?"))[:16].replace("T", " "),
+                str(train_summary.get("examples", "?")),
+                str(train_summary.get("risk", "?")),
+                _fmt(card.get("model", {}).get("threshold")),
+                _fmt(dev.get("risk", {}).get("f1")),
+                _fmt(dev.get("risk", {}).get("average_precision")),
+                _fmt(dev.get("hazards", {}).get("accuracy")),
+            )
+        out.print(table)
+    if not found:
         out.print(f"no trained models under {settings.models_path}; run `riskmine models train`")
-        return
-    table = Table(title=f"risk models under {settings.models_path}")
-    for col in ("", "version", "created", "train", "risks", "threshold", "dev F1", "dev PR-AUC", "hazard acc."):
-        table.add_column(
-            col, justify="left" if col in ("", "version", "created") else "right", no_wrap=col == "version"
-        )
-    for v in versions:
-        card = v.card
-        train_summary = card.get("corpus", {}).get("train", {})
-        dev = card.get("evaluation", {}).get("dev", {})
-        table.add_row(
-            "▶" if v.current else "",
-            v.version,
-            str(card.get("created_at", "?"))[:16].replace("T", " "),
-            str(train_summary.get("examples", "?")),
-            str(train_summary.get("risk", "?")),
-            _fmt(card.get("model", {}).get("threshold")),
-            _fmt(dev.get("risk", {}).get("f1")),
-            _fmt(dev.get("risk", {}).get("average_precision")),
-            _fmt(dev.get("hazards", {}).get("accuracy")),
-        )
-    out.print(table)
 
 
 @app.command()
-def serve(version: Annotated[str, typer.Argument(help="version id to serve")]) -> None:
+def serve(
+    version: Annotated[str, typer.Argument(help="version id to serve")],
+    model_name: Annotated[str | None, typer.Option("--model", help=_MODEL_HELP)] = None,
+) -> None:
     """Point the `current` pointer at another saved version (roll back or forward)."""
     settings = _settings()
-    previous = current_version(settings)
+    name = _model_name(model_name, settings)
+    previous = current_version(settings, name)
     try:
-        set_current(version, settings)
-    except ModelNotFoundError as exc:
+        set_current(version, settings, name)
+    except _USER_ERRORS as exc:
         raise _fail(exc) from None
     out.print(f"serving {version}" + (f" (was {previous})" if previous and previous != version else ""))

@@ -33,9 +33,12 @@ import sklearn
 
 from riskmine.models.base import RiskModel
 from riskmine.models.baseline import MODEL_NAME
+from riskmine.models.encoder.cascade import MODEL_NAME as CASCADE_NAME
 
 log = logging.getLogger(__name__)
 
+MODEL_NAMES = (MODEL_NAME, CASCADE_NAME)
+AUTO = "auto"
 ARTIFACT = "model.joblib"
 CARD = "card.json"
 CURRENT = "current"
@@ -70,6 +73,28 @@ def _settings(settings: Any) -> Any:
 
         return get_settings()
     return settings
+
+
+def ml_available() -> bool:
+    """Whether the transformer's optional dependencies (the ``ml`` extra) are installed."""
+    import importlib.util
+
+    return all(importlib.util.find_spec(m) is not None for m in ("torch", "transformers"))
+
+
+def serving_name(settings: Any = None) -> str:
+    """The model the classify stage serves: RISKMINE_RISK_MODEL, or for ``auto`` (the default) the cascade
+    when one has been trained and the ``ml`` extra is installed, else the baseline."""
+    choice = str(getattr(_settings(settings), "risk_model", AUTO) or AUTO).strip()
+    if choice in MODEL_NAMES:
+        return choice
+    if choice != AUTO:
+        raise ModelNotFoundError(
+            f"RISKMINE_RISK_MODEL={choice!r} names no risk model; use {AUTO}, " + " or ".join(MODEL_NAMES)
+        )
+    if current_version(settings, CASCADE_NAME) is not None and ml_available():
+        return CASCADE_NAME
+    return MODEL_NAME
 
 
 def model_root(settings: Any = None, name: str = MODEL_NAME) -> Path:
@@ -207,6 +232,9 @@ def load_model(version: str | None = None, settings: Any = None, name: str = MOD
         if not isinstance(model, RiskModel):
             raise ModelLoadError(f"{path} does not hold a risk model (got {type(model).__name__})")
         model.version = version
+        bind = getattr(model, "bind", None)
+        if callable(bind):  # a cascade loads its encoder lazily, from these settings
+            bind(_settings(settings))
         trained_with = _trained_sklearn(root / version)
         if trained_with and trained_with != sklearn.__version__:
             log.warning(
@@ -228,9 +256,11 @@ def _trained_sklearn(version_dir: Path) -> str | None:
         return None
 
 
-def load_serving(settings: Any = None, name: str = MODEL_NAME) -> RiskModel:
-    """The model the `current` pointer names; ModelNotFoundError when none was trained."""
-    return load_model(None, settings, name)
+def load_serving(settings: Any = None, name: str | None = None) -> RiskModel:
+    """The version the `current` pointer of ``name`` (default: :func:`serving_name`) names.
+
+    ModelNotFoundError when none was trained."""
+    return load_model(None, settings, name or serving_name(settings))
 
 
 @contextlib.contextmanager
@@ -244,14 +274,17 @@ def _training_lock(root: Path) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def ensure_model(settings: Any = None, corpus_path: Path | None = None, name: str = MODEL_NAME) -> str:
-    """The serving version id, training the baseline from the bundled corpus first if none exists.
+def ensure_model(settings: Any = None, corpus_path: Path | None = None, name: str | None = None) -> str:
+    """The serving version id, training the model from the bundled corpus first if none exists.
 
-    If versions exist but no `current` pointer, the newest is promoted. If the
-    serving artifact cannot be loaded (e.g. made by another scikit-learn), a new
-    one is trained. Training takes seconds on the bundled corpus.
+    ``name`` defaults to :func:`serving_name`. If versions exist but no `current` pointer, the
+    newest is promoted. If the serving artifact cannot be loaded (e.g. made by another
+    scikit-learn), a new one is trained. The baseline trains in seconds on the bundled corpus;
+    the cascade (only when RISKMINE_RISK_MODEL names it) in a few minutes, the first time
+    rebuilding the encoder checkpoint.
     """
     settings = _settings(settings)
+    name = name or serving_name(settings)
     root = model_root(settings, name)
     with _training_lock(root):
         version = current_version(settings, name)
@@ -265,10 +298,12 @@ def ensure_model(settings: Any = None, corpus_path: Path | None = None, name: st
             try:
                 load_model(version, settings, name)
                 return version
-            except ModelLoadError as exc:
-                log.warning("%s; training a new baseline", exc)
-            except ModelNotFoundError as exc:
-                log.warning("%s; training a new baseline", exc)
+            except (ModelLoadError, ModelNotFoundError) as exc:
+                log.warning("%s; training a new %s", exc, name)
+        if name == CASCADE_NAME:
+            from riskmine.models.encoder.training import train_cascade_and_register
+
+            return train_cascade_and_register(settings, corpus_path=corpus_path).version
         from riskmine.models.training import train_and_register
 
         result = train_and_register(settings, corpus_path=corpus_path)

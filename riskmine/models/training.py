@@ -5,23 +5,36 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from riskmine.models.baseline import BaselineConfig, BaselineRiskModel, train_baseline
 from riskmine.models.corpus import Corpus, as_served, load_corpus
 from riskmine.models.evaluate import evaluate_model
 from riskmine.models.registry import VersionInfo, make_version, model_root, save_model
 
+M = TypeVar("M")
+
 
 @dataclass(frozen=True)
-class TrainResult:
-    model: BaselineRiskModel
+class TrainResult(Generic[M]):
+    model: M
     card: dict[str, Any]
     saved: VersionInfo
 
     @property
     def version(self) -> str:
         return self.saved.version
+
+
+def new_version(settings: Any, name: str, corpus: Corpus, created: datetime) -> str:
+    """A version id for a model of ``name`` trained on ``corpus`` at ``created``, not yet taken."""
+    root = model_root(settings, name)
+    base = make_version(corpus.data_hash(), created)
+    version, suffix = base, 1
+    while (root / version).exists():
+        suffix += 1
+        version = f"{base}.{suffix}"
+    return version
 
 
 def build_card(model: BaselineRiskModel, corpus: Corpus, created_at: datetime) -> dict[str, Any]:
@@ -49,7 +62,7 @@ def train_and_register(
     corpus: Corpus | None = None,
     config: BaselineConfig | None = None,
     promote: bool = True,
-) -> TrainResult:
+) -> TrainResult[BaselineRiskModel]:
     """Load the corpus (plus feedback), train on train, choose the threshold and evaluate on dev, save.
 
     Raises CorpusError for an invalid or missing corpus and InsufficientDataError when
@@ -60,13 +73,7 @@ def train_and_register(
     created = datetime.now(UTC).replace(microsecond=0)
     train, dev = as_served(corpus.train), as_served(corpus.dev)
     model = train_baseline(train, dev, config)
-    root = model_root(settings, model.name)
-    version = make_version(corpus.data_hash(), created)
-    suffix = 1
-    while (root / version).exists():
-        suffix += 1
-        version = f"{make_version(corpus.data_hash(), created)}.{suffix}"
-    model.version = version
+    model.version = new_version(settings, model.name, corpus, created)
     card = build_card(model, corpus, created)
     if corpus.dev:
         card["evaluation"]["dev"] = evaluate_model(model, dev, split="dev")

@@ -12,8 +12,9 @@ in ``model_versions["risk"]``, and completes the tagger's work:
   reports harm (P ≥ its ``harm_threshold``) is set true too.
 
 The model is any :class:`riskmine.models.base.RiskModel`: ``ctx.extras["risk_model"]``
-when given (tests, a cascade), else the serving version of the registry, trained
-from the bundled corpus on first use.
+when given (tests), else the serving version of the registry (RISKMINE_RISK_MODEL: the
+cascade once `riskmine models train --cascade` has made one, else the baseline, which is
+trained from the bundled corpus on first use).
 """
 
 from __future__ import annotations
@@ -110,5 +111,9 @@ def make_classify(ctx: StageContext, *, threshold: float | None = None, train_if
     model = _resolve_model(ctx, train_if_missing)
     log.info("classify: %s, threshold %.4f", f"{model.name}@{model.version}", model.threshold)
     classifier = ClassifyStage(model, threshold)
-    classifier.score_texts(["预热：加载分词词典"])  # warm-up: loads jieba's dictionary now, not on the first batch
+    warm_up = getattr(model, "warm_up", None)  # a cascade also loads its encoder
+    if callable(warm_up):
+        warm_up()
+    else:
+        classifier.score_texts(["预热：加载分词词典"])  # warm-up: loads jieba's dictionary now, not on the first batch
     return classifier

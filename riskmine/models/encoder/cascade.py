@@ -113,15 +113,28 @@ class CascadeModel:
     def predict(self, texts: Sequence[str]) -> Predictions:
         """Baseline hazards and harm; the risk score of band texts from the transformer.
 
-        The risk score is calibrated only outside the band; for decisions use :meth:`flags` (the transformer's
+        The risk score is calibrated only outside the band; the decisions are in ``flagged`` (the transformer's
         threshold decides band texts, which ``risk >= threshold`` reproduces only approximately).
         """
-        preds, _, risk, _ = self._route(texts)
-        return Predictions(risk, preds.hazard_codes, preds.hazard, preds.harm)
+        preds, _, risk, flagged = self._route(texts)
+        return Predictions(risk, preds.hazard_codes, preds.hazard, preds.harm, flagged=flagged)
+
+    def warm_up(self) -> None:
+        """Load what the first batch would otherwise wait for: jieba's dictionary and the encoder."""
+        self.baseline.score_texts(["预热：加载分词词典"])
+        self.transformer.score_texts(["预热：加载编码器"])
+
+    def bind(self, settings: Any) -> None:
+        """Pass the settings a saved cascade was loaded with to the transformer (it loads its encoder from them)."""
+        bind = getattr(self.transformer, "bind", None)
+        if callable(bind):
+            bind(settings)
 
     def info(self) -> dict[str, Any]:
         return {
             "name": self.name,
+            "threshold": self.threshold,
+            "transformer_threshold": self.transformer.threshold,
             "band": {"low": self.band.low, "high": self.band.high, "dev_share": self.band.share},
             "baseline": self.baseline.info(),
             "transformer": self.transformer.info(),

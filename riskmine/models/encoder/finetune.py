@@ -31,6 +31,8 @@ class FinetuneConfig:
     threads: int | None = 2
     seed: int = 0
     logit_scale: float = 20.0
+    # the 250k-row word-embedding table is most of e5-small's weights: updating it costs more than the layers
+    freeze_embeddings: bool = True
 
 
 @dataclass
@@ -90,12 +92,15 @@ def finetune(
     encoder.max_length = cfg.max_length
     model = encoder.model
     head = torch.nn.Linear(encoder.dim, 2)
+    if cfg.freeze_embeddings:
+        model.get_input_embeddings().weight.requires_grad_(False)
+    trainable = [p for p in model.parameters() if p.requires_grad]
     y = np.array([e.is_risk for e in train], dtype=np.int64)
     pos = max(1, int(y.sum()))
     weights = torch.tensor([len(y) / (2 * (len(y) - pos)), len(y) / (2 * pos)], dtype=torch.float32)
     loss_fn = torch.nn.CrossEntropyLoss(weight=weights)
     optimiser = torch.optim.AdamW(
-        [{"params": model.parameters(), "lr": cfg.lr}, {"params": head.parameters(), "lr": cfg.head_lr}],
+        [{"params": trainable, "lr": cfg.lr}, {"params": head.parameters(), "lr": cfg.head_lr}],
         weight_decay=0.01,
     )
     rng = np.random.default_rng(cfg.seed)
@@ -115,7 +120,7 @@ def finetune(
             loss = loss_fn(logits, torch.from_numpy(y[idx]))
             optimiser.zero_grad()
             loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            torch.nn.utils.clip_grad_norm_(trainable, 1.0)
             optimiser.step()
             scheduler.step()
             losses.append(float(loss.detach()))

@@ -20,7 +20,7 @@ from sklearn.linear_model import LogisticRegression
 from riskmine.models.base import Predictions
 from riskmine.models.baseline import choose_threshold
 from riskmine.models.corpus import InsufficientDataError, LabelledExample
-from riskmine.models.encoder.load import Encoder
+from riskmine.models.encoder.load import ENCODER_ENV, Encoder, EncoderUnavailable, load_encoder
 from riskmine.schema import HazardType
 
 MODEL_NAME = "risk-e5-head"
@@ -102,12 +102,29 @@ class EmbeddingHeadModel:
     training: dict[str, Any] = field(default_factory=dict)
     cache: EmbeddingCache | None = None
     batch_size: int = 32
+    encoder_name: str = ""  # the encoder the heads were fitted on (name@source hash); checked when reattached
+    settings: Any = None  # where a loaded model finds its encoder (bind); None: the process settings
+
+    def bind(self, settings: Any) -> None:
+        """Remember the settings a saved model was loaded with; the encoder is loaded from them on first use."""
+        self.settings = settings
+
+    def attach(self, encoder: Encoder) -> None:
+        """Use ``encoder``; it must be the one the heads were fitted on (embeddings differ between encoders)."""
+        if self.encoder_name and encoder.name != self.encoder_name:
+            raise EncoderUnavailable(
+                f"{self.name} {self.version or ''} was trained on the encoder {self.encoder_name}, but "
+                f"{encoder.path} holds {encoder.name}; retrain with `riskmine models train --cascade` "
+                f"or point {ENCODER_ENV} at the encoder it was trained on"
+            )
+        self.encoder = encoder
 
     def _embed(self, texts: Sequence[str]) -> np.ndarray:
         if self.cache is not None:
             return self.cache.embed(texts, self.batch_size)
         if self.encoder is None:
-            raise RuntimeError("the embedding head has no encoder attached")
+            self.attach(load_encoder(self.settings))
+        assert self.encoder is not None
         return self.encoder.embed(texts, self.batch_size)
 
     def fit(self, train: Sequence[LabelledExample], dev: Sequence[LabelledExample] = ()) -> EmbeddingHeadModel:
@@ -121,6 +138,8 @@ class EmbeddingHeadModel:
                 f"at least {cfg.min_class_examples} of each are needed"
             )
         t0 = time.perf_counter()
+        encoder = self.encoder or (self.cache.encoder if self.cache is not None else None)
+        self.encoder_name = encoder.name if encoder is not None else ""
         X = self._embed([e.text for e in train])
         t_embed = time.perf_counter() - t0
         self.risk_head = _logreg(cfg).fit(X, y)
@@ -173,7 +192,7 @@ class EmbeddingHeadModel:
         return {
             "name": self.name,
             "kind": "multilingual-e5-small embeddings (mean pooled, 'query: ') + LogisticRegression heads",
-            "encoder": self.encoder.name if self.encoder else None,
+            "encoder": self.encoder_name or (self.encoder.name if self.encoder else None),
             "threshold": self.threshold,
             "threshold_note": self.threshold_note,
             "hazard_codes": [c.value for c in self.hazard_codes],
@@ -185,7 +204,13 @@ class EmbeddingHeadModel:
         state = dict(self.__dict__)
         state["encoder"] = None
         state["cache"] = None
+        state["settings"] = None
         return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        state.setdefault("encoder_name", "")  # models pickled before the name was kept
+        state.setdefault("settings", None)
+        self.__dict__.update(state)
 
 
 def train_head(

