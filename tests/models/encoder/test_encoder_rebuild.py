@@ -65,5 +65,7 @@ def test_cascade_on_the_real_encoder_separates_risks(
     head = result.model.transformer
     scores = head.score_texts(["电热水器漏电，洗澡时被电了一下", "快递很快，客服态度很好"])
     assert scores[0] > scores[1]
-    flags = result.model.predict(["充电宝充电时冒烟起火", "物流太慢了，等了一个星期"]).decisions(0.5)
-    assert flags.tolist() == [True, False] and np.isfinite(result.model.band.low)
+    risks = result.model.predict(["充电宝充电时冒烟起火", "电热水器漏电，洗澡时被电了一下"])
+    safe = result.model.predict(["物流很快，包装很好，五星好评", "颜色和图片不一样，有点失望"])
+    assert risks.decisions(0.5).all() and not safe.decisions(0.5).any()
+    assert np.min(risks.risk) > np.max(safe.risk)
