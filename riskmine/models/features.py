@@ -1,14 +1,30 @@
-"""Text features of the baseline: character n-grams + jieba word n-grams, TF-IDF with sublinear tf."""
+"""Text features of the baseline: character n-grams + word n-grams, TF-IDF with sublinear tf,
+plus hazard-sense indicators from the project's lexicons.
+
+The hazard-sense indicators (:func:`hazard_sense_tokens`) give the linear heads what
+n-grams cannot: whether a hazard term is used in its hazard sense (漏电 felt on a device)
+or not (漏电保护器, 没有异味, 销量爆炸), and whether a harm word is negated or hypothetical.
+They are computed from the text alone, with the tag stage's lexicon and the disambiguate
+stage's rules (collocations, negation and accessory cues), so serving needs nothing more
+than the text.
+"""
 
 from __future__ import annotations
 
 import logging
 import re
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from functools import lru_cache, partial
+from typing import TYPE_CHECKING, Any
 
-from sklearn.feature_extraction.text import TfidfVectorizer
+import numpy as np
+from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 from sklearn.pipeline import FeatureUnion
+
+if TYPE_CHECKING:
+    from riskmine.nlp.disambiguate import Rules
+    from riskmine.nlp.tag import Tagger
 
 _lock = threading.Lock()
 _ready = False
@@ -60,17 +76,118 @@ def char_text(text: str) -> str:
     return _SPACE.sub(" ", text.lower()).strip()
 
 
+@lru_cache(maxsize=1)
+def _hazard_rules() -> Rules:
+    """The disambiguate stage's rules (lexicons, collocations, cue words), built once per process."""
+    from riskmine.nlp.disambiguate import build_rules
+
+    return build_rules()
+
+
+@lru_cache(maxsize=1)
+def _tagger() -> Tagger:
+    """A tag-stage tagger without the region gazetteer: only its product-category finder is used."""
+    from riskmine.nlp.tag import Tagger
+
+    return Tagger(_hazard_rules().lex, None)
+
+
+def product_group(text: str) -> str | None:
+    """The top of the category tree (食品, 电子产品 …) of the product the tag stage finds in ``text``, if any."""
+    category, _ = _tagger().category(text, None, [])
+    if category is None or not category.path:
+        return None
+    return category.path[0]
+
+
+def hazard_sense_tokens(text: str, *, terms: bool = False, group: bool = False) -> list[str]:
+    """Indicator tokens for the hazard and harm mentions of ``text``, judged by the disambiguate stage's rules.
+
+    For every hazard term of the tag stage's lexicon found in the text, one token
+    ``<sense>:<hazard code>``: ``in`` when a rule says the term is used in its hazard sense
+    or the term is unambiguous, ``out`` when a collocation, accessory or negation cue rules
+    it out (漏电保护器, 销量爆炸, 没有异味), ``hyp`` when a hypothetical cue governs it
+    (万一过敏, 怕起火: a worry, a risk only beside an observation), ``amb`` when the term
+    is ambiguous and no rule decides. ``in:any`` marks a text with at least one in-sense
+    mention. Every harm word gives ``harm:<kind>`` (``:weak`` for words that count only
+    beside a hazard, such as 伤口) when it is asserted, or ``harm_cue:<cue kind>`` when
+    negated or hypothetical.
+
+    ``terms`` adds ``<sense>:<term>`` for each mention (霉斑 in sense, 爆炸 ruled out);
+    ``group`` adds ``group:<top category>`` for the product the tag stage finds and the
+    mention tokens prefixed with it (``食品|in:microbiological``), so that the heads can
+    weigh a hazard word by product group, as the labelling guide does (不新鲜 is a risk for
+    delivery food, not for fruit; 霉味 is one for food, not for a hotel room).
+    The trained disambiguation model is not used: the tokens depend on the lexicons only.
+    """
+    from riskmine.nlp.tag import context_cue
+
+    rules = _hazard_rules()
+    lex = rules.lex
+    prefix = product_group(text) if group else None
+    out: list[str] = []
+    in_sense = False
+    for m in lex.hazards.find(text):
+        ruled = rules.judge(text, m.start, m.end, m.term)
+        if ruled is not None:
+            sense = "in" if ruled[0] else "out"
+        elif (cue := context_cue(lex, text, m.start, m.end)) is not None and cue.kind == "hypothetical":
+            sense = "hyp"
+        else:
+            sense = "amb" if m.value.ambiguous else "in"
+        in_sense = in_sense or sense == "in"
+        mention = [f"{sense}:{m.value.hazard.value}"] + ([f"{sense}:{m.term}"] if terms else [])
+        out.extend(mention)
+        if prefix is not None:
+            out.extend(f"{prefix}|{t}" for t in mention)
+    if in_sense:
+        out.append("in:any")
+    if prefix is not None:
+        out.append(f"group:{prefix}")
+    for h in lex.harm.find(text):
+        cue = context_cue(lex, text, h.start, h.end)
+        if cue is None or cue.kind == "accessory":
+            out.append(f"harm:{h.value.harm.value}" + (":weak" if h.value.needs_hazard else ""))
+        else:
+            out.append(f"harm_cue:{cue.kind}")
+    return out
+
+
 @dataclass(frozen=True)
 class FeatureConfig:
+    """The feature set; ``hazard_sense`` adds the :func:`hazard_sense_tokens` indicators, scaled by
+    ``hazard_sense_weight``.
+
+    The weight 0.3 was chosen by 5-fold cross-validation over train+dev (3 seeds, risk head):
+    PR-AUC 0.931 / best F1 0.861, against 0.929 / 0.861 at 0.5, 0.927 / 0.858 at 1.0 and
+    0.922 / 0.844 without the indicators.
+    """
+
     char_ngrams: tuple[int, int] = (1, 3)
     word_ngrams: tuple[int, int] = (1, 2)
     min_df: int = 2
     max_char_features: int | None = 300_000
     max_word_features: int | None = 200_000
+    hazard_sense: bool = True
+    hazard_sense_weight: float = 0.3
+    hazard_sense_terms: bool = True
+    hazard_sense_group: bool = True
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Unpickle a config saved before a field existed: such models were built without that feature."""
+        added_later = {
+            "hazard_sense": False,
+            "hazard_sense_weight": 0.0,
+            "hazard_sense_terms": False,
+            "hazard_sense_group": False,
+        }
+        for f in fields(self):
+            value = state[f.name] if f.name in state else added_later.get(f.name, f.default)
+            object.__setattr__(self, f.name, value)
 
 
 def build_features(config: FeatureConfig) -> FeatureUnion:
-    """An unfitted FeatureUnion of the character and word TF-IDF vectorizers."""
+    """An unfitted FeatureUnion of the character and word TF-IDF vectorizers (and the hazard-sense indicators)."""
     char = TfidfVectorizer(
         analyzer="char",
         ngram_range=config.char_ngrams,
@@ -89,4 +206,11 @@ def build_features(config: FeatureConfig) -> FeatureUnion:
         max_features=config.max_word_features,
         sublinear_tf=True,
     )
-    return FeatureUnion([("char", char), ("word", word)], n_jobs=None)
+    parts: list[tuple[str, Any]] = [("char", char), ("word", word)]
+    weights: dict[str, float] = {}
+    if config.hazard_sense:
+        tokens = partial(hazard_sense_tokens, terms=config.hazard_sense_terms, group=config.hazard_sense_group)
+        sense = CountVectorizer(analyzer=tokens, binary=True, dtype=np.float64)
+        parts.append(("hazard_sense", sense))
+        weights = {"char": 1.0, "word": 1.0, "hazard_sense": config.hazard_sense_weight}
+    return FeatureUnion(parts, n_jobs=None, transformer_weights=weights or None)

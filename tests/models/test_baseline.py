@@ -1,12 +1,21 @@
 from __future__ import annotations
 
+from pathlib import Path
+
+import joblib
 import numpy as np
 import pytest
 
 from riskmine.models.base import Predictions, RiskModel
 from riskmine.models.baseline import BaselineConfig, BaselineRiskModel, choose_threshold, train_baseline
 from riskmine.models.corpus import Corpus, InsufficientDataError, LabelledExample
-from riskmine.models.features import jieba_tokens
+from riskmine.models.features import (
+    FeatureConfig,
+    build_features,
+    hazard_sense_tokens,
+    jieba_tokens,
+    product_group,
+)
 from riskmine.schema import HazardType
 
 RISKY = "新买的插线板用了一周就冒烟起火，插头都烧焦了"
@@ -135,3 +144,71 @@ def test_hazard_set_is_top_code_plus_confident_codes() -> None:
 def test_unfitted_model_refuses_to_predict() -> None:
     with pytest.raises(RuntimeError, match="not trained"):
         BaselineRiskModel().score_texts(["漏电"])
+
+
+def test_hazard_sense_tokens_fire_in_hazard_sense_and_not_in_another_sense() -> None:
+    fire = hazard_sense_tokens(RISKY)
+    assert "in:fire" in fire and "in:any" in fire
+    # the same word used as a metaphor, an accessory or under a negation is not in its hazard sense
+    assert hazard_sense_tokens("这款耳机销量爆炸") == ["out:fire"]
+    assert hazard_sense_tokens("带漏电保护很安全") == ["out:electric_shock"]
+    assert hazard_sense_tokens("没有任何异味，孩子用着放心") == ["out:chemical"]
+    assert hazard_sense_tokens("万一过敏了怎么办") == ["hyp:chemical"]
+    assert hazard_sense_tokens(SAFE) == []
+
+
+def test_hazard_sense_tokens_mark_asserted_and_negated_harm() -> None:
+    hurt = hazard_sense_tokens("孩子手被割伤流血了")
+    assert "in:injuries" in hurt and "harm:injury" in hurt
+    unhurt = hazard_sense_tokens("摔了一下，没有受伤")
+    assert "harm_cue:negation" in unhurt
+    assert not any(t.startswith("harm:") or t.startswith("in:") for t in unhurt)
+
+
+def test_hazard_sense_terms_and_product_group_tokens() -> None:
+    mould = hazard_sense_tokens("今天收到的火龙果有霉斑", terms=True, group=True)
+    assert {"in:microbiological", "in:霉斑", "食品|in:microbiological", "食品|in:霉斑", "group:食品"} <= set(mould)
+    hotel = hazard_sense_tokens("酒店房间里有股霉味", terms=True, group=True)
+    assert "group:酒店" in hotel and not any(t.startswith("食品|") for t in hotel)
+    # without the options only codes and senses are emitted
+    assert hazard_sense_tokens("今天收到的火龙果有霉斑") == ["in:microbiological", "in:any"]
+
+
+def test_product_group_is_the_top_of_the_category_tree() -> None:
+    assert product_group("充电器很烫") == "电子产品"
+    assert product_group("火龙果不新鲜") == "食品"
+    assert product_group("物流很快，客服态度也不错") == "物流服务"  # a service is a group too
+    assert product_group("今天心情不错") is None
+
+
+def test_trained_model_carries_the_hazard_sense_block(trained: BaselineRiskModel) -> None:
+    assert trained.features is not None
+    names = [name for name, _ in trained.features.transformer_list]
+    assert names == ["char", "word", "hazard_sense"]
+    sense = dict(trained.features.transformer_list)["hazard_sense"]
+    column = sense.vocabulary_["in:fire"]
+    X = sense.transform([RISKY, "这款插线板销量爆炸", SAFE])
+    assert X[0, column] == 1 and X[1, column] == 0 and X[2, column] == 0
+
+
+def test_hazard_sense_can_be_switched_off(module_corpus: Corpus) -> None:
+    union = build_features(FeatureConfig(hazard_sense=False))
+    assert [name for name, _ in union.transformer_list] == ["char", "word"]
+    model = train_baseline(
+        module_corpus.train, module_corpus.dev, BaselineConfig(features=FeatureConfig(hazard_sense=False))
+    )
+    assert model.score_texts([RISKY])[0] > model.threshold
+    assert model.info()["config"]["features"]["hazard_sense"] is False
+
+
+def test_models_saved_before_the_hazard_sense_block_still_load(trained: BaselineRiskModel, tmp_path: Path) -> None:
+    # a FeatureConfig pickled before the field existed has no hazard_sense in its state
+    old_state = {k: v for k, v in vars(FeatureConfig()).items() if not k.startswith("hazard_sense")}
+    old = FeatureConfig.__new__(FeatureConfig)
+    old.__setstate__(old_state)
+    assert old.hazard_sense is False and old.char_ngrams == (1, 3)
+    # and a saved model round-trips through joblib with the same scores
+    joblib.dump(trained, tmp_path / "model.joblib")
+    loaded = joblib.load(tmp_path / "model.joblib")
+    np.testing.assert_allclose(loaded.score_texts([RISKY, SAFE]), trained.score_texts([RISKY, SAFE]))
+    assert loaded.config.features == trained.config.features
