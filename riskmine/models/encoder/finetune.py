@@ -1,8 +1,15 @@
-"""A short CPU fine-tune of the encoder with a linear is_risk head, to compare with the frozen-embedding head.
+"""The encoder fine-tuned with a linear is_risk head: the cascade's transformer (better on dev than a frozen head).
 
-One pass over the (shuffled) train split, stopped early at ``time_cap_s``: AdamW, linear warm-up/decay,
-class-weighted cross-entropy on the pooled, normalised embedding (scaled, as e5 was trained with a temperature),
-the threshold chosen on dev. It is a measurement tool: :func:`finetune` returns the figures and the scorer.
+:func:`finetune` trains a private copy of the encoder on the train split: AdamW, linear warm-up and decay,
+class-weighted cross-entropy on the pooled, L2-normalised embedding scaled by ``logit_scale`` (e5 was trained
+with a temperature), batches of similar length (less padding), the 250k-row word-embedding table frozen (it is
+most of e5-small's weights and the costliest to update), stopped early at ``time_cap_s``; the threshold is
+chosen on dev.
+
+:class:`FinetunedModel` implements :class:`riskmine.models.base.RiskModel`. It keeps the weights that changed
+(every parameter but the frozen table, about 21 M floats) and the head as numpy arrays, so a saved model is a
+plain pickle; on first use it loads the base checkpoint the weights were trained from (checked by name) and
+applies them.
 """
 
 from __future__ import annotations
@@ -15,24 +22,34 @@ from typing import Any
 
 import numpy as np
 
+from riskmine.models.base import Predictions
 from riskmine.models.baseline import choose_threshold
-from riskmine.models.corpus import LabelledExample
-from riskmine.models.encoder.load import Encoder, require_ml
+from riskmine.models.corpus import InsufficientDataError, LabelledExample
+from riskmine.models.encoder.load import (
+    ENCODER_ENV,
+    Encoder,
+    EncoderUnavailable,
+    load_checkpoint,
+    load_encoder,
+    require_ml,
+)
+
+MODEL_NAME = "risk-e5-finetuned"
 
 
 @dataclass
 class FinetuneConfig:
-    epochs: float = 1.0
+    epochs: float = 2.0
     batch_size: int = 16
-    lr: float = 3e-5
+    lr: float = 5e-5
     head_lr: float = 1e-3
     max_length: int = 128
-    time_cap_s: float = 600.0
-    threads: int | None = 2
+    time_cap_s: float = 3600.0
+    threads: int | None = None  # None: torch's default (every core)
     seed: int = 0
     logit_scale: float = 20.0
-    # the 250k-row word-embedding table is most of e5-small's weights: updating it costs more than the layers
     freeze_embeddings: bool = True
+    bucket: int = 50  # batches drawn from windows of bucket × batch_size texts sorted by length
 
 
 @dataclass
@@ -56,24 +73,116 @@ class FinetuneResult:
         }
 
 
-class FinetunedScorer:
-    """P(is_risk) from the fine-tuned encoder and its linear head."""
+class FinetunedModel:
+    """P(is_risk) from the fine-tuned encoder and its linear head. Implements RiskModel (no hazard or harm head)."""
 
-    def __init__(self, encoder: Encoder, head: Any, scale: float, threshold: float = 0.5) -> None:
-        self.encoder, self.head, self.scale, self.threshold = encoder, head, scale, threshold
+    name = MODEL_NAME
+
+    def __init__(
+        self,
+        encoder_name: str,
+        weights: dict[str, np.ndarray],
+        head: tuple[np.ndarray, np.ndarray],
+        *,
+        logit_scale: float,
+        max_length: int,
+        threshold: float = 0.5,
+        threshold_note: str = "not chosen",
+    ) -> None:
+        self.encoder_name, self.weights, self.head = encoder_name, weights, head
+        self.logit_scale, self.max_length = logit_scale, max_length
+        self.threshold, self.threshold_note = threshold, threshold_note
+        self.version = ""
+        self.hazard_min_prob = 0.5
+        self.harm_threshold = 0.5
+        self.training: dict[str, Any] = {}
+        self.settings: Any = None
+        self._encoder: Encoder | None = None
+
+    def bind(self, settings: Any) -> None:
+        """Remember the settings a saved model was loaded with; the base encoder is loaded from them on first use."""
+        self.settings = settings
+
+    def attach(self, encoder: Encoder) -> None:
+        """Apply the fine-tuned weights to ``encoder`` (a private copy of the base checkpoint) and use it."""
+        torch, _ = require_ml()
+        if encoder.name != self.encoder_name:
+            raise EncoderUnavailable(
+                f"{self.name} {self.version} was fine-tuned from the encoder {self.encoder_name}, but "
+                f"{encoder.path} holds {encoder.name}; retrain with `riskmine models train --cascade` "
+                f"or point {ENCODER_ENV} at the encoder it was trained from"
+            )
+        state = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in self.weights.items()}
+        missing = set(state) - set(encoder.model.state_dict())
+        if missing:
+            raise EncoderUnavailable(f"{encoder.path} has no parameters {sorted(missing)[:3]} that {self.name} tuned")
+        encoder.model.load_state_dict(state, strict=False)
+        encoder.model.eval()
+        encoder.max_length = min(encoder.max_length, self.max_length)
+        self._encoder = encoder
+
+    def _ready(self) -> Encoder:
+        if self._encoder is None:
+            base = load_encoder(self.settings)  # rebuilds the checkpoint if it is missing
+            self.attach(load_checkpoint(base.path, threads=1, max_length=self.max_length))  # a copy: weights change
+        assert self._encoder is not None
+        return self._encoder
 
     def score_texts(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
-        torch, _ = require_ml()
         texts = list(texts)
         out = np.zeros(len(texts))
+        if not texts:
+            return out
+        torch, _ = require_ml()
+        encoder = self._ready()
+        weight = torch.from_numpy(self.head[0])
+        bias = torch.from_numpy(self.head[1])
         order = np.argsort([len(t) for t in texts], kind="stable")
-        self.encoder.model.eval()
-        with torch.inference_mode():
-            for start in range(0, len(texts), batch_size):
-                idx = order[start : start + batch_size]
-                logits = self.head(self.encoder.forward([texts[i] for i in idx]) * self.scale)
-                out[idx] = torch.softmax(logits, dim=1)[:, 1].double().numpy()
+        previous = torch.get_num_threads()
+        torch.set_num_threads(encoder.threads or previous)
+        try:
+            with torch.inference_mode():
+                for start in range(0, len(texts), batch_size):
+                    idx = order[start : start + batch_size]
+                    logits = (encoder.forward([texts[i] for i in idx]) * self.logit_scale) @ weight.T + bias
+                    out[idx] = torch.softmax(logits, dim=1)[:, 1].double().numpy()
+        finally:
+            torch.set_num_threads(previous)
         return out
+
+    def predict(self, texts: Sequence[str]) -> Predictions:
+        risk = self.score_texts(texts)
+        return Predictions(risk, (), np.zeros((len(risk), 0)), None)
+
+    def info(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "kind": "multilingual-e5-small fine-tuned (mean pooled, 'query: ', word embeddings frozen) + linear head",
+            "encoder": self.encoder_name,
+            "threshold": self.threshold,
+            "threshold_note": self.threshold_note,
+            "tuned_parameters": int(sum(v.size for v in self.weights.values())),
+            "training": dict(self.training),
+        }
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_encoder"] = None
+        state["settings"] = None
+        return state
+
+
+def _batches(lengths: np.ndarray, cfg: FinetuneConfig, rng: np.random.Generator) -> list[np.ndarray]:
+    """One epoch of index batches: shuffled, sorted by length within windows, the batch order shuffled."""
+    order = rng.permutation(len(lengths))
+    window = max(1, cfg.bucket) * cfg.batch_size
+    batches: list[np.ndarray] = []
+    for start in range(0, len(order), window):
+        chunk = order[start : start + window]
+        chunk = chunk[np.argsort(lengths[chunk], kind="stable")]
+        batches.extend(chunk[i : i + cfg.batch_size] for i in range(0, len(chunk), cfg.batch_size))
+    rng.shuffle(batches)
+    return batches
 
 
 def finetune(
@@ -81,22 +190,24 @@ def finetune(
     train: Sequence[LabelledExample],
     dev: Sequence[LabelledExample],
     config: FinetuneConfig | None = None,
-) -> tuple[FinetunedScorer, FinetuneResult]:
-    """Fine-tune ``encoder`` in place (its weights change) and return the scorer with the run's figures."""
+) -> tuple[FinetunedModel, FinetuneResult]:
+    """Fine-tune ``encoder`` in place (pass a private copy: its weights change); the model and the run's figures."""
     torch, transformers = require_ml()
     cfg = config or FinetuneConfig()
+    y = np.array([e.is_risk for e in train], dtype=np.int64)
+    pos = int(y.sum())
+    if pos == 0 or pos == len(y):
+        raise InsufficientDataError(f"fine-tuning needs risks and non-risks in train; it has {pos} of {len(y)}")
     torch.manual_seed(cfg.seed)
     previous_threads = torch.get_num_threads()
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
-    encoder.max_length = cfg.max_length
+    encoder.max_length = min(encoder.max_length, cfg.max_length)
     model = encoder.model
     head = torch.nn.Linear(encoder.dim, 2)
     if cfg.freeze_embeddings:
         model.get_input_embeddings().weight.requires_grad_(False)
     trainable = [p for p in model.parameters() if p.requires_grad]
-    y = np.array([e.is_risk for e in train], dtype=np.int64)
-    pos = max(1, int(y.sum()))
     weights = torch.tensor([len(y) / (2 * (len(y) - pos)), len(y) / (2 * pos)], dtype=torch.float32)
     loss_fn = torch.nn.CrossEntropyLoss(weight=weights)
     optimiser = torch.optim.AdamW(
@@ -104,19 +215,21 @@ def finetune(
         weight_decay=0.01,
     )
     rng = np.random.default_rng(cfg.seed)
-    order = rng.permutation(len(train))
+    lengths = np.array([len(e.text) for e in train])
     total_steps = max(1, math.ceil(len(train) * cfg.epochs / cfg.batch_size))
     scheduler = transformers.get_linear_schedule_with_warmup(optimiser, max(1, total_steps // 10), total_steps)
     losses: list[float] = []
     t0 = time.perf_counter()
     step = seen = 0
     stopped = False
+    queue: list[np.ndarray] = []
     model.train()
     try:
         while step < total_steps:
-            idx = order[(step * cfg.batch_size) % len(order) :][: cfg.batch_size]
-            texts = [train[i].text for i in idx]
-            logits = head(encoder.forward(texts) * cfg.logit_scale)
+            if not queue:
+                queue = _batches(lengths, cfg, rng)
+            idx = queue.pop()
+            logits = head(encoder.forward([train[i].text for i in idx]) * cfg.logit_scale)
             loss = loss_fn(logits, torch.from_numpy(y[idx]))
             optimiser.zero_grad()
             loss.backward()
@@ -130,12 +243,23 @@ def finetune(
                 stopped = True
                 break
         seconds = time.perf_counter() - t0
-        scorer = FinetunedScorer(encoder, head, cfg.logit_scale)
-        y_dev = np.array([e.is_risk for e in dev], dtype=np.int8)
-        if dev and 0 < int(y_dev.sum()) < len(y_dev):
-            scorer.threshold, _ = choose_threshold(y_dev, scorer.score_texts([e.text for e in dev]))
     finally:
         model.eval()
         if cfg.threads:
             torch.set_num_threads(previous_threads)
-    return scorer, FinetuneResult(step, seen, seconds, stopped, scorer.threshold, losses)
+    tuned = {n: p.detach().numpy().copy() for n, p in model.named_parameters() if p.requires_grad}
+    result = FinetunedModel(
+        encoder.name,
+        tuned,
+        (head.weight.detach().numpy().copy(), head.bias.detach().numpy().copy()),
+        logit_scale=cfg.logit_scale,
+        max_length=encoder.max_length,
+    )
+    result._encoder = encoder
+    y_dev = np.array([e.is_risk for e in dev], dtype=np.int8)
+    if dev and 0 < int(y_dev.sum()) < len(y_dev):
+        result.threshold, how = choose_threshold(y_dev, result.score_texts([e.text for e in dev]))
+        result.threshold_note = f"max_f1: {how}, on dev split ({len(dev)} texts)"
+    run = FinetuneResult(step, seen, seconds, stopped, result.threshold, losses)
+    result.training = {"train_examples": len(train), **run.summary(), "config": cfg.__dict__}
+    return result, run

@@ -57,7 +57,7 @@ def test_cascade_on_the_real_encoder_separates_risks(
     monkeypatch.setenv("RISKMINE_ENCODER_PATH", str(e5_checkpoint))
     get_settings.cache_clear()
     settings = get_settings()
-    result = train_cascade_and_register(settings, corpus_path=corpus_file)
+    result = train_cascade_and_register(settings, corpus_path=corpus_file, transformer="head")
     assert serving_name(settings) == CASCADE_NAME
     assert result.card["encoder"].startswith("multilingual-e5-small@")
     # the frozen e5 embeddings alone separate the test corpus's risks well

@@ -53,7 +53,7 @@ def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tiny_encoder: Path
 def trained(settings: Settings, corpus_file: Path) -> object:
     from riskmine.models.encoder.training import train_cascade_and_register
 
-    return train_cascade_and_register(settings, corpus_path=corpus_file, max_share=0.2)
+    return train_cascade_and_register(settings, corpus_path=corpus_file, max_share=0.2, transformer="head")
 
 
 def test_train_registers_baseline_and_cascade_with_card(settings: Settings, trained: object) -> None:
@@ -83,7 +83,7 @@ def test_auto_serves_the_cascade_once_trained(
     assert serving_name(settings) == MODEL_NAME  # no cascade yet
     from riskmine.models.encoder.training import train_cascade_and_register
 
-    train_cascade_and_register(settings, corpus_path=corpus_file, max_share=0.2)
+    train_cascade_and_register(settings, corpus_path=corpus_file, max_share=0.2, transformer="head")
     assert serving_name(settings) == CASCADE_NAME
     monkeypatch.setenv("RISKMINE_RISK_MODEL", MODEL_NAME)
     get_settings.cache_clear()
@@ -171,3 +171,54 @@ def test_cli_cascade_max_share_is_checked(settings: Settings, corpus_file: Path)
 
     result = CliRunner().invoke(app, ["train", "--corpus", str(corpus_file), "--cascade", "--max-share", "1.5"])
     assert result.exit_code == 2 and "--max-share must lie in [0, 1]" in result.output
+
+
+@pytest.fixture
+def finetuned(settings: Settings, corpus_file: Path) -> object:
+    from riskmine.models.encoder.finetune import FinetuneConfig
+    from riskmine.models.encoder.training import train_cascade_and_register
+
+    config = FinetuneConfig(epochs=2, batch_size=8, lr=1e-3, head_lr=1e-2, threads=1)
+    return train_cascade_and_register(
+        settings, corpus_path=corpus_file, max_share=0.2, transformer="finetune", finetune_config=config
+    )
+
+
+def test_finetuned_cascade_saves_the_tuned_weights_and_reloads_them(settings: Settings, finetuned: object) -> None:
+    from riskmine.models.encoder.finetune import FinetunedModel
+
+    model, card = finetuned.model, finetuned.card  # type: ignore[attr-defined]
+    tuned = model.transformer
+    assert isinstance(tuned, FinetunedModel)
+    assert card["model"]["transformer"]["name"] == "risk-e5-finetuned"
+    training = card["model"]["transformer"]["training"]
+    assert training["steps"] >= 1 and training["examples_seen"] >= 8
+    # only the word-embedding table stays frozen; every other parameter was saved
+    assert "embeddings.word_embeddings.weight" not in tuned.weights
+    assert "encoder.layer.0.attention.self.query.weight" in tuned.weights
+    registry._cache.clear()
+    loaded = load_serving(settings)
+    again = loaded.transformer  # type: ignore[attr-defined]
+    assert isinstance(again, FinetunedModel) and again._encoder is None
+    texts = TEXTS * 3
+    assert np.allclose(again.score_texts(texts), tuned.score_texts(texts), atol=1e-6)
+    # the base checkpoint the process shares is not modified by applying the tuned weights
+    from riskmine.models.encoder.load import load_encoder
+
+    base = load_encoder(settings)
+    name = "encoder.layer.0.attention.self.query.weight"
+    assert not np.allclose(base.model.state_dict()[name].numpy(), tuned.weights[name])
+
+
+def test_finetuned_model_refuses_another_base_encoder(
+    settings: Settings, finetuned: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from riskmine.models.encoder import load
+
+    other = write_tiny_checkpoint(tmp_path / "other", TEXTS, name="another-encoder", seed=1)
+    monkeypatch.setenv(ENCODER_ENV, str(other))
+    load._loaded.clear()
+    registry._cache.clear()
+    model = load_model(None, settings, CASCADE_NAME)
+    with pytest.raises(EncoderUnavailable, match="fine-tuned from the encoder tiny-xlmr"):
+        model.transformer.score_texts(TEXTS)  # type: ignore[attr-defined]
