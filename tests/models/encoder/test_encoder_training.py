@@ -108,17 +108,26 @@ def test_saved_cascade_loads_its_encoder_lazily_and_predicts_the_same(settings: 
     assert loaded.transformer.encoder is not None  # loaded on first use, from RISKMINE_ENCODER_PATH
 
 
+@pytest.mark.parametrize(
+    ("kind", "message"), [("trained", "trained on the encoder tiny-xlmr"), ("finetuned", "fine-tuned from the encoder")]
+)
 def test_a_different_encoder_is_refused(
-    settings: Settings, trained: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    settings: Settings,
+    kind: str,
+    message: str,
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    other = write_tiny_checkpoint(tmp_path / "other", TEXTS, name="another-encoder", seed=1)
-    monkeypatch.setenv(ENCODER_ENV, str(other))
-    registry._cache.clear()
     from riskmine.models.encoder import load
 
+    request.getfixturevalue(kind)  # a cascade with a frozen-embedding head, or with the fine-tuned encoder
+    other = write_tiny_checkpoint(tmp_path / "other", TEXTS, name="another-encoder", seed=1)
+    monkeypatch.setenv(ENCODER_ENV, str(other))
     load._loaded.clear()
+    registry._cache.clear()
     model = load_model(None, settings, CASCADE_NAME)
-    with pytest.raises(EncoderUnavailable, match="trained on the encoder tiny-xlmr"):
+    with pytest.raises(EncoderUnavailable, match=message):
         model.transformer.score_texts(TEXTS)  # type: ignore[attr-defined]
 
 
@@ -208,17 +217,3 @@ def test_finetuned_cascade_saves_the_tuned_weights_and_reloads_them(settings: Se
     base = load_encoder(settings)
     name = "encoder.layer.0.attention.self.query.weight"
     assert not np.allclose(base.model.state_dict()[name].numpy(), tuned.weights[name])
-
-
-def test_finetuned_model_refuses_another_base_encoder(
-    settings: Settings, finetuned: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from riskmine.models.encoder import load
-
-    other = write_tiny_checkpoint(tmp_path / "other", TEXTS, name="another-encoder", seed=1)
-    monkeypatch.setenv(ENCODER_ENV, str(other))
-    load._loaded.clear()
-    registry._cache.clear()
-    model = load_model(None, settings, CASCADE_NAME)
-    with pytest.raises(EncoderUnavailable, match="fine-tuned from the encoder tiny-xlmr"):
-        model.transformer.score_texts(TEXTS)  # type: ignore[attr-defined]
