@@ -69,6 +69,11 @@ def reset_tokenizer() -> None:
         _cache.clear()
 
 
+def clear_cache() -> None:
+    """Forget the words of recently cut texts (speed measurements that must pay for segmentation)."""
+    _cache.clear()
+
+
 def _cut(text: str, keep_punct: bool, hmm: bool) -> list[str]:
     out = []
     for tok in tokenizer().cut(text, HMM=hmm):
