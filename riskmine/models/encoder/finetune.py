@@ -15,6 +15,7 @@ applies them.
 from __future__ import annotations
 
 import math
+import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ from riskmine.models.encoder.load import (
     ENCODER_ENV,
     Encoder,
     EncoderUnavailable,
+    encoder_path,
     load_checkpoint,
     load_encoder,
     require_ml,
@@ -123,8 +125,10 @@ class FinetunedModel:
 
     def _ready(self) -> Encoder:
         if self._encoder is None:
-            base = load_encoder(self.settings)  # rebuilds the checkpoint if it is missing
-            self.attach(load_checkpoint(base.path, threads=1, max_length=self.max_length))  # a copy: weights change
+            path = encoder_path(self.settings)
+            if not os.environ.get(ENCODER_ENV) and not (path / "model.safetensors").is_file():
+                load_encoder(self.settings)  # rebuilds the missing checkpoint
+            self.attach(load_checkpoint(path, threads=1, max_length=self.max_length))  # its own copy: weights change
         assert self._encoder is not None
         return self._encoder
 
