@@ -130,7 +130,8 @@ def _configured_pipeline(var_dir: Path) -> tuple[Any, list[str]]:
     from riskmine.pipeline import Pipeline
     from riskmine.settings import Settings, get_settings
 
-    settings = Settings(var_dir=var_dir, models_dir=get_settings().models_path)
+    # the baseline, even where a cascade is trained (bench.encoder_speed measures that)
+    settings = Settings(var_dir=var_dir, models_dir=get_settings().models_path, risk_model="risk-baseline")
     pipe = Pipeline.from_settings(settings)
     return pipe, [s.name for s in pipe.stages]
 

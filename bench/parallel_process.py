@@ -58,7 +58,9 @@ def main(argv: list[str]) -> None:
         results = {}
         for workers in (1, 2):
             var = root / f"var{workers}"
-            settings = Settings(var_dir=var, models_dir=Path(models) if models else root / "models")
+            settings = Settings(
+                var_dir=var, models_dir=Path(models) if models else root / "models", risk_model="risk-baseline"
+            )
             ensure_model(settings)  # trained once (outside the timing)
             store = _store_with(root / f"w{workers}.sqlite3", texts)
             try:
