@@ -7,6 +7,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from riskmine import __version__
+from riskmine.settings import Settings
 
 
 def test_health_reports_status_version_and_counts(client: TestClient, seeded: dict[str, Any]) -> None:
@@ -25,3 +26,17 @@ def test_health_reports_status_version_and_counts(client: TestClient, seeded: di
 def test_health_on_an_empty_store(client: TestClient) -> None:
     body = client.get("/health").json()
     assert body["store"] == {"documents": 0, "signals": 0, "candidates": 0, "decisions": 0, "risk_signals": 0}
+
+
+def test_health_names_the_served_risk_model(client: TestClient, settings: Settings) -> None:
+    from riskmine.models.registry import current_version, serving_name
+
+    body = client.get("/health").json()
+    name = serving_name(settings)
+    assert body["risk_model"] == {"name": name, "version": current_version(settings, name)}
+    assert name in ("risk-baseline", "risk-cascade")
+
+
+def test_health_says_when_the_risk_model_setting_is_wrong(make_client: Any) -> None:
+    body = make_client(risk_model="risk-bert").get("/health").json()
+    assert body["risk_model"]["name"] is None and "risk-bert" in body["risk_model"]["message"]

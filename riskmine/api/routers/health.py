@@ -1,4 +1,4 @@
-"""GET /health: liveness, store counts, version."""
+"""GET /health: liveness, store counts, version, and the risk model the classify stage serves."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ async def health(state: StateDep) -> JSONResponse:
         "env": state.settings.env,
         "pipeline_loaded": state.pipeline_loaded,
     }
+    body["risk_model"] = _risk_model(state.settings)
     store = state.store
     if store is None:
         body.update(status="unavailable", store=None, message="the store is not open")
@@ -39,3 +40,14 @@ async def health(state: StateDep) -> JSONResponse:
         body.update(status="unavailable", store=None, message=f"the store cannot be read: {exc}")
         return JSONResponse(body, status_code=503)
     return JSONResponse(body)
+
+
+def _risk_model(settings: Any) -> dict[str, Any]:
+    """The served risk model's name and version (None: not trained yet), from the registry; nothing is loaded."""
+    from riskmine.models.registry import ModelNotFoundError, current_version, serving_name
+
+    try:
+        name = serving_name(settings)
+    except ModelNotFoundError as exc:  # RISKMINE_RISK_MODEL names no model
+        return {"name": None, "version": None, "message": str(exc)}
+    return {"name": name, "version": current_version(settings, name)}
