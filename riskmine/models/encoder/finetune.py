@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -37,6 +38,7 @@ from riskmine.models.encoder.load import (
 )
 
 MODEL_NAME = "risk-e5-finetuned"
+_attach_lock = threading.Lock()
 
 
 @dataclass
@@ -124,13 +126,18 @@ class FinetunedModel:
         self._encoder = encoder
 
     def _ready(self) -> Encoder:
+        with _attach_lock:  # concurrent first requests (API worker threads) load one copy, not one each
+            if self._encoder is None:
+                self._load()
+        assert self._encoder is not None
+        return self._encoder
+
+    def _load(self) -> None:
         if self._encoder is None:
             path = encoder_path(self.settings)
             if not os.environ.get(ENCODER_ENV) and not (path / "model.safetensors").is_file():
                 load_encoder(self.settings)  # rebuilds the missing checkpoint
             self.attach(load_checkpoint(path, threads=1, max_length=self.max_length))  # its own copy: weights change
-        assert self._encoder is not None
-        return self._encoder
 
     def score_texts(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
         texts = list(texts)

@@ -123,7 +123,7 @@ class EmbeddingHeadModel:
         if self.cache is not None:
             return self.cache.embed(texts, self.batch_size)
         if self.encoder is None:
-            self.attach(load_encoder(self.settings))
+            self.attach(load_encoder(self.settings))  # load_encoder is locked and cached per process
         assert self.encoder is not None
         return self.encoder.embed(texts, self.batch_size)
 
