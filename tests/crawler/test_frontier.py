@@ -23,13 +23,15 @@ from .conftest import CrawlEnv, FixtureSite
 
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 PAGES = 24
+# one process alone needs PAGES × DOWNLOAD_DELAY = 24 s, far longer than the second one takes to start (a few
+# seconds on a loaded CI machine), so both get work; at 0.25 s the first sometimes finished alone
 SHARED_SOURCE = """
 [source.fixture-shared]
 spider = "news"
 site = "fixture-news"
 start_urls = ["{base}/news/big/list.html"]
 interval = "1h"
-settings = {{ DOWNLOAD_DELAY = 0.25, RANDOMIZE_DOWNLOAD_DELAY = false, AUTOTHROTTLE_ENABLED = false, \
+settings = {{ DOWNLOAD_DELAY = 1.0, RANDOMIZE_DOWNLOAD_DELAY = false, AUTOTHROTTLE_ENABLED = false, \
 CONCURRENT_REQUESTS_PER_DOMAIN = 1, HTTPCACHE_ENABLED = false, RISKMINE_FRONTIER_IDLE_SECONDS = 3 }}
 """
 ARTICLE = (
