@@ -15,6 +15,7 @@ training-data hash, so two models trained on the same data are recognisably so.
 from __future__ import annotations
 
 import contextlib
+import functools
 import fcntl
 import json
 import logging
@@ -75,8 +76,9 @@ def _settings(settings: Any) -> Any:
     return settings
 
 
+@functools.lru_cache(maxsize=1)
 def ml_available() -> bool:
-    """Whether the transformer's optional dependencies (the ``ml`` extra) are installed."""
+    """Whether the transformer's optional dependencies (the ``ml`` extra) are installed (looked up once)."""
     import importlib.util
 
     return all(importlib.util.find_spec(m) is not None for m in ("torch", "transformers"))
