@@ -15,8 +15,8 @@ training-data hash, so two models trained on the same data are recognisably so.
 from __future__ import annotations
 
 import contextlib
-import functools
 import fcntl
+import functools
 import json
 import logging
 import os
