@@ -32,7 +32,7 @@ from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 import networkx as nx
 
@@ -57,7 +57,7 @@ log = logging.getLogger("riskmine.graph")
 
 FORMAT_VERSION = 1
 
-NODE_TYPES = (
+NodeType = Literal[
     "category",
     "product",
     "brand",
@@ -70,7 +70,8 @@ NODE_TYPES = (
     "population",
     "signal",
     "source",
-)
+]
+NODE_TYPES: tuple[str, ...] = get_args(NodeType)
 ENTITY_TYPES = tuple(t for t in NODE_TYPES if t != "signal")
 
 # The relation of an edge, by the types of its (from, to) ends.

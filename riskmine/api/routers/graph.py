@@ -7,7 +7,7 @@ of signals than the graph, it is rebuilt from the store first (see
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 
@@ -15,23 +15,10 @@ from riskmine.api.deps import ReaderDep, SettingsDep, StoreDep
 from riskmine.api.errors import ApiError
 from riskmine.knowledge_graph import graph as kg_module
 from riskmine.knowledge_graph.graph import GraphError, KnowledgeGraph, current_graph
+from riskmine.knowledge_graph.graph import NodeType as NodeTypeName
 
 router = APIRouter(prefix="/api/v1/graph", tags=["graph"])
 
-NodeTypeName = Literal[
-    "category",
-    "product",
-    "brand",
-    "enterprise",
-    "shop",
-    "platform",
-    "region",
-    "hazard",
-    "standard",
-    "population",
-    "signal",
-    "source",
-]
 MAX_NAME = 200
 
 
