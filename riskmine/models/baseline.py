@@ -31,7 +31,7 @@ from __future__ import annotations
 import platform
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
 
 import numpy as np
@@ -66,6 +66,14 @@ class BaselineConfig:
     hazard_min_prob: float = 0.5
     harm_threshold: float = 0.5
     random_state: int = 0
+    # weigh every source group (data set) equally in training, so that one large source's vocabulary does not
+    # stand for "risk" (riskmine.models.heldout measures whether it helps on sources never seen)
+    balance_sources: bool = False
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Unpickle a config saved before a field existed (such models were trained without it)."""
+        for f in fields(self):
+            object.__setattr__(self, f.name, state.get(f.name, False if f.name == "balance_sources" else f.default))
 
 
 def _calibrated_svm(y: np.ndarray, config: BaselineConfig) -> CalibratedClassifierCV:
@@ -76,9 +84,21 @@ def _calibrated_svm(y: np.ndarray, config: BaselineConfig) -> CalibratedClassifi
     return CalibratedClassifierCV(svm, method="sigmoid", cv=cv, ensemble=False)
 
 
-def _fit_head(X: sp.spmatrix, y: np.ndarray, config: BaselineConfig) -> CalibratedClassifierCV:
+def source_weights(examples: Sequence[LabelledExample]) -> np.ndarray:
+    """Sample weights that give every source group (data set; synthetic texts as one) the same total weight."""
+    groups = ["synthetic" if e.synthetic else (e.dataset or "unknown") for e in examples]
+    counts: dict[str, int] = {}
+    for g in groups:
+        counts[g] = counts.get(g, 0) + 1
+    w = np.array([len(groups) / (len(counts) * counts[g]) for g in groups], dtype=np.float64)
+    return w
+
+
+def _fit_head(
+    X: sp.spmatrix, y: np.ndarray, config: BaselineConfig, weights: np.ndarray | None = None
+) -> CalibratedClassifierCV:
     clf = _calibrated_svm(y, config)
-    clf.fit(X, y)
+    clf.fit(X, y, sample_weight=weights)
     for calibrated in clf.calibrated_classifiers_:
         # features absent from a head's training texts get weight 0: store the weights sparse
         calibrated.estimator.sparsify()
@@ -144,11 +164,22 @@ class BaselineRiskModel:
         self.harm_head: CalibratedClassifierCV | None = None
         self.harm_note = "not fitted"
         self.training: dict[str, Any] = {}
+        # thresholds per source type, chosen on out-of-source scores (riskmine.models.heldout); set by training
+        self.source_thresholds: dict[str, float] = {}
+        self.source_threshold_notes: dict[str, str] = {}
 
     # ------------------------------------------------------------------ training
-    def fit(self, train: Sequence[LabelledExample], dev: Sequence[LabelledExample] = ()) -> BaselineRiskModel:
+    def fit(
+        self,
+        train: Sequence[LabelledExample],
+        dev: Sequence[LabelledExample] = (),
+        *,
+        choose_risk_threshold: bool = True,
+    ) -> BaselineRiskModel:
         """Train every head on ``train`` and choose the risk threshold on ``dev``.
 
+        ``choose_risk_threshold=False`` leaves the threshold at 0.5 (a fold model of the held-out
+        evaluation, whose thresholds are chosen on other folds' scores).
         Raises InsufficientDataError when train has fewer than ``min_class_examples``
         risk or non-risk texts.
         """
@@ -167,12 +198,14 @@ class BaselineRiskModel:
         X = self.features.fit_transform(texts).tocsr()
         t_features = time.perf_counter() - t0
 
-        self.risk_head = _fit_head(X, y_risk, cfg)
+        weights = source_weights(train) if cfg.balance_sources else None
+        self.risk_head = _fit_head(X, y_risk, cfg, weights)
         self._fit_hazards(X, train)
-        self._fit_harm(X, train)
+        self._fit_harm(X, train, weights)
         t_heads = time.perf_counter() - t0 - t_features
 
-        self._choose_threshold(X, y_risk, dev)
+        if choose_risk_threshold:
+            self._choose_threshold(X, y_risk, dev)
         self.training = {
             "train_examples": len(train),
             "train_risk": n_pos,
@@ -209,7 +242,7 @@ class BaselineRiskModel:
             heads.append(_fit_head(X_risk, y, cfg))
         self.hazard_codes, self.hazard_heads = tuple(codes), heads
 
-    def _fit_harm(self, X: sp.csr_matrix, train: Sequence[LabelledExample]) -> None:
+    def _fit_harm(self, X: sp.csr_matrix, train: Sequence[LabelledExample], weights: np.ndarray | None = None) -> None:
         cfg = self.config
         y = np.array([e.harm_occurred for e in train], dtype=np.int8)
         pos, neg = int(y.sum()), len(y) - int(y.sum())
@@ -217,7 +250,7 @@ class BaselineRiskModel:
             self.harm_head = None
             self.harm_note = f"not trained: {pos} harm_occurred example(s) in train; {cfg.min_class_examples} needed"
             return
-        self.harm_head = _fit_head(X, y, cfg)
+        self.harm_head = _fit_head(X, y, cfg, weights)
         self.harm_note = f"trained on {pos} positive / {neg} negative example(s)"
 
     def _choose_threshold(self, X_train: sp.csr_matrix, y_train: np.ndarray, dev: Sequence[LabelledExample]) -> None:
@@ -284,6 +317,8 @@ class BaselineRiskModel:
             "hazard_skipped": dict(self.hazard_skipped),
             "harm_head": self.harm_note,
             "training": dict(self.training),
+            "source_thresholds": dict(getattr(self, "source_thresholds", {}) or {}),
+            "source_threshold_notes": dict(getattr(self, "source_threshold_notes", {}) or {}),
             "libraries": {
                 "python": platform.python_version(),
                 "scikit-learn": sklearn.__version__,

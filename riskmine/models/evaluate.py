@@ -206,14 +206,23 @@ def measure_speed(model: RiskModel, texts: Sequence[str], *, repeats: int = 1) -
 
 
 def evaluate_model(model: RiskModel, examples: Sequence[LabelledExample], *, split: str = "dev") -> dict[str, Any]:
-    """Every figure of the module docstring for ``examples``."""
+    """Every figure of the module docstring for ``examples``, of the served decision
+    (:mod:`riskmine.models.decision`: the model, its thresholds per source type and the stated-hazard
+    rule); ``risk_model_only`` gives the risk figures of the model's own threshold alone."""
+    from riskmine.models.decision import apply_decision, source_thresholds_of
+
     if not examples:
         raise InsufficientDataError(f"the {split} split is empty; nothing to evaluate")
     texts = [e.text for e in examples]
+    stypes = [e.source_type.value if e.source_type is not None else None for e in examples]
     with threadpool_limits(limits=1):
-        preds = model.predict(texts)
+        raw = model.predict(texts)
+    decided = apply_decision(
+        raw, texts, stypes, threshold=model.threshold, source_thresholds=source_thresholds_of(model)
+    )
+    preds, flagged = decided.preds, decided.flagged
     y = np.array([e.is_risk for e in examples], dtype=np.int8)
-    flagged = preds.decisions(model.threshold)
+    lifted = sum(1 for w in decided.why if w.startswith("stated:"))
     return {
         "split": split,
         "examples": len(examples),
@@ -221,6 +230,8 @@ def evaluate_model(model: RiskModel, examples: Sequence[LabelledExample], *, spl
         "model_version": model.version,
         "evaluated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "risk": risk_metrics(y, preds.risk, model.threshold, flagged=flagged),
+        "risk_model_only": risk_metrics(y, raw.risk, model.threshold, flagged=raw.decisions(model.threshold)),
+        "decision": {"lifted_by_stated_hazard": lifted, "source_thresholds": source_thresholds_of(model)},
         "hazards": hazard_metrics(examples, preds, flagged, model.hazard_min_prob),
         "harm": harm_metrics(examples, preds, model.harm_threshold),
         "speed": measure_speed(model, texts),

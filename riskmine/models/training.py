@@ -62,8 +62,14 @@ def train_and_register(
     corpus: Corpus | None = None,
     config: BaselineConfig | None = None,
     promote: bool = True,
+    source_folds: int = 0,
 ) -> TrainResult[BaselineRiskModel]:
     """Load the corpus (plus feedback), train on train, choose the threshold and evaluate on dev, save.
+
+    ``source_folds`` folds of whole source groups of train+dev choose the thresholds per source type
+    (:func:`riskmine.models.heldout.fit_source_thresholds`); 0 (the default) skips them: on sources never
+    trained on they did not help (the leave-one-source-out table in docs/risk-model.md), so the served
+    decision uses the model's own threshold unless asked.
 
     Raises CorpusError for an invalid or missing corpus and InsufficientDataError when
     a class has too few examples.
@@ -73,6 +79,10 @@ def train_and_register(
     created = datetime.now(UTC).replace(microsecond=0)
     train, dev = as_served(corpus.train), as_served(corpus.dev)
     model = train_baseline(train, dev, config)
+    if source_folds:
+        from riskmine.models.heldout import fit_source_thresholds
+
+        fit_source_thresholds(model, [*train, *dev], folds=source_folds, config=config)
     model.version = new_version(settings, model.name, corpus, created)
     card = build_card(model, corpus, created)
     if corpus.dev:

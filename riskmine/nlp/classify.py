@@ -11,6 +11,11 @@ in ``model_versions["risk"]``, and completes the tagger's work:
 * ``harm_occurred``: stays true when the tagger set it; a risk the model thinks
   reports harm (P ≥ its ``harm_threshold``) is set true too.
 
+The decision is the served one (:mod:`riskmine.models.decision`): the model's threshold per
+source type, then the stated-hazard rule, which flags a text stating a product hazard event
+(外机漏电, 行驶中熄火 …) and adds its wording to ``evidence``; station and public reports are
+always kept as risks (Shanxi 三.(三)), whatever the score.
+
 The model is any :class:`riskmine.models.base.RiskModel`: ``ctx.extras["risk_model"]``
 when given (tests), else the serving version of the registry (RISKMINE_RISK_MODEL: the
 cascade once `riskmine models train --cascade` has made one, else the baseline, which is
@@ -26,8 +31,9 @@ from typing import Any
 import numpy as np
 
 from riskmine.models.base import Predictions, RiskModel
+from riskmine.models.decision import apply_decision, source_thresholds_of
 from riskmine.nlp.base import StageContext, stage
-from riskmine.schema import Signal
+from riskmine.schema import Signal, Span
 
 log = logging.getLogger(__name__)
 
@@ -81,11 +87,26 @@ class ClassifyStage:
     def __call__(self, batch: list[Signal]) -> list[Signal]:
         if not batch:
             return batch
-        preds = self.predict([signal_text(s) for s in batch])
-        # the model's own decisions (a cascade's) unless the stage was given a threshold
-        flagged = preds.risk >= self.threshold if self.override else preds.decisions(self.threshold)
+        texts = [signal_text(s) for s in batch]
+        raw = self.predict(texts)
+        if self.override:  # the stage's threshold for every text, not a cascade's own decisions
+            raw.flagged = None
+        decided = apply_decision(
+            raw,
+            texts,
+            [s.document.source_type.value for s in batch],
+            threshold=self.threshold,
+            source_thresholds={} if self.override else source_thresholds_of(self.model),
+        )
         for i, sig in enumerate(batch):
-            self._apply(sig, preds, i, bool(flagged[i]))
+            self._apply(sig, decided.preds, i, bool(decided.flagged[i]))
+            if decided.stated[i] and sig.normalized_text.strip():
+                # the wording that made the decision, unless a sentence span of the tagger already holds it
+                sig.evidence.extend(
+                    Span(start=e.start, end=e.end, text=e.text)
+                    for e in decided.stated[i]
+                    if not any(ev.start <= e.start and e.end <= ev.end for ev in sig.evidence)
+                )
         return batch
 
     def _apply(self, sig: Signal, preds: Predictions, i: int, flagged: bool) -> None:
@@ -99,8 +120,8 @@ class ClassifyStage:
 
 @stage(
     "classify",
-    reads=["normalized_text", "document", "hazards", "harm_occurred"],
-    writes=["is_risk", "risk_score", "predicted_hazards", "harm_occurred", "model_versions"],
+    reads=["normalized_text", "document", "hazards", "harm_occurred", "evidence"],
+    writes=["is_risk", "risk_score", "predicted_hazards", "harm_occurred", "model_versions", "evidence"],
 )
 def make_classify(ctx: StageContext, *, threshold: float | None = None, train_if_missing: bool = True) -> Any:
     """Risk model: is_risk and risk_score per signal, model hazards for risks the tagger found none in.

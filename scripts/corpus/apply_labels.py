@@ -6,11 +6,19 @@ LABELS.txt holds one line per text that is not a plain negative with the batch's
 category (every other text of the batch is recorded as a negative, so the whole batch is
 labelled once the file is applied).  Line forms (``n`` may be a range ``a-b``)::
 
-    n R hazard[,hazard...] [H] [c=品类] [# note]    a risk; H = harm occurred
-    n N [c=品类] [# note]                           a negative (with a category or note)
-    n X [# reason]                                  leave out (unreadable or not a text)
+    n R hazard[,hazard...] [H] [c=品类] [t=类型] [# note]    a risk; H = harm occurred
+    n N [c=品类] [t=类型] [# note]                           a negative (with a category or note)
+    n X [# reason]                                           leave out (unreadable or not a text)
 
-``c=-`` sets the category to null.  Blank lines and lines starting with # are ignored.
+``c=-`` sets the category to null; ``t=`` overrides the batch's source type (review, news,
+complaint, recall, spot_check).  Blank lines and lines starting with # are ignored.
+A batch row's ``slice`` (enriched / random / all, from domain_batches.py) is kept at the
+head of the note.
+
+    python scripts/corpus/apply_labels.py --check BATCH.jsonl LABELS.txt
+
+checks a label file against its batch (codes, categories listed in GUIDE.md §5, numbers)
+and writes nothing.
 """
 
 from __future__ import annotations
@@ -22,7 +30,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from corpus_io import HAZARDS, LABELS, CorpusError, fail, load_labels, save_labels
+from corpus_io import GUIDE_CATEGORIES, HAZARDS, LABELS, SOURCE_TYPES, CorpusError, fail, load_labels, save_labels
 
 LINE = re.compile(r"^(\d+)(?:-(\d+))?\s+([RNX])(.*)$")
 
@@ -43,6 +51,12 @@ def parse_spec(path: Path) -> dict[int, dict[str, Any]]:
         for tok in rest:
             if tok.startswith("c="):
                 spec["category"] = None if tok[2:] == "-" else tok[2:]
+                if spec["category"] is not None and spec["category"] not in GUIDE_CATEGORIES:
+                    fail(f"{path}:{lineno}: category {tok[2:]!r} is not listed in GUIDE.md §5")
+            elif tok.startswith("t="):
+                if tok[2:] not in SOURCE_TYPES:
+                    fail(f"{path}:{lineno}: source type {tok[2:]!r} not in {sorted(SOURCE_TYPES)}")
+                spec["source_type"] = tok[2:]
             elif tok == "H":
                 spec["harm"] = True
             elif kind == "R" and "hazards" not in spec:
@@ -66,6 +80,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("batch", type=Path)
     ap.add_argument("labels", type=Path)
+    ap.add_argument("--check", action="store_true", help="validate the label file against the batch; write nothing")
     args = ap.parse_args()
     for p in (args.batch, args.labels):
         if not p.exists():
@@ -75,6 +90,14 @@ def main() -> None:
     unknown = sorted(set(spec) - {rec["n"] for rec in batch})
     if unknown:
         fail(f"labels for texts not in the batch: {unknown[:10]}")
+    if args.check:
+        kinds = [s["kind"] for s in spec.values()]
+        print(
+            f"{args.labels}: {len(spec)} label lines for a batch of {len(batch)} texts "
+            f"({kinds.count('R')} risks, {kinds.count('N')} negatives with a note or category, "
+            f"{kinds.count('X')} left out)"
+        )
+        return
     try:
         rows = load_labels(LABELS)
     except CorpusError as exc:
@@ -90,7 +113,7 @@ def main() -> None:
         row: dict[str, Any] = {
             "id": rec["id"],
             "text": rec["text"],
-            "source_type": rec["source_type"],
+            "source_type": s.get("source_type", rec["source_type"]),
             "is_risk": risk,
             "hazards": s.get("hazards", []) if risk else [],
             "harm_occurred": bool(s.get("harm")) and risk,
@@ -101,8 +124,9 @@ def main() -> None:
             "synthetic": bool(rec.get("synthetic", False)),
             "split": "train",
         }
-        if s["note"]:
-            row["note"] = s["note"]
+        note = "; ".join(p for p in (rec.get("slice", ""), s["note"]) if p)
+        if note:
+            row["note"] = note
         rows.append(row)
         have.add(row["id"])
         added += 1

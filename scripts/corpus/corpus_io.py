@@ -33,6 +33,23 @@ OPTIONAL = ("note",)
 SOURCE_TYPES = frozenset({"review", "news", "complaint", "recall", "spot_check"})
 SPLITS = frozenset({"train", "dev", "test"})
 HAZARDS = frozenset(h.value for h in HazardType)
+GUIDE = CORPUS_DIR / "GUIDE.md"
+
+
+def _guide_categories() -> frozenset[str]:
+    """The product category names listed in GUIDE.md §5 (comma- or colon-separated names, parentheses dropped)."""
+    import re
+
+    section = GUIDE.read_text(encoding="utf-8").split("## 5. Product categories", 1)[1].split("## 6.", 1)[0]
+    items = section.split("\n- ")[1:]  # the bullet list; the prose after it ends the last item
+    names: set[str] = set()
+    for item in items:
+        body = re.sub(r"\([^)]*\)", "", item.split("\n\n", 1)[0]).split(":", 1)[-1]
+        names.update(n.strip() for n in re.split(r"[,，]", body))
+    return frozenset(n for n in names if re.fullmatch(r"[\u4e00-\u9fff/]+", n))
+
+
+GUIDE_CATEGORIES = _guide_categories()
 
 
 class CorpusError(ValueError):

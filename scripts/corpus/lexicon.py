@@ -126,3 +126,26 @@ def guess_category(text: str) -> str | None:
         if pat.search(text):
             return cat
     return None
+
+
+# Domain mining (2026-12, issue 14): extra terms per domain data set, read together with KEYWORDS.
+# They pick the enriched slice of each source; a random sample of the rest is read as well.
+DOMAIN_KEYWORDS: dict[str, tuple[str, ...]] = {
+    "car_forum_opinions_ccf2018": _words(
+        "刹车 制动 失灵 熄火 失去动力 动力中断 加速 失控 方向盘 转向 断轴 气囊 安全带 自燃 起火 漏油 "
+        "甲醛 异味 刺鼻 熏 头晕 召回 缺陷 隐患 危险 事故 抖动 顿挫 机油"
+    ),
+    "jd_phone_reviews_2025": _words("烫 发热 发烧 爆炸 鼓包 冒烟 烧 起火 漏电 电到 过敏 辐射 充电器 充电头 安全"),
+    "jd_haier_washer_reviews": _words(
+        "漏电 电到 电人 麻 带电 触电 划 锋利 夹 着火 烧 冒烟 糊味 焦味 异味 刺鼻 危险 安全 漏水 爆"
+    ),
+    "cosmetics_reviews_zhijiang": _words(
+        "过敏 痘 闭口 刺痛 刺激 泛红 红肿 发红 烂脸 痒 辣 烧 疼 起皮 脱皮 疹 不适 刺鼻 味道"
+    ),
+}
+
+
+def domain_hits(text: str, dataset: str) -> list[str]:
+    """Keyword hits for a domain data set: the general hazard keywords plus its own terms."""
+    hits = keyword_hits(text, dataset)
+    return hits + [kw for kw in DOMAIN_KEYWORDS.get(dataset, ()) if kw in text and kw not in hits]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,17 +27,21 @@ def text_key(st: SourceText) -> str:
     return st.extra if st.dataset == ONLINE_SHOPPING else st.dataset
 
 
+def new_texts(texts: Iterable[SourceText], seen: set[str], done_ids: set[str]) -> Iterator[SourceText]:
+    """The texts not yet labelled (id not in ``done_ids``) and not exact duplicates (after normalisation) of a
+    text in ``seen``; every text read is added to ``seen``, so earlier texts win duplicate ties."""
+    for st in texts:
+        norm = normalize(st.text)
+        fresh = bool(norm) and norm not in seen and f"{st.dataset}:{st.file}:{st.row}" not in done_ids
+        seen.add(norm)
+        if fresh:
+            yield st
+
+
 def unique_new_texts(labels: list[dict[str, Any]]) -> Iterator[tuple[SourceText, list[str]]]:
     """Source texts not yet labelled and not exact duplicates of anything seen, with their keyword hits."""
-    done_ids = {r["id"] for r in labels}
     seen = {normalize(r["text"]) for r in labels}
-    for st in review_and_news_sources():
-        norm = normalize(st.text)
-        sid = f"{st.dataset}:{st.file}:{st.row}"
-        if not norm or norm in seen or sid in done_ids:
-            seen.add(norm)
-            continue
-        seen.add(norm)
+    for st in new_texts(review_and_news_sources(), seen, {r["id"] for r in labels}):
         yield st, keyword_hits(st.text, text_key(st))
 
 

@@ -58,7 +58,9 @@ def main() -> None:
         if "category" in s:
             row["product_category"] = s["category"]
         if s["note"]:
-            row["note"] = s["note"]
+            # the sampling slice of a domain row (domain_batches.py) heads its note and stays there
+            head = (row.get("note") or "").split(";")[0]
+            row["note"] = f"{head}; {s['note']}" if head in ("enriched", "random", "all") else s["note"]
     try:
         save_labels(rows, LABELS)
     except CorpusError as exc:

@@ -14,6 +14,7 @@ import csv
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from riskmine.settings import shared_data_dir
@@ -26,6 +27,27 @@ HOTEL = "ChnSentiCorp_htl_all"
 THUCNEWS = "THUCNews_titles"
 FEWCLUE = "fewclue_eprstmt"
 SPOTCHECK = "food_spotcheck_foodmate"
+# Domain sources added in 2026-12 (issue 14): JSON lines, one record a line, `text` field.
+WASHER = "jd_haier_washer_reviews"
+PHONE = "jd_phone_reviews_2025"
+COSMETICS = "cosmetics_reviews_zhijiang"
+CAR_FORUM = "car_forum_opinions_ccf2018"
+QQ_NEWS = "news_product_safety_qq"
+HOT_TOPICS = "hot_topics_product_safety"
+
+HEIMAO = "heimao_diapers"
+# sources fetched from public repositories and bundled with the corpus (data/corpus/sources/<name>/, with PROVENANCE.md)
+BUNDLED_DIR = Path(__file__).resolve().parents[2] / "data" / "corpus" / "sources"
+
+# data set → (file, source_type, default product category); None = decided per text.
+DOMAIN_SOURCES: dict[str, tuple[str, str, str | None]] = {
+    WASHER: ("reviews.jsonl", "review", "洗衣机"),
+    PHONE: ("reviews.jsonl", "review", "手机"),
+    COSMETICS: ("reviews.jsonl", "review", "化妆品"),
+    CAR_FORUM: ("comments.jsonl", "complaint", "汽车"),
+    QQ_NEWS: ("news.jsonl", "news", None),
+    HOT_TOPICS: ("topics.jsonl", "news", None),
+}
 
 # online_shopping_10_cats `cat` → product category name used in the corpus (see GUIDE.md).
 SHOPPING_CATEGORY = {
@@ -117,6 +139,30 @@ def fewclue(data_dir: Path = DATA_DIR) -> Iterator[SourceText]:
                     yield SourceText(FEWCLUE, name, row, text, "review", None)
 
 
+def domain_source(dataset: str, data_dir: Path = DATA_DIR) -> Iterator[SourceText]:
+    """One of the 2026-12 domain sources (``DOMAIN_SOURCES``); ``extra`` carries the platform of hot topics."""
+    name, source_type, category = DOMAIN_SOURCES[dataset]
+    with (data_dir / dataset / name).open(encoding="utf-8") as fh:
+        for row, line in enumerate(fh):
+            if not line.strip():
+                continue
+            rec = json.loads(line)
+            text = clean_text(rec.get("text") or "")
+            if text:
+                extra = str(rec.get("platform") or rec.get("product") or "")
+                yield SourceText(dataset, name, row, text, source_type, category, extra)
+
+
+def heimao(data_dir: Path = DATA_DIR) -> Iterator[SourceText]:
+    """Complaints about diapers from a complaint platform, bundled under data/corpus/sources (``data_dir`` unused)."""
+    name = "texts.jsonl"
+    with (BUNDLED_DIR / HEIMAO / name).open(encoding="utf-8") as fh:
+        for row, line in enumerate(fh):
+            text = clean_text(json.loads(line).get("text") or "") if line.strip() else ""
+            if text:
+                yield SourceText(HEIMAO, name, row, text, "complaint", "纸尿裤")
+
+
 def review_and_news_sources(data_dir: Path = DATA_DIR) -> Iterator[SourceText]:
     """All free-text sources, in a fixed order (earlier sources win exact-duplicate ties)."""
     yield from online_shopping(data_dir)
@@ -140,6 +186,8 @@ SOURCE_READERS = {
     HOTEL: hotel,
     THUCNEWS: thucnews,
     FEWCLUE: fewclue,
+    **{name: partial(domain_source, name) for name in DOMAIN_SOURCES},
+    HEIMAO: heimao,
 }
 
 

@@ -49,13 +49,16 @@ FIELDS: dict[str, type | tuple[type, ...]] = {
 CORPUS_SOURCE_TYPES = {"review", "news", "complaint", "recall", "spot_check"}
 
 # Floors of the committed corpus (current figures in data/corpus/README.md).
-MIN_TEXTS = 6200
-MIN_RISKS = 1750
-MIN_REAL_RISKS = 1550
+MIN_TEXTS = 12700
+MIN_RISKS = 2690
+MIN_REAL_RISKS = 2480
 MIN_HAZARD_CODES = 16
-MIN_CATEGORIES = 65
-MIN_RISK_CATEGORIES = 65
-MIN_SPLIT = {"train": (4100, 1200), "dev": (850, 220), "test": (1150, 300)}  # (texts, risks)
+MIN_CATEGORIES = 75
+MIN_RISK_CATEGORIES = 75
+MIN_SPLIT = {"train": (8300, 1800), "dev": (1800, 360), "test": (2400, 480)}  # (texts, risks)
+# The domain corpus of issue 14 (2026-12): rows whose note starts with the slice they were sampled in.
+DOMAIN_SLICES = ("enriched", "random", "all")
+DOMAIN_FLOORS = {"texts": 6500, "risks": 925, "sources": 9, "risk_categories": 50}
 NEAR_DUP = 0.8
 
 
@@ -229,6 +232,11 @@ def source_text(r: dict[str, Any]) -> str:
         return _clean(json.loads(_lines(dataset, file)[row])["sentence"])
     if dataset == "THUCNews_titles":
         return _clean(_lines(dataset, file)[row].rpartition("\t")[0])
+    if dataset == "heimao_diapers":
+        bundled = (CORPUS / "sources" / dataset / file).read_text(encoding="utf-8").splitlines()
+        return _clean(json.loads(bundled[row])["text"])
+    if file.endswith(".jsonl"):  # the domain sources of 2026-12: JSON lines with a `text` field
+        return _clean(json.loads(_lines(dataset, file)[row])["text"])
     raise AssertionError(f"no reader for {dataset}")
 
 
@@ -245,6 +253,27 @@ def test_real_rows_point_at_their_source_text() -> None:
     free_text = [r for r in rows() if not r["synthetic"] and r["dataset"] != "food_spotcheck_foodmate"]
     for r in _sample(free_text, 50):
         assert source_text(r) == r["text"], f"{r['id']}: text differs from the source row"
+
+
+@needs_data
+def test_domain_rows_point_at_their_source_text() -> None:
+    domain = [r for r in rows() if (r.get("note") or "").split(";")[0] in DOMAIN_SLICES]
+    for r in _sample(domain, 80):
+        assert source_text(r) == r["text"], f"{r['id']}: text differs from the source row"
+
+
+def test_domain_corpus_floors() -> None:
+    """Issue 14: new real texts from the regulated domains, sampled as a stream (random + enriched slices)."""
+    domain = [r for r in rows() if (r.get("note") or "").split(";")[0] in DOMAIN_SLICES]
+    risks = [r for r in domain if r["is_risk"]]
+    assert not any(r["synthetic"] for r in domain)
+    assert len(domain) >= DOMAIN_FLOORS["texts"]
+    assert len(risks) >= DOMAIN_FLOORS["risks"]
+    assert len({r["dataset"] for r in domain}) >= DOMAIN_FLOORS["sources"]
+    assert len({r["product_category"] for r in risks if r["product_category"]}) >= DOMAIN_FLOORS["risk_categories"]
+    assert {"review", "news", "complaint", "recall"} <= {r["source_type"] for r in domain}
+    random_slice = [r for r in domain if r["note"].startswith("random")]
+    assert len(random_slice) >= 2000, "the stream's ordinary texts: a random sample of each review source"
 
 
 @needs_data

@@ -199,7 +199,7 @@ def test_registered_as_the_classify_stage() -> None:
 
     reg = registered()["classify"]
     assert reg.factory is make_classify
-    assert reg.writes == ("is_risk", "risk_score", "predicted_hazards", "harm_occurred", "model_versions")
+    assert reg.writes == ("is_risk", "risk_score", "predicted_hazards", "harm_occurred", "model_versions", "evidence")
     assert "normalized_text" in reg.reads
 
 
@@ -228,7 +228,8 @@ class SecondOpinion:
 
 
 def test_a_models_own_decisions_are_used_unless_a_threshold_is_given(model: BaselineRiskModel) -> None:
-    texts = ["电水壶漏电，孩子碰到外壳被电了一下", "电水壶漏电，碰到外壳被电了一下，手发麻"]
+    # no stated hazard event (which the decision layer would flag whatever the model says): the models decide
+    texts = ["孩子用的电水壶电线就烧焦了，一股塑料糊味", "电水壶用了几天电线就烧焦了，一股塑料糊味"]
     cascade = SecondOpinion(model)
     with_child, without = ClassifyStage(cascade)([_signal(t) for t in texts])
     assert with_child.is_risk and not without.is_risk
@@ -242,3 +243,43 @@ def test_predictions_decisions() -> None:
     preds = Predictions(risk=np.array([0.2, 0.8]), hazard_codes=(), hazard=np.zeros((2, 0)))
     assert preds.decisions(0.5).tolist() == [False, True]
     assert replace(preds, flagged=np.array([True, False])).decisions(0.5).tolist() == [True, False]
+
+
+def test_a_stated_hazard_is_flagged_whatever_the_score_with_its_evidence(model: BaselineRiskModel) -> None:
+    stage = ClassifyStage(model, threshold=0.99)  # a threshold no text of this model reaches
+    sig = _signal("老爸发现外机漏电，还好没有伤到人！")
+    plain = _signal("发货速度很快，第二天就到了")
+    stage([sig, plain])
+    assert sig.is_risk and sig.risk_score >= 0.5
+    assert any(span.text == "外机漏电" for span in sig.evidence)
+    assert HazardType.electric_shock in sig.predicted_hazards
+    assert not plain.is_risk
+
+
+def test_station_and_public_reports_are_kept_as_risks(model: BaselineRiskModel) -> None:
+    stage = ClassifyStage(model, threshold=0.99)
+    kept = []
+    for source_type in (SourceType.station_report, SourceType.public_report, SourceType.review):
+        doc = RawDocument(source="test", source_type=source_type, text="本月电商平台销售情况汇总，价格稳定")
+        sig = Signal.from_document(doc)
+        sig.normalized_text = doc.text
+        stage([sig])
+        kept.append(sig.is_risk)
+    assert kept == [True, True, False]
+
+
+def test_thresholds_per_source_type_apply_in_the_stage(model: BaselineRiskModel) -> None:
+    text = "发货速度很快，第二天就到了"
+    score = float(model.score_texts([text])[0])
+    saved = dict(model.source_thresholds)
+    try:
+        model.source_thresholds = {"news": score / 2}
+        stage = ClassifyStage(model)
+        news = Signal.from_document(RawDocument(source="t", source_type=SourceType.news, text=text))
+        review = Signal.from_document(RawDocument(source="t", source_type=SourceType.review, text=text))
+        for s in (news, review):
+            s.normalized_text = text
+        stage([news, review])
+        assert news.is_risk and (review.is_risk == (score >= model.threshold))
+    finally:
+        model.source_thresholds = saved

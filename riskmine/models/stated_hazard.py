@@ -1,0 +1,288 @@
+"""Stated hazard events: the rule layer that keeps a text reporting a product hazard from being missed.
+
+A learned model trained on some sources can score a plain report such as 「老爸发现外机漏电」 or
+「行驶中发动机失去动力」 near zero when its sources never phrased a hazard that way. The labelling
+guide (data/corpus/GUIDE.md §1, §2, §6) is unambiguous about such texts: a hazard event caused by
+a product, stated as having happened and not negated, is a risk. This module finds those
+statements with a short list of event patterns, each checked the way the disambiguate stage
+checks a hazard word:
+
+* **sense**: the project's collocation rules (漏电保护器, 销量爆炸, 着火点 …) and explicit
+  exclusions per pattern rule the word out;
+* **negation and hypotheticals**: a negation (没有漏电, 从未起火), hypothetical (怕起火,
+  万一爆炸, 会不会漏电) or accessory cue (漏电|保护) governing the event rules it out;
+* **a product as cause**: in news, where fires and poisonings often have no product cause
+  (山火, 仓库起火, 纵火), the event counts only when a product of the taxonomy stands right
+  before or after it in the same clause (电动车充电自燃, 热水器爆炸, 起火的充电宝), and not as
+  the name of a place (鞋店, 家具厂). Reviews, complaints and reports are about a product already.
+
+:func:`find_stated_hazards` returns each event with its span (the evidence shown to analysts),
+its hazard codes and whether the wording itself says harm happened. The decision layer
+(:mod:`riskmine.models.decision`) lifts a text with such an event into the review band
+whatever the learned model scored. Nothing here was tuned on a held-out source: the patterns
+restate the guide's rules.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+from riskmine.schema import HazardType
+
+if TYPE_CHECKING:
+    from riskmine.nlp.disambiguate import Rules
+
+H = HazardType
+# source types whose texts are about a product by construction (a review of it, a complaint or report on it)
+PRODUCT_BOUND_SOURCES = frozenset(
+    {"review", "complaint", "station_report", "public_report", "injury_report", "recall", "spot_check"}
+)
+_CLAUSE = re.compile(r"[。！？!?；;\n]")
+# a product term that is part of a place name (鞋店, 家具厂, 电器城) names no product as the cause
+_PLACE_AFTER = re.compile(r"^(?:店|厂|城|市场|商场|仓库|公司|行|铺|超市|门店|专卖店|车间)")
+# words of harm that, asserted in the same clause as an event, mean it hurt someone or burnt something
+_HARM_WORDS = re.compile(r"死亡|身亡|遇难|丧生|受伤|伤者|伤亡|住院|送医|抢救|烧伤|烫伤|烧毁|烧光|中毒|致\d*人")
+_HARM_NEGATION = re.compile(r"(?:没有?|未|无|幸好没|还好没|好在没)(?:人员?|造成)?$")
+
+
+@dataclass(frozen=True)
+class EventPattern:
+    """One kind of stated event: a regex whose group ``c`` is the event word checked for negation."""
+
+    name: str
+    regex: re.Pattern[str]
+    hazards: tuple[HazardType, ...]
+    harm: bool  # the wording itself says harm happened (触电, 烫伤, 中毒 …)
+    needs_product: bool = True  # in texts not bound to a product (news), a product must be named beside it
+
+
+def _p(
+    name: str, pattern: str, hazards: tuple[HazardType, ...], harm: bool, needs_product: bool = True
+) -> EventPattern:
+    return EventPattern(name, re.compile(pattern), hazards, harm, needs_product)
+
+
+# Order matters only for overlapping matches: the first pattern that claims a span keeps it.
+PATTERNS: tuple[EventPattern, ...] = (
+    # electric shock
+    _p(
+        "shock_felt",
+        r"(?P<c>(?<![充用耗来停供])(?:被电(?:到|了|击|伤|麻)|电到(?:我|手|人|了)|电了一下|电手(?!机)"
+        r"|麻手|手被电麻|有电感|触电(?!般|的感觉|感|一样的感觉)))",
+        (H.electric_shock,),
+        True,
+    ),
+    _p(
+        "live_casing",
+        r"(?P<c>(?:外壳|机身|金属|外机|内机|水管|龙头|螺丝|机器|插座)(?:上)?(?:会)?(?:带电|有电|漏电))",
+        (H.electric_shock,),
+        False,
+    ),
+    _p("leakage", r"(?P<c>漏电)(?!保护|开关|断路|检测|测试|插头|保护器)", (H.electric_shock,), False),
+    # fire and explosion
+    _p(
+        "fire",
+        r"(?P<c>起火|着火(?!点)|失火|自燃|爆燃|(?<![嗓喉头])冒(?:黑|白|青)?烟"
+        r"|冒火花|打火花|电火花|烧起来|燃起来)",
+        (H.fire,),
+        False,
+    ),
+    _p(
+        "explosion",
+        r"(?P<c>(?<!销量|信息|知识|流量|人气|心态|音质|效果|性能|数据|热度|口碑)"
+        r"爆炸(?!性|头|款|式|声音乐))",
+        (H.fire,),
+        False,
+    ),
+    _p(
+        "device_exploded",
+        r"(?:手机|电池|充电宝|充电器|充电头|电瓶|锂电池|移动电源|电动车|气罐|煤气罐"
+        r"|液化气罐|高压锅|压力锅|热水器)(?:突然|直接|竟然|居然)?(?P<c>炸了|爆了|炸开|爆裂)",
+        (H.fire,),
+        False,
+        False,
+    ),
+    _p("battery_swelling", r"(?P<c>电池[^，。！？,!?]{0,4}鼓包|鼓包(?:的)?电池)", (H.fire,), False, False),
+    _p("gas_leak", r"(?P<c>(?:燃气|煤气|天然气|液化气)(?:罐|管|软管|灶)?(?:泄漏|泄露|漏气))", (H.fire,), False, False),
+    _p("co_leak", r"(?P<c>一氧化碳(?:泄漏|泄露|超标))", (H.chemical,), False, False),
+    # a charger, power bank, plug or socket that is itself hot (GUIDE §2: where charging fires start)
+    _p(
+        "hot_charger",
+        r"(?:充电宝|移动电源|充电器|充电头|适配器|插头|插座|插线板|排插|接线板|数据线|电源线)"
+        r"[^，。！？,!?\s]{0,6}(?P<c>发烫|很烫|烫手|烫的|过热|烫得|巨烫|超烫|好烫|太烫|特别烫|非常烫)",
+        (H.fire,),
+        False,
+        False,
+    ),
+    # burns
+    _p("burn", r"(?P<c>烫伤|烧伤|灼伤|烫起泡|烫出(?:了)?泡|烫红了)", (H.burns,), True),
+    # poisoning
+    _p("co_poisoning", r"(?P<c>(?:一氧化碳|煤气|燃气|天然气)中毒)", (H.chemical,), True, False),
+    _p("caused_poisoning", r"(?:致|导致|造成|引发)\d*(?:人|名|户)?(?P<c>中毒)", (H.chemical,), True),
+    _p("food_poisoning", r"(?P<c>食物中毒|上吐下泻|吃坏(?:了)?肚子)", (H.microbiological,), True),
+    _p(
+        "ate_and_ill",
+        r"吃(?:了|完|过)[^。！？!?]{0,10}(?P<c>拉肚子|腹泻|呕吐|肚子疼|肚子痛)",
+        (H.microbiological,),
+        True,
+    ),
+    # adverse reactions to cosmetics, clothing and other body-contact goods
+    _p("reaction", r"(?P<c>过敏了|出现过敏|过敏反应|起了?(?:红)?疹子|起红疹|烂脸)", (H.chemical,), True),
+    # vehicles and other machines whose safety function failed in use
+    _p(
+        "brake_failure",
+        r"(?P<c>(?:刹车|制动)(?:系统)?(?:突然|完全)?(?:失灵|失效|不灵了|踩不下去)|刹不住车?)",
+        (H.safety_function_failure, H.injuries),
+        False,
+        False,
+    ),
+    _p(
+        "steering_failure",
+        r"(?P<c>(?:方向盘|转向)(?:突然)?(?:失灵|失效|锁死|卡死))",
+        (H.safety_function_failure, H.injuries),
+        False,
+        False,
+    ),
+    _p(
+        "airbag_failure",
+        r"(?P<c>(?:安全)?气囊(?:都)?(?:没有?|未|不)(?:弹出|打开|弹开))",
+        (H.safety_function_failure, H.injuries),
+        False,
+        False,
+    ),
+    _p(
+        "stall_while_driving",
+        r"(?:行驶|开着|开车|高速|路上|跑着|等红灯|加速|过弯|上坡|车速)[^。！？!?；;]{0,10}"
+        r"(?P<c>熄火|失去动力|没(?:有)?动力了|动力中断|突然断电)",
+        (H.injuries,),
+        False,
+        False,
+    ),
+    _p("axle_break", r"(?P<c>断轴|暴冲)", (H.injuries,), False, False),
+    # mechanical injuries
+    _p(
+        "broke_and_hurt",
+        r"(?:断裂|断了|折断|脱落|倒塌|坍塌|侧翻|翻倒|碎裂|爆裂|掉下来)[^。！？!?]{0,10}"
+        r"(?P<c>摔伤|受伤|伤到|砸伤|划伤|割伤|骨折|致伤|伤人)",
+        (H.injuries,),
+        True,
+    ),
+    _p(
+        "cut_body",
+        r"(?P<c>(?:划伤|割伤|划破|扎伤|刺伤|夹伤|砸伤|摔伤)(?:了)?(?:我的|宝宝的|孩子的)?"
+        r"(?:手|手指|皮肤|脚|腿|孩子|宝宝|小孩|人|脸))",
+        (H.injuries,),
+        True,
+    ),
+    _p(
+        "body_cut",
+        r"(?:手|手指|皮肤|孩子|宝宝|小孩)(?:被)?[^。！？!?，,]{0,4}"
+        r"(?P<c>划伤|割伤|划破|夹伤|扎伤|刺伤|夹到)",
+        (H.injuries,),
+        True,
+    ),
+    # harm to a person with the hazard left to the model (刚买的新机就出外机漏电伤人)
+    _p("hurt_someone", r"(?P<c>伤人|伤到人|伤到了人|致人受伤|致\d+人(?:受伤|死亡|身亡))", (), True),
+    # choking and suffocation
+    _p("suffocation", r"(?<!令人)(?<!美到)(?<!美得)(?P<c>窒息)(?!感|般|的感觉)", (H.suffocation,), True),
+    _p("choking", r"(?P<c>卡住喉咙|卡喉咙?|误吞|噎住)", (H.choking,), True),
+)
+
+
+@dataclass(frozen=True)
+class StatedHazard:
+    """An event stated in a text: the span [start, end) of the matched wording, its hazards, and harm."""
+
+    start: int
+    end: int
+    text: str
+    pattern: str
+    hazards: tuple[HazardType, ...]
+    harm: bool
+
+
+@lru_cache(maxsize=1)
+def _rules() -> Rules:
+    from riskmine.nlp.disambiguate import build_rules
+
+    return build_rules()
+
+
+def _clause_bounds(text: str, start: int, end: int) -> tuple[int, int]:
+    lo = max((m.end() for m in _CLAUSE.finditer(text, 0, start)), default=0)
+    hit = _CLAUSE.search(text, end)
+    return lo, hit.start() if hit else len(text)
+
+
+def _ruled_out(text: str, start: int, end: int) -> bool:
+    """A negation, hypothetical or accessory cue governs [start, end), or a collocation rules the word out."""
+    from riskmine.nlp.tag import context_cue
+
+    rules = _rules()
+    if context_cue(rules.lex, text, start, end) is not None:
+        return True
+    judged = rules.judge(text, start, end, text[start:end])
+    return judged is not None and not judged[0]
+
+
+def _product_beside(text: str, start: int, end: int) -> bool:
+    """A product of the taxonomy within the event's clause, just before (≤ 14 chars) or after (≤ 8 chars) it."""
+    lo, hi = _clause_bounds(text, start, end)
+    lo, hi = max(lo, start - 14), min(hi, end + 8)
+    window = text[lo:hi]
+    for m in _rules().lex.taxonomy.index.find(window):
+        a, b = lo + m.start, lo + m.end
+        if b <= start or a >= end:
+            if _PLACE_AFTER.match(text[b:]):
+                continue
+            return True
+    return False
+
+
+def _harm_nearby(text: str, start: int, end: int) -> bool:
+    lo, hi = _clause_bounds(text, start, end)
+    # the sentence around the clause: harm is often told in the next clause (…起火，造成2人死亡)
+    hi2 = _CLAUSE.search(text, hi + 1)
+    span = text[lo : hi2.start() if hi2 else len(text)]
+    return any(not _HARM_NEGATION.search(span[max(0, m.start() - 6) : m.start()]) for m in _HARM_WORDS.finditer(span))
+
+
+def find_stated_hazards(text: str, source_type: str | None = None) -> list[StatedHazard]:
+    """The hazard events ``text`` states as having happened (see the module docstring), in text order.
+
+    ``source_type`` decides whether the text is bound to a product (reviews, complaints, reports)
+    or must name one beside the event (news and unknown sources with ``needs_product`` patterns).
+    """
+    if not text:
+        return []
+    bound = source_type in PRODUCT_BOUND_SOURCES
+    taken: list[tuple[int, int]] = []
+    found: list[StatedHazard] = []
+    for pattern in PATTERNS:
+        for m in pattern.regex.finditer(text):
+            start, end = m.span("c")
+            if any(start < b and a < end for a, b in taken):
+                continue
+            if _ruled_out(text, start, end):
+                continue
+            if pattern.needs_product and not bound and not _product_beside(text, start, end):
+                continue
+            taken.append((start, end))
+            harm = pattern.harm or _harm_nearby(text, start, end)
+            found.append(StatedHazard(start, end, text[start:end], pattern.name, pattern.hazards, harm))
+    found.sort(key=lambda s: s.start)
+    return found
+
+
+def stated_hazards_batch(
+    texts: Sequence[str], source_types: Sequence[str | None] | None = None
+) -> list[list[StatedHazard]]:
+    """:func:`find_stated_hazards` for each text (``source_types`` aligned with ``texts``, or None)."""
+    types = list(source_types) if source_types is not None else [None] * len(texts)
+    if len(types) != len(texts):
+        raise ValueError(f"{len(texts)} texts but {len(types)} source types")
+    return [find_stated_hazards(t, s) for t, s in zip(texts, types, strict=True)]
