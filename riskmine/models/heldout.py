@@ -173,8 +173,14 @@ def _figures(examples: list[LabelledExample], preds: Predictions, flagged: np.nd
     }
 
 
-def held_out_table(oos: OutOfSource, variants: dict[str, DecisionParts] | None = None) -> dict[str, Any]:
-    """Figures per held-out group and variant; thresholds for a group come from the other groups' scores."""
+def held_out_table(
+    oos: OutOfSource, variants: dict[str, DecisionParts] | None = None, splits: Sequence[str] | None = None
+) -> dict[str, Any]:
+    """Figures per held-out group and variant; thresholds for a group come from the other groups' scores.
+
+    ``splits`` limits the figures to the held-out group's texts in those splits (``("dev", "test")``: the texts
+    that no rule or feature was developed on); the models and thresholds are the same.
+    """
     variants = variants or VARIANTS
     y = np.array([e.is_risk for e in oos.examples], dtype=np.int8)
     stypes = [_stype(e) for e in oos.examples]
@@ -182,9 +188,13 @@ def held_out_table(oos: OutOfSource, variants: dict[str, DecisionParts] | None =
     stated = stated_hazards_batch(texts, stypes)
     testable = sorted({g for g in oos.groups if g != SYNTHETIC_GROUP})
     rows: dict[str, dict[str, Any]] = {}
+    in_splits = np.array([splits is None or e.split in splits for e in oos.examples], dtype=bool)
     for group in testable:
         m = oos.mask(group)
         others = ~m & np.array([g != SYNTHETIC_GROUP for g in oos.groups])
+        m = m & in_splits
+        if not m.any():
+            continue
         overall, per, _ = choose_source_thresholds(
             y[others],
             oos.preds.risk[others],
@@ -210,7 +220,7 @@ def held_out_table(oos: OutOfSource, variants: dict[str, DecisionParts] | None =
     summary: dict[str, Any] = {}
     for name in variants:
         vals: dict[str, list[float]] = defaultdict(list)
-        for group in testable:
+        for group in rows:
             fig = rows[group][name]
             for key in ("f1", "macro_f1", "precision", "recall", "hazard_accuracy"):
                 if fig[key] is not None and fig["risks"] > 0:
@@ -220,8 +230,13 @@ def held_out_table(oos: OutOfSource, variants: dict[str, DecisionParts] | None =
             if fig["risks"] >= 50:
                 vals["precision_at_50"].append(fig["precision_at_50"]["value"])
         summary[name] = {k: float(np.mean(v)) if v else None for k, v in vals.items()}
-        summary[name]["groups"] = len(testable)
-    return {"groups": rows, "summary": summary, "seconds_training": round(oos.seconds, 1)}
+        summary[name]["groups"] = len(rows)
+    return {
+        "groups": rows,
+        "summary": summary,
+        "splits": list(splits) if splits is not None else ["train", "dev", "test"],
+        "seconds_training": round(oos.seconds, 1),
+    }
 
 
 def _f(value: Any) -> str:
@@ -233,7 +248,7 @@ def _f(value: Any) -> str:
 def render_held_out(table: dict[str, Any], console: Console | None = None, variant: str = SERVED) -> None:
     """Print the per-source table of the served decision and the summary of every variant."""
     console = console or Console()
-    t = Table(title=f"leave-one-source-out: {variant}")
+    t = Table(title=f"leave-one-source-out: {variant}; texts of the held-out source in {'+'.join(table['splits'])}")
     for col in ("held-out source", "texts", "risks", "P", "R", "F1", "macro F1", "harm R (n)", "P@50", "hazard acc."):
         t.add_column(col, justify="left" if col == "held-out source" else "right")
     for group, row in table["groups"].items():

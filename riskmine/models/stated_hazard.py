@@ -70,6 +70,13 @@ def _p(
 PATTERNS: tuple[EventPattern, ...] = (
     # electric shock
     _p(
+        "touch_shock",
+        # the whole touch-to-shock span is the event: "会有触电的感觉" after a touch is habitual, not hypothetical
+        r"(?P<c>(?:碰|摸|接触|触碰)[^。！？!?]{0,16}(?:触电的感觉|有电的感觉|被电|麻手|麻麻的))",
+        (H.electric_shock,),
+        True,
+    ),
+    _p(
         "shock_felt",
         r"(?P<c>(?<![充用耗来停供])(?:被电(?:到|了|击|伤|麻)|电到(?:我|手|人|了)|电了一下|电手(?!机)"
         r"|麻手|手被电麻|有电感|触电(?!般|的感觉|感|一样的感觉)))",
@@ -78,23 +85,29 @@ PATTERNS: tuple[EventPattern, ...] = (
     ),
     _p(
         "live_casing",
-        r"(?P<c>(?:外壳|机身|金属|外机|内机|水管|龙头|螺丝|机器|插座)(?:上)?(?:会)?(?:带电|有电|漏电))",
+        r"(?P<c>(?:外壳|机身|金属|外机|内机|水管|龙头|螺丝|机器|插座)(?:上)?(?:会)?(?:带电|有电|漏电))"
+        r"(?!似的|一样)",
         (H.electric_shock,),
         False,
     ),
-    _p("leakage", r"(?P<c>漏电)(?!保护|开关|断路|检测|测试|插头|保护器)", (H.electric_shock,), False),
+    _p(
+        "leakage",
+        r"(?<!电池)(?<!以为)(?<![像中])(?P<c>漏电)(?!保护|开关|断路|检测|测试|插头|保护器|似的|一样|等)",
+        (H.electric_shock,),
+        False,
+    ),
     # fire and explosion
     _p(
         "fire",
-        r"(?P<c>起火|着火(?!点)|失火|自燃|爆燃|(?<![嗓喉头])冒(?:黑|白|青)?烟"
+        r"(?P<c>起火|着火(?!点)|失火|自燃|爆燃|(?<![嗓喉头])(?<!轮胎)(?<!刹到)冒(?:黑|白|青)?烟"
         r"|冒火花|打火花|电火花|烧起来|燃起来)",
         (H.fire,),
         False,
     ),
     _p(
         "explosion",
-        r"(?P<c>(?<!销量|信息|知识|流量|人气|心态|音质|效果|性能|数据|热度|口碑)"
-        r"爆炸(?!性|头|款|式|声音乐))",
+        r"(?P<c>(?<!销量|信息|知识|流量|人气|心态|音质|效果|性能|数据|热度|口碑|都要|早就)(?<![要快会大就])"
+        r"爆炸(?!性|头|款|式|声音乐|戏|案))",
         (H.fire,),
         False,
     ),
@@ -119,9 +132,14 @@ PATTERNS: tuple[EventPattern, ...] = (
         False,
     ),
     # burns
-    _p("burn", r"(?P<c>烫伤|烧伤|灼伤|烫起泡|烫出(?:了)?泡|烫红了)", (H.burns,), True),
+    _p(
+        "burn",
+        r"(?P<c>烫伤|烧伤|灼伤|烫起泡|烫出(?:了)?泡|烫红了|烫得(?:拿不住|握不住|不敢摸|没法拿))",
+        (H.burns,),
+        True,
+    ),
     # poisoning
-    _p("co_poisoning", r"(?P<c>(?:一氧化碳|煤气|燃气|天然气)中毒)", (H.chemical,), True, False),
+    _p("co_poisoning", r"(?P<c>(?:一氧化碳|煤气|燃气|天然气)中毒)", (H.chemical,), True),
     _p("caused_poisoning", r"(?:致|导致|造成|引发)\d*(?:人|名|户)?(?P<c>中毒)", (H.chemical,), True),
     _p("food_poisoning", r"(?P<c>食物中毒|上吐下泻|吃坏(?:了)?肚子)", (H.microbiological,), True),
     _p(
@@ -132,10 +150,17 @@ PATTERNS: tuple[EventPattern, ...] = (
     ),
     # adverse reactions to cosmetics, clothing and other body-contact goods
     _p("reaction", r"(?P<c>过敏了|出现过敏|过敏反应|起了?(?:红)?疹子|起红疹|烂脸)", (H.chemical,), True),
+    _p(
+        "reaction_after_use",
+        r"(?:用|擦|涂|抹|敷)[^。！？!?，,]{0,8}(?P<c>长(?:了)?(?:很多|好多)?痘痘?|起(?:了)?痘痘?"
+        r"|爆痘|闷痘|脂肪粒|红肿|脱皮)",
+        (H.chemical,),
+        True,
+    ),
     # vehicles and other machines whose safety function failed in use
     _p(
         "brake_failure",
-        r"(?P<c>(?:刹车|制动)(?:系统)?(?:突然|完全)?(?:失灵|失效|不灵了|踩不下去)|刹不住车?)",
+        r"(?P<c>(?:刹车|制动)(?:系统)?(?:突然|完全)?(?:失灵|失效|不灵了|踩不下去)|刹不住车?|踩不下刹车)",
         (H.safety_function_failure, H.injuries),
         False,
         False,
@@ -166,7 +191,7 @@ PATTERNS: tuple[EventPattern, ...] = (
     # mechanical injuries
     _p(
         "broke_and_hurt",
-        r"(?:断裂|断了|折断|脱落|倒塌|坍塌|侧翻|翻倒|碎裂|爆裂|掉下来)[^。！？!?]{0,10}"
+        r"(?:断裂|断了|折断|脱落|碎裂|爆裂|掉下来)[^。！？!?]{0,10}"
         r"(?P<c>摔伤|受伤|伤到|砸伤|划伤|割伤|骨折|致伤|伤人)",
         (H.injuries,),
         True,
@@ -185,12 +210,37 @@ PATTERNS: tuple[EventPattern, ...] = (
         (H.injuries,),
         True,
     ),
+    # a failed spot check or test of a named product (GUIDE §6: no item named → other)
+    _p("failed_check", r"(?:抽检|抽查|监督检查|检测|检验)[^。！？!?]{0,10}(?P<c>不合格|不达标)", (H.other,), False),
     # harm to a person with the hazard left to the model (刚买的新机就出外机漏电伤人)
-    _p("hurt_someone", r"(?P<c>伤人|伤到人|伤到了人|致人受伤|致\d+人(?:受伤|死亡|身亡))", (), True),
+    _p("hurt_someone", r"(?P<c>(?<=[电烫砸炸烧夹])伤人|伤到了?人(?!心)|致人受伤|致\d+人(?:受伤|死亡|身亡))", (), True),
     # choking and suffocation
     _p("suffocation", r"(?<!令人)(?<!美到)(?<!美得)(?P<c>窒息)(?!感|般|的感觉)", (H.suffocation,), True),
     _p("choking", r"(?P<c>卡住喉咙|卡喉咙?|误吞|噎住)", (H.choking,), True),
 )
+# Context that rules an event out (GUIDE §6): a fire or explosion after a crash, of fireworks, a bomb or in a
+# factory; choking or suffocation on ordinary food.
+_CRASH_BEFORE = re.compile(r"撞|追尾|碰撞|相撞|侧翻|翻车|车祸|交通事故")
+_NOT_A_PRODUCT_FIRE = re.compile(r"烟花|鞭炮|爆竹|炸弹|炸药|袭击|工厂|企业|车间|作坊|演练")
+_EATING = re.compile(r"吃|喝|食物|呛")
+# a finding or ruling that clears the product (GUIDE §6 "Claims, denials and rulings"), read in texts not bound to it
+_CLEARED = re.compile(
+    r"非产品质量问题|非车辆(?:自身)?原因|而非[^。！？!?]{0,12}(?:失灵|自燃|缺陷)|报道不实|不实报道|被判道歉|判[^。！？!?]{0,12}道歉"
+)
+_FIRE_PATTERNS = frozenset({"fire", "explosion", "device_exploded"})
+_AIRWAY_PATTERNS = frozenset({"suffocation", "choking"})
+
+
+def _context_rules_out(pattern: str, text: str, start: int, end: int) -> bool:
+    if pattern in _FIRE_PATTERNS:
+        sentence_start = max((m.end() for m in re.finditer(r"[。！？!?\n]", text[:start])), default=0)
+        if _CRASH_BEFORE.search(text, sentence_start, start):
+            return True
+        return bool(_NOT_A_PRODUCT_FIRE.search(text[max(0, start - 12) : end + 6]))
+    if pattern in _AIRWAY_PATTERNS:
+        lo, hi = _clause_bounds(text, start, end)
+        return bool(_EATING.search(text, lo, hi))
+    return False
 
 
 @dataclass(frozen=True)
@@ -260,6 +310,8 @@ def find_stated_hazards(text: str, source_type: str | None = None) -> list[State
     if not text:
         return []
     bound = source_type in PRODUCT_BOUND_SOURCES
+    if not bound and _CLEARED.search(text):
+        return []
     taken: list[tuple[int, int]] = []
     found: list[StatedHazard] = []
     for pattern in PATTERNS:
@@ -267,7 +319,7 @@ def find_stated_hazards(text: str, source_type: str | None = None) -> list[State
             start, end = m.span("c")
             if any(start < b and a < end for a, b in taken):
                 continue
-            if _ruled_out(text, start, end):
+            if _ruled_out(text, start, end) or _context_rules_out(pattern.name, text, start, end):
                 continue
             if pattern.needs_product and not bound and not _product_beside(text, start, end):
                 continue

@@ -44,10 +44,26 @@ def test_stated_events_are_found(text: str, source_type: str, expected: set[H]) 
         ("广西一鞋店起火4人死亡", "news"),  # a shop is a place, not a product
         ("森林大火起火原因查明", "news"),
         ("充电器一点都不烫", "review"),
+        ("这价格太伤人了，再也不买了", "review"),  # 伤人 of feelings
+        ("耳机音量一大耳朵都要爆炸", "review"),  # hyperbole
+        ("电池漏电，待机一天就没电了", "review"),  # battery drain
+        ("保时捷与电动车碰撞后撞树起火", "news"),  # a fire after a crash
+        ("滨州一小区烟花爆炸致1死", "news"),  # fireworks set off by people
+        ("台湾超级电池工厂爆炸", "news"),  # a factory accident
+        ("11个月大婴儿吃柚子窒息", "news"),  # ordinary food
+        ("小米汽车称断轴非产品质量问题", "news"),  # a finding that clears the product
     ],
 )
 def test_other_senses_and_worries_are_not_events(text: str, source_type: str) -> None:
     assert find_stated_hazards(text, source_type) == []
+
+
+def test_more_stated_events() -> None:
+    assert H.electric_shock in codes("碰到洗衣机的不锈钢内筒时会有触电的感觉")
+    assert H.chemical in codes("质量差，用了长痘痘，几天了还没消")
+    assert H.burns in codes("拍几张照片手机烫得拿不住")
+    assert H.other in codes("23批次化妆品抽检不合格", "news")
+    assert H.safety_function_failure in codes("特斯拉回应踩不下刹车", "news")
 
 
 def test_news_needs_a_product_beside_the_event_reviews_do_not() -> None:
