@@ -80,3 +80,23 @@ def test_analyze_file_streams_gbk_input_line_for_line(pipeline: Pipeline, tmp_pa
     assert got[1]["id"] is None and "not valid JSON" in got[1]["error"]
     assert got[2]["id"] == "3"
     assert len(rejected) == 1 and rejected[0].row == 2
+
+
+def test_stated_hazards_from_issue_14_reach_the_review_band(pipeline: Pipeline) -> None:
+    """Texts from sources the model was never trained on, which the model of 2026-11 scored below 0.12."""
+    rows = [
+        {"id": "ac", "text": "老爸发现外机漏电，还好没有伤到人！", "product": "空调"},
+        {"id": "fire", "text": "头天下午安装好之后第二天上午房子不知道什么原因着火了"},
+        {"id": "car", "text": "广汽丰田凯美瑞行驶中发动机失去动力", "source_type": "complaint"},
+        {"id": "pb", "text": "冲一会就发烫 手机充电宝都是烫的"},
+        {"id": "gas", "text": "燃气热水器一氧化碳泄漏致人中毒事件，1人住院", "source_type": "station_report"},
+        {"id": "pram", "text": "婴儿推车 刹车失灵;侧翻", "source_type": "station_report"},
+    ]
+    results, rejected = analyze_rows(rows, pipeline)
+    assert rejected == []
+    for r in results:
+        assert r is not None and r["is_risk"], r
+        assert r["risk_score"] >= 0.5 and r["evidence"], r
+    by_id = {r["id"]: r for r in results if r}
+    assert "electric_shock" in by_id["ac"]["hazards"]
+    assert by_id["gas"]["harm_occurred"]
