@@ -15,6 +15,7 @@ fields ``apply_labels.py`` reads, plus ``slice``
 from __future__ import annotations
 
 import argparse
+import json
 import random
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from corpus_io import LABELS, fail, load_labels
 from lexicon import domain_hits
 from mine import new_texts, record, write_batch
 from sources import (
+    BUNDLED_DIR,
     CAR_FORUM,
     COSMETICS,
     HEIMAO,
@@ -30,7 +32,9 @@ from sources import (
     PHONE,
     QQ_NEWS,
     WASHER,
+    WEIBO_2026,
     SourceText,
+    bundled_source,
     domain_source,
     heimao,
     online_shopping,
@@ -60,6 +64,10 @@ def _pools(seen: set[str], done: set[str], texts: list[SourceText]) -> tuple[lis
         hits = domain_hits(st.text, st.dataset)
         (hit if hits else rest).append((st, hits))
     return hit, rest
+
+
+def json_lines(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 def _take(rng: random.Random, pool: list, k: int) -> list:
@@ -102,8 +110,12 @@ def main() -> None:
     hit, rest = _pools(seen, done, [st for st in thucnews() if st.extra in ("society", "science")])
     add("THUCNews_titles", _take(rng, hit, THUC_PLAN[0]), "enriched")
     add("THUCNews_titles", _take(rng, rest, THUC_PLAN[1]), "random")
-    # complaints fetched from a public repository and bundled under data/corpus/sources (read whole)
+    # sources fetched from public repositories and bundled under data/corpus/sources: the complaints read whole;
+    # the 2026 Weibo headlines as their extract.py sampled them (hazard-word slice = enriched, the rest random)
     add(HEIMAO, [(st, []) for st in new_texts(heimao(), seen, done)], "all")
+    weibo = json_lines(BUNDLED_DIR / WEIBO_2026 / "topics.jsonl")
+    for st in new_texts(bundled_source(WEIBO_2026), seen, done):
+        add(WEIBO_2026, [(st, [])], "enriched" if weibo[st.row]["slice"] == "hazard_word" else "random")
     for name, recs in batches.items():
         write_batch(args.out_dir / f"{name}.jsonl", recs)
     print(f"{sum(len(r) for r in batches.values())} candidates in {len(batches)} batches")

@@ -36,6 +36,7 @@ QQ_NEWS = "news_product_safety_qq"
 HOT_TOPICS = "hot_topics_product_safety"
 
 HEIMAO = "heimao_diapers"
+WEIBO_2026 = "weibo_hot_2026"
 # sources fetched from public repositories and bundled with the corpus (data/corpus/sources/<name>/, with PROVENANCE.md)
 BUNDLED_DIR = Path(__file__).resolve().parents[2] / "data" / "corpus" / "sources"
 
@@ -153,14 +154,26 @@ def domain_source(dataset: str, data_dir: Path = DATA_DIR) -> Iterator[SourceTex
                 yield SourceText(dataset, name, row, text, source_type, category, extra)
 
 
-def heimao(data_dir: Path = DATA_DIR) -> Iterator[SourceText]:
-    """Complaints about diapers from a complaint platform, bundled under data/corpus/sources (``data_dir`` unused)."""
-    name = "texts.jsonl"
-    with (BUNDLED_DIR / HEIMAO / name).open(encoding="utf-8") as fh:
+# bundled source → (file, source_type, default product category)
+BUNDLED_SOURCES: dict[str, tuple[str, str, str | None]] = {
+    HEIMAO: ("texts.jsonl", "complaint", "纸尿裤"),
+    WEIBO_2026: ("topics.jsonl", "news", None),
+}
+
+
+def bundled_source(dataset: str, data_dir: Path = DATA_DIR) -> Iterator[SourceText]:
+    """A source fetched from a public repository and bundled under data/corpus/sources (``data_dir`` unused)."""
+    name, source_type, category = BUNDLED_SOURCES[dataset]
+    with (BUNDLED_DIR / dataset / name).open(encoding="utf-8") as fh:
         for row, line in enumerate(fh):
             text = clean_text(json.loads(line).get("text") or "") if line.strip() else ""
             if text:
-                yield SourceText(HEIMAO, name, row, text, "complaint", "纸尿裤")
+                yield SourceText(dataset, name, row, text, source_type, category)
+
+
+def heimao(data_dir: Path = DATA_DIR) -> Iterator[SourceText]:
+    """Complaints about diapers from a complaint platform (bundled)."""
+    return bundled_source(HEIMAO, data_dir)
 
 
 def review_and_news_sources(data_dir: Path = DATA_DIR) -> Iterator[SourceText]:
@@ -187,7 +200,7 @@ SOURCE_READERS = {
     THUCNEWS: thucnews,
     FEWCLUE: fewclue,
     **{name: partial(domain_source, name) for name in DOMAIN_SOURCES},
-    HEIMAO: heimao,
+    **{name: partial(bundled_source, name) for name in BUNDLED_SOURCES},
 }
 
 
