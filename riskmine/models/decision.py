@@ -75,8 +75,7 @@ def _with_codes(preds: Predictions, extra: Sequence[HazardType]) -> Predictions:
     missing = [c for c in dict.fromkeys(extra) if c not in preds.hazard_codes]
     if not missing:
         return Predictions(preds.risk.copy(), preds.hazard_codes, preds.hazard.copy(), preds.harm, preds.flagged)
-    pad = np.zeros((len(preds), len(missing)), dtype=np.float64)
-    hazard = np.hstack([preds.hazard, pad]) if preds.hazard.size or len(preds) else pad
+    hazard = np.hstack([preds.hazard.reshape(len(preds), -1), np.zeros((len(preds), len(missing)))])
     return Predictions(preds.risk.copy(), (*preds.hazard_codes, *missing), hazard, preds.harm, preds.flagged)
 
 
