@@ -87,3 +87,17 @@ def test_batch_aligns_and_checks_lengths() -> None:
     assert [bool(x) for x in stated_hazards_batch(["外机漏电", "很好用"], ["review", None])] == [True, False]
     with pytest.raises(ValueError, match="source types"):
         stated_hazards_batch(["a", "b"], ["review"])
+
+
+def test_the_rules_findings_are_also_features_of_the_baseline() -> None:
+    from riskmine.models.features import FeatureConfig, hazard_sense_tokens
+
+    tokens = hazard_sense_tokens("刚买的热水器外壳漏电", stated=True)
+    assert "stated:live_casing" in tokens and "stated:electric_shock" in tokens
+    assert not any(t.startswith("stated:") for t in hazard_sense_tokens("刚买的热水器外壳漏电"))
+    assert FeatureConfig().stated_hazards
+    # a model saved before the field existed was trained without these tokens, and loads so
+    state = {k: v for k, v in vars(FeatureConfig()).items() if k != "stated_hazards"}
+    old = FeatureConfig.__new__(FeatureConfig)
+    old.__setstate__(state)
+    assert old.stated_hazards is False
