@@ -42,7 +42,9 @@ class Settings(BaseSettings):
         description="risk model served: auto (the cascade once trained, else the baseline) | risk-baseline"
         " | risk-cascade",
     )
-    corpus_path: Path = Field(REPO_DIR / "data" / "corpus" / "labels.jsonl", description="labelled risk corpus")
+    corpus_path: Path = Field(
+        REPO_DIR / "data" / "corpus" / "labels", description="labelled risk corpus (a JSONL file or a folder of them)"
+    )
     demo_path: Path = Field(REPO_DIR / "data" / "demo" / "demo.jsonl", description="bundled demo corpus")
     host: str = "127.0.0.1"
     port: int = 8000

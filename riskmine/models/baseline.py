@@ -31,7 +31,7 @@ from __future__ import annotations
 import platform
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 import numpy as np
@@ -66,14 +66,6 @@ class BaselineConfig:
     hazard_min_prob: float = 0.5
     harm_threshold: float = 0.5
     random_state: int = 0
-    # weigh every source group (data set) equally in training, so that one large source's vocabulary does not
-    # stand for "risk" (riskmine.models.heldout measures whether it helps on sources never seen)
-    balance_sources: bool = False
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        """Unpickle a config saved before a field existed (such models were trained without it)."""
-        for f in fields(self):
-            object.__setattr__(self, f.name, state.get(f.name, False if f.name == "balance_sources" else f.default))
 
 
 def _calibrated_svm(y: np.ndarray, config: BaselineConfig) -> CalibratedClassifierCV:
@@ -84,21 +76,9 @@ def _calibrated_svm(y: np.ndarray, config: BaselineConfig) -> CalibratedClassifi
     return CalibratedClassifierCV(svm, method="sigmoid", cv=cv, ensemble=False)
 
 
-def source_weights(examples: Sequence[LabelledExample]) -> np.ndarray:
-    """Sample weights that give every source group (data set; synthetic texts as one) the same total weight."""
-    groups = ["synthetic" if e.synthetic else (e.dataset or "unknown") for e in examples]
-    counts: dict[str, int] = {}
-    for g in groups:
-        counts[g] = counts.get(g, 0) + 1
-    w = np.array([len(groups) / (len(counts) * counts[g]) for g in groups], dtype=np.float64)
-    return w
-
-
-def _fit_head(
-    X: sp.spmatrix, y: np.ndarray, config: BaselineConfig, weights: np.ndarray | None = None
-) -> CalibratedClassifierCV:
+def _fit_head(X: sp.spmatrix, y: np.ndarray, config: BaselineConfig) -> CalibratedClassifierCV:
     clf = _calibrated_svm(y, config)
-    clf.fit(X, y, sample_weight=weights)
+    clf.fit(X, y)
     for calibrated in clf.calibrated_classifiers_:
         # features absent from a head's training texts get weight 0: store the weights sparse
         calibrated.estimator.sparsify()
@@ -198,10 +178,9 @@ class BaselineRiskModel:
         X = self.features.fit_transform(texts).tocsr()
         t_features = time.perf_counter() - t0
 
-        weights = source_weights(train) if cfg.balance_sources else None
-        self.risk_head = _fit_head(X, y_risk, cfg, weights)
+        self.risk_head = _fit_head(X, y_risk, cfg)
         self._fit_hazards(X, train)
-        self._fit_harm(X, train, weights)
+        self._fit_harm(X, train)
         t_heads = time.perf_counter() - t0 - t_features
 
         if choose_risk_threshold:
@@ -242,7 +221,7 @@ class BaselineRiskModel:
             heads.append(_fit_head(X_risk, y, cfg))
         self.hazard_codes, self.hazard_heads = tuple(codes), heads
 
-    def _fit_harm(self, X: sp.csr_matrix, train: Sequence[LabelledExample], weights: np.ndarray | None = None) -> None:
+    def _fit_harm(self, X: sp.csr_matrix, train: Sequence[LabelledExample]) -> None:
         cfg = self.config
         y = np.array([e.harm_occurred for e in train], dtype=np.int8)
         pos, neg = int(y.sum()), len(y) - int(y.sum())
@@ -250,7 +229,7 @@ class BaselineRiskModel:
             self.harm_head = None
             self.harm_note = f"not trained: {pos} harm_occurred example(s) in train; {cfg.min_class_examples} needed"
             return
-        self.harm_head = _fit_head(X, y, cfg, weights)
+        self.harm_head = _fit_head(X, y, cfg)
         self.harm_note = f"trained on {pos} positive / {neg} negative example(s)"
 
     def _choose_threshold(self, X_train: sp.csr_matrix, y_train: np.ndarray, dev: Sequence[LabelledExample]) -> None:

@@ -60,7 +60,10 @@ def _fmt(value: Any) -> str:
 @app.command()
 def train(
     corpus: Annotated[
-        Path | None, typer.Option("--corpus", help="labels.jsonl (default: RISKMINE_CORPUS_PATH or data/corpus)")
+        Path | None,
+        typer.Option(
+            "--corpus", help="labels JSONL file or folder (default: RISKMINE_CORPUS_PATH or data/corpus/labels)"
+        ),
     ] = None,
     with_feedback: Annotated[
         Path | None, typer.Option("--with-feedback", help="JSONL of analyst-labelled rows appended to train")
@@ -195,7 +198,9 @@ def _train_cascade(
 def evaluate(
     version: Annotated[str | None, typer.Option("--version", help="version id (default: the serving one)")] = None,
     split: Annotated[str, typer.Option("--split", help="dev or test")] = "dev",
-    corpus: Annotated[Path | None, typer.Option("--corpus", help="labels.jsonl (default: the model's corpus)")] = None,
+    corpus: Annotated[
+        Path | None, typer.Option("--corpus", help="labels JSONL file or folder (default: the model's corpus)")
+    ] = None,
     model_name: Annotated[str | None, typer.Option("--model", help=_MODEL_HELP)] = None,
     held_out: Annotated[
         str | None,
@@ -287,8 +292,8 @@ def _held_out(kind: str, corpus: Path | None, out_file: Path | None) -> None:
                 "corpus": table["corpus"],
             }
             write_card(version, card, settings)
-    except _USER_ERRORS:
-        pass
+    except _USER_ERRORS as exc:
+        err.print(f"[yellow]warning[/yellow]: the served model's card was not updated: {exc}")
 
 
 @app.command("list")

@@ -1,6 +1,8 @@
-"""The labelled risk corpus (data/corpus/labels.jsonl): loading, validation, splits, analyst feedback.
+"""The labelled risk corpus (data/corpus/labels/): loading, validation, splits, analyst feedback.
 
-One JSON object per line::
+The corpus is a JSON-lines file, or a folder of them read in name order (the bundled corpus is
+sharded so that no file grows past a few MiB: ``core.jsonl``, ``domain.jsonl``). One JSON
+object per line::
 
     {"id": "...", "text": "...", "source_type": "review", "is_risk": true, "hazards": ["fire"],
      "harm_occurred": false, "product_category": "充电宝", "dataset": "...", "file": "...",
@@ -34,6 +36,7 @@ CORPUS_ENV = "RISKMINE_CORPUS_PATH"
 MAX_REPORTED_ERRORS = 20
 
 _REQUIRED = ("id", "text", "is_risk")
+SYNTHETIC_GROUP = "synthetic"
 
 
 class CorpusError(ValueError):
@@ -67,6 +70,15 @@ class LabelledExample:
     row: int | str | None = None
     synthetic: bool = False
 
+    @property
+    def source_group(self) -> str:
+        """The source the example came from: its data set (synthetic texts form one group of their own)."""
+        return SYNTHETIC_GROUP if self.synthetic else (self.dataset or "unknown")
+
+    @property
+    def source_type_value(self) -> str | None:
+        return self.source_type.value if self.source_type is not None else None
+
     def fingerprint(self) -> str:
         """What the labels and text of this example hash to (for the training-data hash)."""
         hazards = ",".join(sorted(h.value for h in self.hazards))
@@ -78,7 +90,7 @@ class LabelledExample:
 def default_corpus_path(settings: Any = None) -> Path:
     """``settings.corpus_path`` (itself read from RISKMINE_CORPUS_PATH), else that variable, else the bundled one.
 
-    The bundled corpus is <repo>/data/corpus/labels.jsonl.
+    The bundled corpus is the folder <repo>/data/corpus/labels/.
     """
     configured = getattr(settings, "corpus_path", None)
     if configured:
@@ -86,7 +98,7 @@ def default_corpus_path(settings: Any = None) -> Path:
     env = os.environ.get(CORPUS_ENV)
     if env:
         return Path(env)
-    return Path(__file__).resolve().parents[2] / "data" / "corpus" / "labels.jsonl"
+    return Path(__file__).resolve().parents[2] / "data" / "corpus" / "labels"
 
 
 def _bool(obj: dict[str, Any], name: str, default: bool | None, where: str) -> bool:
@@ -172,39 +184,48 @@ def parse_example(obj: Any, where: str, *, default_split: Split | None = None) -
     )
 
 
+def corpus_files(path: Path) -> list[Path]:
+    """The JSON-lines files of a corpus: ``path`` itself, or the ``*.jsonl`` files of a folder in name order."""
+    return sorted(path.glob("*.jsonl")) if path.is_dir() else [path]
+
+
 def read_examples(path: Path, *, default_split: Split | None = None) -> list[LabelledExample]:
-    """Read and validate a labels JSONL file; all problems (up to 20) are raised together as CorpusError."""
+    """Read and validate a labels JSONL file (or a folder of them); all problems (up to 20) are raised together
+    as CorpusError."""
     path = Path(path)
-    if not path.is_file():
+    if not (path.is_file() or (path.is_dir() and corpus_files(path))):
         raise CorpusError(f"labelled corpus not found: {path} (set {CORPUS_ENV} or settings.corpus_path)")
     examples: list[LabelledExample] = []
     errors: list[str] = []
-    seen: dict[str, int] = {}
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CorpusError(f"cannot read {path}: {exc}") from exc
-    for lineno, line in enumerate(lines, start=1):
-        if len(errors) >= MAX_REPORTED_ERRORS:
-            break
-        if not line.strip():
-            continue
-        where = f"{path.name} line {lineno}"
+    seen: dict[str, tuple[str, int]] = {}
+    for file in corpus_files(path):
         try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            errors.append(f"{where}: not valid JSON ({exc.msg} at column {exc.colno})")
-            continue
-        try:
-            example = parse_example(obj, where, default_split=default_split)
-        except ValueError as exc:
-            errors.append(str(exc))
-            continue
-        if example.id in seen:
-            errors.append(f"{where}: field 'id' {example.id!r} repeats line {seen[example.id]}")
-            continue
-        seen[example.id] = lineno
-        examples.append(example)
+            lines = file.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise CorpusError(f"cannot read {file}: {exc}") from exc
+        for lineno, line in enumerate(lines, start=1):
+            if len(errors) >= MAX_REPORTED_ERRORS:
+                break
+            if not line.strip():
+                continue
+            where = f"{file.name} line {lineno}"
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                errors.append(f"{where}: not valid JSON ({exc.msg} at column {exc.colno})")
+                continue
+            try:
+                example = parse_example(obj, where, default_split=default_split)
+            except ValueError as exc:
+                errors.append(str(exc))
+                continue
+            if example.id in seen:
+                first_file, first_line = seen[example.id]
+                at = f"line {first_line}" if first_file == file.name else f"{first_file} line {first_line}"
+                errors.append(f"{where}: field 'id' {example.id!r} repeats {at}")
+                continue
+            seen[example.id] = (file.name, lineno)
+            examples.append(example)
     if errors:
         more = " (first 20 shown)" if len(errors) >= MAX_REPORTED_ERRORS else ""
         raise CorpusError(f"{path}: {len(errors)} invalid row(s){more}:\n  " + "\n  ".join(errors), errors)

@@ -214,7 +214,7 @@ def evaluate_model(model: RiskModel, examples: Sequence[LabelledExample], *, spl
     if not examples:
         raise InsufficientDataError(f"the {split} split is empty; nothing to evaluate")
     texts = [e.text for e in examples]
-    stypes = [e.source_type.value if e.source_type is not None else None for e in examples]
+    stypes = [e.source_type_value for e in examples]
     with threadpool_limits(limits=1):
         raw = model.predict(texts)
     decided = apply_decision(

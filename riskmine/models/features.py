@@ -77,7 +77,7 @@ def char_text(text: str) -> str:
 
 
 @lru_cache(maxsize=1)
-def _hazard_rules() -> Rules:
+def hazard_rules() -> Rules:
     """The disambiguate stage's rules (lexicons, collocations, cue words), built once per process."""
     from riskmine.nlp.disambiguate import build_rules
 
@@ -89,7 +89,7 @@ def _tagger() -> Tagger:
     """A tag-stage tagger without the region gazetteer: only its product-category finder is used."""
     from riskmine.nlp.tag import Tagger
 
-    return Tagger(_hazard_rules().lex, None)
+    return Tagger(hazard_rules().lex, None)
 
 
 def product_group(text: str) -> str | None:
@@ -125,7 +125,7 @@ def hazard_sense_tokens(text: str, *, terms: bool = False, group: bool = False, 
     """
     from riskmine.nlp.tag import context_cue
 
-    rules = _hazard_rules()
+    rules = hazard_rules()
     lex = rules.lex
     prefix = product_group(text) if group else None
     out: list[str] = []

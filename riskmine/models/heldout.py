@@ -29,12 +29,11 @@ from threadpoolctl import threadpool_limits
 
 from riskmine.models.base import Predictions
 from riskmine.models.baseline import BaselineConfig, BaselineRiskModel, choose_threshold
-from riskmine.models.corpus import LabelledExample
+from riskmine.models.corpus import SYNTHETIC_GROUP, LabelledExample
 from riskmine.models.decision import DecisionParts, apply_decision
 from riskmine.models.evaluate import hazard_metrics, precision_at_k
 from riskmine.models.stated_hazard import stated_hazards_batch
 
-SYNTHETIC_GROUP = "synthetic"
 MIN_PER_CLASS = 5  # risks and non-risks a source type needs among the other groups for a threshold of its own
 # source groups a source type needs for a threshold of its own: with one, the threshold fits that one source's
 # base rate, not the type's (decided before any held-out figure of the full corpus was seen)
@@ -54,14 +53,8 @@ SERVED = "model + rules (served)"
 
 
 def group_of(example: LabelledExample) -> str:
-    """The source group of an example: its data set (synthetic texts form their own, never tested, group)."""
-    if example.synthetic:
-        return SYNTHETIC_GROUP
-    return example.dataset or "unknown"
-
-
-def _stype(example: LabelledExample) -> str | None:
-    return example.source_type.value if example.source_type is not None else None
+    """The source group of an example (synthetic texts form their own, never tested, group)."""
+    return example.source_group
 
 
 @dataclass
@@ -186,7 +179,7 @@ def held_out_table(
     """
     variants = variants or VARIANTS
     y = np.array([e.is_risk for e in oos.examples], dtype=np.int8)
-    stypes = [_stype(e) for e in oos.examples]
+    stypes = [e.source_type_value for e in oos.examples]
     texts = [e.text for e in oos.examples]
     stated = stated_hazards_batch(texts, stypes)
     testable = sorted({g for g in oos.groups if g != SYNTHETIC_GROUP})
@@ -324,7 +317,7 @@ def fit_source_thresholds(
     oos = out_of_source_predictions(examples, fold_groups, config or model.config)
     keep = np.array([g != SYNTHETIC_GROUP for g in oos.groups], dtype=bool)
     y = np.array([e.is_risk for e in oos.examples], dtype=np.int8)[keep]
-    stypes = [_stype(e) for e, k in zip(oos.examples, keep, strict=True) if k]
+    stypes = [e.source_type_value for e, k in zip(oos.examples, keep, strict=True) if k]
     groups = [g for g in oos.groups if g != SYNTHETIC_GROUP]
     _, per, notes = choose_source_thresholds(y, oos.preds.risk[keep], stypes, groups)
     notes["*"] = f"out-of-source scores of {int(keep.sum())} texts in {len(fold_groups)} folds of source groups"

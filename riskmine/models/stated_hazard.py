@@ -28,13 +28,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import TYPE_CHECKING
 
+from riskmine.models.features import hazard_rules
 from riskmine.schema import HazardType
-
-if TYPE_CHECKING:
-    from riskmine.nlp.disambiguate import Rules
 
 H = HazardType
 # source types whose texts are about a product by construction (a review of it, a complaint or report on it)
@@ -42,6 +38,7 @@ PRODUCT_BOUND_SOURCES = frozenset(
     {"review", "complaint", "station_report", "public_report", "injury_report", "recall", "spot_check"}
 )
 _CLAUSE = re.compile(r"[。！？!?；;\n]")
+_SENTENCE_END = re.compile(r"[。！？!?\n]")
 # a product term that is part of a place name (鞋店, 家具厂, 电器城) names no product as the cause
 _PLACE_AFTER = re.compile(r"^(?:店|厂|城|市场|商场|仓库|公司|行|铺|超市|门店|专卖店|车间)")
 # words of harm that, asserted in the same clause as an event, mean it hurt someone or burnt something
@@ -233,7 +230,7 @@ _AIRWAY_PATTERNS = frozenset({"suffocation", "choking"})
 
 def _context_rules_out(pattern: str, text: str, start: int, end: int) -> bool:
     if pattern in _FIRE_PATTERNS:
-        sentence_start = max((m.end() for m in re.finditer(r"[。！？!?\n]", text[:start])), default=0)
+        sentence_start = max((m.end() for m in _SENTENCE_END.finditer(text, 0, start)), default=0)
         if _CRASH_BEFORE.search(text, sentence_start, start):
             return True
         return bool(_NOT_A_PRODUCT_FIRE.search(text[max(0, start - 12) : end + 6]))
@@ -255,13 +252,6 @@ class StatedHazard:
     harm: bool
 
 
-@lru_cache(maxsize=1)
-def _rules() -> Rules:
-    from riskmine.nlp.disambiguate import build_rules
-
-    return build_rules()
-
-
 def _clause_bounds(text: str, start: int, end: int) -> tuple[int, int]:
     lo = max((m.end() for m in _CLAUSE.finditer(text, 0, start)), default=0)
     hit = _CLAUSE.search(text, end)
@@ -272,7 +262,7 @@ def _ruled_out(text: str, start: int, end: int) -> bool:
     """A negation, hypothetical or accessory cue governs [start, end), or a collocation rules the word out."""
     from riskmine.nlp.tag import context_cue
 
-    rules = _rules()
+    rules = hazard_rules()
     if context_cue(rules.lex, text, start, end) is not None:
         return True
     judged = rules.judge(text, start, end, text[start:end])
@@ -284,7 +274,7 @@ def _product_beside(text: str, start: int, end: int) -> bool:
     lo, hi = _clause_bounds(text, start, end)
     lo, hi = max(lo, start - 14), min(hi, end + 8)
     window = text[lo:hi]
-    for m in _rules().lex.taxonomy.index.find(window):
+    for m in hazard_rules().lex.taxonomy.index.find(window):
         a, b = lo + m.start, lo + m.end
         if b <= start or a >= end:
             if _PLACE_AFTER.match(text[b:]):

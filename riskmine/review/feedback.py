@@ -1,6 +1,6 @@
 """Analysts' decisions as labels for the models: one corpus row per signal of a decided candidate.
 
-The rows have the fields of data/corpus/labels.jsonl (see riskmine.models.corpus): ``id``
+The rows have the fields of data/corpus/labels/ (see riskmine.models.corpus): ``id``
 (``review:<signal id>``), ``text``, ``source_type``, ``is_risk``, ``hazards``, ``harm_occurred``,
 ``product_category``, ``dataset`` ("review_feedback"), ``file`` (the decision id), ``row`` (the
 candidate id), ``synthetic`` false and ``split`` "train". A signal in a confirmed candidate is a

@@ -1,9 +1,9 @@
-"""Load the hand-written synthetic texts (data/corpus/synthetic.tsv) into labels.jsonl.
+"""Load the hand-written synthetic texts (data/corpus/synthetic.tsv) into the corpus (data/corpus/labels/).
 
     python scripts/corpus/add_synthetic.py
 
 synthetic.tsv is the source of truth for synthetic rows: every run replaces all ``syn:*``
-rows of labels.jsonl with the rows of the file.  Columns: source_type, product_category
+rows of the corpus with the rows of the file.  Columns: source_type, product_category
 (``-`` = null), hazards (comma-separated codes, ``-`` = not a risk), harm (``H`` = harm
 occurred, ``-`` = not), text.  Row n of the file (1-based, header excluded) becomes
 ``syn:<n>``; synthetic rows always go to train.

@@ -1,4 +1,4 @@
-"""Append hand labels for a candidate batch to labels.jsonl.
+"""Append hand labels for a candidate batch to the corpus (data/corpus/labels/).
 
     python scripts/corpus/apply_labels.py BATCH.jsonl LABELS.txt
 

@@ -2,7 +2,7 @@
 
     python scripts/corpus/baseline_dev_report.py [--cv] [--speed-rounds N]
 
-Reads **only the train and dev rows** of data/corpus/labels.jsonl (test rows are skipped
+Reads **only the train and dev rows** of data/corpus/labels/ (test rows are skipped
 as they are read, never parsed), trains the baseline on train with the threshold chosen
 on dev, and prints for each configuration: F1 / precision / recall at that threshold,
 PR-AUC, precision@50, hazard accuracy (and its flagged variant), harm PR-AUC, and the
@@ -29,11 +29,11 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
 from riskmine.models.baseline import BaselineConfig, BaselineRiskModel, _fit_head, train_baseline  # noqa: E402
-from riskmine.models.corpus import LabelledExample, as_served, parse_example  # noqa: E402
+from riskmine.models.corpus import LabelledExample, as_served, corpus_files, parse_example  # noqa: E402
 from riskmine.models.evaluate import evaluate_model, measure_speed  # noqa: E402
 from riskmine.models.features import FeatureConfig, build_features  # noqa: E402
 
-LABELS = REPO / "data" / "corpus" / "labels.jsonl"
+LABELS = REPO / "data" / "corpus" / "labels"
 CONFIGS = {
     "before (no hazard-sense indicators)": BaselineConfig(features=FeatureConfig(hazard_sense=False)),
     "after (default config)": BaselineConfig(),
@@ -44,7 +44,8 @@ def load_train_dev(path: Path = LABELS) -> tuple[list[LabelledExample], list[Lab
     """The train and dev examples as served; test rows are dropped unparsed."""
     train: list[LabelledExample] = []
     dev: list[LabelledExample] = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    lines = [line for file in corpus_files(path) for line in file.read_text(encoding="utf-8").splitlines()]
+    for n, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         obj = json.loads(line)

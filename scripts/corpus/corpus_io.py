@@ -1,4 +1,9 @@
-"""Reading, validating and atomically writing data/corpus/labels.jsonl."""
+"""Reading, validating and atomically writing the labelled corpus, data/corpus/labels/.
+
+The corpus is sharded so that no file grows past a few MiB: ``core.jsonl`` holds the corpus built
+up to 2026-11, ``domain.jsonl`` the domain texts of 2026-12 (rows whose note starts with the slice
+they were sampled in). Read in name order, the shards give the rows in the order they were added.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +14,19 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from riskmine.models.corpus import corpus_files
 from riskmine.schema.enums import HazardType
 
 REPO = Path(__file__).resolve().parents[2]
 CORPUS_DIR = REPO / "data" / "corpus"
-LABELS = CORPUS_DIR / "labels.jsonl"
+LABELS = CORPUS_DIR / "labels"
+DOMAIN_SLICES = ("enriched", "random", "all")
+
+
+def shard_of(row: dict[str, Any]) -> str:
+    """The shard file of a row: ``domain.jsonl`` for a domain text (its note starts with a slice), else core."""
+    return "domain.jsonl" if (row.get("note") or "").split(";")[0] in DOMAIN_SLICES else "core.jsonl"
+
 
 FIELDS = (
     "id",
@@ -107,17 +120,19 @@ def row_errors(row: dict[str, Any]) -> list[str]:
 
 
 def load_labels(path: Path = LABELS) -> list[dict[str, Any]]:
+    """Every row of the corpus (a JSONL file, or a folder of shards read in name order)."""
     if not path.exists():
         return []
     rows = []
-    with path.open(encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError as exc:
-                raise CorpusError(f"{path}:{lineno}: not valid JSON ({exc.msg})") from exc
+    for file in corpus_files(path):
+        with file.open(encoding="utf-8") as fh:
+            for lineno, line in enumerate(fh, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    rows.append(json.loads(line))
+                except json.JSONDecodeError as exc:
+                    raise CorpusError(f"{file}:{lineno}: not valid JSON ({exc.msg})") from exc
     return rows
 
 
@@ -139,21 +154,36 @@ def ordered(row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _write_atomic(path: Path, rows: list[dict[str, Any]]) -> None:
+    """Replace ``path`` with ``rows`` atomically (readers never see half a file)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        for row in rows:
+            fh.write(json.dumps(ordered(row), ensure_ascii=False) + "\n")
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, path)
+
+
 def save_labels(rows: list[dict[str, Any]], path: Path = LABELS) -> None:
-    """Assign splits, validate every row, then replace the file atomically (readers never see half a file)."""
+    """Assign splits, validate every row, then write the corpus: one file, or (``path`` a folder or without a
+    ``.jsonl`` suffix) each row to its shard (:func:`shard_of`), every shard replaced atomically."""
     from split import assign_splits  # local import: split imports this module
 
     splits = assign_splits(rows)
     for row in rows:
         row["split"] = splits[row["id"]]
     check_rows(rows)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".labels.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        for row in rows:
-            fh.write(json.dumps(ordered(row), ensure_ascii=False) + "\n")
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
+    if path.suffix == ".jsonl":
+        _write_atomic(path, rows)
+        return
+    shards: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        shards.setdefault(shard_of(row), []).append(row)
+    for name, shard_rows in shards.items():
+        _write_atomic(path / name, shard_rows)
+    for stale in set(path.glob("*.jsonl")) - {path / name for name in shards}:
+        stale.unlink()
 
 
 def fail(message: str) -> None:

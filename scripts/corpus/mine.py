@@ -3,7 +3,7 @@
     python scripts/corpus/mine.py hits   --out /tmp/corpus/h1.jsonl [--keys 洗发水,waimai_10k] [--limit 400]
     python scripts/corpus/mine.py sample --out /tmp/corpus/s1.jsonl --per-key 120 [--keys ...] [--seed 7]
 
-Texts already in labels.jsonl, and exact duplicates (after normalisation) of an earlier
+Texts already in the corpus, and exact duplicates (after normalisation) of an earlier
 source text or of a labelled text, are skipped, so every batch holds new texts only.
 The ``key`` of a text is its data set name, or the ``cat`` for online_shopping_10_cats.
 """

@@ -1,4 +1,4 @@
-"""Correct the labels of texts already in labels.jsonl.
+"""Correct the labels of texts already in the corpus.
 
     python scripts/corpus/relabel.py CORRECTIONS.txt
 

@@ -9,7 +9,7 @@ Rules (see data/corpus/GUIDE.md):
   ordered by a salted SHA-1 of the cluster's smallest id, the first 20 % go to test,
   the next 15 % to dev, the rest to train.
 
-Run ``python scripts/corpus/split.py`` to re-assign the splits in labels.jsonl in place.
+Run ``python scripts/corpus/split.py`` to re-assign the splits of the corpus in place.
 """
 
 from __future__ import annotations

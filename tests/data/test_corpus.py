@@ -1,4 +1,4 @@
-"""Checks of the committed labelled corpus (data/corpus/labels.jsonl).
+"""Checks of the committed labelled corpus (data/corpus/labels/, one JSONL shard per era).
 
 The thresholds state the floor of the corpus as committed: the test fails if the corpus
 shrinks, loses a hazard code or category, leaks a text between train and dev/test, or a
@@ -27,7 +27,8 @@ from riskmine.settings import shared_data_dir
 
 REPO = Path(__file__).resolve().parents[2]
 CORPUS = REPO / "data" / "corpus"
-LABELS = CORPUS / "labels.jsonl"
+LABELS = CORPUS / "labels"
+MAX_SHARD_BYTES = 5 * 1024 * 1024  # a tracked file stays under 5 MiB: a growing corpus gets another shard
 GUIDE = CORPUS / "GUIDE.md"
 SCRIPTS = REPO / "scripts" / "corpus"
 DATA_DIR = shared_data_dir()
@@ -65,10 +66,11 @@ NEAR_DUP = 0.8
 @cache
 def rows() -> list[dict[str, Any]]:
     out = []
-    with LABELS.open(encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, start=1):
-            assert line.strip(), f"labels.jsonl line {lineno} is blank"
-            out.append(json.loads(line))
+    for shard in sorted(LABELS.glob("*.jsonl")):
+        with shard.open(encoding="utf-8") as fh:
+            for lineno, line in enumerate(fh, start=1):
+                assert line.strip(), f"{shard.name} line {lineno} is blank"
+                out.append(json.loads(line))
     return out
 
 
@@ -108,6 +110,14 @@ def test_every_row_is_valid() -> None:
             assert isinstance(r["row"], int) and r["row"] >= 0, where
         if "note" in r:
             assert isinstance(r["note"], str) and r["note"], where
+
+
+def test_shards_stay_small_and_hold_their_rows() -> None:
+    corpus_io = _load_script("corpus_io")
+    for shard in sorted(LABELS.glob("*.jsonl")):
+        assert shard.stat().st_size < MAX_SHARD_BYTES, f"{shard.name} is over 5 MiB: add a shard"
+        for line in shard.read_text(encoding="utf-8").splitlines():
+            assert corpus_io.shard_of(json.loads(line)) == shard.name
 
 
 def test_ids_are_unique() -> None:

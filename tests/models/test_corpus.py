@@ -150,7 +150,7 @@ def test_default_path_prefers_settings_then_environment(monkeypatch: pytest.Monk
     class S:
         corpus_path = tmp_path / "from-settings.jsonl"
 
-    assert default_corpus_path(None).parts[-3:] == ("data", "corpus", "labels.jsonl")
+    assert default_corpus_path(None).parts[-3:] == ("data", "corpus", "labels")
     assert default_corpus_path(S()) == tmp_path / "from-settings.jsonl"
     monkeypatch.setenv(CORPUS_ENV, str(tmp_path / "env.jsonl"))
     assert default_corpus_path(S()) == tmp_path / "from-settings.jsonl"
@@ -193,3 +193,21 @@ def test_examples_are_trained_and_measured_on_the_text_the_classify_stage_sees()
     assert served.text == normalize_text(raw)
     assert served.text.startswith("这个充电宝充电时冒烟") and "13812345678" not in served.text and "ABC" in served.text
     assert (served.id, served.is_risk, served.split) == ("x1", True, "train")
+
+
+def test_a_folder_of_shards_reads_in_name_order(tmp_path: Path) -> None:
+    from riskmine.models.corpus import read_examples
+
+    folder = tmp_path / "labels"
+    folder.mkdir()
+    row = {"text": "充电宝冒烟了", "is_risk": True, "hazards": ["fire"], "split": "train"}
+    (folder / "b.jsonl").write_text(json.dumps({**row, "id": "b1"}, ensure_ascii=False) + "\n", encoding="utf-8")
+    (folder / "a.jsonl").write_text(json.dumps({**row, "id": "a1"}, ensure_ascii=False) + "\n", encoding="utf-8")
+    (folder / "notes.txt").write_text("not a shard", encoding="utf-8")
+    assert [e.id for e in read_examples(folder)] == ["a1", "b1"]
+    (folder / "c.jsonl").write_text(json.dumps({**row, "id": "a1"}, ensure_ascii=False) + "\n", encoding="utf-8")
+    with pytest.raises(CorpusError) as info:
+        read_examples(folder)
+    assert "c.jsonl line 1: field 'id' 'a1' repeats a.jsonl line 1" in info.value.errors[0]
+    with pytest.raises(CorpusError, match="not found"):
+        read_examples(tmp_path / "empty-folder-that-is-missing")
