@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, cast
 
@@ -211,17 +212,26 @@ def evaluate(
         ),
     ] = None,
     out_file: Annotated[Path | None, typer.Option("--out", help="with --held-out: write the table as JSON")] = None,
+    folds: Annotated[
+        int | None,
+        typer.Option("--folds", min=2, help="with --held-out: K folds of whole source groups instead of one per group"),
+    ] = None,
 ) -> None:
     """Evaluate a saved version on the dev or test split; the figures are written into its card.json.
 
     With --held-out source: for each source group of the corpus, train the baseline on all other groups and
     test on it, then print the table (F1, macro F1, recall on texts that state harm, precision@50, hazard
     accuracy) for the model alone, with thresholds per source type, the rules alone, and the served decision.
+    With --model risk-cascade as well: the cascade (fine-tuned encoder on the baseline's band) against the
+    baseline trained on the same splits, fold by fold (hours on a CPU with one fold per group: use --folds).
     """
     from riskmine.models.evaluate import evaluate_model, render_evaluation
 
     if held_out is not None:
-        _held_out(held_out, corpus, out_file)
+        if model_name == "risk-cascade":
+            _held_out_cascade(held_out, corpus, out_file, folds)
+        else:
+            _held_out(held_out, corpus, out_file, folds)
         return
     if split not in ("dev", "test"):
         raise _fail(ValueError(f"--split must be dev or test, got {split!r}"))
@@ -251,19 +261,64 @@ def evaluate(
     render_evaluation(metrics, out)
 
 
-def _held_out(kind: str, corpus: Path | None, out_file: Path | None) -> None:
-    import json
-
-    from riskmine.models.heldout import held_out_table, out_of_source_predictions, render_held_out
+def _held_out_folds(kind: str, examples: list[Any], folds: int | None) -> list[list[str]] | None:
+    from riskmine.models.heldout import source_group_folds
 
     if kind != "source":
         raise _fail(ValueError(f"--held-out must be 'source', got {kind!r}"))
+    return source_group_folds(examples, folds) if folds else None
+
+
+def _write_table(table: dict[str, Any], out_file: Path | None) -> None:
+    import json
+
+    if out_file is not None:
+        out_file.parent.mkdir(parents=True, exist_ok=True)
+        out_file.write_text(json.dumps(table, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
+        out.print(f"wrote {out_file}")
+
+
+def _prefixed(report: Callable[[str], Any], prefix: str) -> Callable[[str], None]:
+    return lambda msg: report(prefix + msg)
+
+
+def _held_out_cascade(kind: str, corpus: Path | None, out_file: Path | None, folds: int | None) -> None:
+    from riskmine.models.encoder.training import cascade_fold_fit
+    from riskmine.models.heldout import fit_on_train_split, held_out_table, out_of_source_predictions, render_held_out
+
+    settings = _settings()
+    tables: dict[str, Any] = {}
+    try:
+        data = load_corpus(corpus, settings=settings)
+        examples = as_served(data.examples)
+        fold_groups = _held_out_folds(kind, examples, folds)
+        for name, fit in (("risk-baseline", fit_on_train_split), ("risk-cascade", cascade_fold_fit(settings))):
+            with err.status(f"{name}: held-out sources") as status:
+                oos = out_of_source_predictions(
+                    examples, fold_groups, progress=_prefixed(status.update, f"{name}: "), fit=fit
+                )
+            tables[name] = held_out_table(oos)
+            tables[name]["folds"] = fold_groups
+            out.print(f"{name} (trained on the train and test splits of the other groups, thresholds on their dev):")
+            render_held_out(tables[name], out)
+    except _USER_ERRORS as exc:
+        raise _fail(exc) from None
+    _write_table(
+        {"corpus": {"path": str(data.path), "data_hash": data.data_hash(), "texts": len(data.examples)}, **tables},
+        out_file,
+    )
+
+
+def _held_out(kind: str, corpus: Path | None, out_file: Path | None, folds: int | None = None) -> None:
+    from riskmine.models.heldout import held_out_table, out_of_source_predictions, render_held_out
+
     settings = _settings()
     try:
         data = load_corpus(corpus, settings=settings)
         examples = as_served(data.examples)
-        with err.status("leave-one-source-out") as status:
-            oos = out_of_source_predictions(examples, progress=lambda msg: status.update(msg))
+        fold_groups = _held_out_folds(kind, examples, folds)
+        with err.status("held-out sources") as status:
+            oos = out_of_source_predictions(examples, fold_groups, progress=lambda msg: status.update(msg))
             table = held_out_table(oos)
             untouched = held_out_table(oos, splits=("dev", "test"))
     except _USER_ERRORS as exc:
@@ -277,10 +332,9 @@ def _held_out(kind: str, corpus: Path | None, out_file: Path | None) -> None:
     )
     render_held_out(untouched, out)
     out.print(f"{len(table['groups'])} held-out sources; {table['seconds_training']} s of training and scoring")
-    if out_file is not None:
-        out_file.parent.mkdir(parents=True, exist_ok=True)
-        out_file.write_text(json.dumps(table, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
-        out.print(f"wrote {out_file}")
+    _write_table(table, out_file)
+    if fold_groups is not None:
+        return  # the served card keeps the leave-one-source-out table
     try:
         version = current_version(settings)
         if version is not None:

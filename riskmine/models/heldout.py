@@ -27,7 +27,7 @@ from rich.table import Table
 from sklearn.metrics import precision_recall_fscore_support
 from threadpoolctl import threadpool_limits
 
-from riskmine.models.base import Predictions
+from riskmine.models.base import Predictions, RiskModel
 from riskmine.models.baseline import BaselineConfig, BaselineRiskModel, choose_threshold
 from riskmine.models.corpus import SYNTHETIC_GROUP, LabelledExample
 from riskmine.models.decision import DecisionParts, apply_decision
@@ -87,13 +87,31 @@ def _concat(parts: list[tuple[np.ndarray, Predictions]], n: int) -> Predictions:
     return Predictions(risk, tuple(codes), hazard, harm)
 
 
+FoldFit = Callable[[list[LabelledExample]], RiskModel]
+
+
+def fit_on_train_split(examples: list[LabelledExample]) -> RiskModel:
+    """A fold model as a served one is trained: the baseline on the train and test splits, its threshold on dev.
+
+    The cascade's folds are trained so (:func:`riskmine.models.encoder.training.cascade_fold_fit`), and this is the
+    baseline to compare them with.
+    """
+    train = [e for e in examples if e.split != "dev"]
+    dev = [e for e in examples if e.split == "dev"]
+    return BaselineRiskModel().fit(train, dev)
+
+
 def out_of_source_predictions(
     examples: Sequence[LabelledExample],
     folds: Sequence[Sequence[str]] | None = None,
     config: BaselineConfig | None = None,
     progress: Callable[[str], None] | None = None,
+    fit: FoldFit | None = None,
 ) -> OutOfSource:
-    """Train the baseline once per fold of source groups (default: one fold per group) and score that fold."""
+    """Train a model once per fold of source groups (default: one fold per group) and score that fold.
+
+    The model is the baseline on every text of the other groups, or what ``fit`` returns for them.
+    """
     examples = list(examples)
     groups = [group_of(e) for e in examples]
     testable = sorted({g for g in groups if g != SYNTHETIC_GROUP})
@@ -108,7 +126,7 @@ def out_of_source_predictions(
         train = [e for e, g in zip(examples, groups, strict=True) if g not in held]
         if progress:
             progress(f"fold {k}/{len(folds)}: training without {', '.join(sorted(held))} ({len(train)} texts)")
-        model = BaselineRiskModel(config).fit(train, (), choose_risk_threshold=False)
+        model = fit(train) if fit else BaselineRiskModel(config).fit(train, (), choose_risk_threshold=False)
         with threadpool_limits(limits=1):
             parts.append((idx, model.predict([examples[i].text for i in idx])))
     return OutOfSource(examples, groups, _concat(parts, len(examples)), time.perf_counter() - t0)

@@ -53,6 +53,8 @@ class FinetuneConfig:
     seed: int = 0
     logit_scale: float = 20.0
     freeze_embeddings: bool = True
+    # tune only the top N transformer layers (the rest frozen, and no gradient flows through them); None: all
+    train_layers: int | None = None
     bucket: int = 50  # batches drawn from windows of bucket × batch_size texts sorted by length
 
 
@@ -183,6 +185,19 @@ class FinetunedModel:
         return state
 
 
+def freeze_below_top(model: Any, n: int) -> None:
+    """Freeze every parameter of a BERT-like ``model`` but those of its top ``n`` transformer layers."""
+    layers = getattr(getattr(model, "encoder", None), "layer", None)
+    if layers is None:
+        raise ValueError(f"train_layers needs a BERT-like encoder with encoder.layer; {type(model).__name__} has none")
+    if not 0 <= n <= len(layers):
+        raise ValueError(f"train_layers must lie in [0, {len(layers)}], got {n}")
+    top = {id(p) for layer in list(layers)[len(layers) - n :] for p in layer.parameters()}
+    for p in model.parameters():
+        if id(p) not in top:
+            p.requires_grad_(False)
+
+
 def _batches(lengths: np.ndarray, cfg: FinetuneConfig, rng: np.random.Generator) -> list[np.ndarray]:
     """One epoch of index batches: shuffled, sorted by length within windows, the batch order shuffled."""
     order = rng.permutation(len(lengths))
@@ -218,6 +233,8 @@ def finetune(
     head = torch.nn.Linear(encoder.dim, 2)
     if cfg.freeze_embeddings:
         model.get_input_embeddings().weight.requires_grad_(False)
+    if cfg.train_layers is not None:
+        freeze_below_top(model, cfg.train_layers)
     trainable = [p for p in model.parameters() if p.requires_grad]
     weights = torch.tensor([len(y) / (2 * (len(y) - pos)), len(y) / (2 * pos)], dtype=torch.float32)
     loss_fn = torch.nn.CrossEntropyLoss(weight=weights)

@@ -217,3 +217,41 @@ def test_finetuned_cascade_saves_the_tuned_weights_and_reloads_them(settings: Se
     base = load_encoder(settings)
     name = "encoder.layer.0.attention.self.query.weight"
     assert not np.allclose(base.model.state_dict()[name].numpy(), tuned.weights[name])
+
+
+def test_tuning_only_the_top_layers_keeps_the_lower_ones_and_refuses_a_bad_count(
+    settings: Settings, corpus_file: Path
+) -> None:
+    from riskmine.models.corpus import as_served, load_corpus
+    from riskmine.models.encoder.finetune import FinetuneConfig, finetune
+    from riskmine.models.encoder.load import load_checkpoint, load_encoder
+
+    corpus = load_corpus(corpus_file)
+    path = load_encoder(settings).path
+    config = FinetuneConfig(epochs=1, batch_size=8, lr=1e-3, head_lr=1e-2, threads=1, train_layers=1)
+    tuned, _ = finetune(load_checkpoint(path), as_served(corpus.train), as_served(corpus.dev), config)
+    assert tuned.weights and all(name.startswith("encoder.layer.1.") for name in tuned.weights)
+    with pytest.raises(ValueError, match=r"train_layers must lie in \[0, 2\]"):
+        finetune(load_checkpoint(path), as_served(corpus.train), (), FinetuneConfig(train_layers=3))
+
+
+def test_held_out_cascade_folds_against_the_baseline_on_the_same_splits(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from riskmine.cli import app
+    from riskmine.models.encoder.finetune import FinetuneConfig
+    from tests.models.corpus_factory import write_jsonl
+    from tests.models.test_heldout import GROUPS, grouped_rows
+
+    quick = FinetuneConfig(epochs=1, batch_size=8, lr=1e-3, head_lr=1e-2, threads=1, train_layers=1)
+    monkeypatch.setattr("riskmine.models.encoder.training.HELD_OUT_FINETUNE", quick)
+    corpus = write_jsonl(tmp_path / "labels.jsonl", grouped_rows())
+    out = tmp_path / "cascade.json"
+    args = ["models", "evaluate", "--held-out", "source", "--model", "risk-cascade", "--folds", "2"]
+    result = CliRunner().invoke(app, [*args, "--corpus", str(corpus), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    table = json.loads(out.read_text(encoding="utf-8"))
+    assert set(table) == {"corpus", "risk-baseline", "risk-cascade"}
+    for name in ("risk-baseline", "risk-cascade"):
+        assert set(table[name]["groups"]) == set(GROUPS)
+        assert sorted(g for fold in table[name]["folds"] for g in fold) == sorted(GROUPS)
