@@ -33,8 +33,8 @@ from pathlib import Path
 
 import httpx
 
-from riskmine.api.users import UserStore
 from riskmine.processing import refresh_candidates
+from riskmine.review.users import UserStore
 from riskmine.schema import HazardMention, HazardType, RawDocument, RiskLevel, Signal, SourceType
 from riskmine.settings import Settings
 from riskmine.store.base import Collection

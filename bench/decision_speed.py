@@ -33,8 +33,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     from riskmine.models.decision import decide
     from riskmine.models.registry import MODEL_NAME, ensure_model, load_serving
     from riskmine.models.stated_hazard import stated_hazards_batch
-    from riskmine.nlp.segment import clear_cache
     from riskmine.settings import get_settings
+    from riskmine.text.tokenize import clear_cache
 
     settings = get_settings()
     ensure_model(settings, name=MODEL_NAME)

@@ -36,8 +36,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         from riskmine.models.encoder.load import EncoderUnavailable
         from riskmine.models.evaluate import risk_metrics
         from riskmine.models.registry import CASCADE_NAME, ModelNotFoundError, load_model
-        from riskmine.nlp.segment import clear_cache
         from riskmine.settings import get_settings
+        from riskmine.text.tokenize import clear_cache
     except ImportError as exc:
         print(f"encoder_speed: skipped, {exc.name} is not installed (pip install 'riskmine[ml]')")
         return

@@ -53,8 +53,9 @@ def _stream(n: int, seed: int = 7) -> Iterator[list[Any]]:
     """Batches of n synthetic signals perturbed from the demo signals."""
     from datetime import timedelta
 
-    from riskmine.nlp.lexicon import get_gazetteer, get_lexicons
     from riskmine.schema import RegionMention
+    from riskmine.text.gazetteer import get_gazetteer
+    from riskmine.text.lexicon import get_lexicons
 
     rng = random.Random(seed)
     base = _demo_signals()

@@ -165,7 +165,7 @@ def measure_path(texts: list[str], batch_size: int = 256, *, full: bool = True) 
         path_s, stage_s = _time_pipeline(Pipeline(stages), docs(), batch_size)
         out.update(stages=names, path_seconds=path_s, stage_seconds=stage_s)
         if full:
-            from riskmine.nlp import segment
+            from riskmine.text import tokenize as segment
 
             segment._cache.clear()  # the full path cuts every text itself, nothing carried over
             pipe, full_names = _configured_pipeline(Path(tmp) / "full")
@@ -200,7 +200,7 @@ def _rss_bytes() -> int:
 
 def _index_corpus(texts: list[str], size: int, seed: int) -> list[tuple[str, str, str]]:
     """`size` (id, content hash, text) items: the real texts, then perturbed copies of them."""
-    from riskmine.nlp.normalize import content_hash, normalize_text
+    from riskmine.text.normalize import content_hash, normalize_text
 
     rng = random.Random(seed)
     base = [normalize_text(t) for t in texts]
@@ -269,7 +269,7 @@ def index_memory(
 
 
 def _true_jaccard(a: str, b: str, k: int = 3) -> float:
-    from riskmine.nlp.normalize import compact
+    from riskmine.text.normalize import compact
 
     ka, kb = compact(a), compact(b)
     sa = {ka[i : i + k] for i in range(len(ka) - k + 1)}
@@ -285,7 +285,7 @@ def num_perm_tradeoff(
 ) -> list[dict[str, Any]]:
     """Per (num_perm, recall_weight): µs/doc, bytes/doc, recall of perturbed copies, precision of near merges."""
     from riskmine.nlp.dedup import DedupIndex
-    from riskmine.nlp.normalize import compact, content_hash, normalize_text
+    from riskmine.text.normalize import compact, content_hash, normalize_text
 
     rng = random.Random(seed)
     base = [t for t in (normalize_text(x) for x in texts) if len(compact(t)) >= 40][:originals]

@@ -23,8 +23,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from riskmine.crawler.feeds.jsonl import read_jsonl
-from riskmine.crawler.feeds.rows import Rejection
+from riskmine.feeds.jsonl import read_jsonl
+from riskmine.feeds.rows import Rejection
 from riskmine.pipeline import Pipeline
 from riskmine.schema import RawDocument, Signal, SourceType
 

@@ -27,9 +27,11 @@ def _mount_subcommands() -> None:
     from riskmine.models.cli import app as models_app
     from riskmine.reports.cli import app as report_app
     from riskmine.review.cli import keys_app, orgs_app, users_app
+    from riskmine.scenario_cli import scenario_cmd
     from riskmine.store.migrate_cli import app as migrate_app
 
     app.add_typer(models_app, name="models", help="Train, evaluate and list the risk models.")
+    graph_app.command("scenario")(scenario_cmd)  # runs the whole system: it lives in the shell, not the graph
     app.add_typer(graph_app, name="graph", help="Build, inspect and evaluate the knowledge graph and candidates.")
     app.add_typer(report_app, name="report", help="Monthly forms, immediate reports and thematic reports.")
     app.add_typer(users_app, name="users", help="Create, list and change users and their roles.")
@@ -84,11 +86,13 @@ def ingest(
     process: Annotated[bool, typer.Option(help="run the NLP pipeline on the new documents")] = True,
 ) -> None:
     """Load documents from files into the store; list every rejected row."""
-    from riskmine.crawler.feeds import FeedError
-    from riskmine.ingest import ingest_path, write_rejections
+    from riskmine.feeds import FeedError
+    from riskmine.ingest import write_rejections
+    from riskmine.submission import Submission
 
     settings = get_settings()
     store = _open(settings)
+    submission = Submission(store, settings=settings)  # files stored one by one, processed together below
     any_rejected = False
     new_ids: list[str] = []
     try:
@@ -101,7 +105,9 @@ def ingest(
             stype = source_type or ("station_report" if station else None)
             try:
                 with _progress(f"ingest {path.name}", _count_lines(path)) as advance:
-                    report = ingest_path(path, store, source=src, source_type=stype, progress=advance)
+                    outcome = submission.path(path, source=src, source_type=stype, progress=advance, process=False)
+                assert outcome.ingest is not None
+                report = outcome.ingest
             except (FeedError, ValueError) as exc:
                 console.print(f"[red]error[/red] {exc}")
                 any_rejected = True
@@ -130,32 +136,36 @@ def ingest(
 
 
 def _process(settings: Settings, store: Any, ids: list[str] | None, workers: int = 1) -> None:
-    from riskmine.processing import pending_document_ids, process_documents, refresh_candidates
+    from riskmine.processing import pending_document_ids
+    from riskmine.submission import Processor, SerialProcessor, Submission
 
     todo = ids if ids is not None else pending_document_ids(store)
-    if not todo:
-        out.print("nothing to process")
-    elif workers > 1:
+    processor: Processor
+    errors: tuple[type[Exception], ...] = ()
+    if workers > 1:
         from riskmine.parallel import ConfiguredStages, ParallelProcessingError, ParallelProcessor
 
         processor = ParallelProcessor(ConfiguredStages(settings), workers)
-        with _progress(f"process ({workers} workers)", len(todo)) as advance:
-            try:
-                rep = processor.process_documents(store, todo, batch_size=settings.batch_size, progress=advance)
-            except ParallelProcessingError as exc:
-                console.print(f"[red]error[/red] {exc}")
-                raise typer.Exit(code=1) from None
+        errors = (ParallelProcessingError,)
+        label = f"process ({workers} workers)"
     else:
-        pipeline = _pipeline(settings, store)
-        with _progress("process", len(todo)) as advance:
-            rep = process_documents(store, pipeline, todo, batch_size=settings.batch_size, progress=advance)
-    if todo:
+        processor, label = SerialProcessor(_pipeline(settings, store)), "process"
+    submission = Submission(store, processor, batch_size=settings.batch_size, settings=settings)
+    if not todo:
+        out.print("nothing to process")
+    with _progress(label, len(todo)) as advance:
+        try:
+            outcome = submission.process(todo, progress=advance)
+        except errors as exc:
+            console.print(f"[red]error[/red] {exc}")
+            raise typer.Exit(code=1) from None
+    rep = outcome.process
+    if todo and rep is not None:
         out.print(
             f"processed {rep.processed} documents in {rep.seconds:.1f}s: {rep.risks} risk signals, "
             f"{rep.duplicates} duplicates, {rep.noisy} noisy"
         )
-    n = refresh_candidates(store, signal_ids=todo or None)  # incremental: only the groups these touch
-    out.print(f"{n} candidate risks")
+    out.print(f"{outcome.candidates} candidate risks")
 
 
 @app.command()
@@ -229,11 +239,11 @@ def demo(
     port: Annotated[int | None, typer.Option()] = None,
 ) -> None:
     """Load the bundled demo corpus, train the baseline if needed, process, build candidates."""
-    from riskmine.api.users import ensure_demo_users
-    from riskmine.ingest import ingest_path
     from riskmine.models.corpus import CorpusError, InsufficientDataError
     from riskmine.models.registry import ensure_model
+    from riskmine.review.users import ensure_demo_users
     from riskmine.store.base import Collection
+    from riskmine.submission import Submission
 
     settings = get_settings()
     store = _open(settings)
@@ -247,7 +257,11 @@ def demo(
         out.print(f"risk model: {version}")
         if store.count(Collection.documents) == 0:
             with _progress("load demo corpus", _count_lines(settings.demo_path)) as advance:
-                report = ingest_path(settings.demo_path, store, progress=advance)
+                loaded = Submission(store, settings=settings).path(
+                    settings.demo_path, source=None, progress=advance, process=False
+                )
+            assert loaded.ingest is not None
+            report = loaded.ingest
             out.print(f"demo corpus: {report.accepted} documents loaded, {len(report.rejected)} rejected")
         _process(settings, store, None)
         users = ensure_demo_users(settings)

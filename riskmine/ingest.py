@@ -1,7 +1,7 @@
 """The ingest service: rows in (files, uploads, API bodies), RawDocuments stored, every bad row explained.
 
 Rows are mapped to :class:`RawDocument` with tolerant headers (see
-:mod:`riskmine.crawler.feeds.headers`), values are parsed (dates, prices, ratings), and each row
+:mod:`riskmine.feeds.headers`), values are parsed (dates, prices, ratings), and each row
 is either accepted or rejected with a reason naming the row and the field. Valid documents are
 written in batches as they come, so nothing accepted is lost when a later row is bad or a file is
 cut short; a document whose stable id is already stored is counted as a duplicate, not added.
@@ -19,10 +19,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from riskmine.crawler.feeds import read_feed
-from riskmine.crawler.feeds.headers import INPUT_FIELDS, canonical_field, header_key, is_blank
-from riskmine.crawler.feeds.rows import RAW_EXCERPT_CHARS, FeedError, Rejection, Row
-from riskmine.crawler.feeds.values import parse_datetime, parse_price, parse_rating
+from riskmine.feeds import read_feed
+from riskmine.feeds.headers import INPUT_FIELDS, canonical_field, header_key, is_blank
+from riskmine.feeds.rows import RAW_EXCERPT_CHARS, FeedError, Rejection, Row
+from riskmine.feeds.values import parse_datetime, parse_price, parse_rating
 from riskmine.schema import MAX_TEXT_CHARS, RawDocument, SourceType
 from riskmine.store.base import Collection, DuplicatePolicy, Store
 

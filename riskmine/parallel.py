@@ -34,9 +34,9 @@ from typing import Any, Protocol
 
 from riskmine.nlp.base import BoundStage, StageContext, build_stage
 from riskmine.pipeline import Pipeline, load_config
-from riskmine.processing import ProcessReport, pending_document_ids
+from riskmine.processing import ProcessReport, pending_document_ids, store_signals
 from riskmine.schema import RawDocument, Signal
-from riskmine.store.base import Collection, DuplicatePolicy, Store
+from riskmine.store.base import Collection, Store
 
 # Stages whose result for a document depends on the documents processed before it.
 SEQUENTIAL_STAGES = frozenset({"dedup"})
@@ -275,16 +275,6 @@ class ParallelProcessor:
 
     @staticmethod
     def _write(store: Store, batch: _Batch, report: ProcessReport) -> None:
-        signals = batch.signals
-        if not signals:
-            return
-        store.write(Collection.signals, signals, DuplicatePolicy.overwrite)
-        changed = [s.document for s in signals if s.document.model_dump_json() != batch.originals.get(s.id)]
-        if changed:
-            store.write(Collection.documents, changed, DuplicatePolicy.overwrite)
-        report.processed += len(signals)
-        report.risks += sum(1 for s in signals if s.is_risk)
-        report.duplicates += sum(1 for s in signals if s.is_duplicate)
-        report.noisy += sum(1 for s in signals if s.noise)
+        store_signals(store, batch.signals, batch.originals, report)
         for name, sec in batch.timings.items():
             report.stage_seconds[name] = report.stage_seconds.get(name, 0.0) + sec

@@ -70,6 +70,23 @@ def pending_document_ids(store: Store, batch_size: int = 1000) -> list[str]:
     return pending
 
 
+def store_signals(store: Store, signals: list[Signal], originals: dict[str, str], report: ProcessReport) -> None:
+    """Store a processed batch's signals, and the documents a stage changed (masked); count them in ``report``.
+
+    ``originals`` holds each document's JSON as read, so that only documents the stages changed are written back.
+    """
+    if not signals:
+        return
+    store.write(Collection.signals, signals, DuplicatePolicy.overwrite)
+    changed = [s.document for s in signals if s.document.model_dump_json() != originals.get(s.id)]
+    if changed:
+        store.write(Collection.documents, changed, DuplicatePolicy.overwrite)
+    report.processed += len(signals)
+    report.risks += sum(1 for s in signals if s.is_risk)
+    report.duplicates += sum(1 for s in signals if s.is_duplicate)
+    report.noisy += sum(1 for s in signals if s.noise)
+
+
 def process_documents(
     store: Store,
     pipeline: Pipeline,
@@ -92,20 +109,9 @@ def process_documents(
         if not docs:
             continue
         originals = {d.id: d.model_dump_json() for d in docs}
-        signals: list[Signal] = pipeline.process(docs)
-        store.write(Collection.signals, signals, DuplicatePolicy.overwrite)
-        changed = [s.document for s in signals if s.document.model_dump_json() != originals.get(s.id)]
-        if changed:
-            store.write(Collection.documents, changed, DuplicatePolicy.overwrite)
-        report.processed += len(signals)
-        report.risks += sum(1 for s in signals if s.is_risk)
-        report.duplicates += sum(1 for s in signals if s.is_duplicate)
-        report.noisy += sum(1 for s in signals if s.noise)
+        store_signals(store, pipeline.process(docs), originals, report)
         if progress:
             progress(len(docs))
-    from riskmine.knowledge_graph.graph import update_graph  # the graph hook: one load and one save per call
-
-    update_graph(store, ids)
     report.stage_seconds = {k: v - before.get(k, 0.0) for k, v in pipeline.timings.items()}
     report.seconds = time.perf_counter() - t0
     return report

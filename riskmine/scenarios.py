@@ -36,10 +36,11 @@ from typing import Any
 
 from riskmine.knowledge_graph.evidence import CHINA_TZ
 from riskmine.knowledge_graph.priority import PriorityConfig
-from riskmine.processing import process_documents, refresh_candidates
+from riskmine.pipeline import Pipeline
 from riskmine.schema import CandidateRisk, RawDocument, SourceType, Tier
-from riskmine.settings import shared_data_dir
-from riskmine.store.base import Collection, DuplicatePolicy, Store
+from riskmine.settings import Settings, shared_data_dir
+from riskmine.store.base import Collection, Store
+from riskmine.submission import Submission
 
 REVIEWS_FILE = Path("online_shopping_10_cats") / "online_shopping_10_cats.csv"
 NEWS_FILE = Path("THUCNews_titles") / "dev.txt"
@@ -345,12 +346,16 @@ def _story_of(cand: CandidateRisk, story_ids: dict[str, str]) -> str | None:
 
 def run_scenario(
     store: Store,
-    pipeline: Any,
+    pipeline: Pipeline,
     cfg: ScenarioConfig | None = None,
     *,
     progress: Callable[[str], None] | None = None,
+    settings: Settings | None = None,
 ) -> ScenarioReport:
-    """Build the scenario's stream, feed it step by step through ingest, the pipeline and the refresh; report."""
+    """Build the scenario's stream, feed it step by step through ingest, the pipeline and the refresh; report.
+
+    ``settings`` say where the scenario's graph is kept (give the scenario its own var dir).
+    """
     cfg = cfg or ScenarioConfig()
     if cfg.weeks < 4:
         raise ScenarioError(f"a scenario needs at least 4 weeks (a baseline and the stories), got {cfg.weeks}")
@@ -368,7 +373,7 @@ def run_scenario(
         for s in stories
     }
     first_times = {s.name: s.first_time for s in stories}
-    priority = PriorityConfig(review_top_n=cfg.review_top_n)
+    submission = Submission(store, pipeline, priority=PriorityConfig(review_top_n=cfg.review_top_n), settings=settings)
     documents.sort(key=lambda d: (d.published_at or d.collected_at, d.id))
     end = cfg.start + timedelta(weeks=cfg.weeks)
     step = timedelta(days=cfg.step_days)
@@ -383,10 +388,8 @@ def run_scenario(
             batch.append(documents[i])
             i += 1
         if batch:
-            store.write(Collection.documents, batch, DuplicatePolicy.skip)
-            report = process_documents(store, pipeline, [d.id for d in batch])
-            signals += report.processed
-            refresh_candidates(store, now=now, signal_ids=[d.id for d in batch], config=priority)
+            submission.documents(batch, process=False)
+            signals += submission.process([d.id for d in batch], now=now).processed
         week = int((now - cfg.start - timedelta(seconds=1)) / timedelta(weeks=1))
         reviewed = store.iterate(Collection.candidates, filters={"tier": [Tier.review.value, Tier.immediate.value]})
         for cand in reviewed:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from openpyxl import Workbook
 
-from riskmine.crawler.feeds import FeedError, UnsupportedFileType
+from riskmine.feeds import FeedError, UnsupportedFileType
 from riskmine.ingest import (
     IngestReport,
     Rejection,

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from riskmine.knowledge_graph.scenarios import (
+from riskmine.pipeline import Pipeline
+from riskmine.scenarios import (
     REVIEWS_FILE,
     ScenarioConfig,
     ScenarioError,
@@ -15,7 +16,6 @@ from riskmine.knowledge_graph.scenarios import (
     planted_stories,
     run_scenario,
 )
-from riskmine.pipeline import Pipeline
 from riskmine.schema import SourceType
 from riskmine.settings import Settings, shared_data_dir
 from riskmine.store.base import Collection
@@ -68,8 +68,10 @@ def test_missing_or_malformed_data_is_named(tmp_path: Path) -> None:
 def test_small_scenario_detects_the_rising_trend_not_the_loud_one_off(tmp_path: Path) -> None:
     store = SQLiteStore(tmp_path / "scenario.sqlite3")
     try:
-        pipeline = Pipeline.from_settings(Settings(var_dir=tmp_path / "var"), store)
-        report = run_scenario(store, pipeline, ScenarioConfig(weeks=8, background_per_week=40, step_days=7)).to_dict()
+        settings = Settings(var_dir=tmp_path / "var")
+        pipeline = Pipeline.from_settings(settings, store)
+        config = ScenarioConfig(weeks=8, background_per_week=40, step_days=7)
+        report = run_scenario(store, pipeline, config, settings=settings).to_dict()
         stories = {s["kind"]: s for s in report["stories"]}
         assert stories["rising_trend"]["detected_at"] is not None
         assert stories["rising_trend"]["days_to_detection"] <= 21

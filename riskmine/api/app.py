@@ -36,8 +36,8 @@ from riskmine.api.routers import (
 )
 from riskmine.api.routers import users as users_router
 from riskmine.api.state import AppState
-from riskmine.api.users import UserStore
 from riskmine.pipeline import Pipeline
+from riskmine.review.users import UserStore
 from riskmine.settings import Settings, get_settings
 from riskmine.store.base import Store
 

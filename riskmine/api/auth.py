@@ -19,7 +19,7 @@ import jwt
 from fastapi import Request, Response
 
 from riskmine.api.errors import ApiError
-from riskmine.api.users import Role, User, UserStore
+from riskmine.review.users import Role, User, UserStore
 
 ALGORITHM = "HS256"
 ISSUER = "riskmine"

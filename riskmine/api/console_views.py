@@ -399,7 +399,7 @@ def decisions_of(store: Store, candidate_id: str, limit: int = 50) -> list[Any]:
     return list(page.items)
 
 
-# Statuses of a station batch (riskmine.crawler.feeds.batches).
+# Statuses of a station batch (riskmine.feeds.batches).
 BATCH_STATUS: dict[str, str] = {
     "received": "处理中",
     "done": "已完成",

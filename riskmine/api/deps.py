@@ -23,9 +23,9 @@ from riskmine.api.auth import (
 )
 from riskmine.api.errors import ApiError
 from riskmine.api.state import AppState
-from riskmine.api.users import Role, User, UserStore
 from riskmine.pipeline import Pipeline
 from riskmine.review.db import ReviewDB
+from riskmine.review.users import Role, User, UserStore
 from riskmine.settings import Settings
 from riskmine.store.base import Store
 

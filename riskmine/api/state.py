@@ -7,10 +7,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from riskmine.api.users import UserStore
 from riskmine.pipeline import Pipeline
+from riskmine.review.users import UserStore
 from riskmine.settings import Settings
 from riskmine.store.base import Store
+from riskmine.submission import Submission
 
 
 @dataclass
@@ -37,6 +38,12 @@ class AppState:
                     factory = self.pipeline_factory or _default_pipeline
                     self._pipeline = factory(self.settings, self.store)
         return self._pipeline
+
+    def submission(self, store: Store, pipeline: Pipeline | None) -> Submission:
+        """The submission service over ``store``, under the write lock (``pipeline`` None: store only)."""
+        return Submission(
+            store, pipeline, lock=self.write_lock, batch_size=self.settings.batch_size, settings=self.settings
+        )
 
 
 def _default_pipeline(settings: Settings, store: Any) -> Pipeline:

@@ -19,11 +19,11 @@ import lxml.etree
 import lxml.html
 import trafilatura
 
-from riskmine.crawler.feeds import TableInfo, read_xlsx
-from riskmine.crawler.feeds.forms import detect_form, form_column
-from riskmine.crawler.feeds.headers import is_blank
-from riskmine.crawler.feeds.rows import Rejection
-from riskmine.crawler.feeds.values import parse_datetime
+from riskmine.feeds import TableInfo, read_xlsx
+from riskmine.feeds.forms import detect_form, form_column
+from riskmine.feeds.headers import is_blank
+from riskmine.feeds.rows import Rejection
+from riskmine.feeds.values import parse_datetime
 
 __all__ = [
     "Article",

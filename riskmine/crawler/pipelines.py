@@ -1,6 +1,6 @@
-"""The one item pipeline: each item is handed to the ingest service (riskmine.ingest.ingest_rows),
-which validates it and stores it (a document already stored is counted as a duplicate); then its
-detail page is remembered as fetched. Nothing here writes the store directly."""
+"""The one item pipeline: each item is handed to the submission service (riskmine.submission), which
+validates it and stores it (a document already stored is counted as a duplicate; processing follows the
+crawl); then its detail page is remembered as fetched. Nothing here writes the store directly."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ from scrapy.exceptions import DropItem
 
 from riskmine.crawler.items import document_row
 from riskmine.crawler.seen import SeenStore
-from riskmine.ingest import ingest_rows
 from riskmine.settings import get_settings
 from riskmine.store.base import Store
 from riskmine.store.factory import open_store
+from riskmine.submission import Submission
 
 
 class IngestPipeline:
@@ -46,7 +46,9 @@ class IngestPipeline:
     def process_item(self, item: Any, spider: Spider) -> Any:
         assert self.store is not None and self.seen is not None
         source = getattr(spider, "source_name", spider.name)
-        report = ingest_rows([document_row(item)], self.store, source=source, extra="reject")
+        outcome = Submission(self.store).rows([document_row(item)], source=source, process=False)
+        assert outcome.ingest is not None
+        report = outcome.ingest
         self.stats.inc_value("riskmine/items")
         if report.rejected:
             reason = report.rejected[0].reason

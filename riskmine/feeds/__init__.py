@@ -11,11 +11,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from riskmine.crawler.feeds.csv_reader import read_csv
-from riskmine.crawler.feeds.encoding import detect_encoding
-from riskmine.crawler.feeds.forms import ECOMMERCE, GENERAL, SPOT_CHECK, detect_form, map_form_row
-from riskmine.crawler.feeds.jsonl import read_jsonl
-from riskmine.crawler.feeds.rows import (
+from riskmine.feeds.csv_reader import read_csv
+from riskmine.feeds.encoding import detect_encoding
+from riskmine.feeds.forms import ECOMMERCE, GENERAL, SPOT_CHECK, detect_form, map_form_row
+from riskmine.feeds.jsonl import read_jsonl
+from riskmine.feeds.rows import (
     FeedDecodeError,
     FeedError,
     FeedFormatError,
@@ -24,8 +24,8 @@ from riskmine.crawler.feeds.rows import (
     Row,
     UnsupportedFileType,
 )
-from riskmine.crawler.feeds.table import TableInfo
-from riskmine.crawler.feeds.xlsx import read_xlsx, sheet_names
+from riskmine.feeds.table import TableInfo
+from riskmine.feeds.xlsx import read_xlsx, sheet_names
 
 # File extension -> reader kind.
 EXTENSIONS: dict[str, str] = {

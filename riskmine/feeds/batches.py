@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from riskmine.crawler.feeds import EXTENSIONS, UnsupportedFileType
+from riskmine.feeds import EXTENSIONS, UnsupportedFileType
 from riskmine.schema import stable_id
 
 __all__ = [
@@ -100,7 +100,7 @@ def batch_kind(
             return "tsv"
         if suffix in EXTENSIONS:
             return EXTENSIONS[suffix]
-        from riskmine.crawler.feeds import feed_kind
+        from riskmine.feeds import feed_kind
 
         feed_kind(Path(filename))  # raises UnsupportedFileType with a message saying what to do
     media = (media_type or "").split(";", 1)[0].strip().lower()

@@ -12,9 +12,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from riskmine.crawler.feeds.encoding import MAX_RECORD_CHARS, LineTooLong, TextLines
-from riskmine.crawler.feeds.rows import FeedDecodeError, Rejection, Row
-from riskmine.crawler.feeds.table import TableInfo, raw_excerpt, table_rows
+from riskmine.feeds.encoding import MAX_RECORD_CHARS, LineTooLong, TextLines
+from riskmine.feeds.rows import FeedDecodeError, Rejection, Row
+from riskmine.feeds.table import TableInfo, raw_excerpt, table_rows
 
 DELIMITERS: tuple[str, ...] = (",", "\t", ";")
 SNIFF_LINES = 50

@@ -18,7 +18,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO
 
-from riskmine.crawler.feeds.rows import FeedDecodeError
+from riskmine.feeds.rows import FeedDecodeError
 from riskmine.schema import MAX_TEXT_CHARS
 
 # Bytes decoded to decide the encoding.

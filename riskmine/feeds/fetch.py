@@ -14,8 +14,8 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 import httpx
 
-from riskmine.crawler.feeds.rows import FeedError
-from riskmine.crawler.netguard import Resolver, require_public_url
+from riskmine.feeds.netguard import Resolver, require_public_url
+from riskmine.feeds.rows import FeedError
 
 __all__ = ["FeedFetchError", "FeedTooLarge", "FetchedFeed", "fetch_feed"]
 

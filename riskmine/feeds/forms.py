@@ -23,8 +23,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from riskmine.crawler.feeds.headers import header_key, is_blank, match_key
-from riskmine.crawler.feeds.values import FieldValueError, parse_count, parse_date, parse_date_range
+from riskmine.feeds.headers import header_key, is_blank, match_key
+from riskmine.feeds.values import FieldValueError, parse_count, parse_date, parse_date_range
 from riskmine.schema import SourceType, stable_id
 
 GENERAL = "general"

@@ -6,8 +6,8 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
-from riskmine.crawler.feeds.encoding import LineTooLong, TextLines
-from riskmine.crawler.feeds.rows import FeedDecodeError, FeedFormatError, Rejection, Row
+from riskmine.feeds.encoding import LineTooLong, TextLines
+from riskmine.feeds.rows import FeedDecodeError, FeedFormatError, Rejection, Row
 
 _JSON_TYPES = {list: "an array", str: "a string", int: "a number", float: "a number", bool: "true/false"}
 

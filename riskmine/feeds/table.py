@@ -12,10 +12,10 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from riskmine.crawler.feeds import forms
-from riskmine.crawler.feeds.headers import canonical_field, find_header_row, header_key, is_blank, parse_preamble
-from riskmine.crawler.feeds.rows import FeedFormatError, Rejection, Row
-from riskmine.crawler.feeds.values import FieldValueError
+from riskmine.feeds import forms
+from riskmine.feeds.headers import canonical_field, find_header_row, header_key, is_blank, parse_preamble
+from riskmine.feeds.rows import FeedFormatError, Rejection, Row
+from riskmine.feeds.values import FieldValueError
 
 # Rows looked at to find the header.
 HEADER_SCAN_ROWS = 10

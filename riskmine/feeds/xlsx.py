@@ -14,10 +14,10 @@ from typing import Any
 from openpyxl import load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
 
-from riskmine.crawler.feeds import forms
-from riskmine.crawler.feeds.headers import canonical_field, is_blank
-from riskmine.crawler.feeds.rows import FeedFormatError, Row
-from riskmine.crawler.feeds.table import HEADER_SCAN_ROWS, TableInfo, table_rows
+from riskmine.feeds import forms
+from riskmine.feeds.headers import canonical_field, is_blank
+from riskmine.feeds.rows import FeedFormatError, Row
+from riskmine.feeds.table import HEADER_SCAN_ROWS, TableInfo, table_rows
 
 
 def _open(path: Path) -> Any:

@@ -6,7 +6,7 @@ The same maker turns up as 格力, GREE, Gree and 格力电器; the same enterpr
 their nodes by the functions here, so that all spellings land on one node:
 
 * :func:`canonical_brand` — the brand lexicon's name for a known brand (aliases from
-  ``riskmine/nlp/lexicons/brands.tsv`` and ``data/brand_aliases.tsv`` beside this module),
+  ``riskmine/text/lexicons/brands.tsv`` and ``data/brand_aliases.tsv`` beside this module),
   else the name folded for width and case;
 * :func:`canonical_enterprise` — the name without legal form (有限公司, 股份有限公司, 集团 …),
   without notes in brackets (（原…）) and without a leading administrative region where
@@ -25,7 +25,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from riskmine.nlp.lexicon import Division, LexiconError, get_gazetteer, get_lexicons, read_tsv
+from riskmine.text.gazetteer import Division, get_gazetteer
+from riskmine.text.lexicon import get_lexicons
+from riskmine.text.tsv import LexiconError, read_tsv
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 BRAND_ALIASES_FILE = DATA_DIR / "brand_aliases.tsv"

@@ -48,10 +48,11 @@ from riskmine.knowledge_graph.entities import (
     parse_enterprise,
     split_enterprises,
 )
-from riskmine.nlp.lexicon import Division, get_gazetteer, get_lexicons
 from riskmine.schema import HazardType, Population, Signal, SourceType
 from riskmine.settings import Settings, get_settings
 from riskmine.store.base import Collection, Store
+from riskmine.text.gazetteer import Division, get_gazetteer
+from riskmine.text.lexicon import get_lexicons
 
 log = logging.getLogger("riskmine.graph")
 

@@ -329,7 +329,7 @@ def as_served(examples: Sequence[LabelledExample]) -> list[LabelledExample]:
     Training and evaluation use these, so the model learns and is measured on the text it
     will serve; trained on raw text and served normalised text, dev F1 fell from 0.830 to 0.810.
     """
-    from riskmine.nlp.normalize import normalize_text
+    from riskmine.text.normalize import normalize_text
 
     return [replace(e, text=normalize_text(e.text) or e.text) for e in examples]
 

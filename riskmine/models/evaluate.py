@@ -181,7 +181,7 @@ def measure_speed(model: RiskModel, texts: Sequence[str], *, repeats: int = 1) -
     Each pass starts with no cached word segmentation, so the figure includes cutting the texts into words
     (in the pipeline the segment stage pays that before classify).
     """
-    from riskmine.nlp.segment import clear_cache
+    from riskmine.text.tokenize import clear_cache
 
     if not texts:
         return {"texts": 0, "seconds": 0.0, "texts_per_second": None, "threads": 1}

@@ -23,8 +23,8 @@ from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 from sklearn.pipeline import FeatureUnion
 
 if TYPE_CHECKING:
-    from riskmine.nlp.disambiguate import Rules
-    from riskmine.nlp.tag import Tagger
+    from riskmine.text.senses import Rules
+    from riskmine.text.tagger import Tagger
 
 _lock = threading.Lock()
 _ready = False
@@ -66,7 +66,7 @@ def segment_tokens(text: str) -> list[str]:
     The same function the segment stage uses, so in the pipeline the words come from its
     cache and a text is cut once; punctuation and emoji are not words.
     """
-    from riskmine.nlp.segment import tokens
+    from riskmine.text.tokenize import tokens
 
     return [tok.lower() for tok in tokens(text)]
 
@@ -79,7 +79,7 @@ def char_text(text: str) -> str:
 @lru_cache(maxsize=1)
 def hazard_rules() -> Rules:
     """The disambiguate stage's rules (lexicons, collocations, cue words), built once per process."""
-    from riskmine.nlp.disambiguate import build_rules
+    from riskmine.text.senses import build_rules
 
     return build_rules()
 
@@ -87,7 +87,7 @@ def hazard_rules() -> Rules:
 @lru_cache(maxsize=1)
 def _tagger() -> Tagger:
     """A tag-stage tagger without the region gazetteer: only its product-category finder is used."""
-    from riskmine.nlp.tag import Tagger
+    from riskmine.text.tagger import Tagger
 
     return Tagger(hazard_rules().lex, None)
 
@@ -123,7 +123,7 @@ def hazard_sense_tokens(text: str, *, terms: bool = False, group: bool = False, 
     the rule's findings as features too.
     The trained disambiguation model is not used: the tokens depend on the lexicons only.
     """
-    from riskmine.nlp.tag import context_cue
+    from riskmine.text.tagger import context_cue
 
     rules = hazard_rules()
     lex = rules.lex

@@ -260,7 +260,7 @@ def _clause_bounds(text: str, start: int, end: int) -> tuple[int, int]:
 
 def _ruled_out(text: str, start: int, end: int) -> bool:
     """A negation, hypothetical or accessory cue governs [start, end), or a collocation rules the word out."""
-    from riskmine.nlp.tag import context_cue
+    from riskmine.text.tagger import context_cue
 
     rules = hazard_rules()
     if context_cue(rules.lex, text, start, end) is not None:

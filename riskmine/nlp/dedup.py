@@ -37,8 +37,8 @@ from typing import IO, Any
 import numpy as np
 
 from riskmine.nlp.base import BatchFn, StageContext, stage
-from riskmine.nlp.normalize import compact, content_hash
 from riskmine.schema import Signal, stable_id
+from riskmine.text.normalize import compact, content_hash
 
 JOURNAL_VERSION = 1
 _MAGIC = b"RMDJ"

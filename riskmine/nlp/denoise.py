@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from riskmine.nlp.base import BatchFn, StageContext, stage
-from riskmine.nlp.normalize import compact
-from riskmine.nlp.userdict import LEXICON_DIR, lexicon_terms
 from riskmine.schema import Signal
+from riskmine.text.normalize import compact
+from riskmine.text.userdict import LEXICON_DIR, lexicon_terms
 
 PATTERNS_FILE = Path(__file__).resolve().parent / "data" / "noise_patterns.txt"
 # The tag stage's lexicons whose terms count as hazard-looking words.

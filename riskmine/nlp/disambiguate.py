@@ -27,16 +27,17 @@ from pathlib import Path
 from typing import Any
 
 from riskmine.nlp.base import StageContext, stage
-from riskmine.nlp.lexicon import CONTEXT_SUBDIR, LEXICON_DIR, LexiconError, Lexicons, TermIndex, get_lexicons, read_tsv
-from riskmine.nlp.tag import context_cue
 from riskmine.schema import HazardMention, Signal
+from riskmine.text.lexicon import LEXICON_DIR, Lexicons
+from riskmine.text.senses import Rules, build_rules
+from riskmine.text.tagger import context_cue
+from riskmine.text.tsv import LexiconError
 
 LABELS_PATH = Path(__file__).resolve().parents[2] / "data" / "disambiguation" / "mentions.jsonl"
 MODEL_FILE = "disambiguate.joblib"
 MODEL_VERSION = "disambiguate-lr-1"
 
 # Confidence given to each kind of decision.
-RULE_CONFIDENCE = {"collocation": 0.95, "accessory": 0.95, "negation": 0.9}
 UNAMBIGUOUS_CONFIDENCE = 0.9
 
 
@@ -99,48 +100,6 @@ def load_labels(path: Path = LABELS_PATH) -> list[LabelledMention]:
     if not out:
         raise DisambiguationError(f"{path} holds no labelled mentions")
     return out
-
-
-# --------------------------------------------------------------------------- rules
-
-
-@dataclass(frozen=True)
-class Collocation:
-    term: str
-    pattern: str
-    offset: int  # where the term starts inside the pattern
-    in_sense: bool
-
-
-def load_collocations(path: Path) -> TermIndex[list[Collocation]]:
-    rows = read_tsv(path, ["term", "pattern", "in_sense"])
-    by_pattern: dict[str, list[Collocation]] = {}
-    for r in rows:
-        offset = r["pattern"].find(r["term"])
-        if offset < 0:
-            raise r.error(f"pattern {r['pattern']!r} does not contain the term {r['term']!r}")
-        if r["pattern"] in by_pattern:
-            raise r.error(f"duplicate pattern {r['pattern']!r}")
-        by_pattern[r["pattern"]] = [Collocation(r["term"], r["pattern"], offset, r.flag("in_sense"))]
-    return TermIndex(by_pattern)
-
-
-@dataclass
-class Rules:
-    lex: Lexicons
-    collocations: TermIndex[list[Collocation]]
-
-    def judge(self, text: str, start: int, end: int, term: str) -> tuple[bool, float, str] | None:
-        """(in_sense, confidence, rule) where a rule decides, else None."""
-        lo, hi = max(0, start - 12), min(len(text), end + 12)
-        for m in self.collocations.find(text[lo:hi], longest=False):
-            for c in m.value:
-                if c.term == term and lo + m.start + c.offset == start:
-                    return c.in_sense, RULE_CONFIDENCE["collocation"], f"collocation:{c.pattern}"
-        cue = context_cue(self.lex, text, start, end)
-        if cue is not None and cue.kind in ("accessory", "negation"):
-            return False, RULE_CONFIDENCE[cue.kind], f"{cue.kind}:{cue.term}"
-        return None
 
 
 # --------------------------------------------------------------------------- the model
@@ -263,11 +222,6 @@ def labels_digest(path: Path) -> str:
 # Chosen by 5-fold grouped cross-validation on the training mentions (window 4-8, C 0.3-3).
 DEFAULT_C = 3.0
 DEFAULT_WINDOW = 6
-
-
-def build_rules(lexicon_dir: Path = LEXICON_DIR) -> Rules:
-    lex = get_lexicons(lexicon_dir)
-    return Rules(lex, load_collocations(lexicon_dir / CONTEXT_SUBDIR / "collocations.tsv"))
 
 
 def train_disambiguator(

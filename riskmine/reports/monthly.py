@@ -1,7 +1,7 @@
 """The monthly report form (报送表): a draft built from candidates and signals, editable before export.
 
 Two layouts, in the seeds' exact columns (their definitions live with the station feed readers in
-:mod:`riskmine.crawler.feeds.forms`, so what we write is what a station upload is read as):
+:mod:`riskmine.feeds.forms`, so what we write is what a station upload is read as):
 
 * general (Shanghai 2020 附件2 行业组织、检验检测机构; Shanxi 2023 附件1): one row per candidate risk
   with signals in the period; 信息分析 and 初步建议 are drafted from the candidate's statistics,
@@ -25,7 +25,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from riskmine.crawler.feeds.forms import ECOMMERCE, ECOMMERCE_COLUMNS, GENERAL, GENERAL_COLUMNS
+from riskmine.feeds.forms import ECOMMERCE, ECOMMERCE_COLUMNS, GENERAL, GENERAL_COLUMNS
 from riskmine.reports.errors import DraftError, ReportError
 from riskmine.reports.gather import (
     CandidateSlice,

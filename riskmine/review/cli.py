@@ -19,7 +19,7 @@ from riskmine.review.errors import ReviewError
 from riskmine.review.roles import SystemActor
 
 if TYPE_CHECKING:
-    from riskmine.api.users import UserStore
+    from riskmine.review.users import UserStore
     from riskmine.settings import Settings
 
 users_app = typer.Typer(help="Create, list and change users and their roles.", no_args_is_help=True)
@@ -49,7 +49,7 @@ def _db() -> ReviewDB:
 
 
 def _users() -> UserStore:
-    from riskmine.api.users import UserStore
+    from riskmine.review.users import UserStore
 
     return UserStore.from_settings(_settings())
 
@@ -75,7 +75,7 @@ def users_add(
     password: Annotated[str | None, typer.Option(help="default: asked for at a hidden prompt")] = None,
 ) -> None:
     """Create a user."""
-    from riskmine.api.users import UserError
+    from riskmine.review.users import UserError
 
     _check_org(org)
     pw = password if password is not None else typer.prompt("password", hide_input=True, confirmation_prompt=True)
@@ -100,7 +100,7 @@ def users_list() -> None:
 @users_app.command("set-role")
 def users_set_role(username: str, role: str) -> None:
     """Change a user's role."""
-    from riskmine.api.users import UserError
+    from riskmine.review.users import UserError
 
     store = _users()
     before = store.get_by_username(username)
@@ -125,7 +125,7 @@ def users_set_org(
     username: str, organisation: Annotated[str, typer.Argument(help="organisation name; '-' clears it")]
 ) -> None:
     """Change a user's organisation."""
-    from riskmine.api.users import UserError
+    from riskmine.review.users import UserError
 
     org = None if organisation == "-" else organisation
     _check_org(org)
@@ -152,7 +152,7 @@ def users_passwd(
     username: str, password: Annotated[str | None, typer.Option(help="default: asked for at a hidden prompt")] = None
 ) -> None:
     """Set a user's password."""
-    from riskmine.api.users import UserError
+    from riskmine.review.users import UserError
 
     pw = password if password is not None else typer.prompt("new password", hide_input=True, confirmation_prompt=True)
     try:

@@ -1,4 +1,4 @@
-"""Which roles may do what in the review workflow (role names as in riskmine.api.users.Role).
+"""Which roles may do what in the review workflow (role names as in riskmine.review.users.Role).
 
 * admin: everything;
 * analyst: reviews, assigns, comments, decides, merges and splits candidates, drafts advisories, records objections;
@@ -42,7 +42,7 @@ def role_name(role: object) -> str:
 
 
 class Actor(Protocol):
-    """Who does a review action: riskmine.api.users.User fits, so does :class:`SystemActor`."""
+    """Who does a review action: riskmine.review.users.User fits, so does :class:`SystemActor`."""
 
     @property
     def username(self) -> str: ...

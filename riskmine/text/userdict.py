@@ -1,6 +1,6 @@
 """Domain words for jieba: riskmine's own word list plus the tag stage's lexicons.
 
-The lexicons (riskmine/nlp/lexicons/*.tsv, owned by the tag stage) are tab-separated
+The lexicons (riskmine/text/lexicons/*.tsv) are tab-separated
 with the term in the first column; an optional header row is recognised by its first
 cell (name, term, 词, 名称), and an `aliases`/`synonyms` column, when present, adds its
 '|'-separated terms. Missing lexicons are not an error: the segmenter then uses the
@@ -12,18 +12,15 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-NLP_DIR = Path(__file__).resolve().parent
-LEXICON_DIR = NLP_DIR / "lexicons"
-USERDICT_FILE = NLP_DIR / "data" / "userdict.txt"
+from riskmine.text.lexicon import LEXICON_DIR
+from riskmine.text.tsv import LexiconError
+
+USERDICT_FILE = Path(__file__).resolve().parent / "data" / "userdict.txt"
 
 _HEADER_FIRST_CELLS = {"name", "term", "word", "词", "词语", "名称", "术语"}
 _ALIAS_COLUMNS = {"aliases", "alias", "synonyms", "别名", "同义词"}
 # Words jieba can hold in its dictionary: no whitespace (its segmenter splits there anyway).
 _USABLE = re.compile(r"^\S{2,40}$")
-
-
-class LexiconError(ValueError):
-    code = "lexicon_invalid"
 
 
 def read_lexicon(path: Path) -> list[str]:

@@ -10,8 +10,8 @@ from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 
 from riskmine.api.app import create_app
-from riskmine.api.users import UserStore
 from riskmine.processing import process_documents, refresh_candidates
+from riskmine.review.users import UserStore
 from riskmine.settings import Settings
 from riskmine.store.base import Collection
 from riskmine.store.sqlite import SQLiteStore

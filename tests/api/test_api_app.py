@@ -7,7 +7,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from riskmine.api.app import create_app
-from riskmine.api.users import UserStore
+from riskmine.review.users import UserStore
 from riskmine.settings import Settings
 from riskmine.store.sqlite import SQLiteStore
 from tests.api.apikit import keyword_pipeline

@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from riskmine.api.app import create_app
-from riskmine.api.users import UserStore
+from riskmine.review.users import UserStore
 from riskmine.settings import Settings
 from riskmine.store.base import Collection
 from riskmine.store.sqlite import SQLiteStore

@@ -11,7 +11,7 @@ from docx import Document
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 
-from riskmine.api.users import UserStore
+from riskmine.review.users import UserStore
 from riskmine.store.sqlite import SQLiteStore
 from tests.api.apikit import PASSWORD
 from tests.reports.reportkit import seed

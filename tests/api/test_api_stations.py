@@ -11,8 +11,8 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 from openpyxl import Workbook
 
-from riskmine.api.users import UserStore
-from riskmine.crawler.feeds.forms import ECOMMERCE_COLUMNS
+from riskmine.feeds.forms import ECOMMERCE_COLUMNS
+from riskmine.review.users import UserStore
 from riskmine.schema import SourceType
 from riskmine.store.base import Collection
 from riskmine.store.sqlite import SQLiteStore

@@ -20,7 +20,7 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
 from riskmine.api.app import create_app
-from riskmine.api.users import UserStore
+from riskmine.review.users import UserStore
 from riskmine.settings import Settings
 from riskmine.store.sqlite import SQLiteStore
 from tests.api.apikit import PASSWORD, TEST_SECRET, keyword_pipeline

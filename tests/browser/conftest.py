@@ -11,8 +11,8 @@ import pytest
 from argon2 import PasswordHasher
 
 from riskmine.api.app import create_app
-from riskmine.api.users import UserStore
 from riskmine.processing import process_documents, refresh_candidates
+from riskmine.review.users import UserStore
 from riskmine.schema import SourceType
 from riskmine.settings import Settings
 from riskmine.store.base import Collection

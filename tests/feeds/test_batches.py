@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from riskmine.crawler.feeds import UnsupportedFileType
-from riskmine.crawler.feeds.batches import BatchRegistry, batch_id, batch_kind, content_sha256, spooled_feed
+from riskmine.feeds import UnsupportedFileType
+from riskmine.feeds.batches import BatchRegistry, batch_id, batch_kind, content_sha256, spooled_feed
 
 
 def test_claim_once_per_station_and_content(tmp_path: Path) -> None:

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from riskmine.crawler.feeds.encoding import LineTooLong, TextLines, detect_encoding, resolve_encoding
-from riskmine.crawler.feeds.rows import FeedDecodeError
+from riskmine.feeds.encoding import LineTooLong, TextLines, detect_encoding, resolve_encoding
+from riskmine.feeds.rows import FeedDecodeError
 
 TEXT = "标题,内容\n充电宝,充电时很烫，怕起火\n热水器,洗澡时漏电\n"
 

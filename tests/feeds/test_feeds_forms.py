@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 from openpyxl import Workbook
 
-from riskmine.crawler.feeds import ECOMMERCE, GENERAL, SPOT_CHECK, Rejection, detect_form, map_form_row, read_feed
-from riskmine.crawler.feeds.forms import ECOMMERCE_COLUMNS, GENERAL_COLUMNS, form_column
-from riskmine.crawler.feeds.values import FieldValueError
+from riskmine.feeds import ECOMMERCE, GENERAL, SPOT_CHECK, Rejection, detect_form, map_form_row, read_feed
+from riskmine.feeds.forms import ECOMMERCE_COLUMNS, GENERAL_COLUMNS, form_column
+from riskmine.feeds.values import FieldValueError
 
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "feeds"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "feeds"
 
 
 def split(rows: list[tuple[int, Any]]) -> tuple[dict[int, dict[str, Any]], dict[int, Rejection]]:

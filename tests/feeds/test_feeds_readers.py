@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from openpyxl import Workbook
 
-from riskmine.crawler.feeds import (
+from riskmine.feeds import (
     FeedDecodeError,
     FeedFormatError,
     FeedNotFound,
@@ -23,9 +23,9 @@ from riskmine.crawler.feeds import (
     read_jsonl,
     read_xlsx,
 )
-from riskmine.crawler.feeds.csv_reader import sniff_delimiter
+from riskmine.feeds.csv_reader import sniff_delimiter
 
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "feeds"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "feeds"
 
 
 def rows_of(rows: Any) -> list[tuple[int, Any]]:
@@ -98,7 +98,7 @@ def test_jsonl_undecodable_bytes_mid_file_stop_with_a_rejection(tmp_path: Path) 
 
 
 def test_jsonl_overlong_line_is_rejected_and_reading_goes_on(tmp_path: Path) -> None:
-    from riskmine.crawler.feeds.encoding import MAX_RECORD_CHARS
+    from riskmine.feeds.encoding import MAX_RECORD_CHARS
 
     path = tmp_path / "big.jsonl"
     with path.open("w", encoding="utf-8") as fh:

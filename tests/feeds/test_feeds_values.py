@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from riskmine.crawler.feeds.headers import canonical_field, find_header_row, header_key, parse_preamble
-from riskmine.crawler.feeds.values import (
+from riskmine.feeds.headers import canonical_field, find_header_row, header_key, parse_preamble
+from riskmine.feeds.values import (
     SHANGHAI,
     parse_count,
     parse_date_range,

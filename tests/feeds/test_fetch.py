@@ -9,8 +9,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from riskmine.crawler.feeds.fetch import FeedFetchError, FeedTooLarge, fetch_feed
-from riskmine.crawler.netguard import UnsafeUrlError
+from riskmine.feeds.fetch import FeedFetchError, FeedTooLarge, fetch_feed
+from riskmine.feeds.netguard import UnsafeUrlError
 
 FEED = "涉及产品,风险信息内容\n电热毯,局部过热烧焦床单\n".encode()
 ROUTES: dict[str, tuple[int, dict[str, str], bytes]] = {

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from riskmine.crawler.netguard import UnsafeUrlError, address_problem, check_url, require_public_url
+from riskmine.feeds.netguard import UnsafeUrlError, address_problem, check_url, require_public_url
 
 
 class TableResolver:

@@ -22,11 +22,11 @@ from riskmine.knowledge_graph.graph import (
     spot_check_failed,
     update_graph,
 )
-from riskmine.processing import process_documents
 from riskmine.schema import EntityMention, HazardMention, HazardType, RawDocument, RegionMention, Signal, SourceType
 from riskmine.settings import Settings, get_settings
 from riskmine.store.base import Collection, DuplicatePolicy
 from riskmine.store.sqlite import SQLiteStore
+from riskmine.submission import Submission
 from tests.api.apikit import SEED_DOCUMENTS, keyword_pipeline
 from tests.knowledge_graph.graphkit import demo_signals
 
@@ -200,16 +200,16 @@ def test_rebuild_from_the_store_matches_incremental_build(tmp_path: Path) -> Non
         store.close()
 
 
-def test_processing_updates_the_persisted_graph(tmp_path: Path) -> None:
+def test_each_submission_updates_the_persisted_graph(tmp_path: Path) -> None:
     store = SQLiteStore(tmp_path / "s.sqlite3")
     try:
         forget_graphs()
         store.write(Collection.documents, SEED_DOCUMENTS)
-        process_documents(store, keyword_pipeline(), [d.id for d in SEED_DOCUMENTS[:4]])
+        Submission(store, keyword_pipeline()).process([d.id for d in SEED_DOCUMENTS[:4]])
         path = graph_file()
         assert path.is_file()
         assert load_graph(path).signal_count == 4  # type: ignore[union-attr]
-        process_documents(store, keyword_pipeline(), [d.id for d in SEED_DOCUMENTS[4:]])
+        Submission(store, keyword_pipeline()).process([d.id for d in SEED_DOCUMENTS[4:]])
         kg = load_graph(path)
         assert kg is not None and kg.signal_count == len(SEED_DOCUMENTS)
         assert len(kg.signal_ids_of("category:充电宝")) == 3
@@ -225,11 +225,11 @@ def test_graph_update_can_be_switched_off_and_catches_up(tmp_path: Path, monkeyp
         monkeypatch.setenv("RISKMINE_GRAPH_UPDATE", "false")
         get_settings.cache_clear()
         store.write(Collection.documents, SEED_DOCUMENTS)
-        process_documents(store, keyword_pipeline(), [d.id for d in SEED_DOCUMENTS[:3]])
+        Submission(store, keyword_pipeline()).process([d.id for d in SEED_DOCUMENTS[:3]])
         assert not graph_file().exists()
         monkeypatch.setenv("RISKMINE_GRAPH_UPDATE", "true")
         get_settings.cache_clear()
-        process_documents(store, keyword_pipeline(), [d.id for d in SEED_DOCUMENTS[3:]])
+        Submission(store, keyword_pipeline()).process([d.id for d in SEED_DOCUMENTS[3:]])
         kg = load_graph(graph_file())
         assert kg is not None and kg.signal_count == len(SEED_DOCUMENTS)  # the missed three caught up
     finally:

@@ -186,7 +186,7 @@ def test_reads_a_line_of_the_bundled_corpus_format(tmp_path: Path) -> None:
 
 def test_examples_are_trained_and_measured_on_the_text_the_classify_stage_sees() -> None:
     from riskmine.models.corpus import LabelledExample, as_served
-    from riskmine.nlp.normalize import normalize_text
+    from riskmine.text.normalize import normalize_text
 
     raw = "<p>這個充電寶充電時冒煙，客服電話13812345678</p>　ＡＢＣ"
     (served,) = as_served([LabelledExample(id="x1", text=raw, is_risk=True, split="train")])

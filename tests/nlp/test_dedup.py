@@ -9,9 +9,10 @@ import pytest
 
 from riskmine.nlp.base import StageContext
 from riskmine.nlp.dedup import Assignment, DedupError, DedupIndex, Signer, make_dedup
-from riskmine.nlp.normalize import compact, content_hash, make_normalize
+from riskmine.nlp.normalize import make_normalize
 from riskmine.schema import RawDocument, Signal
 from riskmine.settings import Settings
+from riskmine.text.normalize import compact, content_hash
 
 # Real reviews, copied with their provenance (online_shopping_10_cats/online_shopping_10_cats.csv, file line).
 HOT = "说真的真的很差劲，充电发烫的要爆炸了一样，还卡的一塌糊涂，以前用六七百的中兴还不会这么卡，充电都没发烫"  # 10359

@@ -19,8 +19,9 @@ from riskmine.nlp.denoise import (
     load_patterns,
     make_denoise,
 )
-from riskmine.nlp.normalize import make_normalize, normalize_text
+from riskmine.nlp.normalize import make_normalize
 from riskmine.schema import RawDocument, Signal
+from riskmine.text.normalize import normalize_text
 
 # Real texts, copied with their provenance (data set, file line; fewclue: unlabeled.json id).
 REAL = {

@@ -21,9 +21,10 @@ from riskmine.nlp.disambiguate import (
     make_disambiguate,
     train_disambiguator,
 )
-from riskmine.nlp.tag import Tagger, make_tag
+from riskmine.nlp.tag import make_tag
 from riskmine.schema import HazardMention, HazardType, RawDocument, Signal
 from riskmine.settings import Settings
+from riskmine.text.tagger import Tagger
 
 # Real lines from /work/shared/data (see data/disambiguation/README.md for the row ids).
 # online_shopping_10_cats.csv row 36437 (热水器): the accessory 防漏电开关

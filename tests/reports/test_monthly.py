@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from openpyxl import load_workbook
 
-from riskmine.crawler.feeds import read_feed
+from riskmine.feeds import read_feed
 from riskmine.reports.errors import DraftError
 from riskmine.reports.monthly import MonthlyDraft, build_monthly_draft, parse_draft
 from riskmine.reports.monthly_render import render_csv, render_xlsx

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typer.testing import CliRunner
 
-from riskmine.api.users import UserStore
 from riskmine.review import audit
 from riskmine.review.cli import keys_app, orgs_app, users_app
 from riskmine.review.db import ReviewDB
+from riskmine.review.users import UserStore
 from riskmine.settings import get_settings
 
 runner = CliRunner()

@@ -7,17 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from riskmine.nlp.lexicon import (
-    LEXICON_DIR,
-    LexiconError,
-    TermIndex,
-    case_variants,
-    find_standards,
-    get_gazetteer,
-    get_lexicons,
-    load_lexicons,
-)
 from riskmine.schema import HarmKind, HazardType, Population
+from riskmine.text.gazetteer import get_gazetteer
+from riskmine.text.lexicon import LEXICON_DIR, get_lexicons, load_lexicons
+from riskmine.text.matching import TermIndex, case_variants
+from riskmine.text.standards import find_standards
+from riskmine.text.tsv import LexiconError
 
 HEADERS = {
     "categories.tsv": "name\tcode\tparent\taliases\tkind",

@@ -10,11 +10,11 @@ from fastapi import APIRouter, Query
 from riskmine.api.deps import ReaderDep, ReviewDBDep, StoreDep
 from riskmine.api.errors import not_found
 from riskmine.api.filters import MAX_QUERY_CHARS, build_filters, clean_query
-from riskmine.api.users import User
 from riskmine.api.views import candidate_detail, candidate_summary
 from riskmine.knowledge_graph.evidence import as_china_time
 from riskmine.review import orgs, workflow
 from riskmine.review.db import ReviewDB
+from riskmine.review.users import User
 from riskmine.schema import CandidateRisk, CandidateStatus, HazardType, RiskLevel, Tier, WarningColor
 from riskmine.store.base import Collection, Page, Store
 

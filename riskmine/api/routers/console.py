@@ -40,15 +40,15 @@ from riskmine.api.labels import HAZARD, RISK_LEVEL, SOURCE_TYPE, STATUS, TIER, W
 from riskmine.api.render import SECURITY_HEADERS, local_path, signal_excerpt
 from riskmine.api.state import AppState
 from riskmine.api.svg import weekly_trend_chart
-from riskmine.api.users import Role, User
 from riskmine.api.views import candidate_url, document_url, signal_url
-from riskmine.crawler.feeds.batches import BatchRegistry
+from riskmine.feeds.batches import BatchRegistry
 from riskmine.review import advisories, orgs, workflow
 from riskmine.review.advisories import KIND_LABELS
 from riskmine.review.db import ReviewDB
 from riskmine.review.errors import ReviewError
 from riskmine.review.orgs import station_source
 from riskmine.review.roles import PUBLISHER_ROLES, REVIEW_READER_ROLES, STATION, VIEWER, SystemActor, role_name
+from riskmine.review.users import Role, User
 from riskmine.review.workflow import MAX_COMMENT_CHARS, MAX_OBJECTION_CHARS, MAX_RATIONALE_CHARS
 from riskmine.schema import CandidateRisk, CandidateStatus, DispositionMeasure, HazardType, RiskLevel, SourceType, Tier
 from riskmine.store.base import Collection, Page, Store, StoreError

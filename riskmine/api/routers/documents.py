@@ -12,9 +12,9 @@ from riskmine.api.deps import ReaderDep, StateDep, StoreDep, WriterDep, get_pipe
 from riskmine.api.errors import ApiError, not_found
 from riskmine.api.payload import RowError, read_batch, remap_rejection
 from riskmine.api.state import AppState
-from riskmine.api.users import Role, User
 from riskmine.api.views import document_url, document_view
 from riskmine.pipeline import Pipeline
+from riskmine.review.users import Role, User
 from riskmine.schema import SourceType
 from riskmine.store.base import Collection, Store
 
@@ -39,26 +39,17 @@ def _submit(
     source_type: SourceType | None,
 ) -> dict[str, Any]:
     """Store the rows, process the new documents and refresh candidates, one batch at a time."""
-    from riskmine.ingest import ingest_rows
-    from riskmine.processing import process_documents, refresh_candidates
-
-    with state.write_lock:
-        report = ingest_rows([item for _, item in rows], store, source=source, source_type=source_type)
-        new_ids = list(report.document_ids)
-        processed = risks = 0
-        candidates: int | None = None
-        if new_ids and pipeline is not None:
-            proc = process_documents(store, pipeline, new_ids)
-            processed, risks = proc.processed, proc.risks
-            candidates = refresh_candidates(store, signal_ids=new_ids)
+    outcome = state.submission(store, pipeline).rows([item for _, item in rows], source=source, source_type=source_type)
+    assert outcome.ingest is not None
+    report = outcome.ingest
     return {
         "accepted": int(report.accepted),
         "duplicates": int(report.duplicates),
         "rejected": [remap_rejection(r, [row for row, _ in rows]) for r in report.rejected],
-        "document_ids": new_ids,
-        "processed": processed,
-        "risks": risks,
-        "candidates": candidates,
+        "document_ids": outcome.document_ids,
+        "processed": outcome.processed,
+        "risks": outcome.risks,
+        "candidates": outcome.candidates,
     }
 
 

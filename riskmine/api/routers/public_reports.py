@@ -26,11 +26,11 @@ from riskmine.api.deps import StateDep, StoreDep, get_pipeline
 from riskmine.api.errors import ApiError
 from riskmine.api.state import AppState
 from riskmine.api.views import document_url
-from riskmine.crawler.netguard import check_url
-from riskmine.nlp.normalize import mask_pii
+from riskmine.feeds.netguard import check_url
 from riskmine.pipeline import Pipeline
 from riskmine.schema import RawDocument, SourceType, stable_id
-from riskmine.store.base import Collection, DuplicatePolicy, Store
+from riskmine.store.base import Store
+from riskmine.text.normalize import mask_pii
 
 router = APIRouter(prefix="/api/v1/public-reports", tags=["public-reports"])
 
@@ -179,16 +179,8 @@ def build_document(report: PublicReport, *, allow_private: bool = False) -> RawD
 
 
 def _store_and_process(state: AppState, store: Store, pipeline: Pipeline | None, doc: RawDocument) -> dict[str, Any]:
-    from riskmine.processing import process_documents, refresh_candidates
-
-    with state.write_lock:
-        result = store.write(Collection.documents, [doc], DuplicatePolicy.skip)
-        new = bool(result.written)
-        processed = 0
-        if new and pipeline is not None:
-            processed = process_documents(store, pipeline, [doc.id]).processed
-            refresh_candidates(store, signal_ids=[doc.id])
-    return {"duplicate": not new, "processed": processed}
+    outcome = state.submission(store, pipeline).documents([doc])
+    return {"duplicate": not outcome.document_ids, "processed": outcome.processed}
 
 
 @router.post(

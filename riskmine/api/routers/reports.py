@@ -15,7 +15,6 @@ from fastapi.responses import HTMLResponse, Response
 
 from riskmine.api.deps import CurrentUserDep, StoreDep
 from riskmine.api.errors import ApiError
-from riskmine.api.users import Role, User
 from riskmine.reports.document import DOCX_MEDIA_TYPE, render_docx, render_html
 from riskmine.reports.errors import ReportError
 from riskmine.reports.gather import candidate_slice
@@ -25,6 +24,7 @@ from riskmine.reports.monthly_render import RENDERERS
 from riskmine.reports.periods import parse_period
 from riskmine.reports.scope import ReportScope, organisation_subtree, report_scope
 from riskmine.reports.thematic import build_thematic_report
+from riskmine.review.users import Role, User
 from riskmine.schema import CandidateRisk
 from riskmine.store.base import Collection
 

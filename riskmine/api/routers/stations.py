@@ -2,7 +2,7 @@
 
 ``POST /api/v1/stations/{station}/batches`` takes the file as a multipart upload (field ``file``), as
 the raw request body (format from ``?format=``, ``?filename=`` or the Content-Type), or fetches it from
-``?url=`` (a public http(s) address only: see riskmine.crawler.netguard). The rows are
+``?url=`` (a public http(s) address only: see riskmine.feeds.netguard). The rows are
 read by the station feed readers (both seed report forms are recognised), stored, processed by the
 NLP pipeline and grouped into candidates, as ``POST /api/v1/documents`` does. Every batch is recorded;
 the same file sent again by the same station adds nothing and answers with the recorded batch.
@@ -25,8 +25,7 @@ from starlette.datastructures import UploadFile
 from riskmine.api.deps import CurrentUserDep, StateDep, StoreDep, get_pipeline
 from riskmine.api.errors import ApiError
 from riskmine.api.state import AppState
-from riskmine.api.users import Role, User
-from riskmine.crawler.feeds.batches import (
+from riskmine.feeds.batches import (
     MAX_STORED_REJECTIONS,
     BatchRecord,
     BatchRegistry,
@@ -34,8 +33,10 @@ from riskmine.crawler.feeds.batches import (
     content_sha256,
     spooled_feed,
 )
-from riskmine.crawler.feeds.rows import FeedError, UnsupportedFileType
+from riskmine.feeds.rows import FeedError, UnsupportedFileType
+from riskmine.ingest import IngestReport
 from riskmine.pipeline import Pipeline
+from riskmine.review.users import Role, User
 from riskmine.schema import SourceType
 from riskmine.store.base import Store
 
@@ -101,8 +102,8 @@ async def _upload(request: Request, filename: str | None) -> tuple[bytes, str | 
 
 def _fetch(state: AppState, url: str, filename: str | None) -> tuple[bytes, str | None, str | None]:
     """(bytes, file name, media type) of a station's feed file fetched from a public address."""
-    from riskmine.crawler.feeds.fetch import FeedFetchError, FeedTooLarge, fetch_feed
-    from riskmine.crawler.netguard import UnsafeUrlError
+    from riskmine.feeds.fetch import FeedFetchError, FeedTooLarge, fetch_feed
+    from riskmine.feeds.netguard import UnsafeUrlError
 
     settings = state.settings
     try:
@@ -126,30 +127,33 @@ def _receive(
     sheet: str | None,
 ) -> BatchRecord:
     """Read, store and process a claimed batch; its record is saved with the outcome."""
-    from riskmine.ingest import ingest_path
-    from riskmine.processing import process_documents, refresh_candidates
-
     name = record.filename or f"the {record.kind} upload"
+    read: list[IngestReport] = []  # the file was read: later errors come from processing, not from the upload
+
+    def has_rows(report: IngestReport) -> None:
+        if report.rows == 0:
+            message = f"{name} has no data rows (a header row alone, or only blank and footer rows)"
+            raise _UploadUnreadable(ValueError(message), message, "empty_batch")
+        read.append(report)
+
     try:
-        with spooled_feed(content, record.kind) as path, state.write_lock:
+        with spooled_feed(content, record.kind) as path:
             try:
-                report = ingest_path(
+                outcome = state.submission(store, pipeline).path(
                     path,
-                    store,
                     source=f"station:{record.station}",
-                    source_type=SourceType.station_report.value,
+                    source_type=SourceType.station_report,
                     sheet=sheet,
+                    check=has_rows,
                 )
             except (FeedError, ValueError) as exc:
+                if read:
+                    raise
                 raise _UploadUnreadable(exc, _display(exc, path, name)) from None
-            if report.rows == 0:
-                message = f"{name} has no data rows (a header row alone, or only blank and footer rows)"
-                raise _UploadUnreadable(ValueError(message), message, "empty_batch")
-            record.document_ids = list(report.document_ids)
-            if record.document_ids and pipeline is not None:
-                proc = process_documents(store, pipeline, record.document_ids)
-                record.processed, record.risks = proc.processed, proc.risks
-                record.candidates = refresh_candidates(store, signal_ids=record.document_ids)
+        assert outcome.ingest is not None
+        report = outcome.ingest
+        record.document_ids = outcome.document_ids
+        record.processed, record.risks, record.candidates = outcome.processed, outcome.risks, outcome.candidates
     except _UploadUnreadable:
         registry.discard(record.id)
         raise

@@ -10,9 +10,9 @@ import lxml.html
 from scrapy.http import Response
 
 from riskmine.crawler.extract import select_text
-from riskmine.crawler.feeds.values import parse_datetime
 from riskmine.crawler.items import DocumentItem
 from riskmine.crawler.spiders.base import RiskmineSpider
+from riskmine.feeds.values import parse_datetime
 
 
 class ComplaintsSpider(RiskmineSpider):

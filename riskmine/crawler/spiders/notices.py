@@ -12,10 +12,10 @@ import scrapy
 from scrapy.http import Response
 
 from riskmine.crawler.extract import ExtractError, parse_html_tables, parse_xlsx_bytes, select_text, structured_row
-from riskmine.crawler.feeds.forms import SPOT_CHECK, detect_form, spot_check_text
-from riskmine.crawler.feeds.values import parse_datetime
 from riskmine.crawler.items import DocumentItem
 from riskmine.crawler.spiders.base import RiskmineSpider
+from riskmine.feeds.forms import SPOT_CHECK, detect_form, spot_check_text
+from riskmine.feeds.values import parse_datetime
 
 
 def _row_line(row: dict[str, Any], form: str | None) -> str:

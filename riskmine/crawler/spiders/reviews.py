@@ -15,10 +15,10 @@ import scrapy
 from scrapy.http import Response
 
 from riskmine.crawler.extract import select_text
-from riskmine.crawler.feeds.forms import ECOMMERCE, map_form_row
-from riskmine.crawler.feeds.values import parse_datetime, parse_price, parse_rating
 from riskmine.crawler.items import DocumentItem
 from riskmine.crawler.spiders.base import RiskmineSpider
+from riskmine.feeds.forms import ECOMMERCE, map_form_row
+from riskmine.feeds.values import parse_datetime, parse_price, parse_rating
 
 
 def _path(data: Any, path: str) -> Any:

@@ -1,0 +1,200 @@
+"""The one submission service: every way text enters riskmine goes through :class:`Submission`.
+
+``riskmine ingest`` and ``riskmine process``, the document, station and public-report routers, the
+scenario runner and the crawler's item pipeline all submit through it, so the steps are written once
+and happen in one order, under one lock:
+
+1. **ingest**: rows (API bodies, crawled items), a feed file (station uploads, ``riskmine ingest``)
+   or ready documents (public reports) are checked and stored; bad rows are rejected by row, and
+   nothing already accepted is lost;
+2. **process**: the NLP stages over the new documents, in this process (:class:`SerialProcessor`) or
+   in worker processes (:class:`riskmine.parallel.ParallelProcessor`), signals stored;
+3. **refresh** the candidate risks those signals touch (incremental);
+4. **update the graph** with the new signals (one load and one save per submission).
+
+A submission without a processor only stores (the crawler: processing follows the crawl).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from riskmine.ingest import IngestReport, ingest_path, ingest_rows
+from riskmine.knowledge_graph.priority import PriorityConfig
+from riskmine.pipeline import Pipeline
+from riskmine.processing import ProcessReport, pending_document_ids, process_documents, refresh_candidates
+from riskmine.schema import RawDocument, SourceType
+from riskmine.settings import Settings
+from riskmine.store.base import Collection, DuplicatePolicy, Store
+
+Progress = Callable[[int], None]
+
+
+class Processor(Protocol):
+    """Runs the NLP stages over stored documents and stores their signals."""
+
+    def process_documents(
+        self,
+        store: Store,
+        document_ids: Sequence[str] | None = None,
+        *,
+        batch_size: int = 256,
+        progress: Progress | None = None,
+    ) -> ProcessReport: ...
+
+
+class SerialProcessor:
+    """The stages of one :class:`~riskmine.pipeline.Pipeline`, run in this process."""
+
+    def __init__(self, pipeline: Pipeline) -> None:
+        self.pipeline = pipeline
+
+    def process_documents(
+        self,
+        store: Store,
+        document_ids: Sequence[str] | None = None,
+        *,
+        batch_size: int = 256,
+        progress: Progress | None = None,
+    ) -> ProcessReport:
+        return process_documents(store, self.pipeline, document_ids, batch_size=batch_size, progress=progress)
+
+
+@dataclass
+class Outcome:
+    """What one submission did: the ingest report (none when only processing), processing, candidates."""
+
+    ingest: IngestReport | None = None
+    process: ProcessReport | None = None
+    candidates: int | None = None  # candidate risks after the refresh; None when nothing was processed
+
+    @property
+    def document_ids(self) -> list[str]:
+        return list(self.ingest.document_ids) if self.ingest is not None else []
+
+    @property
+    def processed(self) -> int:
+        return self.process.processed if self.process is not None else 0
+
+    @property
+    def risks(self) -> int:
+        return self.process.risks if self.process is not None else 0
+
+
+class Submission:
+    """Submit rows, feed files or documents into ``store``, then process, refresh and update the graph.
+
+    ``processor`` None stores only. ``lock`` (the API's write lock) is held for the whole of each
+    submission; ``priority`` and ``now`` reach the candidate refresh (the scenario runner's clock);
+    ``settings`` say where the graph is kept (default: the process's settings).
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        processor: Processor | Pipeline | None = None,
+        *,
+        lock: threading.Lock | None = None,
+        batch_size: int = 256,
+        priority: PriorityConfig | None = None,
+        settings: Settings | None = None,
+    ) -> None:
+        self.store = store
+        self.processor: Processor | None = SerialProcessor(processor) if isinstance(processor, Pipeline) else processor
+        self.lock = lock
+        self.batch_size = batch_size
+        self.priority = priority
+        self.settings = settings
+
+    def _locked(self) -> AbstractContextManager[Any]:
+        return self.lock if self.lock is not None else nullcontext()
+
+    def rows(
+        self,
+        rows: Iterable[dict[str, Any]],
+        *,
+        source: str | None,
+        source_type: SourceType | str | None = None,
+        extra: str = "reject",
+        process: bool = True,
+    ) -> Outcome:
+        """Store rows (each checked on its own; ``extra``: what unknown fields do), then process what is new."""
+        with self._locked():
+            stype = source_type.value if isinstance(source_type, SourceType) else source_type
+            report = ingest_rows(list(rows), self.store, source=source, source_type=stype, extra=extra)
+            return self._then(Outcome(ingest=report), process)
+
+    def path(
+        self,
+        path: Path,
+        *,
+        source: str | None,
+        source_type: SourceType | str | None = None,
+        sheet: str | None = None,
+        progress: Progress | None = None,
+        process: bool = True,
+        check: Callable[[IngestReport], None] | None = None,
+    ) -> Outcome:
+        """Store the rows of a feed file (JSONL, CSV, XLSX), then process what is new.
+
+        ``check`` sees the ingest report before processing and may raise to stop there (an upload
+        with no data rows is refused before anything is processed).
+        """
+        with self._locked():
+            stype = source_type.value if isinstance(source_type, SourceType) else source_type
+            report = ingest_path(path, self.store, source=source, source_type=stype, sheet=sheet, progress=progress)
+            if check is not None:
+                check(report)
+            return self._then(Outcome(ingest=report), process)
+
+    def documents(self, documents: Sequence[RawDocument], *, process: bool = True) -> Outcome:
+        """Store ready documents (duplicates by id skipped), then process the new ones."""
+        with self._locked():
+            result = self.store.write(Collection.documents, list(documents), DuplicatePolicy.skip)
+            report = IngestReport(None, len(documents), result.written, len(documents) - result.written)
+            report.document_ids.extend(result.ids)
+            return self._then(Outcome(ingest=report), process)
+
+    def process(
+        self,
+        document_ids: Sequence[str] | None = None,
+        *,
+        progress: Progress | None = None,
+        now: datetime | None = None,
+    ) -> Outcome:
+        """Process the given stored documents (default: every one not yet processed), refresh, update the graph.
+
+        With nothing to process, every candidate is refreshed (statistics and tiers move with the clock).
+        """
+        with self._locked():
+            ids = list(document_ids) if document_ids is not None else pending_document_ids(self.store)
+            return self._process(Outcome(), ids, progress, now)
+
+    def _then(self, outcome: Outcome, process: bool) -> Outcome:
+        ids = outcome.document_ids
+        if not process or not ids or self.processor is None:
+            return outcome
+        return self._process(outcome, ids, None, None)
+
+    def _process(self, outcome: Outcome, ids: list[str], progress: Progress | None, now: datetime | None) -> Outcome:
+        if self.processor is None:
+            raise ValueError("this submission has no processor: it stores documents only")
+        if not ids:  # nothing new: every candidate is brought up to date (the clock moves on)
+            outcome.process = ProcessReport()
+            outcome.candidates = refresh_candidates(self.store, now=now, config=self.priority)
+            return outcome
+        outcome.process = self.processor.process_documents(
+            self.store, ids, batch_size=self.batch_size, progress=progress
+        )
+        # incremental: only the candidate groups these signals touch are rebuilt
+        outcome.candidates = refresh_candidates(self.store, now=now, signal_ids=ids, config=self.priority)
+        from riskmine.knowledge_graph.graph import update_graph
+
+        update_graph(self.store, ids, self.settings)
+        return outcome
