@@ -123,3 +123,19 @@ def test_card_can_be_read_back(settings: Settings, corpus_file: Path) -> None:
     assert card["corpus"]["train"]["examples"] == result.model.training["train_examples"]
     with pytest.raises(ModelNotFoundError):
         read_card("missing", settings)
+
+
+def test_a_model_saved_before_the_text_package_split_still_loads_and_scores_the_same() -> None:
+    """A baseline pickled at commit 58e088e (stages and text helpers still in riskmine.nlp) loads and predicts."""
+    import json
+
+    import joblib
+    import sklearn
+
+    fixtures = Path(__file__).resolve().parents[1] / "fixtures" / "models"
+    meta = json.loads((fixtures / "baseline-layout-58e088e.json").read_text(encoding="utf-8"))
+    if meta["scikit_learn"] != sklearn.__version__:
+        pytest.skip(f"the fixture was pickled with scikit-learn {meta['scikit_learn']}, not {sklearn.__version__}")
+    model = joblib.load(fixtures / "baseline-layout-58e088e.joblib")
+    assert model.version == "layout-58e088e"
+    assert model.predict(meta["texts"]).risk == pytest.approx(meta["risk"], abs=1e-6)
