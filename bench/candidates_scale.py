@@ -36,6 +36,7 @@ from pathlib import Path
 from riskmine.knowledge_graph.candidates import build_candidates, is_candidate_signal
 from riskmine.knowledge_graph.evidence import CHINA_TZ
 from riskmine.knowledge_graph.priority import PriorityConfig
+from riskmine.models.registry import ensure_model
 from riskmine.pipeline import Pipeline
 from riskmine.processing import refresh_candidates
 from riskmine.schema import EntityMention, RawDocument, RegionMention, Signal
@@ -61,6 +62,7 @@ def seed_signals(settings: Settings, folder: Path) -> list[Signal]:
         if line.strip()
     ]
     local = settings.model_copy(update={"var_dir": folder, "models_dir": settings.models_path})
+    ensure_model(local)  # trained once, outside the timing
     pipeline = Pipeline.from_settings(local)
     signals = [s for batch in pipeline.process_stream(docs) for s in batch if is_candidate_signal(s)]
     if not signals:

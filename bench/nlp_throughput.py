@@ -127,11 +127,13 @@ def _path_stages(var_dir: Path) -> tuple[list[Any], list[str]]:
 
 def _configured_pipeline(var_dir: Path) -> tuple[Any, list[str]]:
     """The configured pipeline (riskmine/pipeline.toml) with the serving baseline model, trained if missing."""
+    from riskmine.models.registry import ensure_model
     from riskmine.pipeline import Pipeline
     from riskmine.settings import Settings, get_settings
 
     # the baseline, even where a cascade is trained (bench.encoder_speed measures that)
     settings = Settings(var_dir=var_dir, models_dir=get_settings().models_path, risk_model="risk-baseline")
+    ensure_model(settings)  # trained once, outside the timing
     pipe = Pipeline.from_settings(settings)
     return pipe, [s.name for s in pipe.stages]
 

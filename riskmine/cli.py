@@ -64,9 +64,14 @@ def _open(settings: Settings) -> Any:
 
 
 def _pipeline(settings: Settings, store: Any = None) -> Any:
-    from riskmine.pipeline import Pipeline
+    from riskmine.models.registry import ModelNotFoundError
+    from riskmine.pipeline import Pipeline, PipelineConfigError
 
-    return Pipeline.from_settings(settings, store)
+    try:
+        return Pipeline.from_settings(settings, store)
+    except (ModelNotFoundError, PipelineConfigError) as exc:
+        console.print(f"[red]error[/red] {exc}")
+        raise typer.Exit(code=2) from None
 
 
 def _count_lines(path: Path) -> int | None:
@@ -301,13 +306,14 @@ def status() -> None:
 
 def _print_stages(settings: Settings) -> None:
     from riskmine.nlp.base import registered
-    from riskmine.pipeline import load_config
+    from riskmine.pipeline import analyze_stages, load_config
 
     regs = registered()
     table = Table(title=f"pipeline ({settings.pipeline_file})")
     for col in ("#", "stage", "enabled", "reads", "writes"):
         table.add_column(col)
-    for i, spec in enumerate(load_config(settings.pipeline_file), start=1):
+    specs = load_config(settings.pipeline_file)
+    for i, spec in enumerate(specs, start=1):
         on = spec.enabled and spec.name not in settings.disabled
         reg = regs.get(spec.name)
         table.add_row(
@@ -318,6 +324,9 @@ def _print_stages(settings: Settings) -> None:
             ", ".join(reg.writes) if reg else "[red]not registered[/red]",
         )
     out.print(table)
+    enabled = [regs[s.name] for s in specs if s.enabled and s.name not in settings.disabled and s.name in regs]
+    for problem in analyze_stages(enabled).problems:
+        out.print(f"[yellow]warning[/yellow] {problem}")
 
 
 @app.command()

@@ -36,13 +36,15 @@ from riskmine.nlp.base import BoundStage, StageContext, build_stage
 from riskmine.pipeline import Pipeline, load_config
 from riskmine.processing import ProcessReport, pending_document_ids, store_signals
 from riskmine.schema import RawDocument, Signal
+from riskmine.schema.errors import RiskmineError
 from riskmine.store.base import Collection, Store
 
 # Stages whose result for a document depends on the documents processed before it.
 SEQUENTIAL_STAGES = frozenset({"dedup"})
 
 
-class ParallelProcessingError(RuntimeError):
+class ParallelProcessingError(RiskmineError, RuntimeError):
+    status = 500
     code = "processing_failed"
 
 

@@ -38,6 +38,7 @@ from riskmine.knowledge_graph.evidence import CHINA_TZ
 from riskmine.knowledge_graph.priority import PriorityConfig
 from riskmine.pipeline import Pipeline
 from riskmine.schema import CandidateRisk, RawDocument, SourceType, Tier
+from riskmine.schema.errors import RiskmineError
 from riskmine.settings import Settings, shared_data_dir
 from riskmine.store.base import Collection, Store
 from riskmine.submission import Submission
@@ -70,8 +71,11 @@ REVIEW_PRODUCTS = {
 MATCH_SHARE = 0.5  # a candidate matches a story when at least this share of its signals are the story's
 
 
-class ScenarioError(ValueError):
+class ScenarioError(RiskmineError, ValueError):
     """The scenario cannot be built (missing or unreadable data set, bad parameters)."""
+
+    code = "scenario_invalid"
+    status = 400
 
 
 @dataclass(frozen=True)

@@ -49,8 +49,14 @@ def _block_network() -> Iterator[None]:
 
 @pytest.fixture(scope="session")
 def shared_models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One models directory per test session, so the baseline is trained at most once."""
-    return tmp_path_factory.mktemp("models")
+    """One models directory per test session with the baseline trained once, as `riskmine demo` trains it
+    (building a pipeline never trains one)."""
+    from riskmine.models.registry import ensure_model
+    from riskmine.settings import Settings
+
+    models = tmp_path_factory.mktemp("models")
+    ensure_model(Settings(var_dir=tmp_path_factory.mktemp("train-var"), models_dir=models))
+    return models
 
 
 @pytest.fixture(autouse=True)

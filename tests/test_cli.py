@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from riskmine.cli import app
@@ -58,3 +59,17 @@ def test_process_and_stages_and_analyze(tmp_path: Path) -> None:
     assert missing.exit_code == 2 and "no such file" in missing.output
     proc = runner.invoke(app, ["process"])
     assert proc.exit_code == 0 and "nothing to process" in proc.output
+
+
+def test_without_a_trained_model_processing_stops_with_what_to_do_and_keeps_what_was_stored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RISKMINE_MODELS_DIR", str(tmp_path / "no-models"))
+    feed = tmp_path / "feed.jsonl"
+    _write_feed(feed)
+    result = runner.invoke(app, ["ingest", str(feed), "--source", "t"])
+    assert result.exit_code == 2
+    assert "3 accepted" in result.output and "riskmine models train" in result.output
+    assert not (tmp_path / "no-models").exists() or not any((tmp_path / "no-models").rglob("*.joblib"))
+    status = runner.invoke(app, ["status"])
+    assert status.exit_code == 0 and "3" in status.output

@@ -78,3 +78,81 @@ def test_config_errors_are_clear(tmp_path: Path) -> None:
 def test_settings_disable_stages_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RISKMINE_DISABLED_STAGES", "dedup, classify")
     assert Settings().disabled == {"dedup", "classify"}
+
+
+@stage("test_sneaky", reads=["normalized_text"], writes=["noise"])
+def _make_sneaky(ctx: StageContext) -> object:
+    def run(batch: list[Signal]) -> list[Signal]:
+        for s in batch:
+            s.weight = 0.5  # not declared
+        return batch
+
+    return run
+
+
+def test_a_stage_naming_a_field_that_does_not_exist_is_refused_when_registered() -> None:
+    from riskmine.nlp.base import StageContractError
+
+    with pytest.raises(StageContractError, match=r"'risk_scor', which is not a Signal field"):
+        stage("test_typo", reads=["risk_scor"], writes=[])(_make_mark)
+    with pytest.raises(StageContractError, match=r"'document\.body', which is not a field of document"):
+        stage("test_typo", reads=["document.body"], writes=[])(_make_mark)
+
+
+def test_reads_nothing_earlier_writes_are_reported() -> None:
+    pipe = Pipeline.from_specs([StageSpec("test_mark"), StageSpec("test_upper")], StageContext())
+    assert pipe.analyze().problems == ["stage 'test_mark' reads 'normalized_text', which no earlier stage writes"]
+    assert (
+        Pipeline.from_specs([StageSpec("test_upper"), StageSpec("test_mark")], StageContext()).analyze().problems == []
+    )
+
+
+def test_the_configured_pipeline_reads_only_what_is_written_before() -> None:
+    from riskmine.pipeline import analyze_stages
+
+    regs = registered()
+    analysis = analyze_stages([regs[s.name] for s in load_config(DEFAULT_PIPELINE_FILE) if s.enabled])
+    assert analysis.problems == []
+    assert [row["name"] for row in analysis.stages][:2] == ["normalize", "denoise"]
+
+
+def test_an_undeclared_write_is_caught_when_contracts_are_checked() -> None:
+    from riskmine.nlp.base import StageContractError
+
+    pipe = Pipeline.from_specs([StageSpec("test_upper"), StageSpec("test_sneaky")], StageContext())
+    assert pipe.process([_doc("abc")])[0].weight == 0.5  # unchecked by default (it copies every signal)
+    pipe.check_contracts = True
+    with pytest.raises(StageContractError, match="stage 'test_sneaky' wrote weight of signal"):
+        pipe.process([_doc("abc")])
+
+
+@pytest.mark.slow
+def test_every_configured_stage_writes_only_what_it_declares(tmp_path: Path) -> None:
+    pipe = Pipeline.from_settings(Settings(var_dir=tmp_path / "var"), None)
+    pipe.check_contracts = True
+    docs = [
+        RawDocument(
+            source="t", source_type="review", title="投訴", text="客服电话13812345678，这个充电宝充电时冒烟起火"
+        ),
+        RawDocument(source="t", source_type="station_report", text="婴儿推车刹车失灵;侧翻", product="婴儿推车"),
+        RawDocument(source="t", source_type="news", text="<p>某品牌电动自行车电池起火，致1人烧伤</p>"),
+        RawDocument(source="t", source_type="review", text="好评好评好评好评好评好评好评好评"),
+    ]
+    out = pipe.process(docs)
+    assert [s.is_risk for s in out] == [True, True, True, False]
+    assert "[电话]" in out[0].document.text  # normalize masks the stored text, which it declares
+
+
+def test_a_bad_option_names_the_stage_the_file_and_the_options_it_takes(tmp_path: Path) -> None:
+    config = tmp_path / "pipeline.toml"
+    config.write_text('[[stage]]\nname = "test_upper"\noptions = { sufix = "!" }\n', encoding="utf-8")
+    with pytest.raises(PipelineConfigError) as err:
+        Pipeline.from_specs(load_config(config), StageContext())
+    message = str(err.value)
+    assert str(config) in message and "'test_upper' has no option 'sufix'" in message and "suffix" in message
+    config.write_text('[[stage]]\nname = "test_upper"\noptions = "!"\n', encoding="utf-8")
+    with pytest.raises(PipelineConfigError, match="options must be a table"):
+        load_config(config)
+    config.write_text('[[stage]]\nname = "tset_upper"\n', encoding="utf-8")
+    with pytest.raises(PipelineConfigError, match=r"pipeline.toml: unknown stage 'tset_upper'"):
+        Pipeline.from_specs(load_config(config), StageContext())

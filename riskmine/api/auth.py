@@ -19,7 +19,8 @@ import jwt
 from fastapi import Request, Response
 
 from riskmine.api.errors import ApiError
-from riskmine.review.users import Role, User, UserStore
+from riskmine.review.users import User, UserStore
+from riskmine.schema.errors import RiskmineError
 
 ALGORITHM = "HS256"
 ISSUER = "riskmine"
@@ -27,20 +28,14 @@ COOKIE_NAME = "riskmine_session"
 API_KEY_HEADER = "X-API-Key"
 DEFAULT_TOKEN_TTL_MINUTES = 8 * 60
 MIN_SECRET_CHARS = 32
-WRITER_ROLES = frozenset({Role.admin, Role.analyst, Role.station})
-# Roles that read signals, candidates and documents; an api_consumer reads published advisories only.
-READER_ROLES = frozenset(set(Role) - {Role.api_consumer})
-# Roles that review: decide, assign, comment, merge, split, draft advisories.
-REVIEWER_ROLES = frozenset({Role.admin, Role.analyst})
-# Roles that approve advisories for publication.
-PUBLISHER_ROLES = frozenset({Role.admin, Role.publisher})
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-class InsecureSecretError(RuntimeError):
+class InsecureSecretError(RiskmineError, RuntimeError):
     """The service was asked to run outside development with the default or a weak secret key."""
 
     code = "insecure_secret_key"
+    status = 500
 
 
 def default_secret_key() -> str:

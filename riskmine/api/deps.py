@@ -13,10 +13,6 @@ from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 
 from riskmine.api.auth import (
     API_KEY_HEADER,
-    PUBLISHER_ROLES,
-    READER_ROLES,
-    REVIEWER_ROLES,
-    WRITER_ROLES,
     analyze_open,
     authenticate_request,
     reads_open,
@@ -25,7 +21,8 @@ from riskmine.api.errors import ApiError
 from riskmine.api.state import AppState
 from riskmine.pipeline import Pipeline
 from riskmine.review.db import ReviewDB
-from riskmine.review.users import Role, User, UserStore
+from riskmine.review.roles import PUBLISHER_ROLES, READER_ROLES, REVIEWER_ROLES, WRITER_ROLES, Role
+from riskmine.review.users import User, UserStore
 from riskmine.settings import Settings
 from riskmine.store.base import Store
 

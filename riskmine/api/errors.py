@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from riskmine.api.render import SECURITY_HEADERS
-from riskmine.store.base import DuplicateRecordError, StoreError, UnknownFieldError
+from riskmine.schema.errors import RiskmineError
 
 log = logging.getLogger("riskmine.api")
 
@@ -37,11 +37,8 @@ _STATUS_CODES: dict[int, str] = {
     503: "unavailable",
 }
 
-# Store errors caused by what the client asked for (a bad filter value), answered with 400.
-_CLIENT_STORE_ERRORS = frozenset({"unknown_field", "invalid_filter"})
 
-
-class ApiError(Exception):
+class ApiError(RiskmineError):
     """An error a client can hit: HTTP status, stable code, a message that says what to do."""
 
     def __init__(
@@ -110,9 +107,15 @@ def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
     return details
 
 
-async def _api_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, ApiError)
-    return error_response(request, exc.status, exc.code, exc.message, exc.details, exc.headers)
+async def _riskmine_error(request: Request, exc: Exception) -> Response:
+    """Every error of riskmine, one way: its status and code, its message, the details and headers it carries."""
+    assert isinstance(exc, RiskmineError)
+    message = getattr(exc, "message", None) or str(exc)
+    if exc.status >= 500:
+        log.error("%s on %s %s: %s", exc.code, request.method, request.url.path, message, exc_info=exc)
+    return error_response(
+        request, exc.status, exc.code, message, getattr(exc, "details", None), getattr(exc, "headers", None)
+    )
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -137,16 +140,6 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
     return error_response(request, 422, "invalid_request", message, details)
 
 
-async def _store_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, StoreError)
-    if isinstance(exc, UnknownFieldError) or exc.code in _CLIENT_STORE_ERRORS:
-        return error_response(request, 400, exc.code, str(exc))
-    if isinstance(exc, DuplicateRecordError):
-        return error_response(request, 409, exc.code, str(exc))
-    log.exception("store error on %s %s", request.method, request.url.path)
-    return error_response(request, 500, getattr(exc, "code", "store_error"), f"storage failed: {exc}")
-
-
 async def _unexpected(request: Request, exc: Exception) -> Response:
     log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
     return error_response(
@@ -155,8 +148,7 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(RiskmineError, _riskmine_error)  # ApiError, StoreError, ReviewError, ReportError …
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(StoreError, _store_error)
     app.add_exception_handler(Exception, _unexpected)

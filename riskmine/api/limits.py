@@ -12,10 +12,14 @@ import json
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from riskmine.api.errors import error_body
+from riskmine.schema.errors import RiskmineError
 
 
-class PayloadTooLarge(Exception):
+class PayloadTooLarge(RiskmineError):
     """Raised from receive() when the body passes the limit."""
+
+    code = "payload_too_large"
+    status = 413
 
 
 def _too_large_body(limit: int) -> bytes:

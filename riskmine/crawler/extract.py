@@ -24,6 +24,7 @@ from riskmine.feeds.forms import detect_form, form_column
 from riskmine.feeds.headers import is_blank
 from riskmine.feeds.rows import Rejection
 from riskmine.feeds.values import parse_datetime
+from riskmine.schema.errors import RiskmineError
 
 __all__ = [
     "Article",
@@ -47,8 +48,11 @@ _DATE_IN_TEXT_RE = re.compile(
 )
 
 
-class ExtractError(ValueError):
+class ExtractError(RiskmineError, ValueError):
     """A page that cannot be extracted, with the reason (and the URL when known)."""
+
+    code = "extract_failed"
+    status = 422
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from typing import Any
 
 from riskmine.crawler.extract import SiteProfile
 from riskmine.schema import SourceType
+from riskmine.schema.errors import RiskmineError
 
 __all__ = [
     "DEFAULT_SITES_FILE",
@@ -36,8 +37,11 @@ _INTERVAL_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 
-class ConfigError(ValueError):
+class ConfigError(RiskmineError, ValueError):
     """A sources or sites file that cannot be used, naming the file and entry."""
+
+    code = "source_config_invalid"
+    status = 400
 
 
 def sources_file() -> Path:

@@ -20,6 +20,7 @@ from typing import BinaryIO
 
 from riskmine.feeds.rows import FeedDecodeError
 from riskmine.schema import MAX_TEXT_CHARS
+from riskmine.schema.errors import RiskmineError
 
 # Bytes decoded to decide the encoding.
 SAMPLE_BYTES = 1 << 20
@@ -88,8 +89,11 @@ def resolve_encoding(path: Path, encoding: str | None) -> str:
     return _ALIASES.get(name, name)
 
 
-class LineTooLong(Exception):
+class LineTooLong(RiskmineError):
     """A physical line longer than the reader's limit; it was skipped, reading may go on."""
+
+    code = "line_too_long"
+    status = 413
 
     def __init__(self, line: int, chars: int, limit: int) -> None:
         self.line = line

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from riskmine.schema.errors import RiskmineError
+
 __all__ = [
     "ALLOWED_SCHEMES",
     "IPAddress",
@@ -45,10 +47,11 @@ _SHARED = ipaddress.ip_network("100.64.0.0/10")
 _PRIVATE_KINDS = frozenset({"loopback", "private", "link-local", "shared"})
 
 
-class UnsafeUrlError(ValueError):
+class UnsafeUrlError(RiskmineError, ValueError):
     """A user-supplied URL that must not be fetched; the message says why."""
 
     code = "unsafe_url"
+    status = 422
 
 
 @dataclass(frozen=True)

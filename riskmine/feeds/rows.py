@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from riskmine.schema.errors import RiskmineError
+
 # Longest raw excerpt kept with a rejection.
 RAW_EXCERPT_CHARS = 200
 
@@ -30,10 +32,11 @@ class Rejection:
 Row = tuple[int, dict[str, Any] | Rejection]
 
 
-class FeedError(Exception):
+class FeedError(RiskmineError):
     """A whole file cannot be read; the message says which file, where and what to do."""
 
     code = "feed_error"
+    status = 422
 
 
 class UnsupportedFileType(FeedError):

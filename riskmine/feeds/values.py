@@ -15,6 +15,8 @@ import unicodedata
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from typing import Any
 
+from riskmine.schema.errors import RiskmineError
+
 SHANGHAI = timezone(timedelta(hours=8), "Asia/Shanghai")
 _EXCEL_EPOCH = datetime(1899, 12, 30)
 # Numbers read as dates: Excel serial days below this, then YYYYMMDD, epoch seconds, epoch milliseconds.
@@ -43,8 +45,11 @@ _CN_DIGITS = {
 }
 
 
-class FieldValueError(ValueError):
+class FieldValueError(RiskmineError, ValueError):
     """A bad value in a named field (the message already says what is wrong)."""
+
+    code = "invalid_value"
+    status = 422
 
     def __init__(self, field: str, message: str) -> None:
         self.field = field

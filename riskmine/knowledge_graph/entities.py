@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from riskmine.schema.errors import RiskmineError
 from riskmine.text.gazetteer import Division, get_gazetteer
 from riskmine.text.lexicon import get_lexicons
 from riskmine.text.tsv import LexiconError, read_tsv
@@ -72,10 +73,11 @@ _MODEL_SEPARATORS = re.compile(r"[\s\-_‐‑–—―·・./\\:：,，+＋#＃(
 _MODEL_LABEL = re.compile(r"^(?:产品)?(?:型号|规格型号|货号|model|sku|型)\s*[:：]?\s*", re.IGNORECASE)
 
 
-class EntityError(ValueError):
+class EntityError(RiskmineError, ValueError):
     """A name that cannot be resolved (empty after cleaning, or a bad alias file)."""
 
     code = "entity_invalid"
+    status = 400
 
 
 def fold(text: str) -> str:

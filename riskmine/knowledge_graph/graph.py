@@ -49,6 +49,7 @@ from riskmine.knowledge_graph.entities import (
     split_enterprises,
 )
 from riskmine.schema import HazardType, Population, Signal, SourceType
+from riskmine.schema.errors import RiskmineError
 from riskmine.settings import Settings, get_settings
 from riskmine.store.base import Collection, Store
 from riskmine.text.gazetteer import Division, get_gazetteer
@@ -100,10 +101,11 @@ RELATIONS: dict[tuple[str, str], str] = {
 SPOT_CHECK_FAIL = "不合格"
 
 
-class GraphError(ValueError):
+class GraphError(RiskmineError, ValueError):
     """A graph request that cannot be answered: unknown node, bad parameter, unreadable file."""
 
     code = "graph_invalid"
+    status = 500
 
 
 def node_type(node_id: str) -> str:

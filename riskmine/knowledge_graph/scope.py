@@ -27,6 +27,7 @@ from typing import Any
 
 from riskmine.knowledge_graph.statistics import binomial_concentration_test, prr_test
 from riskmine.schema import CandidateRisk
+from riskmine.schema.errors import RiskmineError
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 CAUSES_FILE = DATA_DIR / "causes.toml"
@@ -37,8 +38,11 @@ REGIONAL = "regional"
 SYSTEMIC = "systemic"
 
 
-class ScopeDataError(ValueError):
+class ScopeDataError(RiskmineError, ValueError):
     """A malformed cause lexicon or priority product list."""
+
+    code = "scope_data_invalid"
+    status = 500
 
 
 @dataclass(frozen=True)

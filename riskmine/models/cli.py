@@ -93,6 +93,14 @@ def train(
             "(logistic regression on frozen embeddings; minutes)"
         ),
     ] = "finetune",
+    measured: Annotated[
+        bool,
+        typer.Option(
+            "--measured-finetune",
+            help="with --cascade: fine-tune as the held-out comparison did (top 4 layers, 1 epoch, 96 tokens, "
+            "one thread; the configuration whose held-out figures docs/risk-model.md gives)",
+        ),
+    ] = False,
 ) -> None:
     """Train the baseline on the corpus's train split, choose its threshold and evaluate on dev, save it.
 
@@ -149,7 +157,7 @@ def train(
     else:
         err.print("[yellow]warning[/yellow]: the corpus has no dev split; nothing evaluated")
     if cascade:
-        _train_cascade(settings, result.model, corpus, with_feedback, max_share, transformer, promote)
+        _train_cascade(settings, result.model, corpus, with_feedback, max_share, transformer, promote, measured)
 
 
 def _train_cascade(
@@ -160,8 +168,9 @@ def _train_cascade(
     max_share: float,
     transformer: str,
     promote: bool,
+    measured: bool = False,
 ) -> None:
-    from riskmine.models.encoder.training import TransformerKind, train_cascade_and_register
+    from riskmine.models.encoder.training import HELD_OUT_FINETUNE, TransformerKind, train_cascade_and_register
     from riskmine.models.evaluate import render_evaluation
 
     try:
@@ -173,6 +182,7 @@ def _train_cascade(
                 baseline=baseline,
                 max_share=max_share,
                 transformer=cast(TransformerKind, transformer),
+                finetune_config=HELD_OUT_FINETUNE if measured else None,
                 promote=promote,
             )
     except _USER_ERRORS as exc:

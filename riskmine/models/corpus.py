@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, Literal, cast
 
 from riskmine.schema import HazardType, SourceType
+from riskmine.schema.errors import RiskmineError
 
 Split = Literal["train", "dev", "test"]
 SPLITS: tuple[Split, ...] = ("train", "dev", "test")
@@ -39,20 +40,22 @@ _REQUIRED = ("id", "text", "is_risk")
 SYNTHETIC_GROUP = "synthetic"
 
 
-class CorpusError(ValueError):
+class CorpusError(RiskmineError, ValueError):
     """The corpus file is missing or has invalid rows; ``errors`` lists each problem."""
 
     code = "corpus_invalid"
+    status = 400
 
     def __init__(self, message: str, errors: Sequence[str] = ()) -> None:
         self.errors = list(errors)
         super().__init__(message)
 
 
-class InsufficientDataError(ValueError):
+class InsufficientDataError(RiskmineError, ValueError):
     """Too few examples of a class to train or evaluate a model."""
 
     code = "insufficient_data"
+    status = 400
 
 
 @dataclass(frozen=True)

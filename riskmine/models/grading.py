@@ -15,13 +15,15 @@ from pathlib import Path
 from typing import Any
 
 from riskmine.schema import HarmKind, HazardType, Population, RiskLevel, SourceType, WarningColor
+from riskmine.schema.errors import RiskmineError
 
 DEFAULT_RULES_FILE = Path(__file__).resolve().parent / "grading.toml"
 LADDER = ("low", "medium", "high", "serious")
 BANDS = ("unlikely", "possible", "likely")
 
 
-class GradingRulesError(ValueError):
+class GradingRulesError(RiskmineError, ValueError):
+    status = 500
     code = "grading_rules_invalid"
 
 

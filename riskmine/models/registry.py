@@ -35,6 +35,7 @@ import sklearn
 from riskmine.models.base import RiskModel
 from riskmine.models.baseline import MODEL_NAME
 from riskmine.models.encoder.cascade import MODEL_NAME as CASCADE_NAME
+from riskmine.schema.errors import RiskmineError
 
 log = logging.getLogger(__name__)
 
@@ -47,16 +48,18 @@ FILE_MODE = 0o644
 DIR_MODE = 0o755
 
 
-class ModelNotFoundError(LookupError):
+class ModelNotFoundError(RiskmineError, LookupError):
     """No trained model (or not the version asked for); says how to make one."""
 
     code = "model_not_found"
+    status = 503
 
 
-class ModelLoadError(RuntimeError):
+class ModelLoadError(RiskmineError, RuntimeError):
     """A stored artifact could not be loaded (damaged, or made by an incompatible library version)."""
 
     code = "model_load_failed"
+    status = 503
 
 
 @dataclass(frozen=True)

@@ -9,11 +9,46 @@ the factory's signature, where it is registered.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from riskmine.schema import Signal
+from riskmine.schema import RawDocument, Signal
+from riskmine.schema.errors import RiskmineError
+
+# What a stage may name in reads and writes: a Signal field, or a field of its document ("document.text").
+SIGNAL_FIELDS = frozenset(Signal.model_fields)
+DOCUMENT_FIELDS = frozenset(RawDocument.model_fields)
+# What every signal holds before the first stage runs (Signal.from_document).
+INPUT_FIELDS = frozenset({"id", "document"})
+
+
+class StageContractError(RiskmineError, ValueError):
+    """A stage's declared contract is wrong (a field that does not exist) or was broken (an undeclared write)."""
+
+    code = "stage_contract"
+    status = 500
+
+
+class StageOptionsError(RiskmineError, ValueError):
+    """An option given to a stage is not one its factory takes."""
+
+    code = "stage_options"
+    status = 400
+
+
+def field_root(name: str) -> str:
+    """The Signal field a declared name lives in: ``document.text`` → ``document``."""
+    return name.split(".", 1)[0]
+
+
+def check_field(stage_name: str, name: str) -> None:
+    root, _, sub = name.partition(".")
+    if root not in SIGNAL_FIELDS:
+        raise StageContractError(f"stage {stage_name!r} names {name!r}, which is not a Signal field")
+    if sub and (root != "document" or sub not in DOCUMENT_FIELDS):
+        raise StageContractError(f"stage {stage_name!r} names {name!r}, which is not a field of {root}")
 
 
 @dataclass
@@ -59,6 +94,8 @@ def stage(name: str, *, reads: Sequence[str], writes: Sequence[str]) -> Callable
     def register(factory: StageFactory) -> StageFactory:
         if name in _REGISTRY and _REGISTRY[name].factory is not factory:
             raise ValueError(f"stage {name!r} is registered twice")
+        for declared in (*reads, *writes):
+            check_field(name, declared)
         _REGISTRY[name] = Registration(name, factory, tuple(reads), tuple(writes), (factory.__doc__ or "").strip())
         return factory
 
@@ -86,8 +123,24 @@ def build_stage(name: str, ctx: StageContext, options: dict[str, Any] | None = N
     if name not in regs:
         raise KeyError(f"unknown stage {name!r}; registered stages: {', '.join(sorted(regs))}")
     reg = regs[name]
+    check_options(reg, options or {})
     fn = reg.factory(ctx, **(options or {}))
     return BoundStage(reg.name, reg.reads, reg.writes, fn)
+
+
+def stage_options(reg: Registration) -> dict[str, inspect.Parameter]:
+    """The options a stage's factory takes (its keyword parameters after the context)."""
+    params = list(inspect.signature(reg.factory).parameters.values())[1:]
+    return {p.name: p for p in params if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)}
+
+
+def check_options(reg: Registration, options: dict[str, Any]) -> None:
+    """Refuse options the stage does not take, naming the ones it does."""
+    known = stage_options(reg)
+    unknown = sorted(set(options) - set(known))
+    if unknown:
+        takes = ", ".join(f"{n} (default {p.default!r})" for n, p in known.items()) or "no options"
+        raise StageOptionsError(f"stage {reg.name!r} has no option {', '.join(map(repr, unknown))}; it takes {takes}")
 
 
 def _load_builtin_stages() -> None:

@@ -123,11 +123,12 @@ class ClassifyStage:
     reads=["normalized_text", "document", "hazards", "harm_occurred", "evidence"],
     writes=["is_risk", "risk_score", "predicted_hazards", "harm_occurred", "model_versions", "evidence"],
 )
-def make_classify(ctx: StageContext, *, threshold: float | None = None, train_if_missing: bool = True) -> Any:
+def make_classify(ctx: StageContext, *, threshold: float | None = None, train_if_missing: bool = False) -> Any:
     """Risk model: is_risk and risk_score per signal, model hazards for risks the tagger found none in.
 
     threshold: decision threshold on the risk score (default: the model's, chosen on dev).
-    train_if_missing: train the baseline from the bundled corpus when no model is saved yet.
+    train_if_missing: train the baseline from the bundled corpus when no model is saved yet (off: building a
+    pipeline never trains as a side effect; `riskmine models train` and `riskmine demo` train explicitly).
     """
     model = _resolve_model(ctx, train_if_missing)
     log.info("classify: %s, threshold %.4f", f"{model.name}@{model.version}", model.threshold)

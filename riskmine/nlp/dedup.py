@@ -38,6 +38,7 @@ import numpy as np
 
 from riskmine.nlp.base import BatchFn, StageContext, stage
 from riskmine.schema import Signal, stable_id
+from riskmine.schema.errors import RiskmineError
 from riskmine.text.normalize import compact, content_hash
 
 JOURNAL_VERSION = 1
@@ -54,7 +55,8 @@ _CHUNK = 8192  # shingles permuted at a time (bounds memory: _CHUNK × num_perm 
 _EMPTY = np.iinfo(np.uint32).max  # signature value of an empty shingle set
 
 
-class DedupError(ValueError):
+class DedupError(RiskmineError, ValueError):
+    status = 500
     code = "dedup_invalid"
 
 

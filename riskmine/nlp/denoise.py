@@ -20,6 +20,7 @@ from typing import Any
 
 from riskmine.nlp.base import BatchFn, StageContext, stage
 from riskmine.schema import Signal
+from riskmine.schema.errors import RiskmineError
 from riskmine.text.normalize import compact
 from riskmine.text.userdict import LEXICON_DIR, lexicon_terms
 
@@ -42,7 +43,8 @@ _LONG_MIN = 9
 _LONG_REPEAT_RE = re.compile(r"(.{9,120}?)\1+", re.DOTALL)  # 9 = _LONG_MIN
 
 
-class NoisePatternsError(ValueError):
+class NoisePatternsError(RiskmineError, ValueError):
+    status = 500
     code = "noise_patterns_invalid"
 
 

@@ -28,6 +28,7 @@ from typing import Any
 
 from riskmine.nlp.base import StageContext, stage
 from riskmine.schema import HazardMention, Signal
+from riskmine.schema.errors import RiskmineError
 from riskmine.text.lexicon import LEXICON_DIR, Lexicons
 from riskmine.text.senses import Rules, build_rules
 from riskmine.text.tagger import context_cue
@@ -41,10 +42,11 @@ MODEL_VERSION = "disambiguate-lr-1"
 UNAMBIGUOUS_CONFIDENCE = 0.9
 
 
-class DisambiguationError(ValueError):
+class DisambiguationError(RiskmineError, ValueError):
     """The labelled set is missing or malformed; the message names the file and line."""
 
     code = "disambiguation_labels"
+    status = 500
 
 
 # --------------------------------------------------------------------------- labelled data

@@ -12,7 +12,11 @@ from riskmine.text.normalize import (
 )
 
 
-@stage("normalize", reads=("document.title", "document.text"), writes=("normalized_text", "content_hash"))
+@stage(
+    "normalize",
+    reads=("document.title", "document.text"),
+    writes=("normalized_text", "content_hash", "document.text", "document.title"),  # masked personal data
+)
 def make_normalize(
     ctx: StageContext,
     *,

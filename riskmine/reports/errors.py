@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from riskmine.schema.errors import RiskmineError
 
-class ReportError(ValueError):
+
+class ReportError(RiskmineError, ValueError):
     """A report cannot be produced as asked; the message names the problem."""
 
     code = "report_error"

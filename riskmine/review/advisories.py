@@ -34,7 +34,7 @@ from riskmine.review.roles import (
     Actor,
     role_name,
 )
-from riskmine.review.workflow import latest_decision, require_role, visible_candidate
+from riskmine.review.workflow import DRAFTABLE_STATUSES, latest_decision, require_role, visible_candidate
 from riskmine.schema import CandidateStatus, Decision
 from riskmine.schema.labels import HAZARD_LABELS
 from riskmine.store.base import Store
@@ -65,7 +65,6 @@ KIND_LABELS = {
 _LEVEL_LABELS = {"high": "高风险", "medium": "中风险", "low": "低风险"}
 _COLOUR_LABELS = {"red": "红色预警", "orange": "橙色预警", "yellow": "黄色预警", "green": "绿色预警"}
 # Candidates in these statuses were confirmed: an advisory can be drafted from them.
-_CONFIRMED = frozenset({CandidateStatus.confirmed, CandidateStatus.disposed, CandidateStatus.closed})
 
 
 @dataclass(frozen=True)
@@ -149,7 +148,7 @@ def draft(
         ) from None
     cand = visible_candidate(store, db, actor, candidate_id)
     decision = latest_decision(store, cand)
-    if cand.status not in _CONFIRMED or decision is None or decision.status is not CandidateStatus.confirmed:
+    if cand.status not in DRAFTABLE_STATUSES or decision is None or decision.status is not CandidateStatus.confirmed:
         raise ReviewError(
             f"candidate {cand.id} is {cand.status.value}; advisories are drafted from confirmed candidates"
         )

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from riskmine.schema.errors import RiskmineError
 
-class ReviewError(ValueError):
+
+class ReviewError(RiskmineError, ValueError):
     """A review action that cannot be done as asked; `code` is stable, the message says why."""
 
     code = "review_error"

@@ -1,4 +1,4 @@
-"""Which roles may do what in the review workflow (role names as in riskmine.review.users.Role).
+"""The roles, and which roles may do what: the one place they are defined (the API's checks use these sets).
 
 * admin: everything;
 * analyst: reviews, assigns, comments, decides, merges and splits candidates, drafts advisories, records objections;
@@ -11,16 +11,27 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any, Protocol
 
-ADMIN = "admin"
-ANALYST = "analyst"
-PUBLISHER = "publisher"
-STATION = "station"
-VIEWER = "viewer"
-API_CONSUMER = "api_consumer"
 
-ALL_ROLES = frozenset({ADMIN, ANALYST, PUBLISHER, STATION, VIEWER, API_CONSUMER})
+class Role(StrEnum):
+    admin = "admin"
+    analyst = "analyst"
+    publisher = "publisher"
+    station = "station"
+    viewer = "viewer"
+    api_consumer = "api_consumer"  # published information only
+
+
+ADMIN, ANALYST, PUBLISHER = Role.admin, Role.analyst, Role.publisher
+STATION, VIEWER, API_CONSUMER = Role.station, Role.viewer, Role.api_consumer
+
+ALL_ROLES = frozenset(Role)
+# Submit documents and station uploads.
+WRITER_ROLES = frozenset({ADMIN, ANALYST, STATION})
+# Read signals, candidates and documents; an api_consumer reads published advisories only.
+READER_ROLES = ALL_ROLES - {API_CONSUMER}
 # Decide, assign, transition, merge, split, comment, draft advisories, record and answer objections.
 REVIEWER_ROLES = frozenset({ADMIN, ANALYST})
 # Approve an advisory for publication (Sichuan 第七条: nothing is published without approval).

@@ -13,12 +13,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+from riskmine.review.roles import Role
+from riskmine.schema.errors import RiskmineError
 
 USERS_FILE = "users.sqlite3"
 API_KEY_PREFIX = "rmk_"
@@ -57,19 +59,11 @@ CREATE TABLE IF NOT EXISTS api_keys (
 """
 
 
-class Role(StrEnum):
-    admin = "admin"
-    analyst = "analyst"
-    publisher = "publisher"
-    station = "station"
-    viewer = "viewer"
-    api_consumer = "api_consumer"  # published information only
-
-
-class UserError(ValueError):
+class UserError(RiskmineError, ValueError):
     """A user or key could not be created or changed; the message says why."""
 
     code = "invalid_user"
+    status = 422
 
 
 class UserExists(UserError):

@@ -59,10 +59,39 @@ TRANSITIONS: dict[CandidateStatus, frozenset[CandidateStatus]] = {
     S.closed: frozenset(),
 }
 DECISION_STATUSES = frozenset({S.confirmed, S.rejected})
+# A decision is taken on a new or in-review candidate; an advisory is drafted from a confirmed one.
+DECIDABLE_STATUSES = frozenset({S.new, S.in_review})
+DRAFTABLE_STATUSES = frozenset({S.confirmed, S.disposed, S.closed})
+# Where assignment stops: the candidate was merged into another, or closed.
+FINAL_STATUSES = frozenset({S.merged, S.closed})
 MAX_COMMENT_CHARS = 5000
 MAX_RATIONALE_CHARS = 10_000
 MAX_OBJECTION_CHARS = 20_000
 OBJECTOR_KINDS = ("producer", "seller")
+
+
+@dataclass(frozen=True)
+class AllowedActions:
+    """What an actor may do with a candidate now (what the console offers; the service checks again)."""
+
+    may_review: bool  # the actor's role reviews at all
+    decide: bool
+    assign: bool
+    next_steps: tuple[CandidateStatus, ...]  # plain status moves (decisions and merges have their own forms)
+    draft: bool
+
+
+def allowed_actions(cand: CandidateRisk, actor: Actor | None) -> AllowedActions:
+    """The review actions open to ``actor`` (None: nobody signed in) on ``cand`` in its current status."""
+    may = actor is not None and role_name(actor.role) in REVIEWER_ROLES
+    steps = tuple(s for s in CandidateStatus if s in TRANSITIONS[cand.status] - DECISION_STATUSES - {S.merged})
+    return AllowedActions(
+        may_review=may,
+        decide=may and cand.status in DECIDABLE_STATUSES,
+        assign=may and cand.status not in FINAL_STATUSES,
+        next_steps=steps if may else (),
+        draft=may and cand.status in DRAFTABLE_STATUSES,
+    )
 
 
 # --- helpers ---------------------------------------------------------------------------
@@ -208,7 +237,7 @@ def assign(
     """Assign the candidate to a user (None: unassign) and, if given, to an organisation of the tree.
     A new candidate moves to in_review when it is assigned."""
     cand = _editable(store, db, actor, candidate_id, "assign candidates")
-    if cand.status in (S.merged, S.closed):
+    if cand.status in FINAL_STATUSES:
         raise InvalidTransition(f"candidate {cand.id} is {cand.status.value}; it can no longer be assigned")
     if organisation is not None and orgs.get_org(db, organisation) is None:
         raise ReviewNotFound(f"no organisation {organisation!r}; see `riskmine orgs list`")
@@ -300,7 +329,7 @@ def decide(
         raise ReviewError(f"a decision needs a rationale of 1-{MAX_RATIONALE_CHARS} characters")
     if target is S.confirmed and (level is None or colour is None):
         raise ReviewError("confirming a candidate needs a risk level (high/medium/low) and a warning colour")
-    if cand.status not in (S.new, S.in_review):
+    if cand.status not in DECIDABLE_STATUSES:
         raise InvalidTransition(
             f"candidate {cand.id} is {cand.status.value}; only a new or in_review candidate can be decided"
         )

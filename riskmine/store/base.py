@@ -22,6 +22,7 @@ from typing import Any, Protocol, runtime_checkable
 from pydantic import BaseModel
 
 from riskmine.schema import CandidateRisk, Decision, RawDocument, Signal
+from riskmine.schema.errors import RiskmineError
 
 
 class Collection(StrEnum):
@@ -47,12 +48,14 @@ class DuplicatePolicy(StrEnum):
     fail = "fail"  # raise DuplicateRecordError, writing nothing of the batch
 
 
-class StoreError(Exception):
+class StoreError(RiskmineError):
+    status = 500
     code = "store_error"
 
 
 class DuplicateRecordError(StoreError):
     code = "duplicate_record"
+    status = 409
 
     def __init__(self, collection: str, ids: Sequence[str]) -> None:
         self.collection = collection
@@ -62,6 +65,7 @@ class DuplicateRecordError(StoreError):
 
 class UnknownFieldError(StoreError):
     code = "unknown_field"
+    status = 400  # the client asked for a field that does not exist
 
     def __init__(self, collection: str, name: str, known: Sequence[str]) -> None:
         super().__init__(f"{collection} has no indexed field {name!r}; known fields: {', '.join(sorted(known))}")

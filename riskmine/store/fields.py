@@ -41,6 +41,7 @@ class InvalidFilterError(StoreError):
     """A filter, sort or range value that does not fit the field's kind."""
 
     code = "invalid_filter"
+    status = 400  # the client's filter value is wrong
 
 
 class FieldKind(StrEnum):

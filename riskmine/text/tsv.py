@@ -8,11 +8,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from riskmine.schema.errors import RiskmineError
 
-class LexiconError(ValueError):
+
+class LexiconError(RiskmineError, ValueError):
     """A lexicon file is missing or has a bad row; the message names the file, row and problem."""
 
     code = "lexicon_invalid"
+    status = 500
 
 
 @dataclass(frozen=True)

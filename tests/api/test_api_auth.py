@@ -14,7 +14,8 @@ from riskmine.api.app import create_app
 from riskmine.api.auth import COOKIE_NAME, InsecureSecretError, check_secret, create_access_token
 from riskmine.review.db import ReviewDB
 from riskmine.review.orgs import DEMO_ORGS, list_orgs
-from riskmine.review.users import DemoUsersRefused, Role, UserStore, ensure_demo_users
+from riskmine.review.roles import Role
+from riskmine.review.users import DemoUsersRefused, UserStore, ensure_demo_users
 from riskmine.settings import Settings
 from tests.api.apikit import PASSWORD, TEST_SECRET
 

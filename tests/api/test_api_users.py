@@ -6,7 +6,8 @@ import sqlite3
 
 import pytest
 
-from riskmine.review.users import Role, UserError, UserExists, UserStore, hash_api_key
+from riskmine.review.roles import Role
+from riskmine.review.users import UserError, UserExists, UserStore, hash_api_key
 
 
 def test_passwords_are_argon2_hashed(users: UserStore) -> None:

@@ -172,7 +172,7 @@ def test_a_preloaded_object_that_is_not_a_model_is_refused() -> None:
         make_classify(StageContext(extras={"risk_model": "model.joblib"}))
 
 
-def test_factory_trains_from_the_corpus_when_no_model_is_saved(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_factory_never_trains_unless_told_to(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     corpus = tmp_path / "labels.jsonl"
     corpus.write_text(
         "".join(
@@ -186,8 +186,8 @@ def test_factory_trains_from_the_corpus_when_no_model_is_saved(tmp_path: Path, m
     monkeypatch.setenv(CORPUS_ENV, str(corpus))
     settings = Settings(var_dir=tmp_path / "var", models_dir=tmp_path / "models")
     with pytest.raises(ModelNotFoundError, match="riskmine models train"):
-        make_classify(StageContext(settings=settings), train_if_missing=False)
-    stage = make_classify(StageContext(settings=settings))
+        make_classify(StageContext(settings=settings))  # building a pipeline trains nothing by itself
+    stage = make_classify(StageContext(settings=settings), train_if_missing=True)
     sig = _signal("充电宝充电时外壳发烫冒烟，随后起火")
     stage([sig])
     assert sig.is_risk

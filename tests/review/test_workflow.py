@@ -188,3 +188,19 @@ def test_objections_within_15_days_then_answered(
         workflow.answer_objection(store, db, ok.id, ANALYST, "again")
     assert [o.status for o in workflow.list_objections(store, db, VIEWER, candidate_id=cid)] == ["answered"]
     assert workflow.list_objections(store, db, VIEWER, status="open") == []
+
+
+def test_allowed_actions_follow_the_status_machine_and_the_role(candidates: list[CandidateRisk]) -> None:
+    cand = candidates[0].model_copy(update={"status": CandidateStatus.new})
+    can = workflow.allowed_actions(cand, ANALYST)
+    assert can.may_review and can.decide and can.assign and not can.draft
+    assert can.next_steps == (CandidateStatus.in_review,)
+    rejected = workflow.allowed_actions(cand.model_copy(update={"status": CandidateStatus.rejected}), ANALYST)
+    assert set(rejected.next_steps) == {CandidateStatus.in_review, CandidateStatus.closed} and not rejected.decide
+    confirmed = workflow.allowed_actions(cand.model_copy(update={"status": CandidateStatus.confirmed}), ANALYST)
+    assert confirmed.draft and confirmed.next_steps == (CandidateStatus.disposed,)
+    merged = workflow.allowed_actions(cand.model_copy(update={"status": CandidateStatus.merged}), ANALYST)
+    assert not merged.assign and merged.next_steps == ()
+    for actor in (VIEWER, STATION, CONSUMER, None):
+        nobody = workflow.allowed_actions(cand, actor)
+        assert not (nobody.may_review or nobody.decide or nobody.assign or nobody.draft or nobody.next_steps)

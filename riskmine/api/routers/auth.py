@@ -13,7 +13,8 @@ from pydantic import BaseModel, Field
 from riskmine.api.auth import create_access_token
 from riskmine.api.deps import CurrentUserDep, SettingsDep, UsersDep
 from riskmine.api.errors import ApiError, not_found
-from riskmine.review.users import ApiKey, Role
+from riskmine.review.roles import Role
+from riskmine.review.users import ApiKey
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 

@@ -47,8 +47,8 @@ from riskmine.review.advisories import KIND_LABELS
 from riskmine.review.db import ReviewDB
 from riskmine.review.errors import ReviewError
 from riskmine.review.orgs import station_source
-from riskmine.review.roles import PUBLISHER_ROLES, REVIEW_READER_ROLES, STATION, VIEWER, SystemActor, role_name
-from riskmine.review.users import Role, User
+from riskmine.review.roles import PUBLISHER_ROLES, REVIEW_READER_ROLES, STATION, VIEWER, Role, SystemActor, role_name
+from riskmine.review.users import User
 from riskmine.review.workflow import MAX_COMMENT_CHARS, MAX_OBJECTION_CHARS, MAX_RATIONALE_CHARS
 from riskmine.schema import CandidateRisk, CandidateStatus, DispositionMeasure, HazardType, RiskLevel, SourceType, Tier
 from riskmine.store.base import Collection, Page, Store, StoreError
@@ -234,16 +234,6 @@ def queue(
     )
 
 
-DECIDER_ROLES = frozenset({Role.admin, Role.analyst})
-# Where a candidate may go next without a decision (confirm and reject are decisions; merge has its own form).
-NEXT_STEPS: dict[CandidateStatus, tuple[CandidateStatus, ...]] = {
-    CandidateStatus.new: (CandidateStatus.in_review,),
-    CandidateStatus.confirmed: (CandidateStatus.disposed,),
-    CandidateStatus.disposed: (CandidateStatus.closed,),
-    CandidateStatus.rejected: (CandidateStatus.closed, CandidateStatus.in_review),
-}
-DECIDABLE = frozenset({CandidateStatus.new, CandidateStatus.in_review})
-DRAFTABLE = frozenset({CandidateStatus.confirmed, CandidateStatus.disposed, CandidateStatus.closed})
 ANONYMOUS = SystemActor("anonymous", role=VIEWER)
 
 
@@ -254,15 +244,15 @@ def _actor(user: User | None) -> Any:
 
 def _decide_context(user: User | None, cand: CandidateRisk) -> dict[str, Any]:
     """What the decision, status and advisory forms offer this user, or why they are not shown."""
+    can = workflow.allowed_actions(cand, user)
     if user is None:
         reason: str | None = "登录为分析员后可作出研判。"
-    elif user.role not in DECIDER_ROLES:
+    elif not can.may_review:
         reason = f"当前角色（{label(user.role.value, 'role')}）不能作出研判。"
     else:
         reason = None
-    allowed = reason is None
     return {
-        "allowed": allowed and cand.status in DECIDABLE,
+        "allowed": can.decide,
         "reason": reason,
         "statuses": {s.value: STATUS[s] for s in (CandidateStatus.confirmed, CandidateStatus.rejected)},
         "default_status": CandidateStatus.confirmed.value,
@@ -272,9 +262,9 @@ def _decide_context(user: User | None, cand: CandidateRisk) -> dict[str, Any]:
         "suggested": {m.value for m in cand.suggested_measures},
         "max_rationale": MAX_RATIONALE_CHARS,
         "max_comment": MAX_COMMENT_CHARS,
-        "can_assign": allowed and cand.status not in (CandidateStatus.merged, CandidateStatus.closed),
-        "next_steps": {s.value: STATUS[s] for s in NEXT_STEPS.get(cand.status, ())} if allowed else {},
-        "can_draft": allowed and cand.status in DRAFTABLE,
+        "can_assign": can.assign,
+        "next_steps": {s.value: STATUS[s] for s in can.next_steps},
+        "can_draft": can.draft,
         "advisory_kinds": ADVISORY_KIND,
     }
 
@@ -308,10 +298,7 @@ def _candidate_context(
 
 def _visible_candidate(store: Store, db: ReviewDB, user: User | None, candidate_id: str) -> CandidateRisk:
     """The candidate if the user's role and organisation scope let them read it (404 otherwise)."""
-    try:
-        return workflow.visible_candidate(store, db, _actor(user), candidate_id)
-    except ReviewError as exc:
-        raise ApiError(exc.status, exc.code, str(exc)) from None
+    return workflow.visible_candidate(store, db, _actor(user), candidate_id)
 
 
 @router.get("/candidates/{candidate_id}")
@@ -566,10 +553,7 @@ async def approve_form(
     """A publisher approves a draft: it is published to its audience."""
     _refuse_cross_site(request, "approval")
     who = _signed_in(request, user)
-    try:
-        await _locked(state, advisories.approve, db, advisory_id, who)
-    except ReviewError as exc:
-        raise ApiError(exc.status, exc.code, str(exc)) from None
+    await _locked(state, advisories.approve, db, advisory_id, who)
     return RedirectResponse("/advisories?done=approved", status_code=303)
 
 
@@ -689,10 +673,7 @@ def overdue_page(
     """Open candidates in the user's scope whose deadline has passed, most overdue first."""
     if _needs_login(state, user):
         return _login_redirect(request)
-    try:
-        rows = workflow.overdue(store, db, _actor(user))
-    except ReviewError as exc:
-        raise ApiError(exc.status, exc.code, str(exc)) from None
+    rows = workflow.overdue(store, db, _actor(user))
     return render(request, "overdue.html", {"user": user, "rows": rows, "deadline_kinds": DEADLINE_KIND})
 
 

@@ -14,7 +14,8 @@ from riskmine.api.payload import RowError, read_batch, remap_rejection
 from riskmine.api.state import AppState
 from riskmine.api.views import document_url, document_view
 from riskmine.pipeline import Pipeline
-from riskmine.review.users import Role, User
+from riskmine.review.roles import Role
+from riskmine.review.users import User
 from riskmine.schema import SourceType
 from riskmine.store.base import Collection, Store
 

@@ -16,7 +16,6 @@ from fastapi.responses import HTMLResponse, Response
 from riskmine.api.deps import CurrentUserDep, StoreDep
 from riskmine.api.errors import ApiError
 from riskmine.reports.document import DOCX_MEDIA_TYPE, render_docx, render_html
-from riskmine.reports.errors import ReportError
 from riskmine.reports.gather import candidate_slice
 from riskmine.reports.immediate import build_immediate_report
 from riskmine.reports.monthly import MonthlyDraft, build_monthly_draft, parse_draft
@@ -24,7 +23,8 @@ from riskmine.reports.monthly_render import RENDERERS
 from riskmine.reports.periods import parse_period
 from riskmine.reports.scope import ReportScope, organisation_subtree, report_scope
 from riskmine.reports.thematic import build_thematic_report
-from riskmine.review.users import Role, User
+from riskmine.review.roles import Role
+from riskmine.review.users import User
 from riskmine.schema import CandidateRisk
 from riskmine.store.base import Collection
 
@@ -67,10 +67,6 @@ def authorised_scope(user: User, organisation: str | None) -> ReportScope:
     return report_scope(org)
 
 
-def _api_error(exc: ReportError) -> ApiError:
-    return ApiError(exc.status, exc.code, str(exc))
-
-
 def _download(content: bytes, media_type: str, filename: str) -> Response:
     ascii_name = filename.encode("ascii", "replace").decode("ascii").replace("?", "_")
     disposition = f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
@@ -94,18 +90,15 @@ def monthly_draft(
 ) -> MonthlyDraft:
     """The editable draft of the monthly form; edit it and POST it to /monthly/render."""
     scope = authorised_scope(user, org)
-    try:
-        return build_monthly_draft(
-            store,
-            parse_period(period),
-            form,
-            scope.organisation or "",
-            scope,
-            filled_by=filled_by or user.username,
-            phone=phone,
-        )
-    except ReportError as exc:
-        raise _api_error(exc) from None
+    return build_monthly_draft(
+        store,
+        parse_period(period),
+        form,
+        scope.organisation or "",
+        scope,
+        filled_by=filled_by or user.username,
+        phone=phone,
+    )
 
 
 @router.post("/monthly/render")
@@ -115,10 +108,7 @@ def monthly_render(
     fmt: Annotated[Literal["xlsx", "csv"], Query(alias="format")] = "xlsx",
 ) -> Response:
     """The form file of an (edited) draft."""
-    try:
-        checked = parse_draft(draft)
-    except ReportError as exc:
-        raise _api_error(exc) from None
+    checked = parse_draft(draft)
     authorised_scope(user, checked.organisation or None)
     render, media_type = RENDERERS[fmt]
     return _download(render(checked), media_type, f"{checked.period}-{checked.form}-报送表.{fmt}")
@@ -138,10 +128,7 @@ def immediate_report(
         candidate, candidate_slice(store, candidate).signals
     ):
         raise ApiError(404, "not_found", f"no candidate risk {candidate_id!r} in your organisations")
-    try:
-        report = build_immediate_report(store, candidate_id, organisation=scope.organisation)
-    except ReportError as exc:
-        raise _api_error(exc) from None
+    report = build_immediate_report(store, candidate_id, organisation=scope.organisation)
     if fmt == "html":
         return HTMLResponse(render_html(report))
     return _download(render_docx(report), DOCX_MEDIA_TYPE, f"immediate-{candidate_id}.docx")
@@ -158,10 +145,7 @@ def thematic_report(
 ) -> Response:
     """The thematic analysis report (专题分析报告) of a product category and year."""
     scope = authorised_scope(user, org)
-    try:
-        report = build_thematic_report(store, category, year, scope, organisation=scope.organisation)
-    except ReportError as exc:
-        raise _api_error(exc) from None
+    report = build_thematic_report(store, category, year, scope, organisation=scope.organisation)
     if fmt == "html":
         return HTMLResponse(render_html(report))
     return _download(render_docx(report), DOCX_MEDIA_TYPE, f"{year}-{category}-专题分析报告.docx")

@@ -24,9 +24,7 @@ from riskmine.api.deps import (
     StateDep,
     StoreDep,
 )
-from riskmine.api.errors import ApiError
 from riskmine.review import feedback, orgs, workflow
-from riskmine.review.errors import ReviewError
 from riskmine.review.workflow import MAX_COMMENT_CHARS, MAX_OBJECTION_CHARS, MAX_RATIONALE_CHARS
 from riskmine.schema import CandidateStatus, DispositionMeasure, RiskLevel, WarningColor
 
@@ -36,17 +34,9 @@ T = TypeVar("T")
 MAX_IDS = 1000
 
 
-def review_error(exc: ReviewError) -> ApiError:
-    """The API error for a review service error (same code and message)."""
-    return ApiError(exc.status, exc.code, str(exc))
-
-
 async def call(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """Run a read of the review service in a worker thread, mapping its errors to API errors."""
-    try:
-        return await run_in_threadpool(fn, *args, **kwargs)
-    except ReviewError as exc:
-        raise review_error(exc) from None
+    """Run a read of the review service in a worker thread (its errors answer through the one error handler)."""
+    return await run_in_threadpool(fn, *args, **kwargs)
 
 
 async def write(state: Any, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:

@@ -10,7 +10,7 @@ from riskmine.api.deps import ReaderDep, StoreDep
 from riskmine.api.errors import not_found
 from riskmine.api.filters import MAX_QUERY_CHARS, TIME_FIELD, build_filters, clean_query, time_range
 from riskmine.api.views import signal_detail, signal_summary
-from riskmine.review.users import Role
+from riskmine.review.roles import Role
 from riskmine.schema import HazardType, RiskLevel, SourceType, WarningColor
 from riskmine.store.base import Collection
 

@@ -36,7 +36,8 @@ from riskmine.feeds.batches import (
 from riskmine.feeds.rows import FeedError, UnsupportedFileType
 from riskmine.ingest import IngestReport
 from riskmine.pipeline import Pipeline
-from riskmine.review.users import Role, User
+from riskmine.review.roles import Role
+from riskmine.review.users import User
 from riskmine.schema import SourceType
 from riskmine.store.base import Store
 

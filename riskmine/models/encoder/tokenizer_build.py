@@ -19,12 +19,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 
+from riskmine.schema.errors import RiskmineError
+
 SPECIALS = ("<s>", "<pad>", "</s>", "<unk>")
 MASK = "<mask>"
 
 
-class TokenizerBuildError(RuntimeError):
+class TokenizerBuildError(RiskmineError, RuntimeError):
     """The tokenizer could not be built (a library is missing or the vocabulary is inconsistent)."""
+
+    code = "tokenizer_build_failed"
+    status = 500
 
 
 def _protobuf_fields(buf: bytes) -> Iterator[tuple[int, int | bytes]]:

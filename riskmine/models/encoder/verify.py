@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from riskmine.schema.errors import RiskmineError
+
 MIN_COSINE = 0.999
 SHARED_DATA = Path("/work/shared/data")
 
@@ -57,7 +59,8 @@ class VerificationReport:
         return self.min_cosine >= MIN_COSINE and not self.token_mismatches
 
 
-class VerificationError(RuntimeError):
+class VerificationError(RiskmineError, RuntimeError):
+    status = 500
     code = "encoder_verification_failed"
 
 
