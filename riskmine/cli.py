@@ -17,6 +17,20 @@ from rich.table import Table
 from riskmine.settings import Settings, get_settings
 
 app = typer.Typer(help="riskmine: mine product quality-safety risk signals from Chinese text.", no_args_is_help=True)
+
+
+@app.callback()
+def _validate_settings() -> None:
+    # every RISKMINE_* setting is read and checked once, before any command runs
+    from riskmine.settings import SettingsError
+
+    try:
+        get_settings()
+    except SettingsError as exc:
+        Console(stderr=True).print(f"[red]error[/red] {exc}", highlight=False)
+        raise typer.Exit(code=2) from None
+
+
 console = Console(stderr=True)
 out = Console()
 
@@ -225,7 +239,7 @@ def _serve(settings: Settings, host: str | None, port: int | None) -> None:
     import uvicorn
 
     from riskmine.api.app import create_app
-    from riskmine.api.auth import InsecureSecretError
+    from riskmine.settings import InsecureSecretError
 
     h, p = host or settings.host, port or settings.port
     try:

@@ -5,9 +5,12 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from riskmine.schema.errors import RiskmineError
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 REPO_DIR = PACKAGE_DIR.parent
@@ -20,24 +23,46 @@ def shared_data_dir() -> Path:
     return Path(os.environ.get("RISKMINE_SHARED_DATA") or REPO_DIR.parent / "shared" / "data")
 
 
+MIN_SECRET_CHARS = 32
+DEFAULT_SECRET_KEY = "dev-secret-change-me"
+
+
+class SettingsError(RiskmineError, ValueError):
+    """A RISKMINE_* setting has a value riskmine cannot use; the message names each variable and what it takes."""
+
+    code = "settings_invalid"
+    status = 500
+
+
+class InsecureSecretError(RiskmineError, RuntimeError):
+    """Outside development, the API refuses the default or a short RISKMINE_SECRET_KEY."""
+
+    code = "insecure_secret_key"
+    status = 500
+
+
 class Settings(BaseSettings):
+    """Every setting, typed and bounded: a bad value is refused when the settings are read, naming the variable."""
+
     model_config = SettingsConfigDict(env_prefix="RISKMINE_", extra="ignore")
 
-    env: str = Field("development", description="development | production")
+    env: Literal["development", "production"] = Field("development", description="development | production")
     var_dir: Path = Field(Path("var"), description="where all runtime data lives")
     db_path: Path | None = Field(None, description="SQLite file; default <var_dir>/riskmine.sqlite3")
-    store: str = Field("sqlite", description="sqlite | es (elasticsearch)")
+    store: Literal["sqlite", "es", "elasticsearch"] = Field("sqlite", description="sqlite | es (elasticsearch)")
     es_url: str | None = Field(None, description="Elasticsearch URL, e.g. http://127.0.0.1:9200")
     es_api_key: str | None = None
     es_username: str | None = None
     es_password: str | None = None
     es_ca_certs: Path | None = Field(None, description="CA bundle to verify the cluster's certificate")
     es_index_prefix: str = Field("riskmine", description="prefix of the Elasticsearch indices and aliases")
-    es_refresh: str = Field("wait_for", description="wait_for | true | false: when writes become visible")
+    es_refresh: Literal["wait_for", "true", "false"] = Field(
+        "wait_for", description="wait_for | true | false: when writes become visible"
+    )
     pipeline_file: Path = DEFAULT_PIPELINE_FILE
     disabled_stages: str = Field("", description="comma-separated stage names to switch off")
     models_dir: Path | None = Field(None, description="trained model artifacts; default <var_dir>/models")
-    risk_model: str = Field(
+    risk_model: Literal["auto", "risk-baseline", "risk-cascade"] = Field(
         "auto",
         description="risk model served: auto (the cascade once trained, else the baseline) | risk-baseline"
         " | risk-cascade",
@@ -47,14 +72,14 @@ class Settings(BaseSettings):
     )
     demo_path: Path = Field(REPO_DIR / "data" / "demo" / "demo.jsonl", description="bundled demo corpus")
     host: str = "127.0.0.1"
-    port: int = 8000
-    batch_size: int = 256
-    max_upload_bytes: int = 50 * 1024 * 1024
-    secret_key: str = "dev-secret-change-me"
+    port: int = Field(8000, ge=1, le=65535)
+    batch_size: int = Field(256, ge=1)
+    max_upload_bytes: int = Field(50 * 1024 * 1024, ge=1)
+    secret_key: str = DEFAULT_SECRET_KEY
     open_reads: bool | None = Field(None, description="reads without login; default: only in development")
     open_analyze: bool | None = Field(None, description="analyze without login; default: only in development")
-    token_ttl_minutes: int = 480
-    max_analyze_items: int = 10_000
+    token_ttl_minutes: int = Field(480, ge=1)
+    max_analyze_items: int = Field(10_000, ge=1)
     graph_update: bool = Field(True, description="update the knowledge graph as signals are processed")
     graph_path: Path | None = Field(None, description="persisted knowledge graph; default <var_dir>/graph/graph.pickle")
     candidate_review_top_n: int = Field(20, ge=0, description="candidates sent to analysts for review per period")
@@ -62,8 +87,8 @@ class Settings(BaseSettings):
     candidate_review_min_priority: float = Field(0.2, ge=0, le=1, description="lowest priority sent to review")
     candidate_industry_min_organisations: int = Field(3, ge=2, description="enterprises/brands for industry-wide")
     # collection (issue 5): station batches, public reports, user-supplied URLs, shared crawl frontier
-    public_report_limit: int = Field(5, description="public reports one client (IP) may send per window")
-    public_report_window_seconds: float = Field(3600.0, description="the public-report rate-limit window")
+    public_report_limit: int = Field(5, ge=1, description="public reports one client (IP) may send per window")
+    public_report_window_seconds: float = Field(3600.0, gt=0, description="the public-report rate-limit window")
     allow_private_urls: bool = Field(False, description="fetch user-supplied URLs on private/loopback addresses")
     redis_url: str | None = Field(None, description="Redis for a crawl frontier shared by several crawler processes")
 
@@ -79,7 +104,40 @@ class Settings(BaseSettings):
     def disabled(self) -> set[str]:
         return {s.strip() for s in self.disabled_stages.split(",") if s.strip()}
 
+    def check_secret(self) -> None:
+        """Refuse the default (or a short) secret key unless env is development (the API calls this at start)."""
+        if self.env == "development":
+            return
+        secret = str(self.secret_key or "")
+        if secret == DEFAULT_SECRET_KEY or len(secret) < MIN_SECRET_CHARS:
+            raise InsecureSecretError(
+                f"refusing to start with RISKMINE_ENV={self.env!r} and "
+                + ("the default RISKMINE_SECRET_KEY" if secret == DEFAULT_SECRET_KEY else "a short RISKMINE_SECRET_KEY")
+                + f": set RISKMINE_SECRET_KEY to a random value of at least {MIN_SECRET_CHARS} characters, e.g. the "
+                "output of `python -c 'import secrets; print(secrets.token_urlsafe(48))'`, or run with "
+                "RISKMINE_ENV=development"
+            )
+
+
+def settings_problems(exc: ValidationError) -> str:
+    """One line per bad setting, named as its environment variable, with what it takes and what it got."""
+    lines = []
+    for err in exc.errors():
+        name = ".".join(str(p) for p in err.get("loc", ())) or "settings"
+        given = err.get("input")
+        lines.append(f"RISKMINE_{name.upper()}: {err.get('msg', 'invalid value')} (got {given!r})")
+    return "; ".join(lines)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """The settings from the environment (and ``overrides``), or a SettingsError naming every bad variable."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise SettingsError(f"invalid settings: {settings_problems(exc)}") from None
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    return Settings()
+    """The process's settings, read and validated once (SettingsError names every bad RISKMINE_* variable)."""
+    return load_settings()

@@ -16,8 +16,10 @@ KEYS = {"id", "is_risk", "risk_score", "hazards", "harm_occurred", "product_cate
 
 
 @pytest.fixture(scope="module")
-def pipeline() -> Pipeline:
-    return Pipeline.from_settings(Settings(), None)
+def pipeline(tmp_path_factory: pytest.TempPathFactory, shared_models_dir: Path) -> Pipeline:
+    # module scope: the per-test settings are not set yet, so name the session's models (and a var dir) here
+    settings = Settings(var_dir=tmp_path_factory.mktemp("var"), models_dir=shared_models_dir)
+    return Pipeline.from_settings(settings, None)
 
 
 def test_results_keep_input_order_and_contract(pipeline: Pipeline) -> None:

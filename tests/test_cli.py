@@ -73,3 +73,15 @@ def test_without_a_trained_model_processing_stops_with_what_to_do_and_keeps_what
     assert not (tmp_path / "no-models").exists() or not any((tmp_path / "no-models").rglob("*.joblib"))
     status = runner.invoke(app, ["status"])
     assert status.exit_code == 0 and "3" in status.output
+
+
+def test_bad_settings_are_refused_before_any_command_naming_each_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    from riskmine.settings import get_settings
+
+    monkeypatch.setenv("RISKMINE_STORE", "mongodb")
+    monkeypatch.setenv("RISKMINE_BATCH_SIZE", "0")
+    get_settings.cache_clear()
+    result = runner.invoke(app, ["status"])
+    assert result.exit_code == 2
+    assert "RISKMINE_STORE" in result.output and "'mongodb'" in result.output
+    assert "RISKMINE_BATCH_SIZE" in result.output

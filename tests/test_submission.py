@@ -36,8 +36,10 @@ def store(tmp_path: Path) -> SQLiteStore:
 
 
 @pytest.fixture(scope="module")
-def pipeline() -> Pipeline:
-    return Pipeline.from_settings(Settings(), None)
+def pipeline(tmp_path_factory: pytest.TempPathFactory, shared_models_dir: Path) -> Pipeline:
+    # module scope: the per-test settings are not set yet, so name the session's models (and a var dir) here
+    settings = Settings(var_dir=tmp_path_factory.mktemp("var"), models_dir=shared_models_dir)
+    return Pipeline.from_settings(settings, None)
 
 
 def test_rows_are_stored_processed_refreshed_and_in_the_graph(

@@ -20,42 +20,19 @@ from fastapi import Request, Response
 
 from riskmine.api.errors import ApiError
 from riskmine.review.users import User, UserStore
-from riskmine.schema.errors import RiskmineError
+from riskmine.settings import Settings
 
 ALGORITHM = "HS256"
 ISSUER = "riskmine"
 COOKIE_NAME = "riskmine_session"
 API_KEY_HEADER = "X-API-Key"
 DEFAULT_TOKEN_TTL_MINUTES = 8 * 60
-MIN_SECRET_CHARS = 32
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-class InsecureSecretError(RiskmineError, RuntimeError):
-    """The service was asked to run outside development with the default or a weak secret key."""
-
-    code = "insecure_secret_key"
-    status = 500
-
-
-def default_secret_key() -> str:
-    from riskmine.settings import Settings
-
-    return str(Settings.model_fields["secret_key"].default)
-
-
-def check_secret(settings: Any) -> None:
-    """Refuse to run with the default (or a short) secret key unless env is development."""
-    if settings.env == "development":
-        return
-    secret = str(settings.secret_key or "")
-    if secret == default_secret_key() or len(secret) < MIN_SECRET_CHARS:
-        raise InsecureSecretError(
-            f"refusing to start with RISKMINE_ENV={settings.env!r} and "
-            + ("the default RISKMINE_SECRET_KEY" if secret == default_secret_key() else "a short RISKMINE_SECRET_KEY")
-            + f": set RISKMINE_SECRET_KEY to a random value of at least {MIN_SECRET_CHARS} characters, e.g. the output"
-            " of `python -c 'import secrets; print(secrets.token_urlsafe(48))'`, or run with RISKMINE_ENV=development"
-        )
+def check_secret(settings: Settings) -> None:
+    """Refuse to run with the default (or a short) secret key unless env is development (see Settings.check_secret)."""
+    settings.check_secret()
 
 
 def _flag(settings: Any, name: str, default: bool) -> bool:

@@ -8,13 +8,14 @@ between fetch and store fetches that page again next time."""
 from __future__ import annotations
 
 import hashlib
-import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from scrapy import Request, Spider
 from scrapy.exceptions import IgnoreRequest
+
+from riskmine.store.local import SQLiteFile, script
 
 DETAIL = "riskmine_detail"
 
@@ -23,18 +24,22 @@ def url_key(url: str) -> str:
     return hashlib.sha1(url.strip().encode("utf-8")).hexdigest()
 
 
+# Append only: each entry upgrades the file by one schema version.
+MIGRATIONS = [
+    script(
+        "CREATE TABLE IF NOT EXISTS seen (source TEXT NOT NULL, key TEXT NOT NULL, url TEXT NOT NULL, "
+        "fetched_at TEXT NOT NULL, PRIMARY KEY (source, key));"
+    )
+]
+
+
 class SeenStore:
     """(source, url) pairs already fetched and stored."""
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(str(self.path), timeout=30)
-        self._conn.execute(
-            "CREATE TABLE IF NOT EXISTS seen (source TEXT NOT NULL, key TEXT NOT NULL, url TEXT NOT NULL, "
-            "fetched_at TEXT NOT NULL, PRIMARY KEY (source, key))"
-        )
-        self._conn.commit()
+        self._conn = SQLiteFile(self.path, MIGRATIONS, timeout=30.0).open()
 
     def has(self, source: str, url: str) -> bool:
         row = self._conn.execute("SELECT 1 FROM seen WHERE source = ? AND key = ?", (source, url_key(url))).fetchone()

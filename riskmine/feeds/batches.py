@@ -15,7 +15,7 @@ import json
 import sqlite3
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,6 +23,7 @@ from typing import Any
 
 from riskmine.feeds import EXTENSIONS, UnsupportedFileType
 from riskmine.schema import stable_id
+from riskmine.store.local import SQLiteFile, script
 
 __all__ = [
     "BATCH_STATUSES",
@@ -114,6 +115,10 @@ def batch_kind(
     )
 
 
+# Append only: each entry upgrades the file by one schema version.
+MIGRATIONS = [script(_SCHEMA)]
+
+
 @contextmanager
 def spooled_feed(content: bytes, kind: str) -> Iterator[Path]:
     """The upload written to a temporary file with the suffix its reader expects (removed afterwards)."""
@@ -173,22 +178,14 @@ class BatchRegistry:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as db:
-            db.executescript(_SCHEMA)
+        self.file = SQLiteFile(self.path, MIGRATIONS, timeout=30.0)
 
     @classmethod
     def from_settings(cls, settings: Any) -> BatchRegistry:
         return cls(registry_path(settings))
 
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        db = sqlite3.connect(str(self.path), timeout=30)
-        db.row_factory = sqlite3.Row
-        try:
-            with db:
-                yield db
-        finally:
-            db.close()
+    def _connect(self) -> AbstractContextManager[sqlite3.Connection]:
+        return self.file.connect()
 
     @staticmethod
     def _record(row: sqlite3.Row) -> BatchRecord:

@@ -8,11 +8,12 @@ The audit table is append-only: triggers abort any UPDATE or DELETE on it.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from riskmine.store.local import SQLiteFile, script
 
 REVIEW_FILE = "review.sqlite3"
 
@@ -86,6 +87,10 @@ def now_utc() -> datetime:
     return datetime.now(UTC)
 
 
+# Append only: each entry upgrades the file by one schema version.
+MIGRATIONS = [script(_SCHEMA)]
+
+
 def iso(value: datetime) -> str:
     """An aware datetime as ISO-8601 in UTC (naive values are taken as UTC)."""
     if value.tzinfo is None:
@@ -102,22 +107,12 @@ class ReviewDB:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self.connect() as db:
-            db.executescript(_SCHEMA)
+        self.file = SQLiteFile(self.path, MIGRATIONS)
 
     @classmethod
     def from_settings(cls, settings: Any) -> ReviewDB:
         return cls(Path(settings.var_dir) / REVIEW_FILE)
 
-    @contextmanager
-    def connect(self) -> Iterator[sqlite3.Connection]:
+    def connect(self) -> AbstractContextManager[sqlite3.Connection]:
         """A connection in a transaction: committed when the block ends, rolled back on an error."""
-        db = sqlite3.connect(self.path, timeout=10)
-        db.row_factory = sqlite3.Row
-        db.execute("PRAGMA foreign_keys = ON")
-        try:
-            with db:
-                yield db
-        finally:
-            db.close()
+        return self.file.connect()

@@ -9,8 +9,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,6 +20,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 
 from riskmine.review.roles import Role
 from riskmine.schema.errors import RiskmineError
+from riskmine.store.local import SQLiteFile, script
 
 USERS_FILE = "users.sqlite3"
 API_KEY_PREFIX = "rmk_"
@@ -57,6 +57,10 @@ CREATE TABLE IF NOT EXISTS api_keys (
     last_used_at TEXT
 );
 """
+
+
+# Append only: each entry upgrades the file by one schema version.
+MIGRATIONS = [script(_SCHEMA)]
 
 
 class UserError(RiskmineError, ValueError):
@@ -132,8 +136,7 @@ class UserStore:
         self.path = Path(path)
         self.hasher = hasher or default_hasher()
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as db:
-            db.executescript(_SCHEMA)
+        self.file = SQLiteFile(self.path, MIGRATIONS)
         # A hash to verify against when the user does not exist, so both cases take as long.
         self._dummy_hash = self.hasher.hash(secrets.token_urlsafe(16))
 
@@ -141,16 +144,8 @@ class UserStore:
     def from_settings(cls, settings: Any, hasher: PasswordHasher | None = None) -> UserStore:
         return cls(Path(settings.var_dir) / USERS_FILE, hasher)
 
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        db = sqlite3.connect(self.path, timeout=10)
-        db.row_factory = sqlite3.Row
-        db.execute("PRAGMA foreign_keys = ON")
-        try:
-            with db:
-                yield db
-        finally:
-            db.close()
+    def _connect(self) -> AbstractContextManager[sqlite3.Connection]:
+        return self.file.connect()
 
     # users
 

@@ -11,12 +11,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 from riskmine.api.app import create_app
-from riskmine.api.auth import COOKIE_NAME, InsecureSecretError, check_secret, create_access_token
+from riskmine.api.auth import COOKIE_NAME, check_secret, create_access_token
 from riskmine.review.db import ReviewDB
 from riskmine.review.orgs import DEMO_ORGS, list_orgs
 from riskmine.review.roles import Role
 from riskmine.review.users import DemoUsersRefused, UserStore, ensure_demo_users
-from riskmine.settings import Settings
+from riskmine.settings import InsecureSecretError, Settings
 from tests.api.apikit import PASSWORD, TEST_SECRET
 
 PRODUCTION = {"env": "production", "secret_key": TEST_SECRET}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 from riskmine import __version__
@@ -37,6 +38,8 @@ def test_health_names_the_served_risk_model(client: TestClient, settings: Settin
     assert name in ("risk-baseline", "risk-cascade")
 
 
-def test_health_says_when_the_risk_model_setting_is_wrong(make_client: Any) -> None:
-    body = make_client(risk_model="risk-bert").get("/health").json()
-    assert body["risk_model"]["name"] is None and "risk-bert" in body["risk_model"]["message"]
+def test_a_wrong_risk_model_setting_is_refused_before_the_app_starts() -> None:
+    from riskmine.settings import SettingsError, load_settings
+
+    with pytest.raises(SettingsError, match=r"RISKMINE_RISK_MODEL: .*'auto', 'risk-baseline' or 'risk-cascade'"):
+        load_settings(risk_model="risk-bert")

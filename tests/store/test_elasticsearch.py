@@ -256,8 +256,10 @@ def test_factory_opens_the_es_store(tmp_path: Path, cluster: _FakeCluster) -> No
 
 
 def test_factory_refuses_bad_settings(tmp_path: Path, cluster: _FakeCluster) -> None:
-    with pytest.raises(StoreError, match="RISKMINE_ES_REFRESH"):
-        open_store(Settings(store="es", es_url=cluster.url, es_refresh="sometimes", var_dir=tmp_path))
+    from riskmine.settings import SettingsError, load_settings
+
+    with pytest.raises(SettingsError, match="RISKMINE_ES_REFRESH"):
+        load_settings(store="es", es_url=cluster.url, es_refresh="sometimes", var_dir=tmp_path)
     with pytest.raises(StoreError, match="RISKMINE_ES_PASSWORD"):
         open_store(Settings(store="es", es_url=cluster.url, es_username="elastic", var_dir=tmp_path))
     with pytest.raises(StoreError, match="index prefix"):

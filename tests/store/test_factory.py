@@ -36,8 +36,13 @@ def test_elasticsearch_needs_a_cluster_url(tmp_path: Path) -> None:
 
 
 def test_unknown_backend(tmp_path: Path) -> None:
+    from riskmine.settings import SettingsError, load_settings
+
+    with pytest.raises(SettingsError, match=r"RISKMINE_STORE: .*'sqlite', 'es' or 'elasticsearch' \(got 'mongodb'\)"):
+        load_settings(store="mongodb", var_dir=tmp_path)  # refused when the settings are read
+    other = Settings(var_dir=tmp_path).model_copy(update={"store": "mongodb"})  # settings made without validation
     with pytest.raises(StoreError, match=r"unknown store backend 'mongodb'.*sqlite, elasticsearch"):
-        open_store(Settings(store="mongodb", var_dir=tmp_path))
+        open_store(other)
 
 
 def test_folder_that_cannot_be_created(tmp_path: Path) -> None:

@@ -16,13 +16,12 @@ from riskmine.models.encoder.load import ENCODER_ENV, EncoderUnavailable
 from riskmine.models.registry import (
     CASCADE_NAME,
     MODEL_NAME,
-    ModelNotFoundError,
     current_version,
     load_model,
     load_serving,
     serving_name,
 )
-from riskmine.settings import Settings, get_settings
+from riskmine.settings import Settings, SettingsError, get_settings
 from tests.models.corpus_factory import corpus_rows
 from tests.models.encoder.tiny_checkpoint import write_tiny_checkpoint
 
@@ -90,8 +89,8 @@ def test_auto_serves_the_cascade_once_trained(
     assert serving_name(get_settings()) == MODEL_NAME
     monkeypatch.setenv("RISKMINE_RISK_MODEL", "risk-bert")
     get_settings.cache_clear()
-    with pytest.raises(ModelNotFoundError, match="names no risk model"):
-        serving_name(get_settings())
+    with pytest.raises(SettingsError, match="RISKMINE_RISK_MODEL"):
+        get_settings()  # refused when the settings are read, before any model is asked for
 
 
 def test_saved_cascade_loads_its_encoder_lazily_and_predicts_the_same(settings: Settings, trained: object) -> None:
