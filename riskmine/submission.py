@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from riskmine.ingest import IngestReport, ingest_path, ingest_rows
-from riskmine.knowledge_graph.priority import PriorityConfig
+from riskmine.knowledge_graph.priority import PriorityConfig, config_from_settings
 from riskmine.pipeline import Pipeline
 from riskmine.processing import ProcessReport, pending_document_ids, process_documents, refresh_candidates
 from riskmine.schema import RawDocument, SourceType
@@ -109,8 +109,9 @@ class Submission:
         self.processor: Processor | None = SerialProcessor(processor) if isinstance(processor, Pipeline) else processor
         self.lock = lock
         self.batch_size = batch_size
-        self.priority = priority
         self.settings = settings
+        # the analysts' review budget and scope thresholds: given, else from these settings (else the process's)
+        self.priority = priority or (config_from_settings(settings) if settings is not None else None)
 
     def _locked(self) -> AbstractContextManager[Any]:
         return self.lock if self.lock is not None else nullcontext()
