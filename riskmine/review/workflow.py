@@ -146,6 +146,25 @@ def can_see(store: Store, db: ReviewDB, actor: Actor | None, candidate: Candidat
     return scope.allows(candidate.organisation, signal_sources(store, candidate), orgs.known_orgs(db))
 
 
+# Most candidates a full-text search scans for a scoped reader (the scope is checked on each).
+MAX_SCOPED_SCAN = 10_000
+
+
+def visible_candidates(
+    store: Store, db: ReviewDB, actor: Actor | None, filters: dict[str, Any], text: str | None = None
+) -> list[CandidateRisk]:
+    """The candidates matching ``filters`` (and full-text ``text``) that the actor's organisation scope covers:
+    the one queue every list of a scoped reader starts from. Candidates are the reviewed clusters (hundreds to a
+    few thousand), so they are scanned rather than indexed by scope."""
+    if text:
+        found: Iterable[CandidateRisk] = store.query(
+            Collection.candidates, filters=filters, text=text, limit=MAX_SCOPED_SCAN
+        ).items
+    else:
+        found = store.iterate(Collection.candidates, filters=filters)
+    return [c for c in found if can_see(store, db, actor, c)]
+
+
 def visible_candidate(store: Store, db: ReviewDB, actor: Actor, candidate_id: str) -> CandidateRisk:
     """The candidate if the actor may read it; ReviewNotFound otherwise (not revealing that it exists)."""
     require_role(actor, REVIEW_READER_ROLES, "read candidates")

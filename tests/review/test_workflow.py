@@ -204,3 +204,15 @@ def test_allowed_actions_follow_the_status_machine_and_the_role(candidates: list
     for actor in (VIEWER, STATION, CONSUMER, None):
         nobody = workflow.allowed_actions(cand, actor)
         assert not (nobody.may_review or nobody.decide or nobody.assign or nobody.draft or nobody.next_steps)
+
+
+def test_visible_candidates_is_the_one_scoped_queue(
+    store: SQLiteStore, db: ReviewDB, candidates: list[CandidateRisk]
+) -> None:
+    everyone = list(store.iterate(Collection.candidates))
+    for actor in (ANALYST, VIEWER, STATION):
+        seen = workflow.visible_candidates(store, db, actor, {})
+        assert {c.id for c in seen} == {c.id for c in everyone if workflow.can_see(store, db, actor, c)}
+    tier = everyone[0].tier.value
+    narrowed = workflow.visible_candidates(store, db, ANALYST, {"tier": [tier]})
+    assert narrowed and all(c.tier.value == tier for c in narrowed)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
@@ -15,13 +14,12 @@ from riskmine.knowledge_graph.evidence import as_china_time
 from riskmine.review import orgs, workflow
 from riskmine.review.db import ReviewDB
 from riskmine.review.users import User
-from riskmine.schema import CandidateRisk, CandidateStatus, HazardType, RiskLevel, Tier, WarningColor
+from riskmine.schema import CandidateStatus, HazardType, RiskLevel, Tier, WarningColor
 from riskmine.store.base import Collection, Page, Store
 
 router = APIRouter(prefix="/api/v1/candidates", tags=["candidates"])
 
 MAX_PAGE = 200
-MAX_SCOPED_SCAN = 10_000
 CandidateSort = Literal["priority", "signal_count", "harm_count", "time"]
 Scope = Literal["industry_wide", "regional", "systemic"]
 
@@ -121,15 +119,8 @@ def _scoped(
     limit: int,
     offset: int,
 ) -> Page:
-    """The list for a user whose organisation scope is limited (riskmine.review.orgs): the matching candidates
-    they may see. Candidates are the reviewed clusters (hundreds to a few thousand), so they are scanned."""
-    if text:
-        found: Iterable[CandidateRisk] = store.query(
-            Collection.candidates, filters=filters, text=text, limit=MAX_SCOPED_SCAN
-        ).items
-    else:
-        found = store.iterate(Collection.candidates, filters=filters)
-    seen = [c for c in found if workflow.can_see(store, db, reader, c)]
+    """The list for a user whose organisation scope is limited (riskmine.review.orgs), in the list's order."""
+    seen = workflow.visible_candidates(store, db, reader, filters, text)
     seen.sort(key=_SORT_KEYS[sort], reverse=descending)
     return Page(items=seen[offset : offset + limit], total=len(seen))
 

@@ -166,10 +166,9 @@ def scoped_page(
     store: Store, db: ReviewDB, user: User, filters: dict[str, Any], *, limit: int, offset: int
 ) -> tuple[Page, dict[str, int]]:
     """The queue page of a user whose organisation scope is limited: the matching candidates they may see
-    (riskmine.review.orgs), tier first and by priority, and their counts per tier. Candidates are the reviewed
-    clusters (hundreds to a few thousand), so they are scanned rather than indexed by scope."""
+    (riskmine.review.workflow.visible_candidates), tier first and by priority, and their counts per tier."""
     rank = {t.value: i for i, t in enumerate(TIER_ORDER)}
-    seen = [c for c in store.iterate(Collection.candidates, filters=filters) if workflow.can_see(store, db, user, c)]
+    seen = workflow.visible_candidates(store, db, user, filters)
     seen.sort(key=lambda c: (rank.get(c.tier.value, len(rank)), -c.priority, c.id))
     counts: dict[str, int] = {}
     for c in seen:
