@@ -19,6 +19,10 @@ from riskmine.settings import Settings, get_settings
 app = typer.Typer(help="riskmine: mine product quality-safety risk signals from Chinese text.", no_args_is_help=True)
 
 
+console = Console(stderr=True)
+out = Console()
+
+
 @app.callback()
 def _validate_settings() -> None:
     # every RISKMINE_* setting is read and checked once, before any command runs
@@ -27,12 +31,8 @@ def _validate_settings() -> None:
     try:
         get_settings()
     except SettingsError as exc:
-        Console(stderr=True).print(f"[red]error[/red] {exc}", highlight=False)
+        console.print(f"[red]error[/red] {exc}", highlight=False)
         raise typer.Exit(code=2) from None
-
-
-console = Console(stderr=True)
-out = Console()
 
 
 def _mount_subcommands() -> None:

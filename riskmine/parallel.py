@@ -44,8 +44,8 @@ SEQUENTIAL_STAGES = frozenset({"dedup"})
 
 
 class ParallelProcessingError(RiskmineError, RuntimeError):
-    status = 500
     code = "processing_failed"
+    status = 500
 
 
 class WorkerCrashError(ParallelProcessingError):

@@ -15,6 +15,7 @@ from riskmine.nlp.base import (
     StageContext,
     StageContractError,
     StageOptionsError,
+    UnknownStageError,
     build_stage,
     field_root,
 )
@@ -23,8 +24,8 @@ from riskmine.schema.errors import RiskmineError
 
 
 class PipelineConfigError(RiskmineError, ValueError):
-    status = 400
     code = "pipeline_config"
+    status = 400
 
 
 @dataclass(frozen=True)
@@ -91,9 +92,7 @@ def _build(spec: StageSpec, ctx: StageContext) -> BoundStage:
     where = f"{spec.origin}: " if spec.origin else ""
     try:
         return build_stage(spec.name, ctx, spec.options)
-    except KeyError as exc:
-        raise PipelineConfigError(f"{where}{exc.args[0]}") from None
-    except (StageOptionsError, StageContractError) as exc:
+    except (UnknownStageError, StageOptionsError, StageContractError) as exc:
         raise PipelineConfigError(f"{where}{exc}") from None
 
 

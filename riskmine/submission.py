@@ -36,6 +36,10 @@ from riskmine.store.base import Collection, DuplicatePolicy, Store
 Progress = Callable[[int], None]
 
 
+def _value(source_type: SourceType | str | None) -> str | None:
+    return source_type.value if isinstance(source_type, SourceType) else source_type
+
+
 class Processor(Protocol):
     """Runs the NLP stages over stored documents and stores their signals."""
 
@@ -127,8 +131,7 @@ class Submission:
     ) -> Outcome:
         """Store rows (each checked on its own; ``extra``: what unknown fields do), then process what is new."""
         with self._locked():
-            stype = source_type.value if isinstance(source_type, SourceType) else source_type
-            report = ingest_rows(list(rows), self.store, source=source, source_type=stype, extra=extra)
+            report = ingest_rows(list(rows), self.store, source=source, source_type=_value(source_type), extra=extra)
             return self._then(Outcome(ingest=report), process)
 
     def path(
@@ -148,8 +151,9 @@ class Submission:
         with no data rows is refused before anything is processed).
         """
         with self._locked():
-            stype = source_type.value if isinstance(source_type, SourceType) else source_type
-            report = ingest_path(path, self.store, source=source, source_type=stype, sheet=sheet, progress=progress)
+            report = ingest_path(
+                path, self.store, source=source, source_type=_value(source_type), sheet=sheet, progress=progress
+            )
             if check is not None:
                 check(report)
             return self._then(Outcome(ingest=report), process)

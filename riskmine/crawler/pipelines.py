@@ -24,6 +24,7 @@ class IngestPipeline:
     def __init__(self, seen_db: str) -> None:
         self.seen_db = seen_db
         self.store: Store | None = None
+        self.submission: Submission | None = None
         self.seen: SeenStore | None = None
         self.stats: Any = None
 
@@ -35,6 +36,7 @@ class IngestPipeline:
 
     def open_spider(self, spider: Spider) -> None:
         self.store = open_store(get_settings())
+        self.submission = Submission(self.store)  # stores only: processing follows the crawl
         self.seen = SeenStore(Path(self.seen_db))
 
     def close_spider(self, spider: Spider) -> None:
@@ -44,9 +46,9 @@ class IngestPipeline:
             self.seen.close()
 
     def process_item(self, item: Any, spider: Spider) -> Any:
-        assert self.store is not None and self.seen is not None
+        assert self.submission is not None and self.seen is not None
         source = getattr(spider, "source_name", spider.name)
-        outcome = Submission(self.store).rows([document_row(item)], source=source, process=False)
+        outcome = self.submission.rows([document_row(item)], source=source, process=False)
         assert outcome.ingest is not None
         report = outcome.ingest
         self.stats.inc_value("riskmine/items")

@@ -23,8 +23,8 @@ BANDS = ("unlikely", "possible", "likely")
 
 
 class GradingRulesError(RiskmineError, ValueError):
-    status = 500
     code = "grading_rules_invalid"
+    status = 500
 
 
 @dataclass(frozen=True)

@@ -90,15 +90,18 @@ def _concat(parts: list[tuple[np.ndarray, Predictions]], n: int) -> Predictions:
 FoldFit = Callable[[list[LabelledExample]], RiskModel]
 
 
-def fit_on_train_split(examples: list[LabelledExample]) -> RiskModel:
+def train_dev_split(examples: Sequence[LabelledExample]) -> tuple[list[LabelledExample], list[LabelledExample]]:
+    """A fold's texts as a served model uses them: (train and test splits to train on, the dev split)."""
+    return [e for e in examples if e.split != "dev"], [e for e in examples if e.split == "dev"]
+
+
+def fit_on_train_split(examples: list[LabelledExample]) -> BaselineRiskModel:
     """A fold model as a served one is trained: the baseline on the train and test splits, its threshold on dev.
 
     The cascade's folds are trained so (:func:`riskmine.models.encoder.training.cascade_fold_fit`), and this is the
     baseline to compare them with.
     """
-    train = [e for e in examples if e.split != "dev"]
-    dev = [e for e in examples if e.split == "dev"]
-    return BaselineRiskModel().fit(train, dev)
+    return BaselineRiskModel().fit(*train_dev_split(examples))
 
 
 def out_of_source_predictions(

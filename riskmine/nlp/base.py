@@ -31,6 +31,16 @@ class StageContractError(RiskmineError, ValueError):
     status = 500
 
 
+class UnknownStageError(RiskmineError, KeyError):
+    """No stage is registered under the name asked for; the message lists the registered ones."""
+
+    code = "unknown_stage"
+    status = 400
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0])
+
+
 class StageOptionsError(RiskmineError, ValueError):
     """An option given to a stage is not one its factory takes."""
 
@@ -121,7 +131,7 @@ def registered() -> dict[str, Registration]:
 def build_stage(name: str, ctx: StageContext, options: dict[str, Any] | None = None) -> BoundStage:
     regs = registered()
     if name not in regs:
-        raise KeyError(f"unknown stage {name!r}; registered stages: {', '.join(sorted(regs))}")
+        raise UnknownStageError(f"unknown stage {name!r}; registered stages: {', '.join(sorted(regs))}")
     reg = regs[name]
     check_options(reg, options or {})
     fn = reg.factory(ctx, **(options or {}))

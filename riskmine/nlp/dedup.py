@@ -56,8 +56,8 @@ _EMPTY = np.iinfo(np.uint32).max  # signature value of an empty shingle set
 
 
 class DedupError(RiskmineError, ValueError):
-    status = 500
     code = "dedup_invalid"
+    status = 500
 
 
 # ---------------------------------------------------------------- signatures

@@ -44,8 +44,8 @@ _LONG_REPEAT_RE = re.compile(r"(.{9,120}?)\1+", re.DOTALL)  # 9 = _LONG_MIN
 
 
 class NoisePatternsError(RiskmineError, ValueError):
-    status = 500
     code = "noise_patterns_invalid"
+    status = 500
 
 
 @dataclass

@@ -49,8 +49,8 @@ class DuplicatePolicy(StrEnum):
 
 
 class StoreError(RiskmineError):
-    status = 500
     code = "store_error"
+    status = 500
 
 
 class DuplicateRecordError(StoreError):

@@ -45,14 +45,16 @@ class SQLiteFile:
         self.path = Path(path)
         self.timeout = timeout
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = self._open()
+        conn = self.open()
         try:
             conn.isolation_level = None  # migrate() runs its own transaction
             self.version = migrate(conn, migrations)
         finally:
             conn.close()
 
-    def _open(self) -> sqlite3.Connection:
+    def open(self) -> sqlite3.Connection:
+        """A connection with the file's settings; the caller commits and closes it (a process writing row by row
+        keeps one open)."""
         conn = sqlite3.connect(str(self.path), timeout=self.timeout)
         conn.row_factory = sqlite3.Row
         conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
@@ -62,13 +64,9 @@ class SQLiteFile:
     @contextmanager
     def connect(self) -> Iterator[sqlite3.Connection]:
         """A connection in a transaction: committed when the block ends, rolled back on an error."""
-        conn = self._open()
+        conn = self.open()
         try:
             with conn:
                 yield conn
         finally:
             conn.close()
-
-    def open(self) -> sqlite3.Connection:
-        """A long-lived connection (the caller commits and closes it), for a process that writes row by row."""
-        return self._open()

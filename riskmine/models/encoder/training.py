@@ -19,7 +19,7 @@ Texts are the normalised texts the classify stage sees (:func:`riskmine.models.c
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -30,11 +30,11 @@ from riskmine.models.base import RiskModel
 from riskmine.models.baseline import BaselineRiskModel
 from riskmine.models.corpus import Corpus, InsufficientDataError, LabelledExample, as_served, load_corpus
 from riskmine.models.encoder.cascade import CascadeModel, choose_band
-from riskmine.models.encoder.finetune import FinetuneConfig, finetune
+from riskmine.models.encoder.finetune import FinetuneConfig, FinetunedModel, finetune
 from riskmine.models.encoder.head import HeadConfig, train_head
-from riskmine.models.encoder.load import load_checkpoint, load_encoder
+from riskmine.models.encoder.load import Encoder, load_checkpoint, load_encoder
 from riskmine.models.evaluate import evaluate_model, measure_speed
-from riskmine.models.heldout import fit_on_train_split
+from riskmine.models.heldout import train_dev_split
 from riskmine.models.registry import save_model
 from riskmine.models.training import TrainResult, build_card, new_version, train_and_register
 
@@ -52,6 +52,33 @@ def _settings(settings: Any) -> Any:
 
         return get_settings()
     return settings
+
+
+def _dev_labels(dev: Sequence[LabelledExample]) -> np.ndarray:
+    """The dev labels the cascade's band is chosen on (it needs risks and non-risks)."""
+    y_dev = np.array([e.is_risk for e in dev], dtype=np.int8)
+    if not 0 < int(y_dev.sum()) < len(y_dev):
+        raise InsufficientDataError(
+            f"the cascade's band is chosen on dev, which needs risks and non-risks; it has {int(y_dev.sum())} "
+            f"risk(s) in {len(dev)} text(s)"
+        )
+    return y_dev
+
+
+def _fine_tuned(
+    encoder: Encoder, train: Sequence[LabelledExample], dev: Sequence[LabelledExample], cfg: FinetuneConfig
+) -> FinetunedModel:
+    copy = load_checkpoint(encoder.path, threads=1, max_length=cfg.max_length)  # a private copy: its weights change
+    return finetune(copy, train, dev, cfg)[0]
+
+
+def _banded(
+    baseline: RiskModel, head: RiskModel, head_dev: np.ndarray, texts: list[str], y_dev: np.ndarray, max_share: float
+) -> CascadeModel:
+    """The cascade of ``baseline`` and ``head`` with its band chosen on the dev texts (``head_dev``: the head's
+    scores of them)."""
+    band = choose_band(y_dev, baseline.score_texts(texts), baseline.threshold, head_dev, head.threshold, max_share)
+    return CascadeModel(baseline, head, band)
 
 
 def train_cascade_and_register(
@@ -80,12 +107,7 @@ def train_cascade_and_register(
     if corpus is None:
         corpus = load_corpus(corpus_path, feedback=feedback, settings=settings)
     train, dev = as_served(corpus.train), as_served(corpus.dev)
-    y_dev = np.array([e.is_risk for e in dev], dtype=np.int8)
-    if not 0 < int(y_dev.sum()) < len(y_dev):
-        raise InsufficientDataError(
-            f"the cascade's band is chosen on dev, which needs risks and non-risks; it has {int(y_dev.sum())} "
-            f"risk(s) in {len(dev)} text(s)"
-        )
+    y_dev = _dev_labels(dev)
     encoder = load_encoder(settings, threads=1, verify=True)  # fail early, before training the baseline
     if baseline is None:
         baseline = train_and_register(settings, corpus=corpus, promote=promote).model
@@ -100,13 +122,9 @@ def train_cascade_and_register(
         fitted.cache = None  # serving embeds each text once; it must not grow the training cache
         head = fitted
     else:
-        cfg = finetune_config or FinetuneConfig()
-        copy = load_checkpoint(encoder.path, threads=1, max_length=cfg.max_length)  # its weights change
-        head, _ = finetune(copy, train, dev, cfg)
+        head = _fine_tuned(encoder, train, dev, finetune_config or FinetuneConfig())
         head_dev = head.score_texts(texts)
-    base_dev = baseline.score_texts(texts)
-    band = choose_band(y_dev, base_dev, baseline.threshold, head_dev, head.threshold, max_share)
-    cascade = CascadeModel(baseline, head, band)
+    cascade = _banded(baseline, head, head_dev, texts, y_dev, max_share)
     cascade.version = head.version = new_version(settings, cascade.name, corpus, created)
 
     card = build_card(baseline, corpus, created)
@@ -132,27 +150,19 @@ def cascade_fold_fit(
 ) -> Callable[[list[LabelledExample]], CascadeModel]:
     """A fold trainer for :func:`riskmine.models.heldout.out_of_source_predictions`: the cascade of a fold.
 
-    As :func:`train_cascade_and_register` trains it, from the fold's texts: the baseline
-    (:func:`~riskmine.models.heldout.fit_on_train_split`) and the fine-tuned encoder on the train and test
-    splits, their thresholds and the band on the dev split. Nothing of the held-out groups is seen.
+    As :func:`train_cascade_and_register` trains it, from the fold's texts: the baseline (as
+    :func:`~riskmine.models.heldout.fit_on_train_split` trains it) and the fine-tuned encoder on the train and
+    test splits, their thresholds and the band on the dev split. Nothing of the held-out groups is seen.
     """
     cfg = config or HELD_OUT_FINETUNE
     encoder = load_encoder(_settings(settings), threads=1, verify=True)
 
     def fit(examples: list[LabelledExample]) -> CascadeModel:
-        baseline = fit_on_train_split(examples)
-        assert isinstance(baseline, BaselineRiskModel)
-        train = [e for e in examples if e.split != "dev"]
-        dev = [e for e in examples if e.split == "dev"]
-        y_dev = np.array([e.is_risk for e in dev], dtype=np.int8)
-        if not 0 < int(y_dev.sum()) < len(y_dev):
-            raise InsufficientDataError(f"a cascade fold needs risks and non-risks in dev; it has {len(dev)} texts")
-        copy = load_checkpoint(encoder.path, threads=cfg.threads or 1, max_length=cfg.max_length)
-        head, _ = finetune(copy, train, dev, cfg)
+        train, dev = train_dev_split(examples)
+        y_dev = _dev_labels(dev)
+        baseline = BaselineRiskModel().fit(train, dev)  # as fit_on_train_split trains the baseline compared
+        head = _fine_tuned(encoder, train, dev, cfg)
         texts = [e.text for e in dev]
-        band = choose_band(
-            y_dev, baseline.score_texts(texts), baseline.threshold, head.score_texts(texts), head.threshold, max_share
-        )
-        return CascadeModel(baseline, head, band)
+        return _banded(baseline, head, head.score_texts(texts), texts, y_dev, max_share)
 
     return fit

@@ -60,8 +60,8 @@ class VerificationReport:
 
 
 class VerificationError(RiskmineError, RuntimeError):
-    status = 500
     code = "encoder_verification_failed"
+    status = 500
 
 
 def _csv_reviews(path: Path, column: str, n: int, min_len: int = 8) -> list[str]:
