@@ -1,6 +1,6 @@
 """Candidate refresh at scale: time and peak memory at 10k, 100k (and 1M where it fits) risk signals.
 
-Signals are synthesised from real ones: the demo corpus (data/demo/demo.jsonl, real
+Signals are synthesised from real ones: the demo corpus (riskmine/data/demo/demo.jsonl, real
 texts from the shared data sets) is run once through the configured NLP pipeline; its
 risk signals are then copied with new ids, publication times spread over 26 weeks,
 a random province and a brand from a pool, and now and then a category swapped for

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -15,6 +15,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from riskmine.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from riskmine.pipeline import Pipeline
+    from riskmine.store.base import Store
 
 app = typer.Typer(help="riskmine: mine product quality-safety risk signals from Chinese text.", no_args_is_help=True)
 
@@ -70,14 +74,14 @@ def _progress(label: str, total: int | None) -> Iterator[Any]:
         yield lambda n: progress.advance(task, n)
 
 
-def _open(settings: Settings) -> Any:
+def _open(settings: Settings) -> Store:
     from riskmine.store.factory import open_store
 
     settings.var_dir.mkdir(parents=True, exist_ok=True)
     return open_store(settings)
 
 
-def _pipeline(settings: Settings, store: Any = None) -> Any:
+def _pipeline(settings: Settings, store: Store | None = None) -> Pipeline:
     from riskmine.models.registry import ModelNotFoundError
     from riskmine.pipeline import Pipeline, PipelineConfigError
 
@@ -154,7 +158,7 @@ def ingest(
         raise typer.Exit(code=2)
 
 
-def _process(settings: Settings, store: Any, ids: list[str] | None, workers: int = 1) -> None:
+def _process(settings: Settings, store: Store, ids: list[str] | None, workers: int = 1) -> None:
     from riskmine.processing import pending_document_ids
     from riskmine.submission import Processor, SerialProcessor, Submission
 

@@ -33,10 +33,11 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from riskmine.nlp.base import BoundStage, StageContext, build_stage
-from riskmine.pipeline import Pipeline, load_config
+from riskmine.pipeline import Pipeline, StageSpec, load_config
 from riskmine.processing import ProcessReport, pending_document_ids, store_signals
 from riskmine.schema import RawDocument, Signal
 from riskmine.schema.errors import RiskmineError
+from riskmine.settings import Settings
 from riskmine.store.base import Collection, Store
 
 # Stages whose result for a document depends on the documents processed before it.
@@ -57,23 +58,23 @@ class StagePlan(Protocol):
 
     def names(self) -> list[str]: ...
 
-    def build(self, names: Sequence[str], store: Any) -> list[BoundStage]: ...
+    def build(self, names: Sequence[str], store: Store | None) -> list[BoundStage]: ...
 
 
 @dataclass(frozen=True)
 class ConfiguredStages:
     """The configured pipeline (settings.pipeline_file, less the disabled stages)."""
 
-    settings: Any
+    settings: Settings
 
-    def _specs(self) -> list[Any]:
+    def _specs(self) -> list[StageSpec]:
         off = self.settings.disabled
         return [s for s in load_config(self.settings.pipeline_file) if s.enabled and s.name not in off]
 
     def names(self) -> list[str]:
         return [s.name for s in self._specs()]
 
-    def build(self, names: Sequence[str], store: Any) -> list[BoundStage]:
+    def build(self, names: Sequence[str], store: Store | None) -> list[BoundStage]:
         wanted = set(names)
         ctx = StageContext(settings=self.settings, store=store)
         return [build_stage(s.name, ctx, s.options) for s in self._specs() if s.name in wanted]

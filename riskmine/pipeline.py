@@ -21,6 +21,8 @@ from riskmine.nlp.base import (
 )
 from riskmine.schema import RawDocument, Signal
 from riskmine.schema.errors import RiskmineError
+from riskmine.settings import Settings
+from riskmine.store.base import Store
 
 
 class PipelineConfigError(RiskmineError, ValueError):
@@ -115,7 +117,7 @@ class Pipeline:
         return analyze_stages(self.stages)
 
     @classmethod
-    def from_settings(cls, settings: Any, store: Any = None, **extras: Any) -> Pipeline:
+    def from_settings(cls, settings: Settings, store: Store | None = None, **extras: Any) -> Pipeline:
         ctx = StageContext(settings=settings, store=store, extras=dict(extras))
         return cls.from_specs(load_config(settings.pipeline_file), ctx, settings.disabled)
 

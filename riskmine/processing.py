@@ -19,7 +19,7 @@ from riskmine.knowledge_graph.candidates import (
     signal_keys,
 )
 from riskmine.knowledge_graph.evidence import as_china_time
-from riskmine.knowledge_graph.priority import PriorityConfig, config_from_settings
+from riskmine.knowledge_graph.priority import PriorityConfig
 from riskmine.pipeline import Pipeline
 from riskmine.schema import CandidateRisk, CandidateStatus, RawDocument, Signal, Tier
 from riskmine.schema.records import CANDIDATE_REVIEW_FIELDS
@@ -140,9 +140,10 @@ def refresh_candidates(
     created_at) are kept from the stored candidate; a deadline is set only when a
     candidate first qualifies for the immediate tier. Candidates that no longer have
     signals are removed unless an analyst has already acted on them. `now` defaults to
-    the latest signal's time. Returns the number of candidates stored.
+    the latest signal's time. `config` defaults to PriorityConfig() (the settings' defaults); the
+    submission service passes the one built from the settings. Returns the number of candidates stored.
     """
-    cfg = config or config_from_settings()
+    cfg = config or PriorityConfig()
     existing = {c.id: c for c in store.iterate(Collection.candidates)}
     if signal_ids is None:
         groups = group_signals(store.iterate(Collection.signals, filters={"is_risk": True}))

@@ -354,7 +354,7 @@ def run_scenario(
     cfg: ScenarioConfig | None = None,
     *,
     progress: Callable[[str], None] | None = None,
-    settings: Settings | None = None,
+    settings: Settings,
 ) -> ScenarioReport:
     """Build the scenario's stream, feed it step by step through ingest, the pipeline and the refresh; report.
 

@@ -15,6 +15,12 @@ from riskmine.schema.errors import RiskmineError
 PACKAGE_DIR = Path(__file__).resolve().parent
 REPO_DIR = PACKAGE_DIR.parent
 DEFAULT_PIPELINE_FILE = PACKAGE_DIR / "pipeline.toml"
+# Data bundled inside the package (declared in pyproject's package-data), so a plain `pip install .`
+# finds it as well as an editable install does.
+DATA_DIR = PACKAGE_DIR / "data"
+BUNDLED_CORPUS = DATA_DIR / "corpus" / "labels"
+BUNDLED_DEMO = DATA_DIR / "demo" / "demo.jsonl"
+BUNDLED_DISAMBIGUATION = DATA_DIR / "disambiguation" / "mentions.jsonl"
 
 
 def shared_data_dir() -> Path:
@@ -67,10 +73,8 @@ class Settings(BaseSettings):
         description="risk model served: auto (the cascade once trained, else the baseline) | risk-baseline"
         " | risk-cascade",
     )
-    corpus_path: Path = Field(
-        REPO_DIR / "data" / "corpus" / "labels", description="labelled risk corpus (a JSONL file or a folder of them)"
-    )
-    demo_path: Path = Field(REPO_DIR / "data" / "demo" / "demo.jsonl", description="bundled demo corpus")
+    corpus_path: Path = Field(BUNDLED_CORPUS, description="labelled risk corpus (a JSONL file or a folder of them)")
+    demo_path: Path = Field(BUNDLED_DEMO, description="bundled demo corpus")
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     batch_size: int = Field(256, ge=1)

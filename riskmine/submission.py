@@ -96,7 +96,7 @@ class Submission:
 
     ``processor`` None stores only. ``lock`` (the API's write lock) is held for the whole of each
     submission; ``priority`` and ``now`` reach the candidate refresh (the scenario runner's clock);
-    ``settings`` say where the graph is kept (default: the process's settings).
+    ``settings`` say where the graph is kept and, unless ``priority`` is given, the analysts' budget.
     """
 
     def __init__(
@@ -104,18 +104,18 @@ class Submission:
         store: Store,
         processor: Processor | Pipeline | None = None,
         *,
+        settings: Settings,
         lock: threading.Lock | None = None,
         batch_size: int = 256,
         priority: PriorityConfig | None = None,
-        settings: Settings | None = None,
     ) -> None:
         self.store = store
         self.processor: Processor | None = SerialProcessor(processor) if isinstance(processor, Pipeline) else processor
         self.lock = lock
         self.batch_size = batch_size
         self.settings = settings
-        # the analysts' review budget and scope thresholds: given, else from these settings (else the process's)
-        self.priority = priority or (config_from_settings(settings) if settings is not None else None)
+        # the analysts' review budget and scope thresholds: given, else from these settings
+        self.priority = priority or config_from_settings(settings)
 
     def _locked(self) -> AbstractContextManager[Any]:
         return self.lock if self.lock is not None else nullcontext()

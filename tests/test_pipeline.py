@@ -7,7 +7,7 @@ import pytest
 from riskmine.nlp.base import StageContext, build_stage, registered, stage
 from riskmine.pipeline import Pipeline, PipelineConfigError, StageSpec, load_config
 from riskmine.schema import RawDocument, Signal
-from riskmine.settings import DEFAULT_PIPELINE_FILE, Settings
+from riskmine.settings import DEFAULT_PIPELINE_FILE, Settings, get_settings
 
 
 @stage("test_upper", reads=["document.text"], writes=["normalized_text"])
@@ -36,7 +36,7 @@ def _doc(text: str) -> RawDocument:
 
 def test_stages_run_in_configured_order_with_options() -> None:
     specs = [StageSpec("test_upper", options={"suffix": "!"}), StageSpec("test_mark")]
-    pipe = Pipeline.from_specs(specs, StageContext())
+    pipe = Pipeline.from_specs(specs, StageContext(get_settings()))
     [sig] = pipe.process([_doc("abc")])
     assert sig.normalized_text == "ABC!"
     assert sig.noise == ["seen:ABC!"]
@@ -46,14 +46,14 @@ def test_stages_run_in_configured_order_with_options() -> None:
 
 def test_a_stage_can_be_switched_off_by_name_or_in_config() -> None:
     specs = [StageSpec("test_upper"), StageSpec("test_mark")]
-    assert Pipeline.from_specs(specs, StageContext(), disabled={"test_mark"}).names == ["test_upper"]
+    assert Pipeline.from_specs(specs, StageContext(get_settings()), disabled={"test_mark"}).names == ["test_upper"]
     specs_off = [StageSpec("test_upper", enabled=False), StageSpec("test_mark")]
-    assert Pipeline.from_specs(specs_off, StageContext()).names == ["test_mark"]
+    assert Pipeline.from_specs(specs_off, StageContext(get_settings())).names == ["test_mark"]
 
 
 def test_unknown_stage_names_the_registered_ones() -> None:
     with pytest.raises(KeyError, match=r"unknown stage 'nope'.*test_upper"):
-        build_stage("nope", StageContext())
+        build_stage("nope", StageContext(get_settings()))
 
 
 def test_default_config_lists_only_registered_stages() -> None:
@@ -100,11 +100,10 @@ def test_a_stage_naming_a_field_that_does_not_exist_is_refused_when_registered()
 
 
 def test_reads_nothing_earlier_writes_are_reported() -> None:
-    pipe = Pipeline.from_specs([StageSpec("test_mark"), StageSpec("test_upper")], StageContext())
+    ctx = StageContext(get_settings())
+    pipe = Pipeline.from_specs([StageSpec("test_mark"), StageSpec("test_upper")], ctx)
     assert pipe.analyze().problems == ["stage 'test_mark' reads 'normalized_text', which no earlier stage writes"]
-    assert (
-        Pipeline.from_specs([StageSpec("test_upper"), StageSpec("test_mark")], StageContext()).analyze().problems == []
-    )
+    assert Pipeline.from_specs([StageSpec("test_upper"), StageSpec("test_mark")], ctx).analyze().problems == []
 
 
 def test_the_configured_pipeline_reads_only_what_is_written_before() -> None:
@@ -119,7 +118,7 @@ def test_the_configured_pipeline_reads_only_what_is_written_before() -> None:
 def test_an_undeclared_write_is_caught_when_contracts_are_checked() -> None:
     from riskmine.nlp.base import StageContractError
 
-    pipe = Pipeline.from_specs([StageSpec("test_upper"), StageSpec("test_sneaky")], StageContext())
+    pipe = Pipeline.from_specs([StageSpec("test_upper"), StageSpec("test_sneaky")], StageContext(get_settings()))
     assert pipe.process([_doc("abc")])[0].weight == 0.5  # unchecked by default (it copies every signal)
     pipe.check_contracts = True
     with pytest.raises(StageContractError, match="stage 'test_sneaky' wrote weight of signal"):
@@ -147,7 +146,7 @@ def test_a_bad_option_names_the_stage_the_file_and_the_options_it_takes(tmp_path
     config = tmp_path / "pipeline.toml"
     config.write_text('[[stage]]\nname = "test_upper"\noptions = { sufix = "!" }\n', encoding="utf-8")
     with pytest.raises(PipelineConfigError) as err:
-        Pipeline.from_specs(load_config(config), StageContext())
+        Pipeline.from_specs(load_config(config), StageContext(get_settings()))
     message = str(err.value)
     assert str(config) in message and "'test_upper' has no option 'sufix'" in message and "suffix" in message
     config.write_text('[[stage]]\nname = "test_upper"\noptions = "!"\n', encoding="utf-8")
@@ -155,4 +154,4 @@ def test_a_bad_option_names_the_stage_the_file_and_the_options_it_takes(tmp_path
         load_config(config)
     config.write_text('[[stage]]\nname = "tset_upper"\n', encoding="utf-8")
     with pytest.raises(PipelineConfigError, match=r"pipeline.toml: unknown stage 'tset_upper'"):
-        Pipeline.from_specs(load_config(config), StageContext())
+        Pipeline.from_specs(load_config(config), StageContext(get_settings()))

@@ -153,11 +153,11 @@ def test_refresh_with_nothing_to_do(tmp_path: Path) -> None:
 
 def test_refresh_keeps_an_analysts_merge_and_split(tmp_path: Path) -> None:
     from riskmine.review import workflow
-    from riskmine.review.db import ReviewDB
     from riskmine.review.roles import SystemActor
+    from riskmine.review.sqlite_repository import SQLiteReviewRepository
 
     store = _signals_store(tmp_path, "membership")
-    db = ReviewDB(tmp_path / "review.sqlite3")
+    db = SQLiteReviewRepository(tmp_path / "review.sqlite3")
     analyst = SystemActor("li", "analyst")
     store.write(Collection.signals, [*power_bank_signals(), *shampoo_signals(3, days=[2, 5])])
     refresh_candidates(store, now=NOW)

@@ -60,7 +60,7 @@ def test_missing_or_malformed_data_is_named(tmp_path: Path) -> None:
     with pytest.raises(ScenarioError, match="cannot read"):
         background_documents(ScenarioConfig(data_dir=tmp_path), random.Random(0))
     with pytest.raises(ScenarioError, match="at least 4 weeks"):
-        run_scenario(SQLiteStore(tmp_path / "s.sqlite3"), None, ScenarioConfig(weeks=2))
+        run_scenario(SQLiteStore(tmp_path / "s.sqlite3"), None, ScenarioConfig(weeks=2), settings=Settings())
 
 
 @needs_data

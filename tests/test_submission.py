@@ -145,5 +145,5 @@ def test_any_processor_gets_the_refresh_and_the_graph_and_runs_under_the_lock(
 
 def test_a_pipeline_is_run_in_this_process() -> None:
     pipeline = Pipeline([])
-    submission = Submission(SQLiteStore(":memory:"), pipeline)
+    submission = Submission(SQLiteStore(":memory:"), pipeline, settings=Settings())
     assert isinstance(submission.processor, SerialProcessor) and submission.processor.pipeline is pipeline

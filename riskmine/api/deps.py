@@ -20,7 +20,7 @@ from riskmine.api.auth import (
 from riskmine.api.errors import ApiError
 from riskmine.api.state import AppState
 from riskmine.pipeline import Pipeline
-from riskmine.review.db import ReviewDB
+from riskmine.review.repository import ReviewRepository, open_review_repository
 from riskmine.review.roles import PUBLISHER_ROLES, READER_ROLES, REVIEWER_ROLES, WRITER_ROLES, Role
 from riskmine.review.users import User, UserStore
 from riskmine.settings import Settings
@@ -67,17 +67,17 @@ async def get_pipeline(state: StateDep) -> Pipeline:
         ) from exc
 
 
-def get_review_db(request: Request, state: StateDep) -> ReviewDB:
+def get_review_db(request: Request, state: StateDep) -> ReviewRepository:
     """The review database under the settings' var_dir, opened once per app."""
-    db: ReviewDB | None = getattr(request.app.state, "review_db", None)
+    db: ReviewRepository | None = getattr(request.app.state, "review_db", None)
     if db is None:
-        db = ReviewDB.from_settings(state.settings)
+        db = open_review_repository(state.settings)
         request.app.state.review_db = db
     return db
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
-ReviewDBDep = Annotated[ReviewDB, Depends(get_review_db)]
+ReviewDBDep = Annotated[ReviewRepository, Depends(get_review_db)]
 StoreDep = Annotated[Store, Depends(get_store)]
 UsersDep = Annotated[UserStore, Depends(get_users)]
 PipelineDep = Annotated[Pipeline, Depends(get_pipeline)]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from riskmine.pipeline import Pipeline
 from riskmine.review.users import UserStore
@@ -19,7 +18,7 @@ class AppState:
     settings: Settings
     users: UserStore
     store: Store | None = None
-    pipeline_factory: Callable[[Settings, Any], Pipeline] | None = None
+    pipeline_factory: Callable[[Settings, Store | None], Pipeline] | None = None
     owns_store: bool = False
     _pipeline: Pipeline | None = field(default=None, repr=False)
     _pipeline_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -46,5 +45,5 @@ class AppState:
         )
 
 
-def _default_pipeline(settings: Settings, store: Any) -> Pipeline:
+def _default_pipeline(settings: Settings, store: Store | None) -> Pipeline:
     return Pipeline.from_settings(settings, store)

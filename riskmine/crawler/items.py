@@ -7,44 +7,17 @@ from typing import Any
 
 import scrapy
 
+from riskmine.feeds.headers import INPUT_FIELDS
+
 # The RawDocument fields a spider may fill (id and collected_at are set by the ingest service).
-DOCUMENT_FIELDS = (
-    "source",
-    "source_type",
-    "source_id",
-    "url",
-    "title",
-    "text",
-    "published_at",
-    "product",
-    "shop",
-    "brand",
-    "enterprise",
-    "price",
-    "rating",
-    "region",
-    "meta",
-)
+DOCUMENT_FIELDS: tuple[str, ...] = tuple(name for name in INPUT_FIELDS if name != "collected_at")
 
 
 class DocumentItem(scrapy.Item):
-    """A document for the ingest service; `fetched_url` is the page to remember as fetched."""
+    """A document for the ingest service: a field for each of DOCUMENT_FIELDS, and `fetched_url`, the page
+    to remember as fetched."""
 
-    source = scrapy.Field()
-    source_type = scrapy.Field()
-    source_id = scrapy.Field()
-    url = scrapy.Field()
-    title = scrapy.Field()
-    text = scrapy.Field()
-    published_at = scrapy.Field()
-    product = scrapy.Field()
-    shop = scrapy.Field()
-    brand = scrapy.Field()
-    enterprise = scrapy.Field()
-    price = scrapy.Field()
-    rating = scrapy.Field()
-    region = scrapy.Field()
-    meta = scrapy.Field()
+    vars().update({name: scrapy.Field() for name in DOCUMENT_FIELDS})  # the namespace ItemMeta takes fields from
     fetched_url = scrapy.Field()
 
 

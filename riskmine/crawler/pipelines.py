@@ -11,7 +11,7 @@ from scrapy import Spider
 from scrapy.exceptions import DropItem
 
 from riskmine.crawler.items import document_row
-from riskmine.crawler.seen import SeenStore
+from riskmine.crawler.seen import SeenStore, open_seen_store
 from riskmine.settings import get_settings
 from riskmine.store.base import Store
 from riskmine.store.factory import open_store
@@ -35,9 +35,10 @@ class IngestPipeline:
         return pipeline
 
     def open_spider(self, spider: Spider) -> None:
-        self.store = open_store(get_settings())
-        self.submission = Submission(self.store)  # stores only: processing follows the crawl
-        self.seen = SeenStore(Path(self.seen_db))
+        settings = get_settings()
+        self.store = open_store(settings)
+        self.submission = Submission(self.store, settings=settings)  # stores only: processing follows the crawl
+        self.seen = open_seen_store(Path(self.seen_db))
 
     def close_spider(self, spider: Spider) -> None:
         if self.store is not None:

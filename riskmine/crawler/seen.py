@@ -1,5 +1,5 @@
-"""Detail pages already fetched, remembered across runs in a small SQLite file under var/crawl/,
-and the downloader middleware that skips them.
+"""Detail pages already fetched, remembered across runs (the :class:`SeenStore` protocol; embedded: a small
+SQLite file under var/crawl/), and the downloader middleware that skips them.
 
 A spider marks a request as a detail page with ``meta={"riskmine_detail": True}``; the address is
 remembered only after the document it gave is stored (by the item pipeline), so a crawl killed
@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from scrapy import Request, Spider
 from scrapy.exceptions import IgnoreRequest
@@ -33,8 +33,29 @@ MIGRATIONS = [
 ]
 
 
-class SeenStore:
-    """(source, url) pairs already fetched and stored."""
+class SeenStore(Protocol):
+    """(source, url) pairs already fetched and stored; safe to share between crawler processes."""
+
+    def has(self, source: str, url: str) -> bool: ...
+
+    def add(self, source: str, url: str) -> None:
+        """Remember the page (adding it again changes nothing)."""
+        ...
+
+    def count(self, source: str | None = None) -> int:
+        """How many pages are remembered (of one source, or of all)."""
+        ...
+
+    def close(self) -> None: ...
+
+
+def open_seen_store(path: Path) -> SeenStore:
+    """The crawl state at ``path`` (the runner points RISKMINE_SEEN_DB at the var dir)."""
+    return SQLiteSeenStore(path)
+
+
+class SQLiteSeenStore:
+    """The crawl state in one SQLite file, one connection held per process (implements :class:`SeenStore`)."""
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
@@ -77,7 +98,7 @@ class SeenRequestsMiddleware:
 
     def _store(self) -> SeenStore:
         if self.store is None:
-            self.store = SeenStore(Path(self.path))
+            self.store = open_seen_store(Path(self.path))
         return self.store
 
     def process_request(self, request: Request, spider: Spider) -> None:

@@ -1,5 +1,6 @@
-"""Station batches: what each monitoring station uploaded, kept in a small SQLite registry
-(<var_dir>/stations/batches.sqlite3), and the reading of one upload through the feed readers.
+"""Station batches: what each monitoring station uploaded, kept in a batch registry (the
+:class:`BatchRegistry` protocol; embedded: <var_dir>/stations/batches.sqlite3), and the reading of one
+upload through the feed readers.
 
 A batch is identified by its station and the SHA-256 of its bytes: the same file sent again by
 the same station is the same batch, so re-sending adds nothing and answers with the batch already
@@ -11,19 +12,20 @@ failed batch may be sent again).
 from __future__ import annotations
 
 import hashlib
-import json
-import sqlite3
 import tempfile
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from riskmine.feeds import EXTENSIONS, UnsupportedFileType
 from riskmine.schema import stable_id
-from riskmine.store.local import SQLiteFile, script
+from riskmine.schema.errors import RiskmineError
+
+if TYPE_CHECKING:
+    from riskmine.settings import Settings
 
 __all__ = [
     "BATCH_STATUSES",
@@ -31,7 +33,9 @@ __all__ = [
     "BatchRecord",
     "BatchRegistry",
     "batch_kind",
+    "check_status",
     "content_sha256",
+    "open_batch_registry",
     "registry_path",
     "spooled_feed",
 ]
@@ -54,23 +58,6 @@ _MEDIA_KINDS = {
 }
 _ZIP_MAGIC = b"PK\x03\x04"
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS batches (
-    id TEXT PRIMARY KEY,
-    station TEXT NOT NULL,
-    sha256 TEXT NOT NULL,
-    filename TEXT,
-    kind TEXT NOT NULL,
-    status TEXT NOT NULL,
-    submitted_by TEXT,
-    created_at TEXT NOT NULL,
-    finished_at TEXT,
-    body TEXT NOT NULL DEFAULT '{}',
-    UNIQUE (station, sha256)
-);
-CREATE INDEX IF NOT EXISTS batches_station_created ON batches (station, created_at);
-"""
-
 
 def _now() -> str:
     return datetime.now(UTC).isoformat()
@@ -80,7 +67,7 @@ def content_sha256(content: bytes) -> str:
     return hashlib.sha256(content).hexdigest()
 
 
-def registry_path(settings: Any) -> Path:
+def registry_path(settings: Settings) -> Path:
     return Path(settings.var_dir) / "stations" / "batches.sqlite3"
 
 
@@ -113,10 +100,6 @@ def batch_kind(
         f"cannot tell the upload's format (file name {filename or '(none)'!r}, Content-Type {media or '(none)'!r}); "
         "upload a .jsonl, .csv, .tsv or .xlsx file, or give ?format=jsonl|csv|tsv|xlsx"
     )
-
-
-# Append only: each entry upgrades the file by one schema version.
-MIGRATIONS = [script(_SCHEMA)]
 
 
 @contextmanager
@@ -163,85 +146,51 @@ class BatchRecord:
         return out
 
 
-# Columns of the table; everything else of a record lives in the JSON 'body'.
-_COLUMNS = ("id", "station", "sha256", "filename", "kind", "status", "submitted_by", "created_at", "finished_at")
-
-
 def batch_id(station: str, sha256: str) -> str:
     """The stable id of a station's batch with these bytes."""
     return stable_id(station, sha256, prefix="b")
 
 
-class BatchRegistry:
-    """The batches received, in a SQLite file; safe to use from several threads and processes."""
+class UnknownBatchStatus(RiskmineError, ValueError):
+    code = "unknown_batch_status"
+    status = 500
 
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.file = SQLiteFile(self.path, MIGRATIONS, timeout=30.0)
 
-    @classmethod
-    def from_settings(cls, settings: Any) -> BatchRegistry:
-        return cls(registry_path(settings))
+def check_status(record: BatchRecord) -> None:
+    """Refuse a record whose status is not one of BATCH_STATUSES (every registry checks before it saves)."""
+    if record.status not in BATCH_STATUSES:
+        raise UnknownBatchStatus(f"unknown batch status {record.status!r}; statuses are: {', '.join(BATCH_STATUSES)}")
 
-    def _connect(self) -> AbstractContextManager[sqlite3.Connection]:
-        return self.file.connect()
 
-    @staticmethod
-    def _record(row: sqlite3.Row) -> BatchRecord:
-        body = json.loads(row["body"] or "{}")
-        return BatchRecord(**{**body, **{c: row[c] for c in _COLUMNS}})
+class BatchRegistry(Protocol):
+    """The batches received; safe to use from several threads and processes."""
 
     def claim(
         self, station: str, sha256: str, kind: str, *, filename: str | None = None, submitted_by: str | None = None
     ) -> tuple[BatchRecord, bool]:
         """The batch for these bytes and whether this call created it. A batch that failed before is
-        claimed afresh (its record reset to 'received')."""
-        record = BatchRecord(id=batch_id(station, sha256), station=station, sha256=sha256, kind=kind, filename=filename)
-        record.submitted_by = submitted_by
-        with self._connect() as db:
-            db.execute("BEGIN IMMEDIATE")
-            row = db.execute("SELECT * FROM batches WHERE id = ?", (record.id,)).fetchone()
-            if row is not None and row["status"] != "failed":
-                return self._record(row), False
-            db.execute("DELETE FROM batches WHERE id = ?", (record.id,))
-            db.execute(
-                "INSERT INTO batches (id, station, sha256, filename, kind, status, submitted_by, created_at, body)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, '{}')",
-                (record.id, station, sha256, filename, kind, record.status, submitted_by, record.created_at),
-            )
-        return record, True
+        claimed afresh (its record reset to 'received'). Two callers racing for the same bytes: one creates."""
+        ...
 
     def save(self, record: BatchRecord) -> None:
-        """Store the record's status and results."""
-        if record.status not in BATCH_STATUSES:
-            raise ValueError(f"unknown batch status {record.status!r}")
-        data = asdict(record)
-        body = {k: v for k, v in data.items() if k not in _COLUMNS}
-        with self._connect() as db:
-            db.execute(
-                "UPDATE batches SET status = ?, finished_at = ?, body = ? WHERE id = ?",
-                (record.status, record.finished_at, json.dumps(body, ensure_ascii=False), record.id),
-            )
+        """Store the record's status and results (see :func:`check_status`)."""
+        ...
 
     def discard(self, batch_id: str) -> None:
         """Forget a batch that stored nothing (its file could not be read at all)."""
-        with self._connect() as db:
-            db.execute("DELETE FROM batches WHERE id = ?", (batch_id,))
+        ...
 
     def get(self, batch_id: str, station: str | None = None) -> BatchRecord | None:
-        with self._connect() as db:
-            row = db.execute("SELECT * FROM batches WHERE id = ?", (batch_id,)).fetchone()
-        if row is None or (station is not None and row["station"] != station):
-            return None
-        return self._record(row)
+        """The batch (of this station, when given)."""
+        ...
 
     def list(self, station: str | None = None, *, limit: int = 50, offset: int = 0) -> tuple[list[BatchRecord], int]:
         """Batches, newest first, and how many there are in all."""
-        where, args = ("WHERE station = ?", [station]) if station is not None else ("", [])
-        with self._connect() as db:
-            total = int(db.execute(f"SELECT COUNT(*) FROM batches {where}", args).fetchone()[0])
-            rows = db.execute(
-                f"SELECT * FROM batches {where} ORDER BY created_at DESC, id LIMIT ? OFFSET ?", [*args, limit, offset]
-            ).fetchall()
-        return [self._record(r) for r in rows], total
+        ...
+
+
+def open_batch_registry(settings: Settings) -> BatchRegistry:
+    """The batch registry the settings name."""
+    from riskmine.feeds.sqlite_batches import SQLiteBatchRegistry
+
+    return SQLiteBatchRegistry(registry_path(settings))

@@ -13,25 +13,10 @@ from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import Any
 
-# RawDocument fields a row may give (`id` is accepted as an alias of source_id).
-INPUT_FIELDS: tuple[str, ...] = (
-    "source",
-    "source_type",
-    "source_id",
-    "url",
-    "title",
-    "text",
-    "published_at",
-    "collected_at",
-    "product",
-    "shop",
-    "brand",
-    "enterprise",
-    "price",
-    "rating",
-    "region",
-    "meta",
-)
+from riskmine.schema import RawDocument
+
+# RawDocument fields a row may give, in the model's order (`id` is not one: it is accepted as an alias of source_id).
+INPUT_FIELDS: tuple[str, ...] = tuple(name for name in RawDocument.model_fields if name != "id")
 
 # Header (any spelling that normalises the same) -> field.
 _ALIASES: dict[str, tuple[str, ...]] = {

@@ -50,7 +50,7 @@ from riskmine.knowledge_graph.entities import (
 )
 from riskmine.schema import HazardType, Population, Signal, SourceType
 from riskmine.schema.errors import RiskmineError
-from riskmine.settings import Settings, get_settings
+from riskmine.settings import Settings
 from riskmine.store.base import Collection, Store
 from riskmine.text.gazetteer import Division, get_gazetteer
 from riskmine.text.lexicon import get_lexicons
@@ -540,10 +540,9 @@ class KnowledgeGraph:
 # --------------------------------------------------------------------------- persistence
 
 
-def graph_file(settings: Settings | None = None) -> Path:
+def graph_file(settings: Settings) -> Path:
     """Where the graph is persisted: RISKMINE_GRAPH_PATH, else <var_dir>/graph/graph.pickle."""
-    s = settings or get_settings()
-    return s.graph_path or s.var_dir / "graph" / "graph.pickle"
+    return settings.graph_path or settings.var_dir / "graph" / "graph.pickle"
 
 
 def save_graph(kg: KnowledgeGraph, path: Path) -> None:
@@ -622,7 +621,7 @@ def _mtime(path: Path) -> float | None:
         return None
 
 
-def current_graph(settings: Settings | None = None, store: Store | None = None) -> KnowledgeGraph:
+def current_graph(settings: Settings, store: Store | None = None) -> KnowledgeGraph:
     """The process's graph for these settings: loaded once, reloaded when another process saved a newer one,
     and, given a store whose signal count differs from the graph's, rebuilt from it and saved."""
     path = graph_file(settings)
@@ -658,20 +657,19 @@ def forget_graphs() -> None:
         _cache.clear()
 
 
-def update_graph(store: Store, signal_ids: Sequence[str], settings: Settings | None = None) -> int:
+def update_graph(store: Store, signal_ids: Sequence[str], settings: Settings) -> int:
     """Add the stored signals with these ids to the persisted graph and save it once; the processing hook.
 
     Does nothing when RISKMINE_GRAPH_UPDATE is off. The graph is derived data: a failure is
     logged (with the command that rebuilds it) and never fails the processing that called it.
     Returns the number of signals added."""
-    s = settings or get_settings()
-    if not s.graph_update or not signal_ids:
+    if not settings.graph_update or not signal_ids:
         return 0
-    path = graph_file(s)
+    path = graph_file(settings)
     try:
         with lock:
             try:
-                kg = current_graph(s)
+                kg = current_graph(settings)
             except GraphError as exc:
                 log.warning("%s; starting a new graph", exc)
                 kg = KnowledgeGraph()

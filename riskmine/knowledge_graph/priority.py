@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from riskmine.knowledge_graph.evidence import as_china_time
 from riskmine.knowledge_graph.hazards import HIGH_SEVERITY, MAX_SEVERITY, severity
 from riskmine.schema import DispositionMeasure, HarmKind, HazardType, Population, RiskLevel, WarningColor
-from riskmine.settings import Settings, get_settings
+from riskmine.settings import Settings
 
 DEFAULT_WEIGHTS: dict[str, float] = {
     "severity": 0.14,
@@ -243,12 +243,11 @@ def suggest_measures(
     return list(dict.fromkeys(measures))
 
 
-def config_from_settings(settings: Settings | None = None) -> PriorityConfig:
+def config_from_settings(settings: Settings) -> PriorityConfig:
     """The priority configuration with the analysts' budget and scope thresholds from RISKMINE_* settings."""
-    s = settings or get_settings()
     return PriorityConfig(
-        review_top_n=s.candidate_review_top_n,
-        review_period_days=s.candidate_review_period_days,
-        review_min_priority=s.candidate_review_min_priority,
-        industry_min_organisations=s.candidate_industry_min_organisations,
+        review_top_n=settings.candidate_review_top_n,
+        review_period_days=settings.candidate_review_period_days,
+        review_min_priority=settings.candidate_review_min_priority,
+        industry_min_organisations=settings.candidate_industry_min_organisations,
     )

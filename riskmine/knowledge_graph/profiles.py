@@ -15,6 +15,8 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import networkx as nx
+
 from riskmine.knowledge_graph.entities import EntityError, canonical_enterprise, fold
 from riskmine.knowledge_graph.graph import GraphError, KnowledgeGraph, node_id, node_type
 from riskmine.schema import CandidateRisk, Signal
@@ -244,7 +246,7 @@ def enterprise_profile(kg: KnowledgeGraph, name: str, store: Store | None = None
 
 
 def _add_records(
-    profile: EnterpriseProfile, store: Store, sig_nodes: list[str], failed: list[tuple[str, str]], g: Any
+    profile: EnterpriseProfile, store: Store, sig_nodes: list[str], failed: list[tuple[str, str]], g: nx.DiGraph
 ) -> None:
     failed.sort(reverse=True)
     profile.failures = [

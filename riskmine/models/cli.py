@@ -63,7 +63,7 @@ def train(
     corpus: Annotated[
         Path | None,
         typer.Option(
-            "--corpus", help="labels JSONL file or folder (default: RISKMINE_CORPUS_PATH or data/corpus/labels)"
+            "--corpus", help="labels JSONL file or folder (default: RISKMINE_CORPUS_PATH or the bundled corpus)"
         ),
     ] = None,
     with_feedback: Annotated[

@@ -1,4 +1,4 @@
-"""The labelled risk corpus (data/corpus/labels/): loading, validation, splits, analyst feedback.
+"""The labelled risk corpus (riskmine/data/corpus/labels/): loading, validation, splits, analyst feedback.
 
 The corpus is a JSON-lines file, or a folder of them read in name order (the bundled corpus is
 sharded so that no file grows past a few MiB: ``core.jsonl``, ``domain.jsonl``). One JSON
@@ -30,6 +30,7 @@ from typing import Any, Literal, cast
 
 from riskmine.schema import HazardType, SourceType
 from riskmine.schema.errors import RiskmineError
+from riskmine.settings import BUNDLED_CORPUS
 
 Split = Literal["train", "dev", "test"]
 SPLITS: tuple[Split, ...] = ("train", "dev", "test")
@@ -93,7 +94,7 @@ class LabelledExample:
 def default_corpus_path(settings: Any = None) -> Path:
     """``settings.corpus_path`` (itself read from RISKMINE_CORPUS_PATH), else that variable, else the bundled one.
 
-    The bundled corpus is the folder <repo>/data/corpus/labels/.
+    The bundled corpus is the folder riskmine/data/corpus/labels/, installed with the package.
     """
     configured = getattr(settings, "corpus_path", None)
     if configured:
@@ -101,7 +102,7 @@ def default_corpus_path(settings: Any = None) -> Path:
     env = os.environ.get(CORPUS_ENV)
     if env:
         return Path(env)
-    return Path(__file__).resolve().parents[2] / "data" / "corpus" / "labels"
+    return BUNDLED_CORPUS
 
 
 def _bool(obj: dict[str, Any], name: str, default: bool | None, where: str) -> bool:

@@ -27,7 +27,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import joblib
 import sklearn
@@ -36,6 +36,9 @@ from riskmine.models.base import RiskModel
 from riskmine.models.baseline import MODEL_NAME
 from riskmine.models.encoder.cascade import MODEL_NAME as CASCADE_NAME
 from riskmine.schema.errors import RiskmineError
+
+if TYPE_CHECKING:
+    from riskmine.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +74,7 @@ class VersionInfo:
     card: dict[str, Any]
 
 
-def _settings(settings: Any) -> Any:
+def _settings(settings: Settings | None) -> Settings:
     if settings is None:
         from riskmine.settings import get_settings
 
@@ -87,7 +90,7 @@ def ml_available() -> bool:
     return all(importlib.util.find_spec(m) is not None for m in ("torch", "transformers"))
 
 
-def serving_name(settings: Any = None) -> str:
+def serving_name(settings: Settings | None = None) -> str:
     """The model the classify stage serves: RISKMINE_RISK_MODEL, or for ``auto`` (the default) the cascade
     when one has been trained and the ``ml`` extra is installed, else the baseline."""
     choice = str(getattr(_settings(settings), "risk_model", AUTO) or AUTO).strip()
@@ -102,7 +105,7 @@ def serving_name(settings: Any = None) -> str:
     return MODEL_NAME
 
 
-def model_root(settings: Any = None, name: str = MODEL_NAME) -> Path:
+def model_root(settings: Settings | None = None, name: str = MODEL_NAME) -> Path:
     return Path(_settings(settings).models_path) / name
 
 
@@ -125,7 +128,7 @@ def _write_text_atomic(path: Path, text: str) -> None:
         raise
 
 
-def current_version(settings: Any = None, name: str = MODEL_NAME) -> str | None:
+def current_version(settings: Settings | None = None, name: str = MODEL_NAME) -> str | None:
     pointer = model_root(settings, name) / CURRENT
     try:
         version = pointer.read_text(encoding="utf-8").strip()
@@ -134,7 +137,7 @@ def current_version(settings: Any = None, name: str = MODEL_NAME) -> str | None:
     return version or None
 
 
-def set_current(version: str, settings: Any = None, name: str = MODEL_NAME) -> None:
+def set_current(version: str, settings: Settings | None = None, name: str = MODEL_NAME) -> None:
     """Point serving at ``version`` (which must exist)."""
     root = model_root(settings, name)
     if not (root / version / ARTIFACT).is_file():
@@ -143,7 +146,7 @@ def set_current(version: str, settings: Any = None, name: str = MODEL_NAME) -> N
     _write_text_atomic(root / CURRENT, version + "\n")
 
 
-def read_card(version: str, settings: Any = None, name: str = MODEL_NAME) -> dict[str, Any]:
+def read_card(version: str, settings: Settings | None = None, name: str = MODEL_NAME) -> dict[str, Any]:
     path = model_root(settings, name) / version / CARD
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -156,7 +159,7 @@ def read_card(version: str, settings: Any = None, name: str = MODEL_NAME) -> dic
     return data
 
 
-def write_card(version: str, card: dict[str, Any], settings: Any = None, name: str = MODEL_NAME) -> Path:
+def write_card(version: str, card: dict[str, Any], settings: Settings | None = None, name: str = MODEL_NAME) -> Path:
     path = model_root(settings, name) / version / CARD
     if not path.parent.is_dir():
         raise ModelNotFoundError(f"{name} has no version {version!r} under {path.parent.parent}")
@@ -164,7 +167,7 @@ def write_card(version: str, card: dict[str, Any], settings: Any = None, name: s
     return path
 
 
-def list_versions(settings: Any = None, name: str = MODEL_NAME) -> list[VersionInfo]:
+def list_versions(settings: Settings | None = None, name: str = MODEL_NAME) -> list[VersionInfo]:
     """Saved versions, oldest first."""
     root = model_root(settings, name)
     if not root.is_dir():
@@ -182,7 +185,9 @@ def list_versions(settings: Any = None, name: str = MODEL_NAME) -> list[VersionI
     return out
 
 
-def save_model(model: RiskModel, card: dict[str, Any], settings: Any = None, *, promote: bool = True) -> VersionInfo:
+def save_model(
+    model: RiskModel, card: dict[str, Any], settings: Settings | None = None, *, promote: bool = True
+) -> VersionInfo:
     """Write ``model`` and its card as a new version (model.version must be set); optionally serve it."""
     if not model.version:
         raise ValueError("model.version is empty; set it (make_version) before saving")
@@ -209,7 +214,7 @@ _cache: dict[tuple[str, float], RiskModel] = {}
 _cache_lock = threading.Lock()
 
 
-def load_model(version: str | None = None, settings: Any = None, name: str = MODEL_NAME) -> RiskModel:
+def load_model(version: str | None = None, settings: Settings | None = None, name: str = MODEL_NAME) -> RiskModel:
     """Load a saved version (default: the serving one), cached per process."""
     version = version or current_version(settings, name)
     root = model_root(settings, name)
@@ -261,7 +266,7 @@ def _trained_sklearn(version_dir: Path) -> str | None:
         return None
 
 
-def load_serving(settings: Any = None, name: str | None = None) -> RiskModel:
+def load_serving(settings: Settings | None = None, name: str | None = None) -> RiskModel:
     """The version the `current` pointer of ``name`` (default: :func:`serving_name`) names.
 
     ModelNotFoundError when none was trained."""
@@ -279,7 +284,7 @@ def _training_lock(root: Path) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def ensure_model(settings: Any = None, corpus_path: Path | None = None, name: str | None = None) -> str:
+def ensure_model(settings: Settings | None = None, corpus_path: Path | None = None, name: str | None = None) -> str:
     """The serving version id, training the model from the bundled corpus first if none exists.
 
     ``name`` defaults to :func:`serving_name`. If versions exist but no `current` pointer, the

@@ -2,7 +2,7 @@
 
 A learned model trained on some sources can score a plain report such as 「老爸发现外机漏电」 or
 「行驶中发动机失去动力」 near zero when its sources never phrased a hazard that way. The labelling
-guide (data/corpus/GUIDE.md §1, §2, §6) is unambiguous about such texts: a hazard event caused by
+guide (riskmine/data/corpus/GUIDE.md §1, §2, §6) is unambiguous about such texts: a hazard event caused by
 a product, stated as having happened and not negated, is a risk. This module finds those
 statements with a short list of event patterns, each checked the way the disambiguate stage
 checks a hazard word:

@@ -5,12 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from riskmine.models.baseline import BaselineConfig, BaselineRiskModel, train_baseline
 from riskmine.models.corpus import Corpus, as_served, load_corpus
 from riskmine.models.evaluate import evaluate_model
 from riskmine.models.registry import VersionInfo, make_version, model_root, save_model
+
+if TYPE_CHECKING:
+    from riskmine.settings import Settings
 
 M = TypeVar("M")
 
@@ -26,7 +29,7 @@ class TrainResult(Generic[M]):
         return self.saved.version
 
 
-def new_version(settings: Any, name: str, corpus: Corpus, created: datetime) -> str:
+def new_version(settings: Settings | None, name: str, corpus: Corpus, created: datetime) -> str:
     """A version id for a model of ``name`` trained on ``corpus`` at ``created``, not yet taken."""
     root = model_root(settings, name)
     base = make_version(corpus.data_hash(), created)
@@ -55,7 +58,7 @@ def build_card(model: BaselineRiskModel, corpus: Corpus, created_at: datetime) -
 
 
 def train_and_register(
-    settings: Any = None,
+    settings: Settings | None = None,
     *,
     corpus_path: Path | None = None,
     feedback: Path | None = None,

@@ -16,6 +16,8 @@ from typing import Any, Protocol
 
 from riskmine.schema import RawDocument, Signal
 from riskmine.schema.errors import RiskmineError
+from riskmine.settings import Settings
+from riskmine.store.base import Store
 
 # What a stage may name in reads and writes: a Signal field, or a field of its document ("document.text").
 SIGNAL_FIELDS = frozenset(Signal.model_fields)
@@ -63,10 +65,10 @@ def check_field(stage_name: str, name: str) -> None:
 
 @dataclass
 class StageContext:
-    """What a stage may need at construction: settings and, optionally, the store."""
+    """What a stage may need at construction: the settings and, optionally, the store."""
 
-    settings: Any = None
-    store: Any = None  # riskmine.store.base.Store | None (None when analysing without storing)
+    settings: Settings
+    store: Store | None = None  # None when analysing without storing
     extras: dict[str, Any] = field(default_factory=dict)
 
 

@@ -56,14 +56,9 @@ def _resolve_model(ctx: StageContext, train_if_missing: bool) -> RiskModel:
         return preloaded
     from riskmine.models.registry import ensure_model, load_serving
 
-    settings = ctx.settings
-    if settings is None:
-        from riskmine.settings import get_settings
-
-        settings = get_settings()
     if train_if_missing:
-        ensure_model(settings)
-    return load_serving(settings)
+        ensure_model(ctx.settings)
+    return load_serving(ctx.settings)
 
 
 class ClassifyStage:

@@ -513,15 +513,6 @@ def shared_index(directory: Path, **params: Any) -> DedupIndex:
         return index
 
 
-def _var_dir(ctx: StageContext) -> Path:
-    settings = ctx.settings
-    if settings is None:
-        from riskmine.settings import get_settings
-
-        settings = get_settings()
-    return Path(settings.var_dir)
-
-
 @stage("dedup", reads=("normalized_text", "content_hash", "document"), writes=("duplicate_group", "is_duplicate"))
 def make_dedup(
     ctx: StageContext,
@@ -558,7 +549,7 @@ def make_dedup(
         "max_signatures": max_signatures or None,
     }
     if persist:
-        folder = Path(directory) if directory else _var_dir(ctx) / "dedup"
+        folder = Path(directory) if directory else ctx.settings.var_dir / "dedup"
         index = shared_index(folder, **params)
     else:
         index = DedupIndex(**params)

@@ -8,7 +8,7 @@ Two parts decide ``HazardMention.in_sense`` and ``confidence``:
 2. A small model for the rest: logistic regression over character n-grams of the
    context window left and right of the term (plus the term, its hazard code and
    the cue kind found beside it), trained on the ``train`` split of the hand-labelled
-   set in ``data/disambiguation/mentions.jsonl``.
+   set in ``riskmine/data/disambiguation/mentions.jsonl``.
 
 The model is trained at first use (well under a second) and kept for the process;
 a model saved with :meth:`Disambiguator.save` under ``<models_path>/disambiguate.joblib``
@@ -29,12 +29,13 @@ from typing import Any
 from riskmine.nlp.base import StageContext, stage
 from riskmine.schema import HazardMention, Signal
 from riskmine.schema.errors import RiskmineError
+from riskmine.settings import BUNDLED_DISAMBIGUATION
 from riskmine.text.lexicon import LEXICON_DIR, Lexicons
 from riskmine.text.senses import Rules, build_rules
 from riskmine.text.tagger import context_cue
 from riskmine.text.tsv import LexiconError
 
-LABELS_PATH = Path(__file__).resolve().parents[2] / "data" / "disambiguation" / "mentions.jsonl"
+LABELS_PATH = BUNDLED_DISAMBIGUATION
 MODEL_FILE = "disambiguate.joblib"
 MODEL_VERSION = "disambiguate-lr-1"
 
@@ -313,16 +314,6 @@ def evaluate(
     }
 
 
-def _settings_models_dir(ctx: StageContext) -> Path | None:
-    settings = ctx.settings
-    if settings is None:
-        return None
-    try:
-        return Path(settings.models_path)
-    except (AttributeError, TypeError):
-        return None
-
-
 @stage("disambiguate", reads=("normalized_text", "hazards"), writes=("hazards",))
 def make_disambiguate(
     ctx: StageContext,
@@ -333,7 +324,7 @@ def make_disambiguate(
     then a character n-gram logistic regression trained on the labelled mentions."""
     path = Path(labels_path) if labels_path else LABELS_PATH
     try:
-        return get_disambiguator(path, _settings_models_dir(ctx))
+        return get_disambiguator(path, ctx.settings.models_path)
     except LexiconError as exc:
         raise DisambiguationError(str(exc)) from exc
 

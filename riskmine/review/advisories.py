@@ -14,17 +14,15 @@ Who sees a published advisory:
 from __future__ import annotations
 
 import secrets
-import sqlite3
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
 from xml.etree import ElementTree
 
 from riskmine.review import audit
-from riskmine.review.db import ReviewDB, iso, now_utc
 from riskmine.review.errors import ReviewConflict, ReviewError, ReviewNotFound
+from riskmine.review.records import Advisory, iso, now_utc
+from riskmine.review.repository import ReviewRepository
 from riskmine.review.roles import (
     API_CONSUMER,
     INTERNAL_ROLES,
@@ -67,31 +65,6 @@ _COLOUR_LABELS = {"red": "红色预警", "orange": "橙色预警", "yellow": "�
 # Candidates in these statuses were confirmed: an advisory can be drafted from them.
 
 
-@dataclass(frozen=True)
-class Advisory:
-    id: str
-    candidate_id: str
-    kind: str
-    title: str
-    body: str
-    status: str
-    organisation: str | None
-    drafted_by: str
-    drafted_at: str
-    approved_by: str | None
-    published_at: str | None
-
-    def public(self) -> dict[str, Any]:
-        return dict(self.__dict__)
-
-
-_COLUMNS = tuple(Advisory.__dataclass_fields__)
-
-
-def _advisory(row: sqlite3.Row) -> Advisory:
-    return Advisory(**{k: row[k] for k in _COLUMNS})
-
-
 def visible_kinds(actor: Actor | None) -> frozenset[AdvisoryKind]:
     """The kinds of published advisory an actor (None: anonymous) may read."""
     if actor is None:
@@ -129,7 +102,7 @@ def default_text(kind: AdvisoryKind, title: str, category: str | None, hazard: s
 
 def draft(
     store: Store,
-    db: ReviewDB,
+    db: ReviewRepository,
     candidate_id: str,
     actor: Actor,
     *,
@@ -175,25 +148,14 @@ def draft(
         approved_by=None,
         published_at=None,
     )
-    row = adv.public()
-    with db.connect() as c:
-        c.execute(
-            f"INSERT INTO advisories ({', '.join(row)}) VALUES ({', '.join('?' for _ in row)})", list(row.values())
-        )
-        audit.record(db, actor, "advisory.draft", "advisory", adv.id, after=row, conn=c)
+    db.add_advisory(adv, audit.entry(actor, "advisory.draft", "advisory", adv.id, after=adv.public()))
     return adv
 
 
-def _load(db: ReviewDB, advisory_id: str) -> Advisory | None:
-    with db.connect() as c:
-        row = c.execute("SELECT * FROM advisories WHERE id = ?", (advisory_id,)).fetchone()
-    return _advisory(row) if row else None
-
-
-def approve(db: ReviewDB, advisory_id: str, actor: Actor, *, now: datetime | None = None) -> Advisory:
+def approve(db: ReviewRepository, advisory_id: str, actor: Actor, *, now: datetime | None = None) -> Advisory:
     """A publisher (or admin) approves a draft: it is published to its audience from now on."""
     require_role(actor, PUBLISHER_ROLES, "approve advisories for publication")
-    adv = _load(db, advisory_id)
+    adv = db.get_advisory(advisory_id)
     if adv is None:
         raise ReviewNotFound(f"no advisory with id {advisory_id!r}")
     if adv.status != AdvisoryStatus.draft:
@@ -201,22 +163,15 @@ def approve(db: ReviewDB, advisory_id: str, actor: Actor, *, now: datetime | Non
     published = Advisory(
         **(adv.public() | {"status": "published", "approved_by": actor.username, "published_at": iso(now or now_utc())})
     )
-    with db.connect() as c:
-        cur = c.execute(
-            "UPDATE advisories SET status = ?, approved_by = ?, published_at = ? WHERE id = ? AND status = 'draft'",
-            (published.status, published.approved_by, published.published_at, adv.id),
-        )
-        if cur.rowcount != 1:
-            raise ReviewConflict(f"advisory {adv.id} was approved by someone else just now")
-        audit.record(
-            db, actor, "advisory.publish", "advisory", adv.id, before=adv.public(), after=published.public(), conn=c
-        )
+    change = audit.entry(actor, "advisory.publish", "advisory", adv.id, before=adv.public(), after=published.public())
+    if not db.publish_advisory(published, change):
+        raise ReviewConflict(f"advisory {adv.id} was approved by someone else just now")
     return published
 
 
-def get_advisory(db: ReviewDB, advisory_id: str, actor: Actor | None) -> Advisory:
+def get_advisory(db: ReviewRepository, advisory_id: str, actor: Actor | None) -> Advisory:
     """One advisory, if the actor may see it (else ReviewNotFound, not revealing it exists)."""
-    adv = _load(db, advisory_id)
+    adv = db.get_advisory(advisory_id)
     if adv is None or not _may_see(adv, actor):
         raise ReviewNotFound(f"no advisory with id {advisory_id!r}")
     return adv
@@ -229,7 +184,7 @@ def _may_see(adv: Advisory, actor: Actor | None) -> bool:
 
 
 def list_advisories(
-    db: ReviewDB,
+    db: ReviewRepository,
     actor: Actor | None,
     *,
     kinds: Sequence[AdvisoryKind | str] | None = None,
@@ -246,20 +201,15 @@ def list_advisories(
     wanted = [k for k in (AdvisoryKind(x) for x in kinds) if k in allowed] if kinds else sorted(allowed)
     if not wanted:
         return [], 0
-    marks = ", ".join("?" for _ in wanted)
-    where = f" WHERE status = ? AND kind IN ({marks})"
-    args: list[Any] = [st.value, *(k.value for k in wanted)]
-    order = "published_at" if st is AdvisoryStatus.published else "drafted_at"
-    with db.connect() as c:
-        total = int(c.execute("SELECT COUNT(*) FROM advisories" + where, args).fetchone()[0])
-        rows = c.execute(
-            "SELECT * FROM advisories" + where + f" ORDER BY {order} DESC, id LIMIT ? OFFSET ?",
-            [*args, max(1, min(limit, MAX_PAGE)), max(0, offset)],
-        ).fetchall()
-    return [_advisory(r) for r in rows], total
+    return db.advisories(
+        status=st.value,
+        kinds=[k.value for k in wanted],
+        limit=max(1, min(limit, MAX_PAGE)),
+        offset=max(0, offset),
+    )
 
 
-def atom_feed(db: ReviewDB, base_url: str, *, title: str = "riskmine 消费提示") -> bytes:
+def atom_feed(db: ReviewRepository, base_url: str, *, title: str = "riskmine 消费提示") -> bytes:
     """An Atom 1.0 feed (RFC 4287) of the latest published consumer advisories; every text is XML-escaped."""
     items, _ = list_advisories(db, None, kinds=[AdvisoryKind.consumer_advisory], limit=FEED_ENTRIES)
     base = base_url.rstrip("/")

@@ -1,7 +1,7 @@
 """The audit log: every change and every export, append-only (who, when, what, before/after).
 
-Each event is one row of the ``audit`` table in the review database; SQLite triggers abort
-any UPDATE or DELETE on that table, so the log can only grow.
+Each event is one entry of the review repository's audit log, which can only grow (the embedded
+backend's triggers abort any UPDATE or DELETE on its ``audit`` table).
 
 Retention: the seeds require records to be kept at least 5 years (Sichuan 第二十七条), so
 nothing is ever deleted by default. Archiving, when the file grows large, is done offline and
@@ -13,58 +13,19 @@ archive-YYYY.sqlite3"`` (a consistent copy while the service runs), check the co
 
 from __future__ import annotations
 
-import json
-import sqlite3
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
-
-from riskmine.review.db import ReviewDB, iso, now_utc
+from riskmine.review.records import AuditEntry, AuditEvent, AuditQuery, iso, now_utc, to_json
+from riskmine.review.repository import ReviewRepository
 from riskmine.review.roles import Actor, role_name
 
 MAX_PAGE = 500
 
-
-@dataclass(frozen=True)
-class AuditEvent:
-    """One recorded change or export."""
-
-    seq: int
-    at: str
-    actor: str
-    actor_role: str | None
-    action: str
-    target_kind: str
-    target_id: str | None
-    before: Any
-    after: Any
-
-    def public(self) -> dict[str, Any]:
-        return {
-            "seq": self.seq,
-            "at": self.at,
-            "actor": self.actor,
-            "actor_role": self.actor_role,
-            "action": self.action,
-            "target_kind": self.target_kind,
-            "target_id": self.target_id,
-            "before": self.before,
-            "after": self.after,
-        }
+__all__ = ["MAX_PAGE", "AuditEvent", "entry", "events", "record"]
 
 
-def _to_json(value: Any) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, BaseModel):
-        value = value.model_dump(mode="json")
-    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
-
-
-def record(
-    db: ReviewDB,
+def entry(
     actor: Actor,
     action: str,
     target_kind: str,
@@ -72,47 +33,31 @@ def record(
     *,
     before: Any = None,
     after: Any = None,
-    conn: sqlite3.Connection | None = None,
     at: datetime | None = None,
+) -> AuditEntry:
+    """The audit entry of one change by ``actor``; hand it to the repository with the change it records."""
+    return AuditEntry(
+        at=iso(at or now_utc()),
+        actor=actor.username,
+        actor_role=role_name(actor.role) if actor.role is not None else None,
+        action=action,
+        target_kind=target_kind,
+        target_id=target_id,
+        before=to_json(before),
+        after=to_json(after),
+    )
+
+
+def record(
+    db: ReviewRepository, actor: Actor, action: str, target_kind: str, target_id: str | None, **details: Any
 ) -> None:
-    """Append one event. Pass `conn` to write it in the same transaction as the change it records."""
-    row = (
-        iso(at or now_utc()),
-        actor.username,
-        role_name(actor.role) if actor.role is not None else None,
-        action,
-        target_kind,
-        target_id,
-        _to_json(before),
-        _to_json(after),
-    )
-    sql = (
-        "INSERT INTO audit (at, actor, actor_role, action, target_kind, target_id, before, after)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-    )
-    if conn is not None:
-        conn.execute(sql, row)
-        return
-    with db.connect() as c:
-        c.execute(sql, row)
-
-
-def _event(row: sqlite3.Row) -> AuditEvent:
-    return AuditEvent(
-        seq=row["seq"],
-        at=row["at"],
-        actor=row["actor"],
-        actor_role=row["actor_role"],
-        action=row["action"],
-        target_kind=row["target_kind"],
-        target_id=row["target_id"],
-        before=json.loads(row["before"]) if row["before"] else None,
-        after=json.loads(row["after"]) if row["after"] else None,
-    )
+    """Append one event on its own; ``details`` are :func:`entry`'s keywords (before, after, at). A change kept in
+    the review repository is handed over with its entry instead, so both are written in one transaction."""
+    db.append_audit(entry(actor, action, target_kind, target_id, **details))
 
 
 def events(
-    db: ReviewDB,
+    db: ReviewRepository,
     *,
     actor: str | None = None,
     action: str | None = None,
@@ -124,22 +69,12 @@ def events(
     offset: int = 0,
 ) -> tuple[list[AuditEvent], int]:
     """Matching events, newest first, and how many match in all."""
-    where, args = [], []
-    for column, value in (("actor", actor), ("action", action), ("target_kind", target_kind), ("target_id", target_id)):
-        if value is not None:
-            where.append(f"{column} = ?")
-            args.append(value)
-    if since is not None:
-        where.append("at >= ?")
-        args.append(iso(since))
-    if until is not None:
-        where.append("at <= ?")
-        args.append(iso(until))
-    clause = (" WHERE " + " AND ".join(where)) if where else ""
-    limit = max(1, min(limit, MAX_PAGE))
-    with db.connect() as c:
-        total = int(c.execute("SELECT COUNT(*) FROM audit" + clause, args).fetchone()[0])
-        rows = c.execute(
-            "SELECT * FROM audit" + clause + " ORDER BY seq DESC LIMIT ? OFFSET ?", [*args, limit, max(0, offset)]
-        ).fetchall()
-    return [_event(r) for r in rows], total
+    query = AuditQuery(
+        actor=actor,
+        action=action,
+        target_kind=target_kind,
+        target_id=target_id,
+        since=iso(since) if since is not None else None,
+        until=iso(until) if until is not None else None,
+    )
+    return db.audit_events(query, limit=max(1, min(limit, MAX_PAGE)), offset=max(0, offset))

@@ -14,8 +14,8 @@ from rich.console import Console
 from rich.table import Table
 
 from riskmine.review import audit, orgs
-from riskmine.review.db import ReviewDB
 from riskmine.review.errors import ReviewError
+from riskmine.review.repository import ReviewRepository, open_review_repository
 from riskmine.review.roles import SystemActor
 
 if TYPE_CHECKING:
@@ -44,8 +44,8 @@ def _actor() -> SystemActor:
     return SystemActor(f"cli:{name}")
 
 
-def _db() -> ReviewDB:
-    return ReviewDB.from_settings(_settings())
+def _db() -> ReviewRepository:
+    return open_review_repository(_settings())
 
 
 def _users() -> UserStore:

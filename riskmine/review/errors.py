@@ -35,3 +35,18 @@ class DeadlinePassed(ReviewError):
 class ReviewConflict(ReviewError):
     code = "conflict"
     status = 409
+
+
+class UserError(RiskmineError, ValueError):
+    """A user or key could not be created or changed; the message says why."""
+
+    code = "invalid_user"
+    status = 422
+
+
+class UserExists(UserError):
+    code = "user_exists"
+
+
+class DemoUsersRefused(UserError):
+    code = "demo_users_refused"

@@ -1,6 +1,6 @@
 """Analysts' decisions as labels for the models: one corpus row per signal of a decided candidate.
 
-The rows have the fields of data/corpus/labels/ (see riskmine.models.corpus): ``id``
+The rows have the fields of riskmine/data/corpus/labels/ (see riskmine.models.corpus): ``id``
 (``review:<signal id>``), ``text``, ``source_type``, ``is_risk``, ``hazards``, ``harm_occurred``,
 ``product_category``, ``dataset`` ("review_feedback"), ``file`` (the decision id), ``row`` (the
 candidate id), ``synthetic`` false and ``split`` "train". A signal in a confirmed candidate is a
@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from riskmine.review import audit
-from riskmine.review.db import ReviewDB
+from riskmine.review.repository import ReviewRepository
 from riskmine.review.roles import FEEDBACK_ROLES, Actor
 from riskmine.review.workflow import latest_decision, require_role
 from riskmine.schema import CandidateRisk, CandidateStatus, Decision, Signal
@@ -83,7 +83,7 @@ def feedback_rows(store: Store) -> Iterator[dict[str, Any]]:
             }
 
 
-def export_lines(store: Store, db: ReviewDB, actor: Actor) -> Iterator[str]:
+def export_lines(store: Store, db: ReviewRepository, actor: Actor) -> Iterator[str]:
     """The feedback as JSON lines (analyst or admin); the export is recorded in the audit log."""
     require_role(actor, FEEDBACK_ROLES, "export feedback labels")
     rows = list(feedback_rows(store))

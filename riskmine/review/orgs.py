@@ -1,6 +1,6 @@
 """The organisation tree (province → city → county → station) and who sees what.
 
-Organisations are named nodes in the review database; a user's ``organisation`` and a
+Organisations are named nodes kept in the review repository; a user's ``organisation`` and a
 candidate's ``organisation`` name one. A station's submissions carry the document source
 ``station:<organisation name>`` (see riskmine.api.routers.documents.default_source).
 
@@ -22,26 +22,18 @@ Visibility rule (what "a user sees data of their own subtree" means):
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
 from riskmine.review import audit
-from riskmine.review.db import ReviewDB, iso, now_utc
 from riskmine.review.errors import ReviewConflict, ReviewError, ReviewNotFound
+from riskmine.review.records import Org, OrgLevel, iso, now_utc
+from riskmine.review.repository import ReviewRepository
 from riskmine.review.roles import ADMIN, API_CONSUMER, STATION, Actor, role_name
 
 MAX_ORG_NAME_CHARS = 100
 STATION_SOURCE_PREFIX = "station:"
-
-
-class OrgLevel(StrEnum):
-    province = "province"
-    city = "city"
-    county = "county"
-    station = "station"
 
 
 _RANK = {OrgLevel.province: 0, OrgLevel.city: 1, OrgLevel.county: 2, OrgLevel.station: 3}
@@ -55,24 +47,9 @@ DEMO_ORGS: tuple[tuple[str, OrgLevel, str | None], ...] = (
 )
 
 
-@dataclass(frozen=True)
-class Org:
-    name: str
-    level: OrgLevel
-    parent: str | None
-    created_at: str
-
-    def public(self) -> dict[str, Any]:
-        return {"name": self.name, "level": self.level.value, "parent": self.parent, "created_at": self.created_at}
-
-
 def station_source(name: str) -> str:
     """The document source under which the organisation's station submits."""
     return STATION_SOURCE_PREFIX + name
-
-
-def _org(row: sqlite3.Row) -> Org:
-    return Org(row["name"], OrgLevel(row["level"]), row["parent"], row["created_at"])
 
 
 def _parse_level(level: str | OrgLevel) -> OrgLevel:
@@ -84,13 +61,11 @@ def _parse_level(level: str | OrgLevel) -> OrgLevel:
         ) from None
 
 
-def get_org(db: ReviewDB, name: str) -> Org | None:
-    with db.connect() as c:
-        row = c.execute("SELECT * FROM orgs WHERE name = ?", (name,)).fetchone()
-    return _org(row) if row else None
+def get_org(db: ReviewRepository, name: str) -> Org | None:
+    return db.get_org(name)
 
 
-def add_org(db: ReviewDB, name: str, level: str | OrgLevel, parent: str | None, actor: Actor) -> Org:
+def add_org(db: ReviewRepository, name: str, level: str | OrgLevel, parent: str | None, actor: Actor) -> Org:
     """Add an organisation under `parent` (None for a province). A child ranks below its parent:
     city under a province, county under a city, a station under any of them."""
     name = (name or "").strip()
@@ -98,40 +73,32 @@ def add_org(db: ReviewDB, name: str, level: str | OrgLevel, parent: str | None, 
         raise ReviewError(f"organisation name must be 1-{MAX_ORG_NAME_CHARS} characters")
     lvl = _parse_level(level)
     parent = parent.strip() if parent else None
-    with db.connect() as c:
-        if c.execute("SELECT 1 FROM orgs WHERE name = ?", (name,)).fetchone():
-            raise ReviewConflict(f"organisation {name!r} already exists; names are unique across the tree")
-        if parent is None:
-            if lvl is not OrgLevel.province:
-                raise ReviewError(f"a {lvl.value} needs a parent organisation; only a province is a root")
-        else:
-            row = c.execute("SELECT * FROM orgs WHERE name = ?", (parent,)).fetchone()
-            if row is None:
-                raise ReviewNotFound(f"no parent organisation {parent!r}; add it first (riskmine orgs add)")
-            p = _org(row)
-            if p.level is OrgLevel.station:
-                raise ReviewError(f"{parent!r} is a station; a station has no organisations under it")
-            if lvl is not OrgLevel.station and _RANK[lvl] != _RANK[p.level] + 1:
-                raise ReviewError(
-                    f"a {lvl.value} cannot sit under the {p.level.value} {parent!r}: "
-                    "the tree is province → city → county, with stations under any of them"
-                )
-        org = Org(name, lvl, parent, iso(now_utc()))
-        c.execute(
-            "INSERT INTO orgs (name, level, parent, created_at) VALUES (?, ?, ?, ?)",
-            (org.name, org.level.value, org.parent, org.created_at),
-        )
-        audit.record(db, actor, "org.add", "org", name, after=org.public(), conn=c)
+    if db.get_org(name) is not None:
+        raise ReviewConflict(f"organisation {name!r} already exists; names are unique across the tree")
+    if parent is None:
+        if lvl is not OrgLevel.province:
+            raise ReviewError(f"a {lvl.value} needs a parent organisation; only a province is a root")
+    else:
+        p = db.get_org(parent)
+        if p is None:
+            raise ReviewNotFound(f"no parent organisation {parent!r}; add it first (riskmine orgs add)")
+        if p.level is OrgLevel.station:
+            raise ReviewError(f"{parent!r} is a station; a station has no organisations under it")
+        if lvl is not OrgLevel.station and _RANK[lvl] != _RANK[p.level] + 1:
+            raise ReviewError(
+                f"a {lvl.value} cannot sit under the {p.level.value} {parent!r}: "
+                "the tree is province → city → county, with stations under any of them"
+            )
+    org = Org(name, lvl, parent, iso(now_utc()))
+    db.add_org(org, audit.entry(actor, "org.add", "org", name, after=org.public()))
     return org
 
 
-def list_orgs(db: ReviewDB) -> list[Org]:
-    with db.connect() as c:
-        rows = c.execute("SELECT * FROM orgs ORDER BY name").fetchall()
-    return [_org(r) for r in rows]
+def list_orgs(db: ReviewRepository) -> list[Org]:
+    return db.list_orgs()
 
 
-def tree(db: ReviewDB) -> list[dict[str, Any]]:
+def tree(db: ReviewRepository) -> list[dict[str, Any]]:
     """The organisations as nested dicts: {name, level, children: [...]}, roots first, children by name."""
     orgs = list_orgs(db)
     nodes: dict[str, dict[str, Any]] = {o.name: {"name": o.name, "level": o.level.value, "children": []} for o in orgs}
@@ -144,7 +111,7 @@ def tree(db: ReviewDB) -> list[dict[str, Any]]:
     return roots
 
 
-def tree_lines(db: ReviewDB) -> list[str]:
+def tree_lines(db: ReviewRepository) -> list[str]:
     """The tree drawn as indented lines, e.g. for the command line."""
     out: list[str] = []
 
@@ -158,18 +125,12 @@ def tree_lines(db: ReviewDB) -> list[str]:
     return out
 
 
-def subtree(db: ReviewDB, name: str) -> frozenset[str]:
+def subtree(db: ReviewRepository, name: str) -> frozenset[str]:
     """The organisation and every organisation below it (empty when it is not in the tree)."""
-    with db.connect() as c:
-        rows = c.execute(
-            "WITH RECURSIVE sub(name) AS (SELECT name FROM orgs WHERE name = ?"
-            " UNION SELECT o.name FROM orgs o JOIN sub ON o.parent = sub.name) SELECT name FROM sub",
-            (name,),
-        ).fetchall()
-    return frozenset(r[0] for r in rows)
+    return db.subtree(name)
 
 
-def ensure_demo_orgs(db: ReviewDB, actor: Actor) -> list[Org]:
+def ensure_demo_orgs(db: ReviewRepository, actor: Actor) -> list[Org]:
     """Create the demo tree (四川省 → 成都市 → 武侯区 → 武侯区产品质量监测站) where missing."""
     out = []
     for name, level, parent in DEMO_ORGS:
@@ -203,7 +164,7 @@ class Scope:
         return False
 
 
-def scope_for(db: ReviewDB, actor: Actor | None) -> Scope:
+def scope_for(db: ReviewRepository, actor: Actor | None) -> Scope:
     """The scope of a user (None: an anonymous reader while reads are open, who sees what the centre sees)."""
     if actor is None:
         return Scope(everything=True)
@@ -225,6 +186,5 @@ def scope_for(db: ReviewDB, actor: Actor | None) -> Scope:
     )
 
 
-def known_orgs(db: ReviewDB) -> frozenset[str]:
-    with db.connect() as c:
-        return frozenset(r[0] for r in c.execute("SELECT name FROM orgs").fetchall())
+def known_orgs(db: ReviewRepository) -> frozenset[str]:
+    return db.org_names()

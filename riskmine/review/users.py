@@ -1,4 +1,4 @@
-"""Users, roles and API keys, kept in their own SQLite file (<var_dir>/users.sqlite3).
+"""Users, roles and API keys: the rules around the user repository (see riskmine.review.repository).
 
 Passwords are hashed with argon2id; API keys are random tokens of which only the
 SHA-256 digest is stored (a key is shown once, when it is created).
@@ -8,21 +8,37 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import sqlite3
-from contextlib import AbstractContextManager
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from riskmine.review.errors import DemoUsersRefused, UserError, UserExists
+from riskmine.review.records import ApiKey, User
+from riskmine.review.repository import USERS_FILE, UserRepository, open_user_repository
 from riskmine.review.roles import Role
-from riskmine.schema.errors import RiskmineError
-from riskmine.store.local import SQLiteFile, script
 
-USERS_FILE = "users.sqlite3"
+if TYPE_CHECKING:
+    from riskmine.settings import Settings
+
+__all__ = [
+    "API_KEY_PREFIX",
+    "DEMO_USERS",
+    "MAX_USERNAME_CHARS",
+    "MIN_PASSWORD_CHARS",
+    "USERS_FILE",
+    "ApiKey",
+    "DemoUsersRefused",
+    "User",
+    "UserError",
+    "UserExists",
+    "UserStore",
+    "default_hasher",
+    "ensure_demo_users",
+    "hash_api_key",
+]
+
 API_KEY_PREFIX = "rmk_"
 MIN_PASSWORD_CHARS = 8
 MAX_USERNAME_CHARS = 64
@@ -36,77 +52,6 @@ DEMO_USERS: tuple[tuple[str, str, str, str | None], ...] = (
     ("viewer", "viewer-demo-pass", "viewer", "成都市"),
     ("consumer", "consumer-demo-pass", "api_consumer", None),
 )
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS users (
-    id TEXT PRIMARY KEY,
-    username TEXT NOT NULL UNIQUE,
-    password_hash TEXT NOT NULL,
-    role TEXT NOT NULL,
-    organisation TEXT,
-    disabled INTEGER NOT NULL DEFAULT 0,
-    created_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS api_keys (
-    id TEXT PRIMARY KEY,
-    key_hash TEXT NOT NULL UNIQUE,
-    user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
-    name TEXT NOT NULL,
-    revoked INTEGER NOT NULL DEFAULT 0,
-    created_at TEXT NOT NULL,
-    last_used_at TEXT
-);
-"""
-
-
-# Append only: each entry upgrades the file by one schema version.
-MIGRATIONS = [script(_SCHEMA)]
-
-
-class UserError(RiskmineError, ValueError):
-    """A user or key could not be created or changed; the message says why."""
-
-    code = "invalid_user"
-    status = 422
-
-
-class UserExists(UserError):
-    code = "user_exists"
-
-
-class DemoUsersRefused(UserError):
-    code = "demo_users_refused"
-
-
-@dataclass(frozen=True)
-class User:
-    """An authenticated principal. `via` says how it authenticated: password, token, cookie or api_key."""
-
-    id: str
-    username: str
-    role: Role
-    organisation: str | None = None
-    via: str = "password"
-    api_key_id: str | None = None
-
-    def public(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "username": self.username,
-            "role": self.role.value,
-            "organisation": self.organisation,
-            "via": self.via,
-        }
-
-
-@dataclass(frozen=True)
-class ApiKey:
-    id: str
-    user_id: str
-    name: str
-    created_at: str
-    revoked: bool
-    last_used_at: str | None
 
 
 def default_hasher() -> PasswordHasher:
@@ -130,22 +75,17 @@ def _parse_role(role: str | Role) -> Role:
 
 
 class UserStore:
-    """The users and api_keys tables. Each call opens its own connection (safe across threads)."""
+    """Users and API keys: checks names and passwords, hashes them, and keeps them in a user repository."""
 
-    def __init__(self, path: Path, hasher: PasswordHasher | None = None) -> None:
-        self.path = Path(path)
+    def __init__(self, repository: UserRepository, hasher: PasswordHasher | None = None) -> None:
+        self.repository = repository
         self.hasher = hasher or default_hasher()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.file = SQLiteFile(self.path, MIGRATIONS)
         # A hash to verify against when the user does not exist, so both cases take as long.
         self._dummy_hash = self.hasher.hash(secrets.token_urlsafe(16))
 
     @classmethod
-    def from_settings(cls, settings: Any, hasher: PasswordHasher | None = None) -> UserStore:
-        return cls(Path(settings.var_dir) / USERS_FILE, hasher)
-
-    def _connect(self) -> AbstractContextManager[sqlite3.Connection]:
-        return self.file.connect()
+    def from_settings(cls, settings: Settings, hasher: PasswordHasher | None = None) -> UserStore:
+        return cls(open_user_repository(settings), hasher)
 
     # users
 
@@ -158,83 +98,48 @@ class UserStore:
         if len(password) < MIN_PASSWORD_CHARS:
             raise UserError(f"password must have at least {MIN_PASSWORD_CHARS} characters")
         user = User(id="u" + secrets.token_hex(8), username=username, role=_parse_role(role), organisation=organisation)
-        try:
-            with self._connect() as db:
-                db.execute(
-                    "INSERT INTO users (id, username, password_hash, role, organisation, created_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?)",
-                    (user.id, username, self.hasher.hash(password), user.role.value, organisation, _now()),
-                )
-        except sqlite3.IntegrityError:
-            raise UserExists(f"user {username!r} already exists; choose another username") from None
+        self.repository.add_user(user, self.hasher.hash(password), _now())
         return user
 
-    def _row_to_user(self, row: sqlite3.Row, via: str = "password", api_key_id: str | None = None) -> User:
-        return User(
-            id=row["id"],
-            username=row["username"],
-            role=Role(row["role"]),
-            organisation=row["organisation"],
-            via=via,
-            api_key_id=api_key_id,
-        )
-
     def get_user(self, user_id: str) -> User | None:
-        with self._connect() as db:
-            row = db.execute("SELECT * FROM users WHERE id = ? AND disabled = 0", (user_id,)).fetchone()
-        return self._row_to_user(row) if row else None
+        return self.repository.get_user(user_id)
 
     def get_by_username(self, username: str) -> User | None:
-        with self._connect() as db:
-            row = db.execute("SELECT * FROM users WHERE username = ? AND disabled = 0", (username,)).fetchone()
-        return self._row_to_user(row) if row else None
+        return self.repository.get_by_username(username)
 
     def list_users(self) -> list[User]:
-        with self._connect() as db:
-            rows = db.execute("SELECT * FROM users WHERE disabled = 0 ORDER BY username").fetchall()
-        return [self._row_to_user(r) for r in rows]
+        return self.repository.list_users()
 
     def authenticate(self, username: str, password: str) -> User | None:
         """The user if the password matches, else None (taking as long either way)."""
-        with self._connect() as db:
-            row = db.execute("SELECT * FROM users WHERE username = ? AND disabled = 0", (username,)).fetchone()
-        stored = row["password_hash"] if row else self._dummy_hash
+        found = self.repository.credentials(username)
+        stored = found[1] if found else self._dummy_hash
         try:
             self.hasher.verify(stored, password)
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             return None
-        if row is None:
+        if found is None:
             return None
+        user = found[0]
         if self.hasher.check_needs_rehash(stored):
-            with self._connect() as db:
-                db.execute("UPDATE users SET password_hash = ? WHERE id = ?", (self.hasher.hash(password), row["id"]))
-        return self._row_to_user(row)
+            self.repository.set_password_hash(user.username, self.hasher.hash(password))
+        return user
 
     def set_password(self, username: str, password: str) -> None:
         if len(password) < MIN_PASSWORD_CHARS:
             raise UserError(f"password must have at least {MIN_PASSWORD_CHARS} characters")
-        with self._connect() as db:
-            cur = db.execute(
-                "UPDATE users SET password_hash = ? WHERE username = ?", (self.hasher.hash(password), username)
-            )
-        if cur.rowcount == 0:
+        if not self.repository.set_password_hash(username, self.hasher.hash(password)):
             raise UserError(f"no user {username!r}")
 
     def set_role(self, username: str, role: str | Role) -> User:
         """Change a user's role; returns the changed user."""
-        parsed = _parse_role(role)
-        with self._connect() as db:
-            cur = db.execute("UPDATE users SET role = ? WHERE username = ?", (parsed.value, username))
-        if cur.rowcount == 0:
+        if not self.repository.set_role(username, _parse_role(role)):
             raise UserError(f"no user {username!r}")
         return self._require(username)
 
     def set_organisation(self, username: str, organisation: str | None) -> User:
         """Change (or with None clear) a user's organisation; returns the changed user."""
-        org = (organisation or "").strip() or None
-        with self._connect() as db:
-            cur = db.execute("UPDATE users SET organisation = ? WHERE username = ?", (org, username))
-        if cur.rowcount == 0:
+        if not self.repository.set_organisation(username, (organisation or "").strip() or None):
             raise UserError(f"no user {username!r}")
         return self._require(username)
 
@@ -259,49 +164,25 @@ class UserStore:
             revoked=False,
             last_used_at=None,
         )
-        with self._connect() as db:
-            db.execute(
-                "INSERT INTO api_keys (id, key_hash, user_id, name, created_at) VALUES (?, ?, ?, ?, ?)",
-                (record.id, hash_api_key(key), user_id, record.name, record.created_at),
-            )
+        self.repository.add_api_key(record, hash_api_key(key))
         return record, key
 
     def authenticate_api_key(self, key: str) -> User | None:
         if not key.startswith(API_KEY_PREFIX):
             return None
-        with self._connect() as db:
-            row = db.execute(
-                "SELECT u.*, k.id AS key_id FROM api_keys k JOIN users u ON u.id = k.user_id"
-                " WHERE k.key_hash = ? AND k.revoked = 0 AND u.disabled = 0",
-                (hash_api_key(key),),
-            ).fetchone()
-            if row is None:
-                return None
-            db.execute("UPDATE api_keys SET last_used_at = ? WHERE id = ?", (_now(), row["key_id"]))
-        return self._row_to_user(row, via="api_key", api_key_id=row["key_id"])
+        return self.repository.user_for_key(hash_api_key(key), _now())
 
     def list_api_keys(self, user_id: str) -> list[ApiKey]:
-        with self._connect() as db:
-            rows = db.execute("SELECT * FROM api_keys WHERE user_id = ? ORDER BY created_at", (user_id,)).fetchall()
-        return [
-            ApiKey(r["id"], r["user_id"], r["name"], r["created_at"], bool(r["revoked"]), r["last_used_at"])
-            for r in rows
-        ]
+        return self.repository.api_keys(user_id)
 
     def get_api_key(self, key_id: str) -> ApiKey | None:
-        with self._connect() as db:
-            r = db.execute("SELECT * FROM api_keys WHERE id = ?", (key_id,)).fetchone()
-        if r is None:
-            return None
-        return ApiKey(r["id"], r["user_id"], r["name"], r["created_at"], bool(r["revoked"]), r["last_used_at"])
+        return self.repository.get_api_key(key_id)
 
     def revoke_api_key(self, key_id: str) -> bool:
-        with self._connect() as db:
-            cur = db.execute("UPDATE api_keys SET revoked = 1 WHERE id = ? AND revoked = 0", (key_id,))
-        return cur.rowcount > 0
+        return self.repository.revoke_api_key(key_id)
 
 
-def ensure_demo_users(settings: Any, users: UserStore | None = None) -> list[tuple[str, str, str]]:
+def ensure_demo_users(settings: Settings, users: UserStore | None = None) -> list[tuple[str, str, str]]:
     """Create the demo organisation tree and one demo user of every role if missing; return
     (username, password, role) for each.
 
@@ -313,11 +194,11 @@ def ensure_demo_users(settings: Any, users: UserStore | None = None) -> list[tup
             "demo users have public passwords and are only created when RISKMINE_ENV=development; "
             "create real users instead"
         )
-    from riskmine.review.db import ReviewDB
     from riskmine.review.orgs import ensure_demo_orgs
+    from riskmine.review.repository import open_review_repository
     from riskmine.review.roles import SystemActor
 
-    ensure_demo_orgs(ReviewDB.from_settings(settings), SystemActor("demo-setup"))
+    ensure_demo_orgs(open_review_repository(settings), SystemActor("demo-setup"))
     store = users or UserStore.from_settings(settings)
     out = []
     for username, password, role, organisation in DEMO_USERS:

@@ -7,7 +7,7 @@ Status machine (anything else is refused with :class:`InvalidTransition`)::
      │          ├──────▶ rejected ──▶ closed   (or back to in_review)
      └──────────┴──────▶ merged    (terminal; set by merge())
 
-Every function takes the store (candidates, decisions, signals) and the review database
+Every function takes the store (candidates, decisions, signals) and the review repository
 (comments, objections, audit), checks the actor's role, changes what it must and appends an
 audit event with the before/after of the review fields. Callers serialise writes to the store
 (the API holds ``AppState.write_lock`` around these calls, like ingest and candidate refresh).
@@ -17,7 +17,6 @@ Errors are :class:`~riskmine.review.errors.ReviewError` subclasses with a stable
 from __future__ import annotations
 
 import secrets
-import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,7 +25,6 @@ from typing import Any
 from riskmine.knowledge_graph.candidates import build_core
 from riskmine.knowledge_graph.evidence import as_china_time
 from riskmine.review import audit, deadlines, orgs
-from riskmine.review.db import ReviewDB, iso, now_utc
 from riskmine.review.errors import (
     DeadlinePassed,
     InvalidTransition,
@@ -35,6 +33,8 @@ from riskmine.review.errors import (
     ReviewForbidden,
     ReviewNotFound,
 )
+from riskmine.review.records import Comment, Objection, iso, now_utc
+from riskmine.review.repository import ReviewRepository
 from riskmine.review.roles import REVIEW_READER_ROLES, REVIEWER_ROLES, Actor, role_name
 from riskmine.schema import (
     CandidateRisk,
@@ -134,7 +134,7 @@ def signal_sources(store: Store, candidate: CandidateRisk) -> set[str]:
     return out
 
 
-def can_see(store: Store, db: ReviewDB, actor: Actor | None, candidate: CandidateRisk) -> bool:
+def can_see(store: Store, db: ReviewRepository, actor: Actor | None, candidate: CandidateRisk) -> bool:
     """Whether the actor's organisation scope covers the candidate (rule in riskmine.review.orgs)."""
     scope = orgs.scope_for(db, actor)
     if scope.everything:
@@ -151,7 +151,7 @@ MAX_SCOPED_SCAN = 10_000
 
 
 def visible_candidates(
-    store: Store, db: ReviewDB, actor: Actor | None, filters: dict[str, Any], text: str | None = None
+    store: Store, db: ReviewRepository, actor: Actor | None, filters: dict[str, Any], text: str | None = None
 ) -> list[CandidateRisk]:
     """The candidates matching ``filters`` (and full-text ``text``) that the actor's organisation scope covers:
     the one queue every list of a scoped reader starts from. Candidates are the reviewed clusters (hundreds to a
@@ -165,7 +165,7 @@ def visible_candidates(
     return [c for c in found if can_see(store, db, actor, c)]
 
 
-def visible_candidate(store: Store, db: ReviewDB, actor: Actor, candidate_id: str) -> CandidateRisk:
+def visible_candidate(store: Store, db: ReviewRepository, actor: Actor, candidate_id: str) -> CandidateRisk:
     """The candidate if the actor may read it; ReviewNotFound otherwise (not revealing that it exists)."""
     require_role(actor, REVIEW_READER_ROLES, "read candidates")
     cand = get_candidate(store, candidate_id)
@@ -174,7 +174,7 @@ def visible_candidate(store: Store, db: ReviewDB, actor: Actor, candidate_id: st
     return cand
 
 
-def _editable(store: Store, db: ReviewDB, actor: Actor, candidate_id: str, what: str) -> CandidateRisk:
+def _editable(store: Store, db: ReviewRepository, actor: Actor, candidate_id: str, what: str) -> CandidateRisk:
     require_role(actor, REVIEWER_ROLES, what)
     return visible_candidate(store, db, actor, candidate_id)
 
@@ -216,7 +216,7 @@ def _enter(store: Store, cand: CandidateRisk, to: CandidateStatus, when: datetim
 
 def transition(
     store: Store,
-    db: ReviewDB,
+    db: ReviewRepository,
     candidate_id: str,
     to: CandidateStatus | str,
     actor: Actor,
@@ -245,7 +245,7 @@ def transition(
 
 def assign(
     store: Store,
-    db: ReviewDB,
+    db: ReviewRepository,
     candidate_id: str,
     actor: Actor,
     *,
@@ -272,46 +272,21 @@ def assign(
     return cand
 
 
-@dataclass(frozen=True)
-class Comment:
-    id: str
-    candidate_id: str
-    author: str
-    text: str
-    created_at: str
-
-    def public(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "candidate_id": self.candidate_id,
-            "author": self.author,
-            "text": self.text,
-            "created_at": self.created_at,
-        }
-
-
-def add_comment(store: Store, db: ReviewDB, candidate_id: str, actor: Actor, text: str) -> Comment:
+def add_comment(store: Store, db: ReviewRepository, candidate_id: str, actor: Actor, text: str) -> Comment:
     """A comment by an analyst or admin on a candidate, kept in the review database."""
     cand = _editable(store, db, actor, candidate_id, "comment on candidates")
     text = (text or "").strip()
     if not text or len(text) > MAX_COMMENT_CHARS:
         raise ReviewError(f"a comment must have 1-{MAX_COMMENT_CHARS} characters")
     comment = Comment("m" + secrets.token_hex(8), cand.id, actor.username, text, iso(now_utc()))
-    with db.connect() as c:
-        c.execute(
-            "INSERT INTO comments (id, candidate_id, author, text, created_at) VALUES (?, ?, ?, ?, ?)",
-            (comment.id, comment.candidate_id, comment.author, comment.text, comment.created_at),
-        )
-        audit.record(db, actor, "comment.add", "candidate", cand.id, after=comment.public(), conn=c)
+    db.add_comment(comment, audit.entry(actor, "comment.add", "candidate", cand.id, after=comment.public()))
     return comment
 
 
-def list_comments(store: Store, db: ReviewDB, candidate_id: str, actor: Actor) -> list[Comment]:
+def list_comments(store: Store, db: ReviewRepository, candidate_id: str, actor: Actor) -> list[Comment]:
     """The candidate's comments, oldest first."""
     cand = visible_candidate(store, db, actor, candidate_id)
-    with db.connect() as c:
-        rows = c.execute("SELECT * FROM comments WHERE candidate_id = ? ORDER BY created_at, id", (cand.id,)).fetchall()
-    return [Comment(r["id"], r["candidate_id"], r["author"], r["text"], r["created_at"]) for r in rows]
+    return db.comments(cand.id)
 
 
 # --- decisions --------------------------------------------------------------------------------
@@ -319,7 +294,7 @@ def list_comments(store: Store, db: ReviewDB, candidate_id: str, actor: Actor) -
 
 def decide(
     store: Store,
-    db: ReviewDB,
+    db: ReviewRepository,
     candidate_id: str,
     actor: Actor,
     *,
@@ -376,17 +351,19 @@ def decide(
     return decision
 
 
-def _immediate_report(store: Store, db: ReviewDB, actor: Actor, cand: CandidateRisk, decision: Decision) -> None:
+def _immediate_report(
+    store: Store, db: ReviewRepository, actor: Actor, cand: CandidateRisk, decision: Decision
+) -> None:
     """A confirmed immediate-tier candidate gets its immediate report at once (files beside the review db)."""
     from riskmine.reports.immediate import on_candidate_confirmed
 
-    files = on_candidate_confirmed(store, cand, decision, db.path.parent)
+    files = on_candidate_confirmed(store, cand, decision, db.var_dir)
     if files is not None:
         written = {"docx": str(files.docx), "html": str(files.html)}
         audit.record(db, actor, "report.immediate", "candidate", cand.id, after=written)
 
 
-def decisions_of(store: Store, db: ReviewDB, candidate_id: str, actor: Actor) -> list[Decision]:
+def decisions_of(store: Store, db: ReviewRepository, candidate_id: str, actor: Actor) -> list[Decision]:
     """The candidate's decisions, newest first."""
     cand = visible_candidate(store, db, actor, candidate_id)
     page = store.query(Collection.decisions, filters={"candidate_id": cand.id}, sort="time", limit=500)
@@ -438,7 +415,7 @@ def _rebuilt(base: CandidateRisk, members: list[Signal], *, new_id: str | None =
 
 def merge(
     store: Store,
-    db: ReviewDB,
+    db: ReviewRepository,
     target_id: str,
     source_ids: Sequence[str],
     actor: Actor,
@@ -480,7 +457,7 @@ def merge(
 
 def split(
     store: Store,
-    db: ReviewDB,
+    db: ReviewRepository,
     candidate_id: str,
     signal_ids: Sequence[str],
     actor: Actor,
@@ -530,38 +507,9 @@ def split(
 # --- objections ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Objection:
-    """A producer's or seller's objection to a decision (Sichuan 第二十一条), tracked to an answer."""
-
-    id: str
-    candidate_id: str
-    decision_id: str
-    objector: str
-    objector_kind: str
-    text: str
-    received_at: str
-    deadline: str
-    recorded_by: str
-    status: str  # open | answered
-    answer: str | None
-    answered_by: str | None
-    answered_at: str | None
-
-    def public(self) -> dict[str, Any]:
-        return dict(self.__dict__)
-
-
-_OBJECTION_COLUMNS = tuple(Objection.__dataclass_fields__)
-
-
-def _objection(row: sqlite3.Row) -> Objection:
-    return Objection(**{k: row[k] for k in _OBJECTION_COLUMNS})
-
-
 def record_objection(
     store: Store,
-    db: ReviewDB,
+    db: ReviewRepository,
     candidate_id: str,
     actor: Actor,
     *,
@@ -607,25 +555,18 @@ def record_objection(
         answered_by=None,
         answered_at=None,
     )
-    row = obj.public()
-    with db.connect() as c:
-        c.execute(
-            f"INSERT INTO objections ({', '.join(row)}) VALUES ({', '.join('?' for _ in row)})", list(row.values())
-        )
-        audit.record(db, actor, "objection.add", "objection", obj.id, after=row, conn=c)
+    db.add_objection(obj, audit.entry(actor, "objection.add", "objection", obj.id, after=obj.public()))
     return obj
 
 
-def answer_objection(store: Store, db: ReviewDB, objection_id: str, actor: Actor, answer: str) -> Objection:
+def answer_objection(store: Store, db: ReviewRepository, objection_id: str, actor: Actor, answer: str) -> Objection:
     """Answer an open objection (once)."""
     answer = (answer or "").strip()
     if not answer or len(answer) > MAX_OBJECTION_CHARS:
         raise ReviewError(f"the answer must have 1-{MAX_OBJECTION_CHARS} characters")
-    with db.connect() as c:
-        row = c.execute("SELECT * FROM objections WHERE id = ?", (objection_id,)).fetchone()
-    if row is None:
+    obj = db.get_objection(objection_id)
+    if obj is None:
         raise ReviewNotFound(f"no objection with id {objection_id!r}")
-    obj = _objection(row)
     _editable(store, db, actor, obj.candidate_id, "answer objections")
     if obj.status != "open":
         raise ReviewConflict(f"objection {obj.id} was already answered by {obj.answered_by} at {obj.answered_at}")
@@ -640,34 +581,19 @@ def answer_objection(store: Store, db: ReviewDB, objection_id: str, actor: Actor
             }
         )
     )
-    with db.connect() as c:
-        c.execute(
-            "UPDATE objections SET status = ?, answer = ?, answered_by = ?, answered_at = ?"
-            " WHERE id = ? AND status = 'open'",
-            (answered.status, answered.answer, answered.answered_by, answered.answered_at, obj.id),
-        )
-        audit.record(
-            db, actor, "objection.answer", "objection", obj.id, before=obj.public(), after=answered.public(), conn=c
-        )
+    change = audit.entry(actor, "objection.answer", "objection", obj.id, before=obj.public(), after=answered.public())
+    if not db.answer_objection(answered, change):
+        raise ReviewConflict(f"objection {obj.id} was answered by someone else just now")
     return answered
 
 
 def list_objections(
-    store: Store, db: ReviewDB, actor: Actor, *, candidate_id: str | None = None, status: str | None = None
+    store: Store, db: ReviewRepository, actor: Actor, *, candidate_id: str | None = None, status: str | None = None
 ) -> list[Objection]:
     """Objections the actor may see (of one candidate, or all), oldest first."""
-    where, args = [], []
     if candidate_id is not None:
         visible_candidate(store, db, actor, candidate_id)
-        where.append("candidate_id = ?")
-        args.append(candidate_id)
-    if status is not None:
-        where.append("status = ?")
-        args.append(status)
-    clause = (" WHERE " + " AND ".join(where)) if where else ""
-    with db.connect() as c:
-        rows = c.execute("SELECT * FROM objections" + clause + " ORDER BY received_at, id", args).fetchall()
-    out = [_objection(r) for r in rows]
+    out = db.objections(candidate_id=candidate_id, status=status)
     if candidate_id is None:
         require_role(actor, REVIEW_READER_ROLES, "read objections")
         seen: dict[str, bool] = {}
@@ -698,7 +624,7 @@ class OverdueItem:
         return dict(self.__dict__)
 
 
-def overdue(store: Store, db: ReviewDB, actor: Actor, *, now: datetime | None = None) -> list[OverdueItem]:
+def overdue(store: Store, db: ReviewRepository, actor: Actor, *, now: datetime | None = None) -> list[OverdueItem]:
     """Open candidates in the actor's scope whose current deadline has passed, most overdue first."""
     require_role(actor, REVIEW_READER_ROLES, "read the overdue list")
     when = now or now_utc()

@@ -1,4 +1,4 @@
-"""Load the hand-written synthetic texts (data/corpus/synthetic.tsv) into the corpus (data/corpus/labels/).
+"""Load the hand-written synthetic texts (riskmine/data/corpus/synthetic.tsv) into the corpus (its labels/).
 
     python scripts/corpus/add_synthetic.py
 

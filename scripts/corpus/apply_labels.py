@@ -1,4 +1,4 @@
-"""Append hand labels for a candidate batch to the corpus (data/corpus/labels/).
+"""Append hand labels for a candidate batch to the corpus (riskmine/data/corpus/labels/).
 
     python scripts/corpus/apply_labels.py BATCH.jsonl LABELS.txt
 

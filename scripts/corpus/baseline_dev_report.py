@@ -2,7 +2,7 @@
 
     python scripts/corpus/baseline_dev_report.py [--cv] [--speed-rounds N]
 
-Reads **only the train and dev rows** of data/corpus/labels/ (test rows are skipped
+Reads **only the train and dev rows** of riskmine/data/corpus/labels/ (test rows are skipped
 as they are read, never parsed), trains the baseline on train with the threshold chosen
 on dev, and prints for each configuration: F1 / precision / recall at that threshold,
 PR-AUC, precision@50, hazard accuracy (and its flagged variant), harm PR-AUC, and the
@@ -33,7 +33,7 @@ from riskmine.models.corpus import LabelledExample, as_served, corpus_files, par
 from riskmine.models.evaluate import evaluate_model, measure_speed  # noqa: E402
 from riskmine.models.features import FeatureConfig, build_features  # noqa: E402
 
-LABELS = REPO / "data" / "corpus" / "labels"
+LABELS = REPO / "riskmine" / "data" / "corpus" / "labels"
 CONFIGS = {
     "before (no hazard-sense indicators)": BaselineConfig(features=FeatureConfig(hazard_sense=False)),
     "after (default config)": BaselineConfig(),

@@ -1,4 +1,4 @@
-"""Reading, validating and atomically writing the labelled corpus, data/corpus/labels/.
+"""Reading, validating and atomically writing the labelled corpus, riskmine/data/corpus/labels/.
 
 The corpus is sharded so that no file grows past a few MiB: ``core.jsonl`` holds the corpus built
 up to 2026-11, ``domain.jsonl`` the domain texts of 2026-12 (rows whose note starts with the slice
@@ -18,7 +18,7 @@ from riskmine.models.corpus import corpus_files
 from riskmine.schema.enums import HazardType
 
 REPO = Path(__file__).resolve().parents[2]
-CORPUS_DIR = REPO / "data" / "corpus"
+CORPUS_DIR = REPO / "riskmine" / "data" / "corpus"
 LABELS = CORPUS_DIR / "labels"
 DOMAIN_SLICES = ("enriched", "random", "all")
 

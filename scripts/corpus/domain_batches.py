@@ -7,7 +7,7 @@ sample of its texts (what the stream mostly is) plus a sample of the texts that 
 hazard keyword (the enriched slice, which also holds the hard negatives: hazard words in
 other senses); news and trending-topic sources are read whole. Texts already labelled, and
 exact duplicates after normalisation (of a labelled text or of an earlier candidate), are
-skipped. The complaints bundled under data/corpus/sources are read whole too. Each batch row has the
+skipped. The complaints bundled under riskmine/data/corpus/sources are read whole too. Each batch row has the
 fields ``apply_labels.py`` reads, plus ``slice``
 (``enriched``, ``random`` or ``all``) which the corpus keeps in the row's note.
 """
@@ -110,7 +110,7 @@ def main() -> None:
     hit, rest = _pools(seen, done, [st for st in thucnews() if st.extra in ("society", "science")])
     add("THUCNews_titles", _take(rng, hit, THUC_PLAN[0]), "enriched")
     add("THUCNews_titles", _take(rng, rest, THUC_PLAN[1]), "random")
-    # sources fetched from public repositories and bundled under data/corpus/sources: the complaints read whole;
+    # sources fetched from public repositories, bundled under riskmine/data/corpus/sources: the complaints read whole;
     # the 2026 Weibo headlines as their extract.py sampled them (hazard-word slice = enriched, the rest random)
     add(HEIMAO, [(st, []) for st in new_texts(heimao(), seen, done)], "all")
     weibo = json_lines(BUNDLED_DIR / WEIBO_2026 / "topics.jsonl")

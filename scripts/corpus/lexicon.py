@@ -48,7 +48,7 @@ KEYWORDS: dict[str, tuple[str, ...]] = {
 }
 
 # Second mining round: terms that the random sample of no-keyword texts showed were missed
-# (see data/corpus/README.md, "What the keywords miss").
+# (see riskmine/data/corpus/README.md, "What the keywords miss").
 ROUND2: dict[str, tuple[str, ...]] = {
     "chemical": _words("头痒 非常痒 特别痒 好痒 痒死 痒得 痒的 奇痒 痒痒 呛 刺激性"),
     "microbiological": _words("霉斑 霉点 长霉 起霉 霉味 没煮熟 不熟透 篡改"),

@@ -37,8 +37,8 @@ HOT_TOPICS = "hot_topics_product_safety"
 
 HEIMAO = "heimao_diapers"
 WEIBO_2026 = "weibo_hot_2026"
-# sources fetched from public repositories and bundled with the corpus (data/corpus/sources/<name>/, with PROVENANCE.md)
-BUNDLED_DIR = Path(__file__).resolve().parents[2] / "data" / "corpus" / "sources"
+# sources fetched from public repositories, bundled under riskmine/data/corpus/sources/<name>/ with PROVENANCE.md
+BUNDLED_DIR = Path(__file__).resolve().parents[2] / "riskmine" / "data" / "corpus" / "sources"
 
 # data set → (file, source_type, default product category); None = decided per text.
 DOMAIN_SOURCES: dict[str, tuple[str, str, str | None]] = {
@@ -162,7 +162,7 @@ BUNDLED_SOURCES: dict[str, tuple[str, str, str | None]] = {
 
 
 def bundled_source(dataset: str, data_dir: Path = DATA_DIR) -> Iterator[SourceText]:
-    """A source fetched from a public repository and bundled under data/corpus/sources (``data_dir`` unused)."""
+    """A source fetched from a public repository, bundled under riskmine/data/corpus/sources (``data_dir`` unused)."""
     name, source_type, category = BUNDLED_SOURCES[dataset]
     with (BUNDLED_DIR / dataset / name).open(encoding="utf-8") as fh:
         for row, line in enumerate(fh):

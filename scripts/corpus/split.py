@@ -1,6 +1,6 @@
 """Fixed, reproducible train/dev/test splits of the labelled corpus.
 
-Rules (see data/corpus/GUIDE.md):
+Rules (see riskmine/data/corpus/GUIDE.md):
 
 * texts are grouped into duplicate clusters: same text after normalisation (NFKC, lower case,
   punctuation and whitespace removed) or character 3-gram Jaccard >= 0.8, across all data sets;

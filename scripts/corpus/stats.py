@@ -2,7 +2,7 @@
 
     python scripts/corpus/stats.py                 # print the statistics (markdown)
     python scripts/corpus/stats.py --population    # also estimate keyword recall from the source data sets
-    python scripts/corpus/stats.py --write-readme  # replace the statistics block of data/corpus/README.md
+    python scripts/corpus/stats.py --write-readme  # replace the statistics block of riskmine/data/corpus/README.md
 
 Keyword precision: among real review/news texts that contain a mining keyword
 (scripts/corpus/lexicon.py), the share labelled as risks.  Recall estimate: every key

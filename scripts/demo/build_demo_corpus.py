@@ -1,9 +1,9 @@
-"""Build the bundled demo corpus, data/demo/demo.jsonl, and its README.
+"""Build the bundled demo corpus, riskmine/data/demo/demo.jsonl, and its README.
 
 Real review texts and spot-check records from the shared data sets are mixed with
-the hand-written documents in data/demo/written/*.jsonl. Products, shops, prices,
+the hand-written documents in riskmine/data/demo/written/*.jsonl. Products, shops, prices,
 ratings, regions and dates are assigned to the real texts (which carry none) from
-data/demo/catalog.json, and every document records where it came from in
+riskmine/data/demo/catalog.json, and every document records where it came from in
 meta.provenance. Everything random is seeded, per document, so a re-run writes the
 same bytes.
 
@@ -33,7 +33,7 @@ from riskmine.schema import RawDocument, SourceType
 from riskmine.settings import shared_data_dir
 
 REPO = Path(__file__).resolve().parents[2]
-DEMO_DIR = REPO / "data" / "demo"
+DEMO_DIR = REPO / "riskmine" / "data" / "demo"
 DEFAULT_DATA_DIR = shared_data_dir()
 SEED = "riskmine-demo-2026"
 CST = timezone(timedelta(hours=8))

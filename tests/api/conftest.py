@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 
 from riskmine.api.app import create_app
 from riskmine.processing import process_documents, refresh_candidates
+from riskmine.review.sqlite_repository import SQLiteUserRepository
 from riskmine.review.users import UserStore
 from riskmine.settings import Settings
 from riskmine.store.base import Collection
@@ -33,7 +34,10 @@ def store(tmp_path: Any) -> Iterator[SQLiteStore]:
 @pytest.fixture
 def users(tmp_path: Any) -> UserStore:
     # Real argon2id, with cheap parameters so that tests stay fast.
-    return UserStore(tmp_path / "users.sqlite3", hasher=PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+    return UserStore(
+        SQLiteUserRepository(tmp_path / "users.sqlite3"),
+        hasher=PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1),
+    )
 
 
 @pytest.fixture

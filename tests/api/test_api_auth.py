@@ -12,8 +12,8 @@ from fastapi.testclient import TestClient
 
 from riskmine.api.app import create_app
 from riskmine.api.auth import COOKIE_NAME, check_secret, create_access_token
-from riskmine.review.db import ReviewDB
 from riskmine.review.orgs import DEMO_ORGS, list_orgs
+from riskmine.review.repository import open_review_repository
 from riskmine.review.roles import Role
 from riskmine.review.users import DemoUsersRefused, UserStore, ensure_demo_users
 from riskmine.settings import InsecureSecretError, Settings
@@ -186,7 +186,7 @@ def test_api_key_create_use_and_revoke(client: TestClient, login: Any, users: Us
     key = created["key"]
     assert key.startswith("rmk_")
     # only the hash is stored
-    raw = users.path.read_bytes()
+    raw = users.repository.path.read_bytes()
     assert key.encode() not in raw
     me = client.get("/api/v1/auth/me", headers={"X-API-Key": key})
     assert me.json()["username"] == "jd-station"
@@ -317,7 +317,7 @@ def test_ensure_demo_users_is_idempotent(settings: Settings, users: UserStore) -
     # users sit in the demo organisation tree, which is created with them
     assert users.get_by_username("station") is not None
     assert users.get_by_username("station").organisation == "武侯区产品质量监测站"  # type: ignore[union-attr]
-    db = ReviewDB.from_settings(settings)
+    db = open_review_repository(settings)
     assert [o.name for o in list_orgs(db)] == sorted(name for name, _, _ in DEMO_ORGS)
 
 

@@ -411,7 +411,7 @@ def test_objection_recorded_and_answered(client: TestClient, seeded: dict[str, A
 
 
 def test_tiered_paging_walks_tiers_in_order(store: Any) -> None:
-    from riskmine.api.routers.console import tiered_page
+    from riskmine.api.routers.console.queue import tiered_page
     from riskmine.schema import CandidateRisk, Tier
     from riskmine.store.base import Collection
 

@@ -12,7 +12,7 @@ from riskmine.review.users import UserError, UserExists, UserStore, hash_api_key
 
 def test_passwords_are_argon2_hashed(users: UserStore) -> None:
     users.create_user("li", "a-long-password", "analyst", organisation="中心")
-    with sqlite3.connect(users.path) as db:
+    with sqlite3.connect(users.repository.path) as db:
         (stored,) = db.execute("SELECT password_hash FROM users WHERE username = 'li'").fetchone()
     assert stored.startswith("$argon2id$")
     assert "a-long-password" not in stored
@@ -46,7 +46,7 @@ def test_duplicate_username(users: UserStore) -> None:
 def test_api_keys_are_stored_as_digests(users: UserStore) -> None:
     user = users.create_user("station", "a-long-password", "station")
     record, key = users.create_api_key(user.id, "feed")
-    with sqlite3.connect(users.path) as db:
+    with sqlite3.connect(users.repository.path) as db:
         (stored,) = db.execute("SELECT key_hash FROM api_keys").fetchone()
     assert stored == hash_api_key(key) != key
     found = users.authenticate_api_key(key)

@@ -20,6 +20,7 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
 from riskmine.api.app import create_app
+from riskmine.review.sqlite_repository import SQLiteUserRepository
 from riskmine.review.users import UserStore
 from riskmine.settings import Settings
 from riskmine.store.sqlite import SQLiteStore
@@ -118,7 +119,10 @@ def concrete(path: str) -> str:
 def matrix_client(tmp_path: Path) -> Iterator[tuple[TestClient, dict[str, dict[str, str]]]]:
     settings = Settings(env="production", var_dir=tmp_path / "var", secret_key=TEST_SECRET)
     store = SQLiteStore(tmp_path / "store.sqlite3")
-    users = UserStore(tmp_path / "users.sqlite3", hasher=PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+    users = UserStore(
+        SQLiteUserRepository(tmp_path / "users.sqlite3"),
+        hasher=PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1),
+    )
     app = create_app(settings, store=store, users=users, pipeline_factory=keyword_pipeline)
     with TestClient(app, base_url="https://127.0.0.1") as client:
         headers: dict[str, dict[str, str]] = {"anonymous": {}}

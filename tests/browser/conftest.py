@@ -12,6 +12,7 @@ from argon2 import PasswordHasher
 
 from riskmine.api.app import create_app
 from riskmine.processing import process_documents, refresh_candidates
+from riskmine.review.sqlite_repository import SQLiteUserRepository
 from riskmine.review.users import UserStore
 from riskmine.schema import SourceType
 from riskmine.settings import Settings
@@ -49,7 +50,10 @@ def live_app(tmp_path: Path) -> Iterator[dict[str, Any]]:
     store.write(Collection.documents, docs)
     process_documents(store, keyword_pipeline(), [d.id for d in docs])
     refresh_candidates(store)
-    users = UserStore(tmp_path / "users.sqlite3", hasher=PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+    users = UserStore(
+        SQLiteUserRepository(tmp_path / "users.sqlite3"),
+        hasher=PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1),
+    )
     for role in ROLES:
         users.create_user(role, PASSWORD, role, organisation=None)
     app = create_app(settings, store=store, users=users, pipeline_factory=keyword_pipeline)

@@ -1,4 +1,4 @@
-"""Checks of the committed labelled corpus (data/corpus/labels/, one JSONL shard per era).
+"""Checks of the committed labelled corpus (riskmine/data/corpus/labels/, one JSONL shard per era).
 
 The thresholds state the floor of the corpus as committed: the test fails if the corpus
 shrinks, loses a hazard code or category, leaks a text between train and dev/test, or a
@@ -26,7 +26,7 @@ from riskmine.schema.enums import SourceType
 from riskmine.settings import shared_data_dir
 
 REPO = Path(__file__).resolve().parents[2]
-CORPUS = REPO / "data" / "corpus"
+CORPUS = REPO / "riskmine" / "data" / "corpus"
 LABELS = CORPUS / "labels"
 MAX_SHARD_BYTES = 5 * 1024 * 1024  # a tracked file stays under 5 MiB: a growing corpus gets another shard
 GUIDE = CORPUS / "GUIDE.md"
@@ -49,7 +49,7 @@ FIELDS: dict[str, type | tuple[type, ...]] = {
 }
 CORPUS_SOURCE_TYPES = {"review", "news", "complaint", "recall", "spot_check"}
 
-# Floors of the committed corpus (current figures in data/corpus/README.md).
+# Floors of the committed corpus (current figures in riskmine/data/corpus/README.md).
 MIN_TEXTS = 13000
 MIN_RISKS = 2720
 MIN_REAL_RISKS = 2480

@@ -19,7 +19,7 @@ import pytest
 from riskmine.schema import RawDocument
 
 REPO = Path(__file__).resolve().parents[2]
-DEMO = REPO / "data" / "demo"
+DEMO = REPO / "riskmine" / "data" / "demo"
 CORPUS = DEMO / "demo.jsonl"
 SCRIPT = REPO / "scripts" / "demo" / "build_demo_corpus.py"
 SHARED_DATA = REPO.parent / "shared" / "data"

@@ -3,70 +3,27 @@ save) and how an upload's format is told."""
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import pytest
 
 from riskmine.feeds import UnsupportedFileType
-from riskmine.feeds.batches import BatchRegistry, batch_id, batch_kind, content_sha256, spooled_feed
+from riskmine.feeds.batches import BatchRegistry, batch_kind, open_batch_registry, spooled_feed
+from riskmine.feeds.sqlite_batches import SQLiteBatchRegistry
+from riskmine.settings import Settings
+
+from .batch_registry_contract import BatchRegistryContract
 
 
-def test_claim_once_per_station_and_content(tmp_path: Path) -> None:
-    registry = BatchRegistry(tmp_path / "stations" / "batches.sqlite3")
-    sha = content_sha256(b"a,b\n1,2\n")
-    record, created = registry.claim("站A", sha, "csv", filename="a.csv", submitted_by="u1")
-    assert created and record.status == "received" and record.id == batch_id("站A", sha)
-    again, created_again = registry.claim("站A", sha, "csv", filename="renamed.csv", submitted_by="u2")
-    assert not created_again and again.id == record.id and again.filename == "a.csv"
-    other, created_other = registry.claim("站B", sha, "csv")
-    assert created_other and other.id != record.id
+class TestSQLiteBatchRegistry(BatchRegistryContract):
+    @pytest.fixture
+    def registry(self, tmp_path: Path) -> BatchRegistry:
+        return SQLiteBatchRegistry(tmp_path / "stations" / "batches.sqlite3")
 
 
-def test_concurrent_claims_create_one_batch(tmp_path: Path) -> None:
-    registry = BatchRegistry(tmp_path / "batches.sqlite3")
-    results: list[bool] = []
-    barrier = threading.Barrier(8)
-
-    def claim() -> None:
-        barrier.wait()
-        results.append(registry.claim("站A", "f" * 64, "jsonl")[1])
-
-    threads = [threading.Thread(target=claim) for _ in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert sorted(results) == [False] * 7 + [True]
-
-
-def test_save_get_list_and_a_failed_batch_is_claimed_afresh(tmp_path: Path) -> None:
-    registry = BatchRegistry(tmp_path / "batches.sqlite3")
-    first, _ = registry.claim("站A", "1" * 64, "xlsx")
-    first.status, first.accepted, first.rejected = "partial", 4, 1
-    first.rejections = [{"row": 5, "field": "差评数", "reason": "row 5: 差评数: 'x' is not a whole number"}]
-    first.form = "ecommerce"
-    registry.save(first)
-    got = registry.get(first.id)
-    assert got is not None and got.status == "partial" and got.rejections == first.rejections
-    assert got.form == "ecommerce" and got.accepted == 4
-    assert registry.get(first.id, station="站B") is None  # another station's batch is not found
-
-    failed, _ = registry.claim("站A", "2" * 64, "csv")
-    failed.status, failed.error = "failed", "StoreError: disk full"
-    registry.save(failed)
-    retry, created = registry.claim("站A", "2" * 64, "csv")
-    assert created and retry.status == "received" and retry.error is None
-
-    records, total = registry.list("站A")
-    assert total == 2 and {r.id for r in records} == {first.id, retry.id}
-    assert registry.list("站B") == ([], 0)
-    assert registry.list(None, limit=1)[1] == 2 and len(registry.list(None, limit=1)[0]) == 1
-    registry.discard(retry.id)
-    assert registry.get(retry.id) is None
-    with pytest.raises(ValueError, match="unknown batch status"):
-        first.status = "lost"
-        registry.save(first)
+def test_the_settings_put_the_registry_under_the_var_dir(tmp_path: Path) -> None:
+    registry = open_batch_registry(Settings(var_dir=tmp_path))
+    assert isinstance(registry, SQLiteBatchRegistry) and registry.path == tmp_path / "stations" / "batches.sqlite3"
 
 
 @pytest.mark.parametrize(

@@ -7,9 +7,9 @@ from functools import lru_cache
 
 from riskmine.pipeline import Pipeline
 from riskmine.schema import RawDocument, Signal, SourceType
-from riskmine.settings import REPO_DIR, Settings
+from riskmine.settings import BUNDLED_DEMO, Settings
 
-DEMO = REPO_DIR / "data" / "demo" / "demo.jsonl"
+DEMO = BUNDLED_DEMO
 ALL_STAGES = ("normalize", "denoise", "dedup", "segment", "tag", "disambiguate", "classify", "grade")
 
 

@@ -35,7 +35,7 @@ def test_build_prints_counts_and_saves(stored: int) -> None:
     res = runner.invoke(app, ["graph", "build"])
     assert res.exit_code == 0, res.output
     assert f"graph built from {stored} signals" in res.output and "enterprise" in res.output
-    kg = load_graph(graph_file())
+    kg = load_graph(graph_file(get_settings()))
     assert kg is not None and kg.signal_count == stored
 
 

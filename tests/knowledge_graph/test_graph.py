@@ -205,11 +205,11 @@ def test_each_submission_updates_the_persisted_graph(tmp_path: Path) -> None:
     try:
         forget_graphs()
         store.write(Collection.documents, SEED_DOCUMENTS)
-        Submission(store, keyword_pipeline()).process([d.id for d in SEED_DOCUMENTS[:4]])
-        path = graph_file()
+        Submission(store, keyword_pipeline(), settings=get_settings()).process([d.id for d in SEED_DOCUMENTS[:4]])
+        path = graph_file(get_settings())
         assert path.is_file()
         assert load_graph(path).signal_count == 4  # type: ignore[union-attr]
-        Submission(store, keyword_pipeline()).process([d.id for d in SEED_DOCUMENTS[4:]])
+        Submission(store, keyword_pipeline(), settings=get_settings()).process([d.id for d in SEED_DOCUMENTS[4:]])
         kg = load_graph(path)
         assert kg is not None and kg.signal_count == len(SEED_DOCUMENTS)
         assert len(kg.signal_ids_of("category:充电宝")) == 3
@@ -225,12 +225,12 @@ def test_graph_update_can_be_switched_off_and_catches_up(tmp_path: Path, monkeyp
         monkeypatch.setenv("RISKMINE_GRAPH_UPDATE", "false")
         get_settings.cache_clear()
         store.write(Collection.documents, SEED_DOCUMENTS)
-        Submission(store, keyword_pipeline()).process([d.id for d in SEED_DOCUMENTS[:3]])
-        assert not graph_file().exists()
+        Submission(store, keyword_pipeline(), settings=get_settings()).process([d.id for d in SEED_DOCUMENTS[:3]])
+        assert not graph_file(get_settings()).exists()
         monkeypatch.setenv("RISKMINE_GRAPH_UPDATE", "true")
         get_settings.cache_clear()
-        Submission(store, keyword_pipeline()).process([d.id for d in SEED_DOCUMENTS[3:]])
-        kg = load_graph(graph_file())
+        Submission(store, keyword_pipeline(), settings=get_settings()).process([d.id for d in SEED_DOCUMENTS[3:]])
+        kg = load_graph(graph_file(get_settings()))
         assert kg is not None and kg.signal_count == len(SEED_DOCUMENTS)  # the missed three caught up
     finally:
         store.close()

@@ -15,7 +15,7 @@ from riskmine.models.registry import ModelNotFoundError, current_version
 from riskmine.nlp.base import StageContext
 from riskmine.nlp.classify import ClassifyStage, make_classify, signal_text
 from riskmine.schema import HazardMention, HazardType, RawDocument, Signal, SourceType
-from riskmine.settings import Settings
+from riskmine.settings import Settings, get_settings
 
 RISKS = [
     ("{p}充电时外壳发烫冒烟，随后起火，烧黑了桌面", HazardType.fire, True),
@@ -90,7 +90,7 @@ def _mention(text: str, term: str, hazard: HazardType, in_sense: bool | None = N
 
 
 def test_scores_a_batch_and_records_the_model_version(model: BaselineRiskModel) -> None:
-    stage = make_classify(StageContext(extras={"risk_model": model}))
+    stage = make_classify(StageContext(get_settings(), extras={"risk_model": model}))
     batch = [_signal("新买的取暖器用了两天就冒烟起火，地板都烧黑了"), _signal("手机壳发货很快，颜色也好看")]
     out = stage(batch)
     assert out is batch
@@ -150,10 +150,10 @@ def test_harm_is_kept_from_the_tagger_and_added_for_risks(model: BaselineRiskMod
 
 def test_threshold_option_overrides_the_model(model: BaselineRiskModel) -> None:
     sig = _signal("手机壳发货很快，颜色也好看")
-    make_classify(StageContext(extras={"risk_model": model}), threshold=0.0)([sig])
+    make_classify(StageContext(get_settings(), extras={"risk_model": model}), threshold=0.0)([sig])
     assert sig.is_risk
     with pytest.raises(ValueError, match=r"threshold must lie in \[0, 1\]"):
-        make_classify(StageContext(extras={"risk_model": model}), threshold=1.5)
+        make_classify(StageContext(get_settings(), extras={"risk_model": model}), threshold=1.5)
 
 
 def test_text_falls_back_to_title_and_document_text(model: BaselineRiskModel) -> None:
@@ -169,7 +169,7 @@ def test_empty_batch(model: BaselineRiskModel) -> None:
 
 def test_a_preloaded_object_that_is_not_a_model_is_refused() -> None:
     with pytest.raises(TypeError, match="not a risk model"):
-        make_classify(StageContext(extras={"risk_model": "model.joblib"}))
+        make_classify(StageContext(get_settings(), extras={"risk_model": "model.joblib"}))
 
 
 def test_factory_never_trains_unless_told_to(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -11,7 +11,7 @@ from riskmine.nlp.base import StageContext
 from riskmine.nlp.dedup import Assignment, DedupError, DedupIndex, Signer, make_dedup
 from riskmine.nlp.normalize import make_normalize
 from riskmine.schema import RawDocument, Signal
-from riskmine.settings import Settings
+from riskmine.settings import Settings, get_settings
 from riskmine.text.normalize import compact, content_hash
 
 # Real reviews, copied with their provenance (online_shopping_10_cats/online_shopping_10_cats.csv, file line).
@@ -197,7 +197,9 @@ def test_stage_keeps_short_reports_about_different_products_apart(tmp_path: Path
     ]
     out = make_dedup(StageContext(settings=Settings(var_dir=tmp_path)))([Signal.from_document(d) for d in docs])
     assert [s.duplicate_group for s in out] == [out[0].id, out[1].id, out[0].id]
-    unscoped = make_dedup(StageContext(), persist=False, scope_short=False)([Signal.from_document(d) for d in docs])
+    unscoped = make_dedup(StageContext(get_settings()), persist=False, scope_short=False)(
+        [Signal.from_document(d) for d in docs]
+    )
     assert {s.duplicate_group for s in unscoped} == {unscoped[0].id}
 
 
@@ -215,7 +217,7 @@ def test_stage_remembers_across_pipeline_builds(tmp_path: Path) -> None:
 
 
 def test_stage_without_persistence_and_without_normalize() -> None:
-    out = make_dedup(StageContext(), persist=False)(_signals(SMELL, SMELL + " "))
+    out = make_dedup(StageContext(get_settings()), persist=False)(_signals(SMELL, SMELL + " "))
     assert out[1].duplicate_group == out[0].id
 
 

@@ -21,6 +21,7 @@ from riskmine.nlp.denoise import (
 )
 from riskmine.nlp.normalize import make_normalize
 from riskmine.schema import RawDocument, Signal
+from riskmine.settings import get_settings
 from riskmine.text.normalize import normalize_text
 
 # Real texts, copied with their provenance (data set, file line; fewclue: unlabeled.json id).
@@ -185,7 +186,7 @@ def test_long_text_is_fast(patterns: NoisePatterns) -> None:
 def test_stage_flags_but_never_removes(patterns: NoisePatterns) -> None:
     docs = [RawDocument(source="t", source_type="review", text=t) for t in (REAL["leak"], REAL["spam"], "系统默认好评")]
     batch = [Signal.from_document(d) for d in docs]
-    out = make_denoise(StageContext())(make_normalize(StageContext())(batch))
+    out = make_denoise(StageContext(get_settings()))(make_normalize(StageContext(get_settings()))(batch))
     assert [s.id for s in out] == [d.id for d in docs]
     assert [s.noise for s in out] == [[], [SPAM_REPETITION, CONTENT_FREE], [TEMPLATE]]
     assert [s.weight for s in out] == [1.0, 0.0, 0.0]
@@ -193,12 +194,12 @@ def test_stage_flags_but_never_removes(patterns: NoisePatterns) -> None:
 
 def test_stage_reads_document_text_when_not_normalized() -> None:
     sig = Signal.from_document(RawDocument(source="t", source_type="review", text="此用户未填写评价内容"))
-    [out] = make_denoise(StageContext())([sig])
+    [out] = make_denoise(StageContext(get_settings()))([sig])
     assert out.noise == [TEMPLATE]
 
 
 def test_stage_is_idempotent() -> None:
-    stage = make_denoise(StageContext())
+    stage = make_denoise(StageContext(get_settings()))
     sig = Signal.from_document(RawDocument(source="t", source_type="review", text="哈哈哈哈哈哈"))
     once = stage([sig])[0].model_copy(deep=True)
     twice = stage([sig])[0]

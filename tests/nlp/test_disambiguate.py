@@ -23,10 +23,10 @@ from riskmine.nlp.disambiguate import (
 )
 from riskmine.nlp.tag import make_tag
 from riskmine.schema import HazardMention, HazardType, RawDocument, Signal
-from riskmine.settings import Settings
+from riskmine.settings import Settings, get_settings
 from riskmine.text.tagger import Tagger
 
-# Real lines from /work/shared/data (see data/disambiguation/README.md for the row ids).
+# Real lines from /work/shared/data (see riskmine/data/disambiguation/README.md for the row ids).
 # online_shopping_10_cats.csv row 36437 (热水器): the accessory 防漏电开关
 HEATER_RCD = "装上了，一切都还好。防电墙有了，就是没有防漏电开关，如果有的话就更好了。价格划算。发票也有。"
 # online_shopping_10_cats.csv row 12990 (平板): 还好没烧起来 is negated
@@ -44,7 +44,7 @@ def disambiguator() -> Disambiguator:
 
 @pytest.fixture(scope="module")
 def tagger() -> Tagger:
-    stage = make_tag(StageContext(), regions=False)
+    stage = make_tag(StageContext(get_settings()), regions=False)
     assert isinstance(stage, Tagger)
     return stage
 
@@ -208,9 +208,9 @@ def test_factory_uses_a_saved_model_from_settings(tmp_path: Path, disambiguator:
 
 def test_factory_reports_bad_labels(tmp_path: Path) -> None:
     with pytest.raises(DisambiguationError, match="cannot read"):
-        make_disambiguate(StageContext(), labels_path=str(tmp_path / "none.jsonl"))
+        make_disambiguate(StageContext(get_settings()), labels_path=str(tmp_path / "none.jsonl"))
 
 
 def test_registered_as_the_disambiguate_stage() -> None:
-    bound = build_stage("disambiguate", StageContext())
+    bound = build_stage("disambiguate", StageContext(get_settings()))
     assert bound.name == "disambiguate" and bound.writes == ("hazards",)

@@ -19,6 +19,7 @@ from riskmine.schema import (
     SourceType,
     WarningColor,
 )
+from riskmine.settings import get_settings
 
 GRADING_MD = DEFAULT_RULES_FILE.with_name("GRADING.md")
 
@@ -134,7 +135,7 @@ def test_worked_examples_of_grading_md(
     text: str, build: Callable[[str], Signal], risk: str, level: RiskLevel, color: WarningColor
 ) -> None:
     sig = build(text)
-    stage = make_grade(StageContext())
+    stage = make_grade(StageContext(get_settings()))
     stage([sig])
     assert (sig.risk_level, sig.warning_color) == (level, color)
     result = grade_signal(sig)
@@ -147,7 +148,7 @@ def test_worked_examples_of_grading_md(
 def test_non_risks_get_no_grade_and_stale_grades_are_cleared() -> None:
     sig = _signal("插线板销量火爆", SourceType.review, [], score=0.1, is_risk=False)
     sig.risk_level, sig.warning_color = RiskLevel.high, WarningColor.red
-    make_grade(StageContext())([sig])
+    make_grade(StageContext(get_settings()))([sig])
     assert sig.risk_level is None and sig.warning_color is None
     assert grade_signal(sig) is None
 
@@ -175,7 +176,7 @@ def test_alternative_rules_file(tmp_path: Path) -> None:
     path = tmp_path / "rules.toml"
     path.write_text(rules, encoding="utf-8")
     sig = _signal("充电器充电时很烫，怕起火", SourceType.review, [("起火", HazardType.fire)], score=0.7)
-    make_grade(StageContext(), rules=str(path))([sig])
+    make_grade(StageContext(get_settings()), rules=str(path))([sig])
     assert sig.warning_color is WarningColor.orange
 
 
@@ -183,7 +184,7 @@ def test_broken_rules_file_is_a_clear_error(tmp_path: Path) -> None:
     path = tmp_path / "rules.toml"
     path.write_text("[severity]\nfire = { base = 9 }\n", encoding="utf-8")
     with pytest.raises(GradingRulesError, match=r"fire.base must be an integer from 1 to 4"):
-        make_grade(StageContext(), rules=str(path))
+        make_grade(StageContext(get_settings()), rules=str(path))
 
 
 def test_registered_as_the_grade_stage() -> None:

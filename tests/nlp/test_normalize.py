@@ -5,6 +5,7 @@ from __future__ import annotations
 from riskmine.nlp.base import StageContext
 from riskmine.nlp.normalize import make_normalize
 from riskmine.schema import RawDocument, Signal
+from riskmine.settings import get_settings
 from riskmine.text.normalize import (
     PHONE_MASK,
     content_hash,
@@ -20,7 +21,7 @@ def _signal(text: str, title: str | None = None) -> Signal:
 
 
 def test_stage_writes_normalized_text_hash_and_masks_stored_text() -> None:
-    run = make_normalize(StageContext())
+    run = make_normalize(StageContext(get_settings()))
     sig = _signal("<p>這個充電寶會冒煙</p>客服电话13812345678", title="用户投訴 13912345678")
     doc_id = sig.document.id
     [out] = run([sig])
@@ -33,13 +34,13 @@ def test_stage_writes_normalized_text_hash_and_masks_stored_text() -> None:
 
 
 def test_stage_can_leave_source_text_unmasked() -> None:
-    run = make_normalize(StageContext(), mask_source=False)
+    run = make_normalize(StageContext(get_settings()), mask_source=False)
     [out] = run([_signal("电话13812345678")])
     assert out.document.text == "电话13812345678"
     assert out.normalized_text == f"电话{PHONE_MASK}"
 
 
 def test_real_review_normalizes() -> None:
-    run = make_normalize(StageContext())
+    run = make_normalize(StageContext(get_settings()))
     [out] = run([_signal(REAL_LEAK)])
     assert out.normalized_text.startswith("华为P9 在充电时,金属后背漏电,有麻麻的感觉")

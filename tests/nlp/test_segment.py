@@ -6,13 +6,14 @@ from riskmine.nlp.base import StageContext
 from riskmine.nlp.normalize import make_normalize
 from riskmine.nlp.segment import make_segment
 from riskmine.schema import RawDocument, Signal
+from riskmine.settings import get_settings
 
 # Real reviews, copied with their provenance (online_shopping_10_cats/online_shopping_10_cats.csv, file line).
 LEAK = "华为P9 在充电时，金属后背漏电，有麻麻的感觉 以申请退货 现在京东不咋地啊 客服不说话 打电话没人接 服了"  # 12811
 
 
 def test_stage_writes_space_joined_tokens() -> None:
-    ctx = StageContext()
+    ctx = StageContext(get_settings())
     sigs = [Signal.from_document(RawDocument(source="t", source_type="review", text=t)) for t in (LEAK, "冒烟了")]
     out = make_segment(ctx)(make_normalize(ctx)(sigs))
     assert "漏电" in out[0].segmented_text.split(" ")
@@ -21,5 +22,5 @@ def test_stage_writes_space_joined_tokens() -> None:
 
 def test_stage_falls_back_to_document_text() -> None:
     sig = Signal.from_document(RawDocument(source="t", source_type="review", text="电热毯漏电"))
-    [out] = make_segment(StageContext())([sig])
+    [out] = make_segment(StageContext(get_settings()))([sig])
     assert out.segmented_text == "电热毯 漏电"

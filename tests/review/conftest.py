@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from riskmine.processing import process_documents, refresh_candidates
-from riskmine.review.db import ReviewDB
 from riskmine.review.orgs import ensure_demo_orgs
 from riskmine.review.roles import SystemActor
+from riskmine.review.sqlite_repository import SQLiteReviewRepository
 from riskmine.schema import CandidateRisk
 from riskmine.store.base import Collection
 from riskmine.store.sqlite import SQLiteStore
@@ -35,8 +35,8 @@ def store(tmp_path: Path) -> Iterator[SQLiteStore]:
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> ReviewDB:
-    review = ReviewDB(tmp_path / "review.sqlite3")
+def db(tmp_path: Path) -> SQLiteReviewRepository:
+    review = SQLiteReviewRepository(tmp_path / "review.sqlite3")
     ensure_demo_orgs(review, ADMIN)
     return review
 

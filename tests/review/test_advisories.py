@@ -7,8 +7,8 @@ from xml.etree import ElementTree
 import pytest
 
 from riskmine.review import advisories, workflow
-from riskmine.review.db import ReviewDB
 from riskmine.review.errors import ReviewConflict, ReviewError, ReviewForbidden, ReviewNotFound
+from riskmine.review.sqlite_repository import SQLiteReviewRepository
 from riskmine.schema import CandidateRisk
 from riskmine.store.sqlite import SQLiteStore
 from tests.review.conftest import ADMIN, ANALYST, CONSUMER, PUBLISHER, STATION, VIEWER
@@ -16,13 +16,15 @@ from tests.review.conftest import ADMIN, ANALYST, CONSUMER, PUBLISHER, STATION, 
 ATOM = "{http://www.w3.org/2005/Atom}"
 
 
-def _confirm(store: SQLiteStore, db: ReviewDB, cid: str) -> None:
+def _confirm(store: SQLiteStore, db: SQLiteReviewRepository, cid: str) -> None:
     workflow.decide(
         store, db, cid, ANALYST, status="confirmed", risk_level="high", warning_color="orange", rationale="多起起火"
     )
 
 
-def test_draft_approve_and_audiences(store: SQLiteStore, db: ReviewDB, candidates: list[CandidateRisk]) -> None:
+def test_draft_approve_and_audiences(
+    store: SQLiteStore, db: SQLiteReviewRepository, candidates: list[CandidateRisk]
+) -> None:
     cid = candidates[0].id
     with pytest.raises(ReviewError, match="confirmed candidates"):
         advisories.draft(store, db, cid, ANALYST, kind="consumer_advisory")
@@ -55,7 +57,9 @@ def test_draft_approve_and_audiences(store: SQLiteStore, db: ReviewDB, candidate
         advisories.get_advisory(db, bulletin.id, CONSUMER)
 
 
-def test_atom_feed_is_valid_and_escaped(store: SQLiteStore, db: ReviewDB, candidates: list[CandidateRisk]) -> None:
+def test_atom_feed_is_valid_and_escaped(
+    store: SQLiteStore, db: SQLiteReviewRepository, candidates: list[CandidateRisk]
+) -> None:
     cid = candidates[0].id
     _confirm(store, db, cid)
     adv = advisories.draft(

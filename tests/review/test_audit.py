@@ -7,11 +7,11 @@ import sqlite3
 import pytest
 
 from riskmine.review import audit
-from riskmine.review.db import ReviewDB
+from riskmine.review.sqlite_repository import SQLiteReviewRepository
 from tests.review.conftest import ANALYST
 
 
-def test_events_are_recorded_and_cannot_be_changed(db: ReviewDB) -> None:
+def test_events_are_recorded_and_cannot_be_changed(db: SQLiteReviewRepository) -> None:
     audit.record(
         db, ANALYST, "candidate.assign", "candidate", "c1", before={"assignee": None}, after={"assignee": "li"}
     )
@@ -25,9 +25,9 @@ def test_events_are_recorded_and_cannot_be_changed(db: ReviewDB) -> None:
         {"assignee": None},
         {"assignee": "li"},
     )
-    with db.connect() as c, pytest.raises(sqlite3.IntegrityError, match="append-only"):
+    with db.file.connect() as c, pytest.raises(sqlite3.IntegrityError, match="append-only"):
         c.execute("UPDATE audit SET actor = 'mallory'")
-    with db.connect() as c, pytest.raises(sqlite3.IntegrityError, match="append-only"):
+    with db.file.connect() as c, pytest.raises(sqlite3.IntegrityError, match="append-only"):
         c.execute("DELETE FROM audit")
     # the demo tree (4 organisations) was audited too, and nothing was lost
     assert audit.events(db)[1] == 5

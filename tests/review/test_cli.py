@@ -6,7 +6,7 @@ from typer.testing import CliRunner
 
 from riskmine.review import audit
 from riskmine.review.cli import keys_app, orgs_app, users_app
-from riskmine.review.db import ReviewDB
+from riskmine.review.repository import open_review_repository
 from riskmine.review.users import UserStore
 from riskmine.settings import get_settings
 
@@ -37,7 +37,7 @@ def test_orgs_users_and_keys_commands() -> None:
     assert runner.invoke(keys_app, ["revoke", key_id]).exit_code == 0
     assert users.authenticate_api_key(key) is None
     assert "wang" in runner.invoke(users_app, ["list"]).output
-    actions = {e.action for e in audit.events(ReviewDB.from_settings(get_settings()), limit=100)[0]}
+    actions = {e.action for e in audit.events(open_review_repository(get_settings()), limit=100)[0]}
     assert {
         "org.add",
         "user.create",

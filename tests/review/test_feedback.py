@@ -8,15 +8,15 @@ import pytest
 
 from riskmine.models.corpus import parse_example
 from riskmine.review import audit, feedback, workflow
-from riskmine.review.db import ReviewDB
 from riskmine.review.errors import ReviewForbidden
+from riskmine.review.sqlite_repository import SQLiteReviewRepository
 from riskmine.schema import CandidateRisk
 from riskmine.store.sqlite import SQLiteStore
 from tests.review.conftest import ANALYST, VIEWER
 
 
 def test_confirmed_and_rejected_decisions_become_labels(
-    store: SQLiteStore, db: ReviewDB, candidates: list[CandidateRisk]
+    store: SQLiteStore, db: SQLiteReviewRepository, candidates: list[CandidateRisk]
 ) -> None:
     fire = next(c for c in candidates if c.key == "充电宝|fire")
     kettle = next(c for c in candidates if c.key != "充电宝|fire")

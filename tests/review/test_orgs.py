@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 
 from riskmine.review import orgs
-from riskmine.review.db import ReviewDB
 from riskmine.review.errors import ReviewConflict, ReviewError, ReviewNotFound
 from riskmine.review.roles import SystemActor
+from riskmine.review.sqlite_repository import SQLiteReviewRepository
 from tests.review.conftest import ADMIN, ANALYST, CONSUMER, STATION
 
 
-def test_demo_tree_and_its_rules(db: ReviewDB) -> None:
+def test_demo_tree_and_its_rules(db: SQLiteReviewRepository) -> None:
     assert orgs.tree_lines(db) == [
         "四川省 (province)",
         "  成都市 (city)",
@@ -35,7 +35,7 @@ def test_demo_tree_and_its_rules(db: ReviewDB) -> None:
     assert orgs.add_org(db, "成都检测院", "station", "成都市", ADMIN).parent == "成都市"
 
 
-def test_scope_rule(db: ReviewDB) -> None:
+def test_scope_rule(db: SQLiteReviewRepository) -> None:
     known = orgs.known_orgs(db)
     province = orgs.scope_for(db, SystemActor("p", "analyst", "四川省"))
     city = orgs.scope_for(db, SystemActor("c", "viewer", "成都市"))

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from riskmine.review import audit, workflow
-from riskmine.review.db import ReviewDB
 from riskmine.review.errors import DeadlinePassed, InvalidTransition, ReviewError, ReviewForbidden, ReviewNotFound
+from riskmine.review.sqlite_repository import SQLiteReviewRepository
 from riskmine.schema import CandidateRisk, CandidateStatus, Decision
 from riskmine.store.base import Collection
 from riskmine.store.sqlite import SQLiteStore
@@ -20,7 +20,7 @@ def _by_key(candidates: list[CandidateRisk], key: str) -> CandidateRisk:
 
 
 def test_status_machine_walks_to_closed_and_refuses_jumps(
-    store: SQLiteStore, db: ReviewDB, candidates: list[CandidateRisk]
+    store: SQLiteStore, db: SQLiteReviewRepository, candidates: list[CandidateRisk]
 ) -> None:
     cid = _by_key(candidates, "充电宝|fire").id
     with pytest.raises(InvalidTransition, match="cannot move to disposed"):
@@ -57,7 +57,7 @@ def test_status_machine_walks_to_closed_and_refuses_jumps(
 
 
 def test_decision_needs_level_colour_rationale_and_a_reviewer(
-    store: SQLiteStore, db: ReviewDB, candidates: list[CandidateRisk]
+    store: SQLiteStore, db: SQLiteReviewRepository, candidates: list[CandidateRisk]
 ) -> None:
     cid = candidates[0].id
     with pytest.raises(ReviewError, match="risk level"):
@@ -77,7 +77,7 @@ def test_decision_needs_level_colour_rationale_and_a_reviewer(
 
 
 def test_red_confirmation_is_due_at_once_and_listed_overdue(
-    store: SQLiteStore, db: ReviewDB, candidates: list[CandidateRisk]
+    store: SQLiteStore, db: SQLiteReviewRepository, candidates: list[CandidateRisk]
 ) -> None:
     kettle = _by_key(candidates, "电热水壶|electric_shock")
     assert kettle.tier.value == "immediate"
@@ -109,7 +109,9 @@ def test_red_confirmation_is_due_at_once_and_listed_overdue(
     assert kettle.id not in {o.candidate_id for o in workflow.overdue(store, db, ANALYST)}
 
 
-def test_assign_comment_and_scope(store: SQLiteStore, db: ReviewDB, candidates: list[CandidateRisk]) -> None:
+def test_assign_comment_and_scope(
+    store: SQLiteStore, db: SQLiteReviewRepository, candidates: list[CandidateRisk]
+) -> None:
     cid = candidates[0].id
     cand = workflow.assign(store, db, cid, ANALYST, assignee="li", organisation="武侯区")
     assert cand.assignee == "li" and cand.organisation == "武侯区" and cand.status is CandidateStatus.in_review
@@ -127,7 +129,7 @@ def test_assign_comment_and_scope(store: SQLiteStore, db: ReviewDB, candidates: 
 
 
 def test_merge_unions_signals_and_split_moves_them(
-    store: SQLiteStore, db: ReviewDB, candidates: list[CandidateRisk]
+    store: SQLiteStore, db: SQLiteReviewRepository, candidates: list[CandidateRisk]
 ) -> None:
     a, b = _by_key(candidates, "充电宝|fire"), _by_key(candidates, "电热水壶|electric_shock")
     merged = workflow.merge(store, db, a.id, [b.id], ANALYST)
@@ -151,7 +153,7 @@ def test_merge_unions_signals_and_split_moves_them(
 
 
 def test_objections_within_15_days_then_answered(
-    store: SQLiteStore, db: ReviewDB, candidates: list[CandidateRisk]
+    store: SQLiteStore, db: SQLiteReviewRepository, candidates: list[CandidateRisk]
 ) -> None:
     cid = candidates[0].id
     with pytest.raises(ReviewError, match="no decision"):
@@ -207,7 +209,7 @@ def test_allowed_actions_follow_the_status_machine_and_the_role(candidates: list
 
 
 def test_visible_candidates_is_the_one_scoped_queue(
-    store: SQLiteStore, db: ReviewDB, candidates: list[CandidateRisk]
+    store: SQLiteStore, db: SQLiteReviewRepository, candidates: list[CandidateRisk]
 ) -> None:
     everyone = list(store.iterate(Collection.candidates))
     for actor in (ANALYST, VIEWER, STATION):

@@ -60,18 +60,17 @@ def test_a_newer_file_is_refused_and_a_failed_block_is_rolled_back(tmp_path: Pat
 
 
 def test_every_local_state_file_is_versioned(tmp_path: Path) -> None:
-    from riskmine.crawler.seen import SeenStore
-    from riskmine.feeds.batches import BatchRegistry
-    from riskmine.review.db import ReviewDB
-    from riskmine.review.users import UserStore
+    from riskmine.crawler.seen import SQLiteSeenStore
+    from riskmine.feeds.sqlite_batches import SQLiteBatchRegistry
+    from riskmine.review.sqlite_repository import SQLiteReviewRepository, SQLiteUserRepository
 
     for opened in (
-        ReviewDB(tmp_path / "review.sqlite3"),
-        UserStore(tmp_path / "users.sqlite3"),
-        BatchRegistry(tmp_path / "batches.sqlite3"),
+        SQLiteReviewRepository(tmp_path / "review.sqlite3"),
+        SQLiteUserRepository(tmp_path / "users.sqlite3"),
+        SQLiteBatchRegistry(tmp_path / "batches.sqlite3"),
     ):
         assert opened.file.version == 1
-    seen = SeenStore(tmp_path / "seen.sqlite3")
+    seen = SQLiteSeenStore(tmp_path / "seen.sqlite3")
     seen.add("src", "https://example.org/a")
     assert seen.has("src", "https://example.org/a") and seen.count("src") == 1
     seen.close()

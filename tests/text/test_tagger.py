@@ -14,7 +14,7 @@ from riskmine.text.gazetteer import get_gazetteer
 from riskmine.text.lexicon import Lexicons, get_lexicons
 from riskmine.text.tagger import Tagger, context_cue
 
-# Real lines from /work/shared/data (data set, file, row id as in data/disambiguation/README.md).
+# Real lines from /work/shared/data (data set, file, row id as in riskmine/data/disambiguation/README.md).
 # online_shopping_10_cats.csv row 12809 (平板)
 HUAWEI_LEAK = "华为P9 在充电时，金属后背漏电，有麻麻的感觉 以申请退货 现在京东不咋地啊 客服不说话 打电话没人接 服了"
 # fewclue_eprstmt unlabeled.json id 13829

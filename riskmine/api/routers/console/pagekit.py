@@ -1,0 +1,127 @@
+"""What every console page uses: rendering, reading query and form values, the login redirect, paging, and the
+checks and write lock of the POST forms."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from enum import Enum
+from typing import Any, TypeVar
+from urllib.parse import quote, urlencode
+
+from fastapi import Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import RedirectResponse, Response
+
+from riskmine.api.auth import reads_open, same_origin
+from riskmine.api.errors import ApiError
+from riskmine.api.filters import MAX_QUERY_CHARS
+from riskmine.api.render import SECURITY_HEADERS
+from riskmine.review.advisories import KIND_LABELS
+from riskmine.review.roles import REVIEW_READER_ROLES, VIEWER, SystemActor, role_name
+from riskmine.review.users import User
+
+PAGE_SIZE = 50
+# Confirmations shown after a form was handled (the redirect names which).
+DONE_NOTICES: dict[str, str] = {
+    "decided": "研判结论已保存。",
+    "drafted": "通告草稿已保存，待发布员审核。",
+    "approved": "通告已批准发布。",
+    "moved": "状态已更新。",
+    "commented": "意见已添加。",
+    "assigned": "已分派。",
+    "objection": "异议已登记。",
+    "answered": "异议已答复。",
+}
+ADVISORY_KIND: dict[str, str] = {k.value: v for k, v in KIND_LABELS.items()}
+ANONYMOUS = SystemActor("anonymous", role=VIEWER)
+E = TypeVar("E", bound=Enum)
+T = TypeVar("T")
+
+
+def enum_param(cls: type[E], value: str | None) -> E | None:
+    """The enum member for a form value; None for an empty or unknown value (forms send "" for "any")."""
+    if not value:
+        return None
+    try:
+        return cls(value)
+    except ValueError:
+        return None
+
+
+def text_param(value: str | None) -> str | None:
+    if value is None:
+        return None
+    value = " ".join(value.split())[:MAX_QUERY_CHARS]
+    return value or None
+
+
+def page_number(value: str | None) -> int:
+    try:
+        return max(1, min(int(value or 1), 10_000))
+    except ValueError:
+        return 1
+
+
+def render(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> Response:
+    templates = request.app.state.templates
+    response: Response = templates.TemplateResponse(
+        request, name, context, status_code=status_code, headers=SECURITY_HEADERS
+    )
+    return response
+
+
+def login_redirect(request: Request) -> RedirectResponse:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+
+
+def needs_login(state: Any, user: User | None) -> bool:
+    return user is None and not reads_open(state.settings)
+
+
+def pager(page: int, total: int, params: dict[str, Any]) -> dict[str, Any]:
+    pages = max(1, -(-total // PAGE_SIZE))
+    keep = {k: v for k, v in params.items() if v not in (None, "")}
+
+    def link(n: int) -> str:
+        return "?" + urlencode({**keep, "page": n})
+
+    return {
+        "page": page,
+        "pages": pages,
+        "total": total,
+        "prev": link(page - 1) if page > 1 else None,
+        "next": link(page + 1) if page < pages else None,
+    }
+
+
+def reads_review(user: User | None) -> bool:
+    """Whether the user may read candidates at all (an api_consumer reads published advisories only)."""
+    return user is None or role_name(user.role) in REVIEW_READER_ROLES
+
+
+def actor(user: User | None) -> Any:
+    """Who reads: the user, or an anonymous viewer while reads are open (development)."""
+    return user if user is not None else ANONYMOUS
+
+
+def refuse_cross_site(request: Request, what: str) -> None:
+    """POST forms are accepted from this site only (the login cookie is SameSite=Lax; this is the second lock)."""
+    if not same_origin(request):
+        raise ApiError(403, "cross_site_request", f"the {what} form was posted from another site; request refused")
+
+
+def signed_in(request: Request, user: User | None) -> User:
+    if user is None:
+        raise ApiError(401, "not_authenticated", "log in to the console first")
+    return user
+
+
+async def locked(state: Any, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run a review change in a worker thread under the app's write lock (one writer at a time)."""
+
+    def run() -> T:
+        with state.write_lock:
+            return fn(*args, **kwargs)
+
+    return await run_in_threadpool(run)

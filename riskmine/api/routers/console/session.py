@@ -1,0 +1,52 @@
+"""Signing in and out of the console: the login page and form, and logout (a session cookie)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import RedirectResponse, Response
+
+from riskmine.api.auth import clear_session_cookie, create_access_token, same_origin, set_session_cookie
+from riskmine.api.deps import OptionalUserDep, StateDep
+from riskmine.api.errors import ApiError
+from riskmine.api.render import local_path
+from riskmine.api.routers.console import pagekit
+
+router = APIRouter()
+
+
+@router.get("/login")
+def login_page(request: Request, user: OptionalUserDep, next: str | None = None) -> Response:
+    return pagekit.render(request, "login.html", {"user": user, "next": local_path(next), "error": None})
+
+
+@router.post("/login")
+async def login(
+    request: Request,
+    state: StateDep,
+    username: Annotated[str, Form(max_length=200)] = "",
+    password: Annotated[str, Form(max_length=1024)] = "",
+    next: Annotated[str, Form(max_length=2000)] = "/",
+) -> Response:
+    if not same_origin(request):
+        raise ApiError(403, "cross_site_request", "the login form was posted from another site; request refused")
+    target = local_path(next)
+    found = await run_in_threadpool(state.users.authenticate, username.strip(), password) if username else None
+    if found is None:
+        context = {"user": None, "next": target, "error": "用户名或密码错误", "username": username}
+        return pagekit.render(request, "login.html", context, status_code=401)
+    token, ttl = create_access_token(found, state.settings)
+    response = RedirectResponse(target, status_code=303)
+    set_session_cookie(response, token, ttl, state.settings)
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, state: StateDep) -> Response:
+    if not same_origin(request):
+        raise ApiError(403, "cross_site_request", "the logout form was posted from another site; request refused")
+    response = RedirectResponse("/login", status_code=303)
+    clear_session_cookie(response, state.settings)
+    return response

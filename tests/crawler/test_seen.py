@@ -1,0 +1,26 @@
+"""The embedded SQLite crawl state passes the SeenStore contract."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from riskmine.crawler.seen import SeenStore, SQLiteSeenStore, open_seen_store
+
+from .seen_contract import SeenStoreContract
+
+
+class TestSQLiteSeenStore(SeenStoreContract):
+    @pytest.fixture
+    def make_seen(self, tmp_path: Path) -> Callable[[], SeenStore]:
+        return lambda: open_seen_store(tmp_path / "crawl" / "seen.sqlite3")
+
+
+def test_open_gives_the_sqlite_store(tmp_path: Path) -> None:
+    seen = open_seen_store(tmp_path / "seen.sqlite3")
+    try:
+        assert isinstance(seen, SQLiteSeenStore)
+    finally:
+        seen.close()

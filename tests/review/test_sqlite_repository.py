@@ -1,0 +1,35 @@
+"""The embedded SQLite backends of the review and user repositories pass the contracts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from riskmine.review.repository import ReviewRepository, UserRepository, open_review_repository, open_user_repository
+from riskmine.review.sqlite_repository import SQLiteReviewRepository, SQLiteUserRepository
+from riskmine.settings import Settings
+
+from .repository_contract import ReviewRepositoryContract, UserRepositoryContract
+
+
+class TestSQLiteReviewRepository(ReviewRepositoryContract):
+    @pytest.fixture
+    def make_repo(self, tmp_path: Path) -> Callable[[], ReviewRepository]:
+        return lambda: SQLiteReviewRepository(tmp_path / "review.sqlite3")
+
+
+class TestSQLiteUserRepository(UserRepositoryContract):
+    @pytest.fixture
+    def make_repo(self, tmp_path: Path) -> Callable[[], UserRepository]:
+        return lambda: SQLiteUserRepository(tmp_path / "users.sqlite3")
+
+
+def test_the_settings_open_the_files_under_the_var_dir(tmp_path: Path) -> None:
+    settings = Settings(var_dir=tmp_path / "var")
+    review = open_review_repository(settings)
+    users = open_user_repository(settings)
+    assert isinstance(review, SQLiteReviewRepository) and review.path == tmp_path / "var" / "review.sqlite3"
+    assert review.var_dir == tmp_path / "var"
+    assert isinstance(users, SQLiteUserRepository) and users.path == tmp_path / "var" / "users.sqlite3"
