@@ -160,7 +160,6 @@ def serve(var_dir: Path, port: int, workers: int) -> subprocess.Popen[bytes]:
         "RISKMINE_ENV": "development",
         "RISKMINE_VAR_DIR": str(var_dir),
         "RISKMINE_SECRET_KEY": SECRET,
-        "RISKMINE_OPEN_READS": "false",
     }
     cmd = [sys.executable, "-m", "uvicorn", "riskmine.api.app:create_app", "--factory"]
     cmd += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log"]

@@ -11,6 +11,10 @@ Output, per input::
      "harm_occurred": bool, "product_category": str|null,
      "risk_level": "high"|"medium"|"low"|null, "evidence": [str spans of the text]}
 
+or, in a rejected input's place, the same shape over the CLI and HTTP::
+
+    {"id": str|null, "error": "row N: <reason>" (JSONL files: "line N: …"), "row": int, "field": str|null}
+
 Other tools call this contract: keep it stable.
 """
 
@@ -110,6 +114,14 @@ def result_of(signal: Signal) -> dict[str, Any]:
     }
 
 
+def rejected_result(obj: Any, row: int, reason: str, field: str | None = None) -> dict[str, Any]:
+    """What a rejected input yields in its place: its id (when it had a usable one), why, its row and field."""
+    ident = obj.get("id") if isinstance(obj, dict) else None
+    if isinstance(ident, bool) or not isinstance(ident, str | int | float):
+        ident = None
+    return {"id": None if ident is None else str(ident), "error": reason, "row": row, "field": field}
+
+
 def analyze_rows(rows: Sequence[Any], pipeline: Pipeline) -> tuple[list[dict[str, Any] | None], list[Rejection]]:
     """Results aligned with `rows` (None where a row was rejected) and the rejections."""
     parsed = [parse_item(i, obj) for i, obj in enumerate(rows, start=1)]
@@ -136,7 +148,7 @@ def analyze_file(
 ) -> tuple[int, list[Rejection]]:
     """Stream `in_path` (JSONL) through the pipeline into `out_path`, one result line per input line.
 
-    A rejected line yields `{"id": <id or null>, "error": "<reason>"}` in its place, so
+    A rejected line yields `rejected_result` in its place, so
     output line N always answers input line N (blank lines excepted).
     """
     written = 0
@@ -157,8 +169,7 @@ def analyze_file(
             for (_, obj), p in zip(batch, parsed, strict=True):
                 if isinstance(p, Rejection):
                     rejected.append(p)
-                    ident = obj.get("id") if isinstance(obj, dict) else None
-                    line = {"id": ident, "error": p.reason}
+                    line = rejected_result(obj, p.row, p.reason, p.field)
                 else:
                     line = result_of(next(signals))
                 out.write(json.dumps(line, ensure_ascii=False) + "\n")

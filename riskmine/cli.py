@@ -43,7 +43,7 @@ def _mount_subcommands() -> None:
     from riskmine.crawler.cli import crawl_cmd, sources_cmd
     from riskmine.knowledge_graph.cli import app as graph_app
     from riskmine.models.cli import app as models_app
-    from riskmine.reports.cli import app as report_app
+    from riskmine.report_cli import app as report_app
     from riskmine.review.cli import keys_app, orgs_app, users_app
     from riskmine.scenario_cli import scenario_cmd
     from riskmine.store.migrate_cli import app as migrate_app
@@ -140,6 +140,8 @@ def ingest(
                 f"{path}: {report.rows} rows, [green]{report.accepted} accepted[/green], "
                 f"{report.duplicates} duplicates, [red]{len(report.rejected)} rejected[/red]"
             )
+            for warning in report.warnings[:20]:
+                out.print(f"  [yellow]![/yellow] row {warning.row}: {warning.reason}")
             if report.rejected:
                 any_rejected = True
                 target = rejects or settings.var_dir / "rejects" / f"{path.stem}.rejected.jsonl"
@@ -264,7 +266,9 @@ def demo(
     """Load the bundled demo corpus, train the baseline if needed, process, build candidates."""
     from riskmine.models.corpus import CorpusError, InsufficientDataError
     from riskmine.models.registry import ensure_model
-    from riskmine.review.users import ensure_demo_users
+    from riskmine.review.demo import DEMO_CITY, hand_down_local_candidates
+    from riskmine.review.repository import open_review_repository
+    from riskmine.review.users import DEMO_USERS, ensure_demo_users
     from riskmine.store.base import Collection
     from riskmine.submission import Submission
 
@@ -288,10 +292,17 @@ def demo(
             out.print(f"demo corpus: {report.accepted} documents loaded, {len(report.rejected)} rejected")
         _process(settings, store, None)
         users = ensure_demo_users(settings)
+        handed = hand_down_local_candidates(store, open_review_repository(settings))
     finally:
         store.close()
+    if handed:
+        out.print(f"{len(handed)} candidates located in {DEMO_CITY} handed to {DEMO_CITY} (what its viewer sees)")
     if users:
-        out.print("demo logins: " + ", ".join(f"[bold]{u}[/bold] / {pw} ({role})" for u, pw, role in users))
+        # Everything but the published advisories and the public-report form needs a login, in every mode.
+        where = {u: f", {org}" if org else "" for u, _, _, org in DEMO_USERS}
+        out.print("demo logins (log in at /login, or POST /api/v1/auth/token for the API):")
+        for u, pw, role in users:
+            out.print(f"  [bold]{u}[/bold] / {pw}  ({role}{where.get(u, '')})")
     if serve_after:
         _serve(settings, host, port)
 

@@ -20,6 +20,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from riskmine.feeds import read_feed
+from riskmine.feeds.forms import WARNINGS
 from riskmine.feeds.headers import INPUT_FIELDS, canonical_field, header_key, is_blank
 from riskmine.feeds.rows import RAW_EXCERPT_CHARS, FeedError, Rejection, Row
 from riskmine.feeds.values import parse_datetime, parse_price, parse_rating
@@ -95,6 +96,8 @@ class IngestReport:
     accepted: int = 0
     duplicates: int = 0
     rejected: list[Rejection] = field(default_factory=list)
+    # rows accepted with a field left empty, and why (a Rejection's shape: row, reason, field)
+    warnings: list[Rejection] = field(default_factory=list)
     document_ids: list[str] = field(default_factory=list)  # ids of newly stored documents
     form: str | None = None  # station report form recognised ('general', 'ecommerce'), if any
 
@@ -110,6 +113,7 @@ class IngestReport:
             "accepted": self.accepted,
             "duplicates": self.duplicates,
             "rejected": [r.to_dict() for r in self.rejected],
+            "warnings": [w.to_dict() for w in self.warnings],
             "document_ids": list(self.document_ids),
             "form": self.form,
             "ok": self.ok,
@@ -350,6 +354,18 @@ def _guard(rows: Iterator[Row], name: str, unit: str) -> Iterator[Row]:
         yield number, row
 
 
+def _row_warnings(document: RawDocument, row: int) -> list[Rejection]:
+    """The warnings a feed reader left in the document's meta (a field left empty, the row kept)."""
+    found = (document.meta or {}).get(WARNINGS)
+    if not isinstance(found, list):
+        return []
+    return [
+        Rejection(int(w.get("row") or row), str(w["reason"]), w.get("field"))
+        for w in found
+        if isinstance(w, dict) and w.get("reason")
+    ]
+
+
 def _store(
     documents: Iterable[RawDocument | Rejection],
     store: Store,
@@ -391,6 +407,7 @@ def _store(
                 )
                 break
             continue
+        report.warnings.extend(_row_warnings(item, report.rows))
         if item.id in batch:
             report.duplicates += 1  # the same document twice in one batch
         else:

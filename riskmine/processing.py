@@ -21,7 +21,7 @@ from riskmine.knowledge_graph.candidates import (
 from riskmine.knowledge_graph.evidence import as_china_time
 from riskmine.knowledge_graph.priority import PriorityConfig
 from riskmine.pipeline import Pipeline
-from riskmine.schema import CandidateRisk, CandidateStatus, RawDocument, Signal, Tier
+from riskmine.schema import CandidateRisk, CandidateStatus, Decision, RawDocument, Signal, Tier
 from riskmine.schema.records import CANDIDATE_REVIEW_FIELDS
 from riskmine.store.base import Collection, DuplicatePolicy, Store
 
@@ -137,8 +137,9 @@ def refresh_candidates(
     and on the other candidates). Without `signal_ids`, everything is rebuilt.
 
     The review-owned fields (CANDIDATE_REVIEW_FIELDS: status, assignee, …, due_at,
-    created_at) are kept from the stored candidate; a deadline is set only when a
-    candidate first qualifies for the immediate tier. Candidates that no longer have
+    created_at) are kept from the stored candidate, so a decided grade is never overwritten by the
+    recomputed suggestion (risk_level, warning_color); a deadline is set only when a
+    candidate still undecided first qualifies for the immediate tier. Candidates that no longer have
     signals are removed unless an analyst has already acted on them. `now` defaults to
     the latest signal's time. `config` defaults to PriorityConfig() (the settings' defaults); the
     submission service passes the one built from the settings. Returns the number of candidates stored.
@@ -165,15 +166,30 @@ def refresh_candidates(
             fresh_due = cand.due_at
             for name in CANDIDATE_REVIEW_FIELDS:
                 setattr(cand, name, getattr(old, name))
-            if old.due_at is None and fresh_due is not None and old.tier != Tier.immediate:
-                cand.due_at = fresh_due  # it has just become an immediate-tier candidate
+            if old.due_at is None and fresh_due is not None and old.tier != Tier.immediate and old.status in UNDECIDED:
+                cand.due_at = fresh_due  # it has just become an immediate-tier candidate, still to be decided
     cores = _honour_review_membership(store, cores, existing, now, cfg)
     result = finalise([*cores, *carried], now=now, config=cfg)
+    _grade_decided(store, result)
     if result:
         store.write(Collection.candidates, result, DuplicatePolicy.overwrite)
     _drop_stale(store, existing, {c.id for c in result})
     return len(result)
 
+
+def _grade_decided(store: Store, candidates: Iterable[CandidateRisk]) -> None:
+    """Give a candidate decided before the decided grade was kept on it (a store written by an older
+    version) the grade of its latest decision."""
+    for cand in candidates:
+        if cand.decision_id is not None and cand.decided is None:
+            decision = store.get(Collection.decisions, cand.decision_id)
+            if isinstance(decision, Decision):
+                cand.record_decision(decision)
+
+
+# Statuses in which a candidate that first qualifies for the immediate tier gets its 24-hour deadline: a decided one
+# is the analysts' (its report, if any, was made when it was confirmed).
+UNDECIDED = frozenset({CandidateStatus.new, CandidateStatus.in_review, CandidateStatus.rejected})
 
 SPLIT_MARK = "#split-"  # a candidate split off by an analyst has the key "<parent key>#split-<id>"
 

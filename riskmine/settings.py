@@ -80,8 +80,13 @@ class Settings(BaseSettings):
     batch_size: int = Field(256, ge=1)
     max_upload_bytes: int = Field(50 * 1024 * 1024, ge=1)
     secret_key: str = DEFAULT_SECRET_KEY
-    open_reads: bool | None = Field(None, description="reads without login; default: only in development")
-    open_analyze: bool | None = Field(None, description="analyze without login; default: only in development")
+    # Anonymous callers reach only published advisories, the public-report form, /health, /docs and the login
+    # page, in every mode (Sichuan 第七条: nothing unpublished goes out without approval); there is no switch
+    # that opens signals, candidates or the console. Judging caller-supplied text stores and reveals nothing,
+    # so a deployment may open that one route on purpose:
+    open_analyze: bool = Field(
+        False, description="POST /api/v1/analyze without login: an explicit opt-in, off in every mode"
+    )
     token_ttl_minutes: int = Field(480, ge=1)
     max_analyze_items: int = Field(10_000, ge=1)
     graph_update: bool = Field(True, description="update the knowledge graph as signals are processed")

@@ -80,6 +80,7 @@ def test_analyze_file_streams_gbk_input_line_for_line(pipeline: Pipeline, tmp_pa
     assert written == 3 and len(got) == 3
     assert got[0]["id"] == "1" and set(got[0]) == KEYS
     assert got[1]["id"] is None and "not valid JSON" in got[1]["error"]
+    assert got[1]["row"] == 2 and set(got[1]) == {"id", "error", "row", "field"}  # the shape POST /analyze gives
     assert got[2]["id"] == "3"
     assert len(rejected) == 1 and rejected[0].row == 2
 

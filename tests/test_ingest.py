@@ -203,7 +203,9 @@ def test_xlsx_rows_and_date_cells(store: SQLiteStore, tmp_path: Path) -> None:
 def test_station_forms_become_station_reports(store: SQLiteStore, tmp_path: Path) -> None:
     general = ingest_path(FIXTURES / "station_general.csv", store, source="station:sh-assoc")
     assert general.form == "general"
-    assert (general.accepted, sorted(reasons(general))) == (2, [6])
+    assert (general.accepted, sorted(reasons(general))) == (3, [])
+    assert [(w.row, w.field) for w in general.warnings] == [(6, "涉及企业数量")]  # 若干: count left empty
+    assert general.to_dict()["warnings"][0]["reason"].startswith("涉及企业数量：“若干”不是数量")
     ecommerce = ingest_path(FIXTURES / "station_ecommerce_gbk.csv", store, source="station:ec")
     assert ecommerce.form == "ecommerce"
     assert (ecommerce.accepted, sorted(reasons(ecommerce))) == (2, [6])

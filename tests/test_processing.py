@@ -9,7 +9,7 @@ import pytest
 
 from riskmine.pipeline import Pipeline
 from riskmine.processing import pending_document_ids, process_documents, refresh_candidates
-from riskmine.schema import CandidateStatus, RawDocument, Tier
+from riskmine.schema import CandidateStatus, Decision, Grade, HarmKind, RawDocument, Tier
 from riskmine.settings import Settings
 from riskmine.store.base import Collection, DuplicatePolicy
 from riskmine.store.sqlite import SQLiteStore
@@ -129,6 +129,22 @@ def test_incremental_refresh_keeps_review_fields_and_decided_candidates(tmp_path
     assert after["洗发水|chemical"].status == CandidateStatus.confirmed  # decided: kept though its signals left
 
 
+def test_refresh_grades_a_candidate_decided_before_the_grade_was_kept_on_it(tmp_path: Path) -> None:
+    store = _signals_store(tmp_path, "legacy")
+    store.write(Collection.signals, power_bank_signals())
+    refresh_candidates(store, now=NOW)
+    fire = next(iter(store.iterate(Collection.candidates)))
+    decision = Decision(
+        candidate_id=fire.id, status=CandidateStatus.confirmed, risk_level="low", warning_color="green", decided_by="li"
+    )
+    store.write(Collection.decisions, [decision])
+    legacy = fire.model_copy(update={"status": CandidateStatus.confirmed, "decision_id": decision.id})
+    store.write(Collection.candidates, [legacy], DuplicatePolicy.overwrite)
+    refresh_candidates(store, now=NOW)
+    graded = store.get(Collection.candidates, fire.id)
+    assert graded.decided == graded.grade == Grade(risk_level="low", warning_color="green")
+
+
 def test_immediate_deadline_is_24_hours_after_the_qualifying_signal_and_kept(tmp_path: Path) -> None:
     store = _signals_store(tmp_path, "immediate")
     (toy,) = toy_signals()
@@ -143,6 +159,23 @@ def test_immediate_deadline_is_24_hours_after_the_qualifying_signal_and_kept(tmp
     refresh_candidates(store, now=NOW, signal_ids=["toy-later"])
     (again,) = store.iterate(Collection.candidates)
     assert again.due_at == cand.due_at and again.signal_count == 2
+
+
+def test_a_decided_candidate_that_later_qualifies_for_the_immediate_tier_gets_no_new_deadline(tmp_path: Path) -> None:
+    """Confirmed before it qualified: the analysts own it; a fresh 24-hour clock would be met by nothing."""
+    store = _signals_store(tmp_path, "decided-then-immediate")
+    (toy,) = toy_signals()
+    no_hospital = toy.model_copy(update={"harm": [HarmKind.injury], "id": "toy-injury"})  # below the immediate rule
+    store.write(Collection.signals, [no_hospital, no_hospital.model_copy(update={"id": "toy-injury2"})])
+    refresh_candidates(store, now=NOW)
+    (cand,) = store.iterate(Collection.candidates)
+    assert cand.tier != Tier.immediate and cand.due_at is None
+    confirmed = cand.model_copy(update={"status": CandidateStatus.confirmed})
+    store.write(Collection.candidates, [confirmed], DuplicatePolicy.overwrite)
+    store.write(Collection.signals, [toy])
+    refresh_candidates(store, now=NOW, signal_ids=[toy.id])
+    (again,) = store.iterate(Collection.candidates)
+    assert again.tier == Tier.immediate and again.status is CandidateStatus.confirmed and again.due_at is None
 
 
 def test_refresh_with_nothing_to_do(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""The FastAPI application: JSON API under /api/v1, /health, the review console, OpenAPI at /docs."""
+"""The FastAPI application: JSON API under /api/v1, /health, the review console, OpenAPI at /docs and /redoc."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 
 from riskmine import __version__
 from riskmine.api.auth import check_secret
+from riskmine.api.docs import install_docs
 from riskmine.api.errors import install_error_handlers
 from riskmine.api.limits import BodySizeLimit
 from riskmine.api.render import STATIC_DIR, build_templates
@@ -96,7 +97,7 @@ def create_app(
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
-        docs_url="/docs",
+        docs_url=None,  # served by install_docs, from local files
         redoc_url=None,
     )
     app.state.riskmine = state
@@ -104,6 +105,7 @@ def create_app(
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    install_docs(app)
     routers = (
         health,
         auth,

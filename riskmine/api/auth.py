@@ -6,6 +6,11 @@
 
 A credential that is sent but wrong is refused with 401 (never silently treated as anonymous),
 except an expired or stale session cookie, which just counts as logged out.
+
+Anonymous callers reach published advisories (and their Atom feed), the public-report form, /health,
+/docs and the console's login page, in development as in production (Sichuan 第七条: no risk
+information goes out without approval); everything else needs a login. POST /api/v1/analyze opens to
+anonymous callers only where RISKMINE_OPEN_ANALYZE opts in.
 """
 
 from __future__ import annotations
@@ -35,19 +40,9 @@ def check_secret(settings: Settings) -> None:
     settings.check_secret()
 
 
-def _flag(settings: Any, name: str, default: bool) -> bool:
-    value = getattr(settings, name, None)
-    return default if value is None else bool(value)
-
-
-def reads_open(settings: Any) -> bool:
-    """Whether signals, candidates and the console can be read without logging in (development only by default)."""
-    return _flag(settings, "open_reads", settings.env == "development")
-
-
 def analyze_open(settings: Any) -> bool:
-    """Whether /api/v1/analyze accepts anonymous callers (development only by default)."""
-    return _flag(settings, "open_analyze", settings.env == "development")
+    """Whether /api/v1/analyze accepts anonymous callers: only where RISKMINE_OPEN_ANALYZE opts in, in any mode."""
+    return bool(getattr(settings, "open_analyze", False))
 
 
 def token_ttl(settings: Any) -> timedelta:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -25,18 +26,20 @@ from riskmine.knowledge_graph.graph import lock as graph_lock
 from riskmine.knowledge_graph.graph import node_id as graph_node_id
 from riskmine.review.deadlines import current_deadline
 from riskmine.schema import CandidateRisk, Evidence, RawDocument, Signal
+from riskmine.schema.labels import MEASURE_LABELS, SCOPE_LABELS
 from riskmine.store.base import Collection, Store
 
 # Names of the statistics a candidate may carry (riskmine.knowledge_graph statistics), in display order.
 STATISTIC: dict[str, str] = {
     "trend": "趋势检验",
-    "ears": "EARS 检验",
-    "cusum": "CUSUM",
+    "ears": "早期异常检测（EARS）",
+    "cusum": "累积和检验（CUSUM）",
     "poisson": "泊松检验",
     "prr": "比例报告比（PRR）",
     "disproportionality": "不相称性分析",
     "scope": "影响范围",
     "immediate": "立即处置判定",
+    "refinement": "细分分析",
     "causes": "致因",
     "priority": "优先级",
     "as_of": "统计截至",
@@ -50,11 +53,11 @@ STATISTIC_FIELD: dict[str, str] = {
     "verdict": "结论",
     "p_value": "p 值",
     "n": "样本数",
-    "chi2": "χ²",
-    "chi2_yates": "χ²（Yates 校正）",
+    "chi2": "卡方值（χ²）",
+    "chi2_yates": "卡方值（χ²，Yates 校正）",
     "signal": "发出信号",
     "rising": "上升",
-    "prr": "PRR",
+    "prr": "比例报告比（PRR）",
     "alpha": "显著性水平",
     "recent": "近期事件数",
     "recent_days": "近期天数",
@@ -70,7 +73,50 @@ STATISTIC_FIELD: dict[str, str] = {
     "c3_threshold": "C3 阈值",
     "thresholds": "阈值",
     "table": "四格表",
+    "a": "本类本危害数（a）",
+    "b": "本类其他危害数（b）",
+    "c": "其他类本危害数（c）",
+    "d": "其他类其他危害数（d）",
+    "c2": "C2 检验（EARS C2）",
+    "c3": "C3 检验（EARS C3）",
+    "k": "本组事件数（k）",
+    "prr_infinite": "比例报告比为无穷大（PRR=∞）",
+    "threshold_categories": "达到阈值的品类数",
+    "expected_share": "期望占比",
+    "observed_share": "观察占比",
+    "share": "占比",
+    "brands": "品牌数",
+    "enterprises": "企业数",
+    "province": "省份",
+    "parent": "上级品类",
+    "by": "细分依据",
+    "refinement": "细分",
+    "qualifies": "符合条件",
+    "first_qualifying_at": "首次符合条件时间",
+    "found_at": "发现时间",
+    "rule": "判定规则",
 }
+# The statistics' methods, kept in English in the data, as the page shows them (the method's name in brackets).
+METHOD: dict[str, str] = {
+    "EARS C2/C3 on daily event counts": "按日事件数的早期异常检测（EARS C2/C3）",
+    "exact conditional Poisson rate test, recent window vs baseline window": "近期与基线期事件率的精确条件泊松检验",
+    "proportional reporting ratio of the hazard in the category vs all other categories": (
+        "本品类该危害与其他品类相比的比例报告比（PRR）"
+    ),
+    "exact one-sided binomial test of the group's count vs its share of all signals": (
+        "本组事件数与其在全部信号中占比的精确单侧二项检验"
+    ),
+    "exact one-sided binomial test by province": "按省份的精确单侧二项检验",
+    "distinct canonical enterprises / brands named in the signals": "信号中提及的不同企业、品牌数",
+    "same hazard with the same cause (component/material) across product categories": (
+        "跨品类同一危害、同一致因（部件/材料）"
+    ),
+    "weighted sum of the factors over the total weight": "各因素加权和除以总权重",
+    "brand": "品牌",
+    "region": "地区",
+}
+# The immediate-tier rule, kept in English with its threshold in the data.
+_IMMEDIATE_RULE = re.compile(r"death, or injury/hospital visit from a hazard of severity ≥ (\d+)")
 # Inputs kept with the statistics (raw daily counts, parameters) that the page does not list.
 HIDDEN_STATISTICS = frozenset({"daily_events", "inputs", "priority", "as_of"})
 # Priority factors added with the candidate statistics, beside those named in riskmine.api.labels.FACTOR.
@@ -85,7 +131,7 @@ MORE_FACTORS: dict[str, str] = {
 }
 # Factors that are ratios, not shares in [0, 1]: shown as numbers, without a bar.
 RATIO_FACTORS = frozenset({"growth_ratio"})
-SCOPE: dict[str, str] = {"industry_wide": "行业性", "regional": "区域性", "systemic": "系统性"}
+SCOPE: dict[str, str] = SCOPE_LABELS
 VERDICT: dict[str, str] = {
     "signal": "发出信号",
     "alert": "告警",
@@ -127,7 +173,11 @@ def _show(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.4g}" if math.isfinite(value) else str(value)
     if isinstance(value, str):
-        text = VERDICT.get(value, SCOPE.get(value, value))
+        rule = _IMMEDIATE_RULE.fullmatch(value)
+        if rule:
+            text = f"出现死亡，或严重程度≥{rule.group(1)}的危害造成受伤、就医"
+        else:
+            text = VERDICT.get(value, SCOPE.get(value, METHOD.get(value, value)))
     else:
         text = json.dumps(value, ensure_ascii=False, default=str, sort_keys=True)
     return text if len(text) <= MAX_STATISTIC_TEXT else text[: MAX_STATISTIC_TEXT - 1] + "…"
@@ -350,45 +400,46 @@ def station_documents(store: Store, source: str, *, limit: int, offset: int) -> 
 
 # What each running deadline is (riskmine.review.deadlines.DeadlineKind).
 DEADLINE_KIND: dict[str, str] = {
-    "major_risk_report": "重大风险 24 小时内报告",
-    "monitoring_result": "监测结果 7 日内报告",
+    "major_risk_report": "重大风险 24 小时内报告（及时报告）",
     "objection_window": "异议 15 日内提出",
-    "immediate_disposition": "红橙预警立即处置",
     "yellow_written_report": "黄色预警处置后 24 小时内书面报告",
 }
 
 
 @dataclass(frozen=True)
 class DeadlineView:
-    """The deadline running for a candidate, as the page shows it."""
+    """The deadline running for a candidate, as the page shows it: the time left while it runs, the time
+    overdue once passed (days, hours, minutes)."""
 
     label: str
     due_at: datetime
     overdue: bool
+    days: int
+    hours: int
+    minutes: int
 
 
 def deadline_view(cand: CandidateRisk, now: datetime | None = None) -> DeadlineView | None:
-    """The candidate's current deadline (riskmine.review.deadlines) and whether it has passed."""
+    """The candidate's current deadline (riskmine.review.deadlines), whether it has passed and by how much,
+    or how long is left."""
     found = current_deadline(cand)
     if found is None:
         return None
     moment = now or datetime.now(UTC)
-    return DeadlineView(DEADLINE_KIND.get(found.kind.value, found.kind.value), found.due_at, found.due_at < moment)
+    minutes = int(abs(found.remaining(moment).total_seconds()) // 60)
+    days, rest = divmod(minutes, 24 * 60)
+    return DeadlineView(
+        DEADLINE_KIND.get(found.kind.value, found.kind.value),
+        found.due_at,
+        found.overdue(moment),
+        days,
+        rest // 60,
+        rest % 60,
+    )
 
 
-# Disposition measures (Sichuan 第二十三条, Shanghai 2022 第9条).
-MEASURE: dict[str, str] = {
-    "spot_check": "监督抽查",
-    "enforcement_inspection": "执法检查",
-    "special_campaign": "专项整治",
-    "summons": "约谈",
-    "recall_advice": "召回建议",
-    "internal_bulletin": "风险通报",
-    "industry_warning": "风险警示",
-    "consumer_advisory": "消费提示",
-    "clue_transfer": "移送线索",
-    "standard_revision": "标准制修订建议",
-}
+# Disposition measures (Sichuan 第二十三条, Shanghai 2022 第9条), from the shared label table.
+MEASURE: dict[str, str] = MEASURE_LABELS
 
 
 def decisions_of(store: Store, candidate_id: str, limit: int = 50) -> list[Any]:

@@ -11,12 +11,7 @@ from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 
-from riskmine.api.auth import (
-    API_KEY_HEADER,
-    analyze_open,
-    authenticate_request,
-    reads_open,
-)
+from riskmine.api.auth import API_KEY_HEADER, analyze_open, authenticate_request
 from riskmine.api.errors import ApiError
 from riskmine.api.state import AppState
 from riskmine.pipeline import Pipeline
@@ -116,11 +111,10 @@ def _only_published(user: User) -> ApiError:
     )
 
 
-def require_reader(user: OptionalUserDep, state: StateDep) -> User | None:
-    """Anyone logged in except an api_consumer; anonymous callers too while reads are open (development)."""
-    if user is None and not reads_open(state.settings):
-        raise _login_required()
-    if user is not None and user.role not in READER_ROLES:
+def require_reader(user: CurrentUserDep) -> User:
+    """Anyone logged in except an api_consumer, in every mode: signals, candidates, documents, the graph and the
+    review data (comments, decisions, the overdue list) are unpublished, so an anonymous caller gets 401."""
+    if user.role not in READER_ROLES:
         raise _only_published(user)
     return user
 
@@ -152,13 +146,6 @@ def require_admin(user: CurrentUserDep) -> User:
     return user
 
 
-def require_review_reader(user: CurrentUserDep) -> User:
-    """A logged-in user who may read review data (candidates' comments, decisions, the overdue list)."""
-    if user.role not in READER_ROLES:
-        raise _only_published(user)
-    return user
-
-
 def require_reviewer(user: CurrentUserDep) -> User:
     """An analyst or admin: decides, assigns, comments, merges, splits, drafts advisories."""
     if user.role not in REVIEWER_ROLES:
@@ -175,8 +162,9 @@ def require_publisher(user: CurrentUserDep) -> User:
     return user
 
 
-ReaderDep = Annotated[User | None, Depends(require_reader)]
-ReviewReaderDep = Annotated[User, Depends(require_review_reader)]
+ReaderDep = Annotated[User, Depends(require_reader)]
+# Review data (comments, decisions, objections, the overdue list) is read under the same rule as candidates.
+ReviewReaderDep = ReaderDep
 ReviewerDep = Annotated[User, Depends(require_reviewer)]
 PublisherDep = Annotated[User, Depends(require_publisher)]
 WriterDep = Annotated[User, Depends(require_writer)]

@@ -57,8 +57,18 @@ class ApiError(RiskmineError):
         self.headers = dict(headers or {})
 
 
+# What the 404 message calls each kind of record.
+RECORD_KIND: dict[str, str] = {
+    "candidate": "候选风险",
+    "document": "文档",
+    "signal": "信号",
+    "user": "用户",
+    "API key": "接口密钥",
+}
+
+
 def not_found(kind: str, record_id: str) -> ApiError:
-    return ApiError(404, "not_found", f"no {kind} with id {record_id!r}")
+    return ApiError(404, "not_found", f"没有编号为 {record_id} 的{RECORD_KIND.get(kind, kind)}")
 
 
 def error_body(code: str, message: str, details: Sequence[Mapping[str, Any]] | None = None) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from typing import Any
 from riskmine.api.errors import ApiError
 from riskmine.knowledge_graph.evidence import CHINA_TZ
 from riskmine.store.base import Range
+from riskmine.text.query_terms import category_terms, region_terms
 
 # The store's name for a signal's time (published_at, else collected_at).
 TIME_FIELD = "time"
@@ -66,8 +67,13 @@ def _value(v: Any) -> Any:
     return v.value if isinstance(v, Enum) else v
 
 
+# Filter words an analyst types that mean more than themselves: a short region name, a category synonym.
+EXPANDED = {"region": region_terms, "product_category": category_terms}
+
+
 def build_filters(**conditions: Any) -> dict[str, Any]:
-    """Store filters from keyword conditions, leaving out those not given (None or empty)."""
+    """Store filters from keyword conditions, leaving out those not given (None or empty). A region or product
+    category word matches what it denotes (广东 → 广东省, 移动电源 → 充电宝 and the categories below it)."""
     out: dict[str, Any] = {}
     for name, cond in conditions.items():
         if cond is None:
@@ -76,7 +82,8 @@ def build_filters(**conditions: Any) -> dict[str, Any]:
             cond = cond.strip()
             if not cond:
                 continue
-            out[name] = cond
+            terms = EXPANDED[name](cond) if name in EXPANDED else [cond]
+            out[name] = terms[0] if len(terms) == 1 else terms
         elif isinstance(cond, Sequence):
             values = [_value(v) for v in cond if v is not None and v != ""]
             if values:

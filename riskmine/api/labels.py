@@ -1,53 +1,34 @@
-"""Chinese labels for the console (codes stay English in the data and the API)."""
+"""Chinese labels for the console by table name (codes stay English in the data and the API); the tables
+themselves are riskmine.schema.labels, shared with the reports."""
 
 from __future__ import annotations
 
 from enum import Enum
 
-from riskmine.schema import (
-    CandidateStatus,
-    HarmKind,
-    SourceType,
-    Tier,
+from riskmine.schema.labels import (
+    HARM_LABELS,
+    HAZARD_LABELS,
+    MEASURE_LABELS,
+    POPULATION_LABELS,
+    RISK_LEVEL_LABELS,
+    SCOPE_LABELS,
+    SOURCE_TYPE_LABELS,
+    STATUS_LABELS,
+    TIER_LABELS,
+    WARNING_COLOR_LABELS,
 )
-from riskmine.schema.labels import HAZARD_LABELS, POPULATION_LABELS, RISK_LEVEL_LABELS, WARNING_COLOR_LABELS
 
 HAZARD: dict[str, str] = HAZARD_LABELS
-
-SOURCE_TYPE: dict[str, str] = {
-    SourceType.review: "电商评论",
-    SourceType.news: "新闻",
-    SourceType.complaint: "投诉",
-    SourceType.recall: "召回",
-    SourceType.spot_check: "监督抽查",
-    SourceType.injury_report: "伤害报告",
-    SourceType.government_notice: "政府通报",
-    SourceType.station_report: "监测站报送",
-    SourceType.public_report: "公众举报",
-}
-
-TIER: dict[str, str] = {Tier.immediate: "立即处置", Tier.review: "待研判", Tier.watch: "观察"}
-
-STATUS: dict[str, str] = {
-    CandidateStatus.new: "新建",
-    CandidateStatus.in_review: "研判中",
-    CandidateStatus.confirmed: "已确认",
-    CandidateStatus.rejected: "已排除",
-    CandidateStatus.merged: "已合并",
-    CandidateStatus.disposed: "已处置",
-    CandidateStatus.closed: "已关闭",
-}
-
+SOURCE_TYPE: dict[str, str] = SOURCE_TYPE_LABELS
+TIER: dict[str, str] = TIER_LABELS
+STATUS: dict[str, str] = STATUS_LABELS
 RISK_LEVEL: dict[str, str] = RISK_LEVEL_LABELS
 WARNING_COLOR: dict[str, str] = WARNING_COLOR_LABELS
 POPULATION: dict[str, str] = POPULATION_LABELS
 
-HARM: dict[str, str] = {
-    HarmKind.injury: "受伤",
-    HarmKind.hospital: "就医",
-    HarmKind.death: "死亡",
-    HarmKind.property_damage: "财产损失",
-}
+HARM: dict[str, str] = HARM_LABELS
+MEASURE: dict[str, str] = MEASURE_LABELS
+SCOPE: dict[str, str] = SCOPE_LABELS
 
 ROLE: dict[str, str] = {
     "admin": "管理员",
@@ -55,6 +36,7 @@ ROLE: dict[str, str] = {
     "publisher": "发布员",
     "station": "监测站",
     "viewer": "查看者",
+    "api_consumer": "接口用户",
 }
 
 # Factors of a candidate's priority score (riskmine.knowledge_graph.priority).
@@ -69,6 +51,12 @@ FACTOR: dict[str, str] = {
     "recency": "时效",
 }
 
+# What an objection's 15 days were counted from (riskmine.review.records.Objection.deadline_basis).
+DEADLINE_BASIS: dict[str, str] = {
+    "result_received": "自收到结果之日起 15 日内",
+    "decision": "未登记收到结果日期，按研判日期起算 15 日",
+}
+
 TABLES: dict[str, dict[str, str]] = {
     "hazard": HAZARD,
     "source_type": SOURCE_TYPE,
@@ -78,8 +66,11 @@ TABLES: dict[str, dict[str, str]] = {
     "warning_color": WARNING_COLOR,
     "population": POPULATION,
     "harm": HARM,
+    "measure": MEASURE,
+    "scope": SCOPE,
     "role": ROLE,
     "factor": FACTOR,
+    "deadline_basis": DEADLINE_BASIS,
 }
 
 

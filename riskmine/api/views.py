@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
+from riskmine.review.deadlines import current_deadline
 from riskmine.schema import CandidateRisk, Evidence, RawDocument, Signal
 
 API = "/api/v1"
@@ -89,11 +91,27 @@ def signal_detail(sig: Signal, *, show_private: bool = False) -> dict[str, Any]:
 SUMMARY_STATISTICS_LEFT_OUT = frozenset({"daily_events", "causes", "inputs", "priority"})
 
 
+def graded(cand: CandidateRisk, out: dict[str, Any]) -> dict[str, Any]:
+    """`out` (a candidate's JSON) with its grade (the decided level and colour once decided) as
+    risk_level / warning_color, and the model's suggestion beside it as `suggested`."""
+    out.update(cand.grade.model_dump(mode="json"))
+    out["suggested"] = cand.suggested.model_dump(mode="json")
+    return out
+
+
+def deadline_view(cand: CandidateRisk, now: datetime | None = None) -> dict[str, Any] | None:
+    """The deadline running for the candidate (riskmine.review.deadlines): kind, due_at, and the hours left
+    while it runs or overdue once passed; None when none runs."""
+    running = current_deadline(cand)
+    return running.public(now or datetime.now(UTC)) if running else None
+
+
 def candidate_summary(cand: CandidateRisk) -> dict[str, Any]:
-    out = cand.model_dump(mode="json", exclude={"evidence", "signal_ids", "statistics"})
+    out = graded(cand, cand.model_dump(mode="json", exclude={"evidence", "signal_ids", "statistics"}))
     out["statistics"] = {
         name: value for name, value in cand.statistics.items() if name not in SUMMARY_STATISTICS_LEFT_OUT
     }
+    out["deadline"] = deadline_view(cand)
     out["links"] = {"self": candidate_url(cand.id), "detail": candidate_url(cand.id)}
     return out
 
@@ -123,8 +141,9 @@ def factor_breakdown(cand: CandidateRisk) -> list[dict[str, Any]]:
 
 def candidate_detail(cand: CandidateRisk) -> dict[str, Any]:
     """The candidate with its statistics, factor breakdown and evidence, each linking to its source."""
-    out = cand.model_dump(mode="json", exclude={"evidence"})
+    out = graded(cand, cand.model_dump(mode="json", exclude={"evidence"}))
     out["factor_breakdown"] = factor_breakdown(cand)
     out["evidence"] = [evidence_view(ev) for ev in cand.evidence]
+    out["deadline"] = deadline_view(cand)
     out["links"] = {"self": candidate_url(cand.id), "signals": [signal_url(s) for s in cand.signal_ids]}
     return out

@@ -131,6 +131,7 @@ class BatchRecord:
     rejected: int = 0
     rejections: list[dict[str, Any]] = field(default_factory=list)
     rejections_truncated: bool = False
+    warnings: list[dict[str, Any]] = field(default_factory=list)  # rows accepted with a field left empty
     document_ids: list[str] = field(default_factory=list)
     processed: int = 0
     risks: int = 0
@@ -142,6 +143,7 @@ class BatchRecord:
         out["batch_id"] = out.pop("id")
         if not with_details:
             out.pop("rejections")
+            out.pop("warnings")
             out.pop("document_ids")
         return out
 

@@ -168,6 +168,22 @@ def _count(column: str, value: Any) -> int | None:
         raise FieldValueError(column, f"{column}: {exc}") from None
 
 
+# Columns whose bad value leaves the field empty with a warning instead of rejecting the row: the row's risk
+# content is what the form is for (a 涉及企业数量 of 若干 is common in station forms).
+SOFT_COLUMNS = frozenset({"涉及企业数量"})
+WARNINGS = "warnings"  # meta key: [{"field", "reason", "row"}] of a row accepted with a field left empty
+
+
+def _soft_count(column: str, value: Any, meta: dict[str, Any]) -> int | None:
+    """The count, or None with a warning in ``meta`` when the value is not a count."""
+    try:
+        return _count(column, value)
+    except FieldValueError:
+        reason = f"{column}：“{str(value).strip()[:40]}”不是数量，已留空；本行其余内容照常接收"
+        meta.setdefault(WARNINGS, []).append({"field": column, "reason": reason})
+        return None
+
+
 def _split(form: str, row: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """(column of this form -> value, other header -> value)."""
     own = set(FORM_COLUMNS[form])
@@ -215,7 +231,7 @@ def _general(cols: dict[str, Any], meta: dict[str, Any], published: Any) -> dict
     if suggestion:
         parts.append(f"初步建议：{suggestion}")
     meta = {"form": GENERAL, **meta}
-    count = _count("涉及企业数量", cols.get("涉及企业数量"))
+    count = _soft_count("涉及企业数量", cols.get("涉及企业数量"), meta)
     if count is not None:
         meta["enterprise_count"] = count
     for key, column in (("analysis", "信息分析"), ("suggestion", "初步建议"), ("info_source", "信息来源")):

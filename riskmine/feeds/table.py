@@ -121,7 +121,7 @@ def table_rows(
         if forms.is_filler_row(row):
             continue
         try:
-            yield number, forms.map_form_row(info.form, row, info.preamble)
+            mapped = forms.map_form_row(info.form, row, info.preamble)
         except FieldValueError as exc:
             yield (
                 number,
@@ -132,3 +132,7 @@ def table_rows(
                     raw=json.dumps(row, ensure_ascii=False, default=str),
                 ),
             )
+            continue
+        for warning in mapped.get("meta", {}).get(forms.WARNINGS, ()):
+            warning["row"] = number
+        yield number, mapped

@@ -22,7 +22,7 @@ Building happens in two steps so that a refresh can redo only what changed:
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -289,6 +289,7 @@ def build_core(
     product = priority_product_match([category, *{t for s in members for t in s.product_terms}])
     cause_counts = Counter(c for s in members for c in causes_in(signal_text(s)))
     immediate_at = _first_qualifying(hazard, events, cfg)
+    found_at = _first_qualifying(hazard, events, cfg, moment=_received_at) if immediate_at is not None else None
 
     factors = {
         "severity": severity_factor(hazard, [e.harms for e in events]),
@@ -316,6 +317,7 @@ def build_core(
         "immediate": {
             "qualifies": immediate_at is not None,
             "first_qualifying_at": immediate_at.isoformat() if immediate_at else None,
+            "found_at": found_at.isoformat() if found_at else None,
             "rule": f"death, or injury/hospital visit from a hazard of severity ≥ {cfg.immediate_min_severity}",
         },
     }
@@ -334,6 +336,7 @@ def build_core(
         event_count=len(events),
         counts_by_source_type=_ordered_counts(source_types),
         counts_by_region=_ordered_counts(Counter(p for s in members for p in provinces(s))),
+        places=list(_ordered_counts(Counter(p for s in members for p in places(s)))),
         counts_by_week=dict(sorted(Counter(iso_week(s.when) for s in members).items())),
         first_seen=members[0].when,
         last_seen=max((s.when for s in members), key=as_china_time),
@@ -346,22 +349,38 @@ def build_core(
         warning_color=most_severe_color([s.warning_color for s in members], raise_one=bool(harm_events)),
         statistics=statistics,
         tier=Tier.immediate if immediate_at is not None else Tier.watch,
-        due_at=immediate_at + timedelta(hours=cfg.immediate_deadline_hours) if immediate_at is not None else None,
+        due_at=found_at + timedelta(hours=cfg.immediate_deadline_hours) if found_at is not None else None,
         created_at=now,
         updated_at=now,
     )
 
 
-def _first_qualifying(hazard: HazardType | None, events: Sequence[Event], cfg: PriorityConfig) -> datetime | None:
-    """Time of the first signal that alone puts the candidate in the immediate tier, if any."""
+def _received_at(signal: Signal) -> datetime:
+    """When riskmine held the signal: its date, or its collection when that came later (a report published
+    before it reached riskmine is found when it arrives: the 24 hours of Sichuan 第十九条 run from then)."""
+    return max(signal.when, signal.document.collected_at, key=as_china_time)
+
+
+def _first_qualifying(
+    hazard: HazardType | None,
+    events: Sequence[Event],
+    cfg: PriorityConfig,
+    moment: Callable[[Signal], datetime] = lambda s: s.when,
+) -> datetime | None:
+    """The earliest `moment` (default: the date) of a signal that alone puts the candidate in the immediate tier,
+    else of an event whose members together do; None if none does."""
     times = [
-        s.when
+        moment(s)
         for e in events
         for s in e.members
         if qualifies_immediate(hazard, [frozenset(s.harm)], cfg.immediate_min_severity)
     ]
     if not times:
-        times = [e.first_seen for e in events if qualifies_immediate(hazard, [e.harms], cfg.immediate_min_severity)]
+        times = [
+            min((moment(s) for s in e.members), key=as_china_time)
+            for e in events
+            if qualifies_immediate(hazard, [e.harms], cfg.immediate_min_severity)
+        ]
     return min(times, key=as_china_time) if times else None
 
 
@@ -533,6 +552,17 @@ def provinces(signal: Signal) -> list[str]:
         if name:
             names.setdefault(name, None)
     return list(names) or [UNKNOWN_REGION]
+
+
+def places(signal: Signal) -> list[str]:
+    """Distinct cities and counties the signal mentions (with the city of a county)."""
+    names: dict[str, None] = {}
+    for region in signal.regions:
+        if region.city:
+            names.setdefault(region.city, None)
+        if region.level in ("city", "county"):
+            names.setdefault(region.name, None)
+    return list(names)
 
 
 def iso_week(when: datetime) -> str:

@@ -158,7 +158,7 @@ def _candidate_brief(c: CandidateRisk, shared: int) -> dict[str, Any]:
         "id": c.id,
         "title": c.title,
         "tier": c.tier.value,
-        "risk_level": c.risk_level.value if c.risk_level else None,
+        "risk_level": c.grade.risk_level.value if c.grade.risk_level else None,
         "status": c.status.value,
         "priority": c.priority,
         "signal_count": c.signal_count,

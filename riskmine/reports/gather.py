@@ -40,6 +40,7 @@ class CandidateSlice:
 def get_signals(store: Store, ids: Sequence[str]) -> list[Signal]:
     """The stored signals of `ids`, in batches, oldest first (missing ids left out)."""
     out: list[Signal] = []
+    ids = list(dict.fromkeys(ids))  # a document listed twice is still one document
     for i in range(0, len(ids), _GET_BATCH):
         out.extend(store.get_many(Collection.signals, list(ids[i : i + _GET_BATCH])))
     return sorted(out, key=lambda s: (s.when, s.id))
@@ -91,6 +92,20 @@ def candidates_in_window(
             out.append(piece)
     out.sort(key=lambda p: (-p.candidate.priority, p.candidate.id))
     return out
+
+
+def event_key(signal: Signal) -> str:
+    """The event a signal reports: its duplicate group (set by the dedup stage), else the signal itself."""
+    return signal.duplicate_group or signal.id
+
+
+def distinct_events(signals: Iterable[Signal]) -> list[Signal]:
+    """One signal per event, the first of each, in the given order (re-sent documents and flagged
+    duplicates of a kept signal are left out)."""
+    kept: dict[str, Signal] = {}
+    for s in signals:
+        kept.setdefault(event_key(s), s)
+    return list(kept.values())
 
 
 def signal_regions(signal: Signal) -> list[str]:

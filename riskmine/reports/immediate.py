@@ -3,8 +3,9 @@
 Shanxi 2023 plan 二.(三)4(3) and Shanghai 2020 三.(二)3: information is important when the product
 has already caused deaths or injuries, seriously endangers health, life or property, or has a wide
 impact; it is reported at once, and major risks within 24 hours (Sichuan 第十九条). The report is
-made when an immediate-tier candidate is confirmed: the review workflow calls
-:func:`on_candidate_confirmed`, which writes the DOCX and HTML under ``<var_dir>/reports/immediate/``.
+made when an immediate-tier candidate, or any candidate with a red or orange warning, is confirmed: the review
+workflow calls :func:`on_candidate_confirmed`, which writes the DOCX and HTML under
+``<var_dir>/reports/immediate/``; that meets the 24-hour deadline (riskmine.review.deadlines).
 """
 
 from __future__ import annotations
@@ -53,15 +54,14 @@ def _fmt(moment: datetime | None) -> str:
 
 def criteria(piece: CandidateSlice) -> list[str]:
     """Which of the important-information criteria the candidate meets, in the seeds' words."""
-    c, decision = piece.candidate, piece.decision
+    c = piece.candidate
     out: list[str] = []
     harmed = [s for s in piece.signals if s.harm_occurred]
     if harmed or c.harm_count:
         kinds = Counter(h.value for s in harmed for h in s.harm)
         detail = "、".join(f"{label(HARM_LABELS, k)}{n}条" for k, n in kinds.most_common()) or f"{c.harm_count}条"
         out.append(f"已经造成人员伤亡或财产损失（{detail}）")
-    level = decision.risk_level if decision and decision.risk_level else c.risk_level
-    colour = decision.warning_color if decision and decision.warning_color else c.warning_color
+    level, colour = c.grade.risk_level, c.grade.warning_color
     if level is RiskLevel.high or colour in (WarningColor.red, WarningColor.orange):
         out.append(f"严重危及公众健康和生命、财产安全（{label(LEVEL_LABELS, level)}，{label(COLOUR_LABELS, colour)}）")
     regions = region_counts(piece.signals)
@@ -86,7 +86,7 @@ def build_immediate_report(
     """The immediate report of a candidate; NotFoundError / NotEligibleError when it has none to make."""
     candidate = store.get(Collection.candidates, candidate_id)
     if not isinstance(candidate, CandidateRisk):
-        raise NotFoundError(f"no candidate risk {candidate_id!r}")
+        raise NotFoundError(f"没有编号为 {candidate_id} 的候选风险")
     piece = candidate_slice(store, candidate)
     met = criteria(piece)
     if candidate.tier is not Tier.immediate and not met:
@@ -100,8 +100,7 @@ def build_immediate_report(
 def _document(piece: CandidateSlice, met: list[str], organisation: str | None, now: datetime) -> ReportDocument:
     c, decision = piece.candidate, piece.decision
     due = deadline(piece, now)
-    level = decision.risk_level if decision and decision.risk_level else c.risk_level
-    colour = decision.warning_color if decision and decision.warning_color else c.warning_color
+    level, colour = c.grade.risk_level, c.grade.warning_color
     meta = [
         ("报告单位", organisation or c.organisation or "—"),
         ("报告时间", _fmt(now)),
@@ -193,15 +192,16 @@ def on_candidate_confirmed(
 ) -> ImmediateFiles | None:
     """Hook for the review workflow: call after a candidate is confirmed (its decision stored).
 
-    Writes the immediate report of an immediate-tier candidate under <var_dir>/reports/immediate/
-    and returns the files; returns None for any other candidate or status.
+    Writes the immediate report of a major risk, an immediate-tier candidate or one confirmed with a red or
+    orange warning (Shanghai 2022 第12条: handled at once; riskmine.review.deadlines.is_major, the same rule),
+    under <var_dir>/reports/immediate/ and returns the files; returns None for any other candidate or status.
     """
-    if candidate.tier is not Tier.immediate or candidate.status not in (
-        CandidateStatus.confirmed,
-        CandidateStatus.disposed,
-    ):
+    if candidate.status not in (CandidateStatus.confirmed, CandidateStatus.disposed):
         return None
     if decision is not None and decision.status is not CandidateStatus.confirmed:
+        return None
+    colour = decision.warning_color if decision is not None else None
+    if candidate.tier is not Tier.immediate and colour not in (WarningColor.red, WarningColor.orange):
         return None
     report = build_immediate_report(store, candidate.id, organisation=candidate.organisation)
     return write_immediate_report(report, var_dir / "reports" / "immediate", candidate.id)

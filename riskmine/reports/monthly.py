@@ -8,7 +8,11 @@ Two layouts, in the seeds' exact columns (their definitions live with the statio
   suggested measures and latest decision;
 * e-commerce (Shanghai 2020 附件2 电商平台): one row per product and shop with negative reviews in
   the period; 差评数 counts the reviews rated 2 or lower or judged a risk, 评论数 every review of the
-  product collected in the period.
+  product collected in the period; 关键词 is the one a station submitted, else (said in the notes)
+  the system's product category.
+
+Both count each event once (a re-sent document or a flagged duplicate is one event), each event in
+one row, and only the reporting organisation's own data and its subtree's (:func:`form_slices`).
 
 A :class:`MonthlyDraft` is plain JSON: the API and the CLI return it, a person edits the cells, the
 header (填报单位, 填报时间) and the footer (填报人, 联系电话), and sends it back to be rendered
@@ -18,8 +22,10 @@ row and column of anything wrong.
 
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Literal
 
@@ -30,7 +36,9 @@ from riskmine.reports.errors import DraftError, ReportError
 from riskmine.reports.gather import (
     CandidateSlice,
     candidates_in_window,
+    distinct_events,
     enterprise_counts,
+    event_key,
     region_counts,
 )
 from riskmine.reports.labels import (
@@ -38,6 +46,7 @@ from riskmine.reports.labels import (
     HARM_LABELS,
     LEVEL_LABELS,
     MEASURE_LABELS,
+    MONTHLY_NOTES,
     POPULATION_LABELS,
     SCOPE_LABELS,
     SOURCE_TYPE_LABELS,
@@ -48,7 +57,7 @@ from riskmine.reports.labels import (
 )
 from riskmine.reports.periods import CST, ReportPeriod, monthly_period, parse_period
 from riskmine.reports.scope import ReportScope
-from riskmine.schema import CandidateStatus, Signal, SourceType
+from riskmine.schema import Signal, SourceType
 from riskmine.store.base import Collection, Range, Store
 
 FormName = Literal["general", "ecommerce"]
@@ -65,6 +74,8 @@ MAX_ROWS = 5_000
 NEGATIVE_RATING = 2.0  # ratings at or below this are 差评
 _SNIPPET_CHARS = 80
 _TOP = 5
+# what separates the terms of a submitted 评论关键词 cell
+_TERM_SEPARATORS = re.compile(r"[、，,;；/／|｜\s]+")
 
 CellValue = str | int | float | None
 
@@ -121,20 +132,30 @@ def build_monthly_draft(
     filled_by: str = "",
     phone: str = "",
 ) -> MonthlyDraft:
-    """The draft form of `organisation` for `period`, from confirmed and pending candidates in `scope`."""
+    """The draft form of `organisation` for `period`, from confirmed and pending candidates in `scope`.
+
+    A form counts each event once and in one row, and only the scope's own data (see :func:`form_slices`).
+    """
     columns = form_columns(form)
-    pieces = candidates_in_window(store, period.start, period.end, scope)
+    tally = form_slices(candidates_in_window(store, period.start, period.end, scope), scope)
     notes: list[str] = []
     if not period.calendar_complete:
-        notes.append(f"{period.due.year}年节假日安排尚未收录，报送截止日期按周末顺延计算，请核对。")
+        notes.append(MONTHLY_NOTES["holidays"].format(year=period.due.year))
     if form == GENERAL:
-        rows = [_general_row(piece, period) for piece in pieces]
+        rows = [_general_row(piece, period, tally.also.get(piece.candidate.id, [])) for piece in tally.pieces]
+        if tally.shared:
+            notes.append(MONTHLY_NOTES["shared"].format(n=tally.shared))
     else:
-        rows, skipped = _ecommerce_rows(store, pieces, period)
-        if skipped:
-            notes.append(f"{skipped}条差评缺少商品名称，未列入报送表。")
+        rows = _ecommerce_rows(store, tally, period, scope)
+        if tally.skipped:
+            notes.append(MONTHLY_NOTES["no_product"].format(n=tally.skipped))
+        if tally.categorised:
+            numbers = "、".join(str(n) for n in sorted(tally.categorised))
+            notes.append(MONTHLY_NOTES["keywords"].format(rows=numbers))
+    if tally.duplicates:
+        notes.append(MONTHLY_NOTES["duplicates"].format(n=len(tally.duplicates)))
     if not rows:
-        notes.append("本期无符合条件的风险信息。")
+        notes.append(MONTHLY_NOTES["empty"])
     title, subtitle = FORM_TITLES[form]
     return MonthlyDraft(
         form=form,
@@ -152,6 +173,49 @@ def build_monthly_draft(
         rows=rows,
         notes=notes,
     )
+
+
+@dataclass
+class FormTally:
+    """What a form is drafted from: per candidate, the events it counts; and what the notes report."""
+
+    pieces: list[CandidateSlice] = field(default_factory=list)
+    # candidate id of a row -> candidates whose every event that row already counts
+    also: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    duplicates: set[str] = field(default_factory=set)  # ids of signals not counted: another copy of the event is
+    shared: int = 0  # events that several candidates hold, counted in the first row only
+    skipped: int = 0  # 差评 without a product name (e-commerce form)
+    categorised: list[int] = field(default_factory=list)  # 序号 of rows whose 关键词 is the normalised category
+
+
+def form_slices(pieces: Sequence[CandidateSlice], scope: ReportScope) -> FormTally:
+    """The candidates' signals as a form counts them, highest priority first.
+
+    * only the scope's own data (:meth:`ReportScope.holds_signal`): a station's submissions count in
+      the forms of its own subtree, not in those of an organisation that shares a candidate with it;
+    * each event once: re-sent documents and flagged duplicates (the dedup stage's duplicate groups)
+      are one event;
+    * each event in one row: an event several candidates hold counts in the row of the first
+      (highest priority); a candidate left with no event of its own adds no row, and is named in
+      the ``candidate_ids`` of the row that counts its events.
+    """
+    tally = FormTally()
+    counted: dict[str, str] = {}  # event -> candidate whose row counts it
+    for piece in pieces:
+        c = piece.candidate
+        own = [s for s in piece.in_window if scope.holds_signal(s, c)]
+        events = distinct_events(own)
+        tally.duplicates.update({s.id for s in own} - {s.id for s in events})
+        fresh = [s for s in events if event_key(s) not in counted]
+        tally.shared += len(events) - len(fresh)
+        if not fresh:
+            if events:
+                tally.also[counted[event_key(events[0])]].append(c.id)
+            continue
+        counted.update((event_key(s), c.id) for s in fresh)
+        history = distinct_events(s for s in piece.signals if scope.holds_signal(s, c))
+        tally.pieces.append(CandidateSlice(c, piece.decision, history, fresh))
+    return tally
 
 
 def _join(items: Iterable[str], sep: str = "、") -> str:
@@ -267,11 +331,8 @@ def _analysis(piece: CandidateSlice, period: ReportPeriod) -> str:
     if c.scope:
         sentences.append(f"影响范围：{_join(label(SCOPE_LABELS, s) for s in c.scope)}")
     sentences.extend(_statistics_text(c.statistics))
-    level = piece.decision.risk_level if piece.decision and piece.decision.risk_level else c.risk_level
-    colour = piece.decision.warning_color if piece.decision and piece.decision.warning_color else c.warning_color
-    decided = piece.decision is not None and c.status in (CandidateStatus.confirmed, CandidateStatus.disposed)
-    judged = "研判结论" if decided else "系统初判"
-    grading = _join((label(LEVEL_LABELS, level), label(COLOUR_LABELS, colour)), "，")
+    judged = "研判结论" if c.decided is not None else "系统初判"
+    grading = _join((label(LEVEL_LABELS, c.grade.risk_level), label(COLOUR_LABELS, c.grade.warning_color)), "，")
     if grading:
         sentences.append(f"{judged}：{grading}")
     sentences.append(f"状态：{label(STATUS_LABELS, c.status)}")
@@ -300,7 +361,7 @@ def _sources(window: Sequence[Signal]) -> str:
     return text
 
 
-def _general_row(piece: CandidateSlice, period: ReportPeriod) -> MonthlyRow:
+def _general_row(piece: CandidateSlice, period: ReportPeriod, also: Sequence[str] = ()) -> MonthlyRow:
     window = piece.in_window
     regions = region_counts(window)
     regions.pop(UNKNOWN_REGION, None)
@@ -313,7 +374,7 @@ def _general_row(piece: CandidateSlice, period: ReportPeriod) -> MonthlyRow:
         "初步建议": _suggestion(piece),
         "信息来源": _sources(window),
     }
-    return MonthlyRow(cells=cells, candidate_ids=[piece.candidate.id], signal_ids=piece.signal_ids)
+    return MonthlyRow(cells=cells, candidate_ids=[piece.candidate.id, *also], signal_ids=piece.signal_ids)
 
 
 # ----------------------------------------------------------------------------- e-commerce rows
@@ -340,6 +401,13 @@ def _station_counts(signal: Signal) -> tuple[int, int] | None:
     return (negative if isinstance(negative, int) else 0, reviews if isinstance(reviews, int) else 0)
 
 
+def _submitted_keyword(signal: Signal) -> str:
+    """The 关键词 a station submitted on its e-commerce form row ('' for anything else)."""
+    meta = signal.document.meta
+    keyword = meta.get("keyword") if meta.get("form") == ECOMMERCE else None
+    return keyword.strip() if isinstance(keyword, str) else ""
+
+
 def _all_reviews(store: Store, product: str, shop: str | None, period: ReportPeriod) -> list[Signal]:
     """Every review of the product (in the shop) collected in the period."""
     filters = {
@@ -355,40 +423,45 @@ def _all_reviews(store: Store, product: str, shop: str | None, period: ReportPer
 
 
 def _comment_keywords(signals: Iterable[Signal], hazards: Iterable[str]) -> str:
+    """The terms of the reviews and of the stations' 评论关键词 cells, each once, most frequent first."""
     terms: Counter[str] = Counter()
     for s in signals:
-        terms.update({m.term for m in s.hazards if m.in_sense is not False and m.term})
+        found = {m.term.strip() for m in s.hazards if m.in_sense is not False and m.term.strip()}
         station = s.document.meta.get("comment_keywords")
         if isinstance(station, str):
-            terms.update(t for t in station.replace("，", "、").replace(",", "、").split("、") if t.strip())
+            found.update(t for t in _TERM_SEPARATORS.split(station) if t)
+        terms.update(found)
     if terms:
         return _join(t for t, _ in terms.most_common(_TOP))
     return _join(hazard_label(h) for h in hazards)
 
 
-def _ecommerce_rows(
-    store: Store, pieces: Sequence[CandidateSlice], period: ReportPeriod
-) -> tuple[list[MonthlyRow], int]:
+def _ecommerce_rows(store: Store, tally: FormTally, period: ReportPeriod, scope: ReportScope) -> list[MonthlyRow]:
+    """One row per product and shop; `tally` gives each event to one candidate, so to one row."""
     groups: dict[tuple[str, str | None], list[Signal]] = defaultdict(list)
     owners: dict[tuple[str, str | None], dict[str, CandidateSlice]] = defaultdict(dict)
-    skipped = 0
-    seen: set[str] = set()
-    for piece in pieces:
+    for piece in tally.pieces:
         for s in piece.in_window:
             if not (is_review(s) and is_negative(s)) and _station_counts(s) is None:
                 continue
             if not s.document.product:
-                skipped += s.id not in seen
-                seen.add(s.id)
+                tally.skipped += 1
                 continue
             key = (s.document.product, s.document.shop or None)
-            if all(x.id != s.id for x in groups[key]):
-                groups[key].append(s)
+            groups[key].append(s)
             owners[key][piece.candidate.id] = piece
-    rows: list[MonthlyRow] = []
+    rows: list[tuple[MonthlyRow, bool]] = []
     for (product, shop), signals in groups.items():
+        candidates = list(owners[(product, shop)].values())
         station_rows = [c for c in (_station_counts(s) for s in signals) if c is not None]
-        reviews = _all_reviews(store, product, shop, period)
+        # the product's reviews that are the scope's data, each event once (the row's own first)
+        collected = [
+            s
+            for s in _all_reviews(store, product, shop, period)
+            if any(scope.holds_signal(s, p.candidate) for p in candidates)
+        ]
+        reviews = distinct_events([*(s for s in signals if is_review(s)), *collected])
+        tally.duplicates.update({s.id for s in collected} - {s.id for s in reviews})
         negative_reviews = [s for s in reviews if is_negative(s)]
         negative = len(negative_reviews) + sum(n for n, _ in station_rows)
         total = len(reviews) + sum(t for _, t in station_rows)
@@ -396,10 +469,11 @@ def _ecommerce_rows(
         regions = Counter(s.document.region for s in everything if s.document.region)
         prices = [s.document.price for s in sorted(everything, key=lambda s: s.when) if s.document.price is not None]
         urls = [s.document.url for s in everything if s.document.url]
-        candidates = list(owners[(product, shop)].values())
+        submitted = _join(_submitted_keyword(s) for s in signals)
+        category = _join(p.candidate.product_category or "" for p in candidates)
         cells: dict[str, CellValue] = {
             "序号": 0,
-            "关键词": _join(p.candidate.product_category or "" for p in candidates) or product,
+            "关键词": submitted or category or product,
             "评论关键词": _comment_keywords(
                 [*signals, *negative_reviews], (p.candidate.hazard or "other" for p in candidates)
             ),
@@ -413,11 +487,14 @@ def _ecommerce_rows(
             "公司所在区域": regions.most_common(1)[0][0] if regions else "",
         }
         ids = list(dict.fromkeys([*(s.id for s in signals), *(s.id for s in negative_reviews)]))
-        rows.append(MonthlyRow(cells=cells, candidate_ids=[p.candidate.id for p in candidates], signal_ids=ids))
-    rows.sort(key=lambda r: (-int(r.cells["差评数"] or 0), str(r.cells["商品名称"]), str(r.cells["店铺名称"])))
-    for number, row in enumerate(rows, start=1):
+        row = MonthlyRow(cells=cells, candidate_ids=[p.candidate.id for p in candidates], signal_ids=ids)
+        rows.append((row, not submitted and bool(category)))
+    rows.sort(key=lambda r: (-int(r[0].cells["差评数"] or 0), str(r[0].cells["商品名称"]), str(r[0].cells["店铺名称"])))
+    for number, (row, categorised) in enumerate(rows, start=1):
         row.cells["序号"] = number
-    return rows, skipped
+        if categorised:
+            tally.categorised.append(number)
+    return [row for row, _ in rows]
 
 
 # ----------------------------------------------------------------------------- edited drafts

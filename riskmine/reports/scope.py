@@ -3,13 +3,12 @@
 An organisation's report covers the candidates an organisation of its subtree is responsible for
 (``CandidateRisk.organisation``), the candidates holding signals that a station of its subtree
 submitted (source ``station:<name>``), and, where asked, the candidates no organisation has taken
-on yet. The subtree comes from the organisation tree (``riskmine.review.orgs``) when it offers one;
-until then an organisation's subtree is the organisation itself.
+on yet. The subtree comes from the organisation tree (``riskmine.review.orgs``), passed in as a resolver by
+the callers above the review layer; without one an organisation's subtree is the organisation itself.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -19,33 +18,16 @@ from riskmine.schema import CandidateRisk, Signal
 STATION_SOURCE_PREFIX = "station:"
 
 
-def _tree_subtree() -> Callable[[str], Iterable[str]] | None:
-    """The organisation tree's subtree function, when riskmine.review.orgs provides one."""
-    try:
-        module = importlib.import_module("riskmine.review.orgs")
-    except ImportError:
-        return None
-    for name in ("subtree_names", "subtree"):
-        func = getattr(module, name, None)
-        if callable(func):
-            return func
-    return None
-
-
 def organisation_subtree(name: str, resolver: Callable[[str], Iterable[Any]] | None = None) -> frozenset[str]:
     """The names of the organisation and every organisation below it.
 
-    `resolver` maps a name to the names (or objects with a ``name``) of its subtree; by default the
-    organisation tree's, where it exists and knows the name, else just the organisation itself.
+    `resolver` maps a name to the names (or objects with a ``name``) of its subtree: the organisation tree's,
+    which the callers above the review layer pass in (the API, the report command); without one, or for a name
+    the tree does not know, the subtree is the organisation itself.
     """
-    resolve = resolver or _tree_subtree()
     names = {name}
-    if resolve is not None:
-        try:
-            found = resolve(name)
-        except (KeyError, LookupError, TypeError, ValueError):
-            found = ()
-        for item in found or ():
+    if resolver is not None:
+        for item in resolver(name) or ():
             item_name = item if isinstance(item, str) else getattr(item, "name", None)
             if item_name:
                 names.add(str(item_name))
@@ -80,6 +62,22 @@ class ReportScope:
         if self.members is None or signal.document.source in self.station_sources:
             return True
         return candidate is not None and self.covers_candidate(candidate)
+
+    def holds_signal(self, signal: Signal, candidate: CandidateRisk | None) -> bool:
+        """Whether a signal is the scope's own data, which its forms may count: a station's submission
+        (source ``station:<name>``) belongs to that station's subtree only; any other signal to the
+        organisation responsible for its candidate, or, for a candidate no organisation has taken on,
+        to every scope that includes unassigned candidates."""
+        if self.members is None:
+            return True
+        source = signal.document.source
+        if source.startswith(STATION_SOURCE_PREFIX):
+            return source in self.station_sources
+        if candidate is None:
+            return False
+        if candidate.organisation is not None:
+            return candidate.organisation in self.members
+        return self.include_unassigned
 
 
 def report_scope(

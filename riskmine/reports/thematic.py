@@ -239,11 +239,10 @@ class _Builder:
         section = self.typed(
             "（五）一年来国内外舆情与风险预警情况", OPINION_TYPES, "舆情信息（新闻、政府通报、电商评论）"
         )
-        warned = [c for c in self.candidates if c.warning_color is not None]
-        if warned:
-            colours = Counter(c.warning_color.value for c in warned if c.warning_color)
+        colours = Counter(c.grade.warning_color.value for c in self.candidates if c.grade.warning_color)
+        if colours:
             section.blocks.append(
-                f"系统就{self.category}形成候选风险{len(self.candidates)}项，其中预警建议："
+                f"系统就{self.category}形成候选风险{len(self.candidates)}项，其中预警级别："
                 + "、".join(f"{label(COLOUR_LABELS, k)}{n}项" for k, n in colours.most_common())
                 + "。"
             )
@@ -371,7 +370,7 @@ class _Builder:
             rows = [
                 [
                     c.title,
-                    label(LEVEL_LABELS, c.risk_level) or "—",
+                    label(LEVEL_LABELS, c.grade.risk_level) or "—",
                     label(STATUS_LABELS, c.status),
                     str(c.signal_count),
                     "；".join(label(MEASURE_LABELS, m) for m in c.suggested_measures) or "—",

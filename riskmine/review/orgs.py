@@ -6,7 +6,8 @@ candidate's ``organisation`` name one. A station's submissions carry the documen
 
 Visibility rule (what "a user sees data of their own subtree" means):
 
-* an admin sees everything; an api_consumer sees no candidates (published advisories only);
+* nobody sees a candidate without logging in; an admin sees everything; an api_consumer sees no
+  candidates (published advisories only);
 * a user whose organisation is in the tree sees a candidate when the candidate's
   ``organisation`` is in the user's subtree, or when one of the candidate's signals came
   from a station source (``station:<name>``) of an organisation in that subtree;
@@ -31,8 +32,10 @@ from riskmine.review.errors import ReviewConflict, ReviewError, ReviewNotFound
 from riskmine.review.records import Org, OrgLevel, iso, now_utc
 from riskmine.review.repository import ReviewRepository
 from riskmine.review.roles import ADMIN, API_CONSUMER, STATION, Actor, role_name
+from riskmine.store.base import Collection, Store
 
 MAX_ORG_NAME_CHARS = 100
+MAX_KNOWN = 10_000
 STATION_SOURCE_PREFIX = "station:"
 
 
@@ -165,9 +168,9 @@ class Scope:
 
 
 def scope_for(db: ReviewRepository, actor: Actor | None) -> Scope:
-    """The scope of a user (None: an anonymous reader while reads are open, who sees what the centre sees)."""
+    """The scope of a user; None (nobody logged in) sees no candidate: they are unpublished (Sichuan 第七条)."""
     if actor is None:
-        return Scope(everything=True)
+        return Scope()
     role = role_name(actor.role)
     if role == ADMIN:
         return Scope(everything=True)
@@ -188,3 +191,14 @@ def scope_for(db: ReviewRepository, actor: Actor | None) -> Scope:
 
 def known_orgs(db: ReviewRepository) -> frozenset[str]:
     return db.org_names()
+
+
+def known_organisations(db: ReviewRepository, store: Store) -> frozenset[str]:
+    """Every organisation name the system knows: the tree, the organisations responsible for candidates, and the
+    stations that submitted data (source ``station:<name>``)."""
+    names = set(db.org_names())
+    names.update(str(b.key) for b in store.aggregate(Collection.candidates, "organisation", size=MAX_KNOWN) if b.key)
+    for bucket in store.aggregate(Collection.signals, "source", size=MAX_KNOWN):
+        if isinstance(bucket.key, str) and bucket.key.startswith(STATION_SOURCE_PREFIX):
+            names.add(bucket.key[len(STATION_SOURCE_PREFIX) :])
+    return frozenset(names)

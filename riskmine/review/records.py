@@ -79,6 +79,13 @@ class Objection:
     answer: str | None
     answered_by: str | None
     answered_at: str | None
+    # when the objector received the result, which starts the 15 days; None: not recorded (then from the decision)
+    result_received_at: str | None = None
+
+    @property
+    def deadline_basis(self) -> str:
+        """What the deadline was counted from: ``result_received`` (the day recorded) or ``decision`` (unknown)."""
+        return "decision" if self.result_received_at is None else "result_received"
 
     def public(self) -> dict[str, Any]:
         return dict(self.__dict__)

@@ -115,7 +115,10 @@ CREATE TABLE IF NOT EXISTS api_keys (
 """
 
 # Append only: each entry upgrades its file by one schema version.
-MIGRATIONS = [script(_SCHEMA)]
+MIGRATIONS = [
+    script(_SCHEMA),
+    script("ALTER TABLE objections ADD COLUMN result_received_at TEXT;"),  # when the objector received the result
+]
 USER_MIGRATIONS = [script(_USERS_SCHEMA)]
 
 _OBJECTION_COLUMNS = tuple(Objection.__dataclass_fields__)

@@ -35,6 +35,7 @@ __all__ = [
     "UserExists",
     "UserStore",
     "default_hasher",
+    "demo_logins",
     "ensure_demo_users",
     "hash_api_key",
 ]
@@ -180,6 +181,20 @@ class UserStore:
 
     def revoke_api_key(self, key_id: str) -> bool:
         return self.repository.revoke_api_key(key_id)
+
+
+def demo_logins(settings: Settings, users: UserStore) -> list[tuple[str, str, str, str | None]]:
+    """(username, password, role, organisation) of each demo user this user store holds, in development only,
+    where `riskmine demo` created them with their public passwords (and resets them on every run); none elsewhere.
+    The console's login page lists them, as `riskmine demo` prints them."""
+    if getattr(settings, "env", "development") != "development":
+        return []
+    out = []
+    for username, password, role, _ in DEMO_USERS:
+        found = users.get_by_username(username)
+        if found is not None and found.role.value == role:
+            out.append((username, password, role, found.organisation))
+    return out
 
 
 def ensure_demo_users(settings: Settings, users: UserStore | None = None) -> list[tuple[str, str, str]]:

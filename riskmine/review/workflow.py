@@ -120,7 +120,7 @@ def review_view(c: CandidateRisk) -> dict[str, Any]:
 def get_candidate(store: Store, candidate_id: str) -> CandidateRisk:
     cand = store.get(Collection.candidates, candidate_id)
     if cand is None:
-        raise ReviewNotFound(f"no candidate with id {candidate_id!r}")
+        raise ReviewNotFound(f"没有编号为 {candidate_id} 的候选风险")
     assert isinstance(cand, CandidateRisk)
     return cand
 
@@ -170,7 +170,7 @@ def visible_candidate(store: Store, db: ReviewRepository, actor: Actor, candidat
     require_role(actor, REVIEW_READER_ROLES, "read candidates")
     cand = get_candidate(store, candidate_id)
     if not can_see(store, db, actor, cand):
-        raise ReviewNotFound(f"no candidate with id {candidate_id!r} in your organisation's scope")
+        raise ReviewNotFound(f"您所在单位的范围内没有编号为 {candidate_id} 的候选风险")
     return cand
 
 
@@ -306,8 +306,9 @@ def decide(
     now: datetime | None = None,
 ) -> Decision:
     """Record an analyst's decision: confirm (needs risk level and warning colour) or reject a candidate
-    that is new or in review. Stores a Decision, sets the candidate's status, decision_id and deadline
-    (red/orange: disposition due at once). Returns the Decision."""
+    that is new or in review. Stores a Decision, sets the candidate's status, decision_id, grade (the decided
+    level and colour every output shows from now on) and deadline (a major risk, confirmed red or orange or found
+    in the immediate tier: its 24-hour report, which the immediate report written here meets). Returns the Decision."""
     cand = _editable(store, db, actor, candidate_id, "decide on candidates")
     try:
         target = CandidateStatus(status)
@@ -340,27 +341,34 @@ def decide(
         decided_at=when,
     )
     store.write(Collection.decisions, [decision], DuplicatePolicy.fail)
-    cand.decision_id = decision.id
+    cand.record_decision(decision)
     cand.status = S.in_review
     _enter(store, cand, target, when)
     _save(store, cand, when)
     audit.record(db, actor, "decision.add", "decision", decision.id, after=decision)
     audit.record(db, actor, "candidate.decide", "candidate", cand.id, before=before, after=review_view(cand))
     if target is S.confirmed:
-        _immediate_report(store, db, actor, cand, decision)
+        _immediate_report(store, db, actor, cand, decision, when)
     return decision
 
 
 def _immediate_report(
-    store: Store, db: ReviewRepository, actor: Actor, cand: CandidateRisk, decision: Decision
+    store: Store, db: ReviewRepository, actor: Actor, cand: CandidateRisk, decision: Decision, when: datetime
 ) -> None:
-    """A confirmed immediate-tier candidate gets its immediate report at once (files beside the review db)."""
+    """A confirmed major risk (immediate tier, or red/orange) gets its immediate report at once (files beside the
+    review db), which meets its 24-hour deadline: the deadline is cleared and the audit says whether in time."""
     from riskmine.reports.immediate import on_candidate_confirmed
 
     files = on_candidate_confirmed(store, cand, decision, db.var_dir)
-    if files is not None:
-        written = {"docx": str(files.docx), "html": str(files.html)}
-        audit.record(db, actor, "report.immediate", "candidate", cand.id, after=written)
+    if files is None:
+        return
+    due = cand.due_at
+    if due is not None:
+        cand.due_at = None
+        _save(store, cand, when)
+    written = {"docx": str(files.docx), "html": str(files.html), "due_at": None, "on_time": due is None or when < due}
+    before = {"due_at": iso(due) if due else None}
+    audit.record(db, actor, "report.immediate", "candidate", cand.id, before=before, after=written)
 
 
 def decisions_of(store: Store, db: ReviewRepository, candidate_id: str, actor: Actor) -> list[Decision]:
@@ -483,7 +491,13 @@ def split(
         raise ReviewConflict(f"these signals were already split off into candidate {new_id}")
     reduced = _rebuilt(cand, _signals(store, staying))
     template = cand.model_copy(
-        update={"status": S.in_review, "assignee": cand.assignee, "decision_id": None, "merged_into": None}
+        update={
+            "status": S.in_review,
+            "assignee": cand.assignee,
+            "decision_id": None,
+            "decided": None,
+            "merged_into": None,
+        }
     )
     created = _rebuilt(template, _signals(store, moving), new_id=new_id)
     created.created_at = when
@@ -517,9 +531,12 @@ def record_objection(
     objector_kind: str,
     text: str,
     received_at: datetime | None = None,
+    result_received_at: datetime | None = None,
 ) -> Objection:
     """Record an objection received at `received_at` (default now) against the candidate's latest decision.
-    Refused with DeadlinePassed when received after the 15-day window (ending on a working day)."""
+    The 15-day window (ending on a working day) runs from `result_received_at`, when the objector received the
+    result (Sichuan 第二十一条); unknown (None), from the decision, and the objection says so (deadline_basis).
+    Refused with DeadlinePassed when received after the window."""
     cand = _editable(store, db, actor, candidate_id, "record objections")
     decision = latest_decision(store, cand)
     if decision is None:
@@ -531,15 +548,24 @@ def record_objection(
         raise ReviewError("name the producer or seller objecting (1-200 characters)")
     if not text or len(text) > MAX_OBJECTION_CHARS:
         raise ReviewError(f"the objection text must have 1-{MAX_OBJECTION_CHARS} characters")
-    received = received_at or now_utc()
-    due = deadlines.objection_deadline(decision.decided_at)
-    if received >= due:
-        raise DeadlinePassed(
-            f"objection received {iso(received)} is too late: objections to decision {decision.id} "
-            f"(made {iso(decision.decided_at)}) were due within {deadlines.OBJECTION_DAYS} days, by {iso(due)}"
-        )
+    received = deadlines.aware(received_at or now_utc())
+    result_received_at = deadlines.aware(result_received_at) if result_received_at else None
     if received < decision.decided_at:
         raise ReviewError("an objection cannot be received before the decision it objects to")
+    if result_received_at is not None:
+        _check_result_received(result_received_at, decision, received)
+    due = deadlines.objection_deadline(decision.decided_at, result_received_at)
+    if received >= due:
+        basis = (
+            f"of {iso(result_received_at)}, when the {objector_kind} received the result"
+            if result_received_at
+            else f"of the decision ({iso(decision.decided_at)}), as no date of receipt was given (give "
+            f"result_received_at, the day the {objector_kind} received the result, if it is known)"
+        )
+        raise DeadlinePassed(
+            f"objection received {iso(received)} is too late: objections to decision {decision.id} were due "
+            f"within {deadlines.OBJECTION_DAYS} days of the day {basis}, by {iso(due)}"
+        )
     obj = Objection(
         id="o" + secrets.token_hex(8),
         candidate_id=cand.id,
@@ -554,9 +580,24 @@ def record_objection(
         answer=None,
         answered_by=None,
         answered_at=None,
+        result_received_at=iso(result_received_at) if result_received_at else None,
     )
     db.add_objection(obj, audit.entry(actor, "objection.add", "objection", obj.id, after=obj.public()))
     return obj
+
+
+def _check_result_received(result_received_at: datetime, decision: Decision, received: datetime) -> None:
+    """The day the objector received the result lies between the decision's day and the objection."""
+    if deadlines.china_day(result_received_at) < deadlines.china_day(decision.decided_at):
+        raise ReviewError(
+            f"result_received_at {iso(result_received_at)} is before the decision it reports "
+            f"(made {iso(decision.decided_at)}): the result cannot have been received then"
+        )
+    if result_received_at > received:
+        raise ReviewError(
+            f"result_received_at {iso(result_received_at)} is after the objection was received ({iso(received)}): "
+            "an objection answers a result already received"
+        )
 
 
 def answer_objection(store: Store, db: ReviewRepository, objection_id: str, actor: Actor, answer: str) -> Objection:
@@ -632,7 +673,7 @@ def overdue(store: Store, db: ReviewRepository, actor: Actor, *, now: datetime |
     out: list[OverdueItem] = []
     for cand in store.iterate(Collection.candidates, filters={"status": statuses}):
         deadline = deadlines.current_deadline(cand)
-        if deadline is None or deadline.due_at > when or not can_see(store, db, actor, cand):
+        if deadline is None or not deadline.overdue(when) or not can_see(store, db, actor, cand):
             continue
         out.append(
             OverdueItem(

@@ -1,8 +1,19 @@
-"""Chinese display labels shared by candidate titles, the console and reports (one table, so they agree)."""
+"""Chinese display labels shared by candidate titles, the console, the API and the reports (one table, so they
+agree: a status, tier, source type, harm or measure reads the same wherever an analyst meets it)."""
 
 from __future__ import annotations
 
-from riskmine.schema.enums import HazardType, Population, RiskLevel, WarningColor
+from riskmine.schema.enums import (
+    CandidateStatus,
+    DispositionMeasure,
+    HarmKind,
+    HazardType,
+    Population,
+    RiskLevel,
+    SourceType,
+    Tier,
+    WarningColor,
+)
 
 HAZARD_LABELS: dict[str, str] = {
     HazardType.electric_shock: "触电/漏电",
@@ -37,3 +48,45 @@ POPULATION_LABELS: dict[str, str] = {
     Population.elderly: "老年人",
     Population.pregnant: "孕妇",
 }
+
+SOURCE_TYPE_LABELS: dict[str, str] = {
+    SourceType.review: "电商评论",
+    SourceType.news: "新闻舆情",
+    SourceType.complaint: "消费者投诉",
+    SourceType.recall: "召回",
+    SourceType.spot_check: "监督抽查",
+    SourceType.injury_report: "伤害监测",
+    SourceType.government_notice: "政府通报",
+    SourceType.station_report: "监测站报送",
+    SourceType.public_report: "公众举报",
+}
+TIER_LABELS: dict[str, str] = {Tier.immediate: "立即处置", Tier.review: "待研判", Tier.watch: "持续关注"}
+STATUS_LABELS: dict[str, str] = {
+    CandidateStatus.new: "新建",
+    CandidateStatus.in_review: "研判中",
+    CandidateStatus.confirmed: "已确认",
+    CandidateStatus.rejected: "已排除",
+    CandidateStatus.merged: "已合并",
+    CandidateStatus.disposed: "已处置",
+    CandidateStatus.closed: "已关闭",
+}
+HARM_LABELS: dict[str, str] = {
+    HarmKind.injury: "人员受伤",
+    HarmKind.hospital: "就医",
+    HarmKind.death: "死亡",
+    HarmKind.property_damage: "财产损失",
+}
+# Disposition measures (Sichuan 第二十三条, Shanghai 2022 第9条), as actions.
+MEASURE_LABELS: dict[str, str] = {
+    DispositionMeasure.spot_check: "实施监督抽查",
+    DispositionMeasure.enforcement_inspection: "组织执法检查",
+    DispositionMeasure.special_campaign: "开展专项整治",
+    DispositionMeasure.summons: "约谈相关企业",
+    DispositionMeasure.recall_advice: "提出召回建议",
+    DispositionMeasure.internal_bulletin: "发布风险通报",
+    DispositionMeasure.industry_warning: "发布风险警示",
+    DispositionMeasure.consumer_advisory: "发布消费提示",
+    DispositionMeasure.clue_transfer: "移送案件线索",
+    DispositionMeasure.standard_revision: "提出标准制修订建议",
+}
+SCOPE_LABELS: dict[str, str] = {"industry_wide": "行业性", "regional": "区域性", "systemic": "系统性"}

@@ -183,6 +183,13 @@ class Evidence(_Record):
     duplicates: int = 0  # other members of its duplicate group
 
 
+class Grade(_Record):
+    """A risk level and warning colour: the model's suggestion for a candidate, or an analyst's decision."""
+
+    risk_level: RiskLevel | None = None
+    warning_color: WarningColor | None = None
+
+
 class CandidateRisk(_Record):
     """A cluster of linked signals proposed to analysts."""
 
@@ -197,6 +204,7 @@ class CandidateRisk(_Record):
     event_count: int = 0  # distinct duplicate groups
     counts_by_source_type: dict[str, int] = Field(default_factory=dict)
     counts_by_region: dict[str, int] = Field(default_factory=dict)
+    places: list[str] = Field(default_factory=list)  # cities and counties its signals name, most named first
     counts_by_week: dict[str, int] = Field(default_factory=dict)
     first_seen: datetime | None = None
     last_seen: datetime | None = None
@@ -207,7 +215,8 @@ class CandidateRisk(_Record):
     priority: float = 0.0
     factors: dict[str, float] = Field(default_factory=dict)
     tier: Tier = Tier.watch
-    risk_level: RiskLevel | None = None  # suggested; the decided level is on the latest Decision
+    # the model's suggestion, recomputed by every refresh; what outputs show is `grade`
+    risk_level: RiskLevel | None = None
     warning_color: WarningColor | None = None
     # statistics of the candidate: trend test, disproportionality (PRR), scope tests; each a dict
     # naming its statistic, value, threshold and verdict
@@ -220,13 +229,39 @@ class CandidateRisk(_Record):
     organisation: str | None = None  # organisation responsible for the candidate
     merged_into: str | None = None
     decision_id: str | None = None  # latest decision
+    decided: Grade | None = None  # the latest decision's level and colour; set with decision_id by record_decision
     due_at: datetime | None = None  # deadline of the current step (e.g. 24 h for the immediate tier)
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 
+    @property
+    def suggested(self) -> Grade:
+        """The model's suggested level and colour."""
+        return Grade(risk_level=self.risk_level, warning_color=self.warning_color)
+
+    @property
+    def grade(self) -> Grade:
+        """The level and colour every output shows: the latest decision's once a candidate has one (a
+        rejection without them grades nothing), the model's suggestion before."""
+        return self.decided if self.decided is not None else self.suggested
+
+    def record_decision(self, decision: Decision) -> None:
+        """Make `decision` the candidate's latest: its level and colour become the candidate's grade."""
+        self.decision_id = decision.id
+        self.decided = Grade(risk_level=decision.risk_level, warning_color=decision.warning_color)
+
 
 # CandidateRisk fields the review workflow owns: a candidate refresh keeps their stored values.
-CANDIDATE_REVIEW_FIELDS = ("status", "assignee", "organisation", "merged_into", "decision_id", "due_at", "created_at")
+CANDIDATE_REVIEW_FIELDS = (
+    "status",
+    "assignee",
+    "organisation",
+    "merged_into",
+    "decision_id",
+    "decided",
+    "due_at",
+    "created_at",
+)
 
 
 class Decision(_Record):

@@ -28,7 +28,7 @@ from riskmine.store.base import Collection, StoreError, UnknownFieldError
 
 # Bump when a field is added, removed or extracted differently: backends rebuild
 # their derived index data (facets, full-text rows) for stored records on open.
-FIELDS_VERSION = 2
+FIELDS_VERSION = 3
 
 # The pseudo-field naming each record's time (sort, Range filters, time buckets).
 TIME_FIELD = "time"
@@ -298,12 +298,12 @@ CANDIDATE_FIELDS = _fields(
     _spec("product_category", K, _one(lambda c: c.product_category)),
     _spec("hazard", K, _one(lambda c: c.hazard)),
     _spec("tier", K, _one(lambda c: c.tier)),
-    _spec("risk_level", K, _one(lambda c: c.risk_level)),
-    _spec("warning_color", K, _one(lambda c: c.warning_color)),
+    _spec("risk_level", K, _one(lambda c: c.grade.risk_level), doc="decided, else suggested (CandidateRisk.grade)"),
+    _spec("warning_color", K, _one(lambda c: c.grade.warning_color), doc="decided, else suggested"),
     _spec("status", K, _one(lambda c: c.status)),
     _spec("brand", K, lambda c: c.brands, multi=True),
     _spec("enterprise", K, lambda c: c.enterprises, multi=True),
-    _spec("region", K, lambda c: list(c.counts_by_region), multi=True),
+    _spec("region", K, lambda c: [*c.counts_by_region, *c.places], multi=True, doc="provinces, cities, counties"),
     _spec("source_type", K, lambda c: list(c.counts_by_source_type), multi=True),
     _spec("population", K, lambda c: c.populations, multi=True),
     _spec("signal_id", K, lambda c: c.signal_ids, multi=True, doc="member signals"),

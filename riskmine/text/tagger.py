@@ -101,6 +101,9 @@ _NAME_BOUNDARY = re.compile(r".*[的是由在被向对和与及经从给为将�
 _GENERIC_COMPANY = re.compile(
     r"(快递|物流|保险|电力|燃气|航空|网络|科技|这家|那家|一家|各家|每家|本|贵|黑心|无良|工|加工|代工)$"
 )
+# Before a bare 公司/厂, words of a sentence rather than a name: a whereabouts (送到公司, 拿回公司, 寄去厂里,
+# 在公司) or a pronoun or common noun (我们公司, 东西…公司).
+_SENTENCE_STEM = re.compile(r"(到|回|去|进|往|在|至|向|来)$|^(东西|我们|你们|他们|她们|大家|自己|人家|我|你|他|她|它)")
 _BARE_SUFFIXES = frozenset({"公司", "厂"})
 _BRAND_FOLLOWERS = ("牌", "品牌", "官方", "旗舰", "专卖", "专营", "自营", "售后", "客服", "家的", "出品", "新款")
 _MODEL_RE = re.compile(r"[ \-]?[A-Za-z0-9]")
@@ -454,7 +457,10 @@ class Tagger:
             suffix = m.group(1)
             start, name = _trim_name(m.start(), m.group(0))
             stem = name[: -len(suffix)]
-            if len(stem) < 2 or (suffix in _BARE_SUFFIXES and (len(stem) < 3 or _GENERIC_COMPANY.search(stem))):
+            bare = suffix in _BARE_SUFFIXES
+            if len(stem) < 2 or (
+                bare and (len(stem) < 3 or _GENERIC_COMPANY.search(stem) or _SENTENCE_STEM.search(stem))
+            ):
                 continue
             if suffix == "厂" and m.end() < len(text) and text[m.end()] in "家商区房长址里":
                 continue

@@ -79,6 +79,16 @@ def login(client: TestClient, users: UserStore) -> Callable[..., dict[str, str]]
 
 
 @pytest.fixture
+def reader(client: TestClient, login: Callable[..., dict[str, str]]) -> TestClient:
+    """The `client`, logged in as an analyst of the assessment centre (who sees every candidate): signals,
+    candidates, documents, the graph and the sources need a login in every mode, development included.
+    A request's own Authorization header (e.g. ``headers=login("station")``) still overrides it.
+    A test file whose every test reads uses it as an autouse fixture."""
+    client.headers.update(login("analyst", username="reader"))
+    return client
+
+
+@pytest.fixture
 def seeded(store: SQLiteStore) -> dict[str, Any]:
     """The seed documents stored, processed by the keyword pipeline, and grouped into candidates."""
     store.write(Collection.documents, SEED_DOCUMENTS)

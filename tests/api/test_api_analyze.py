@@ -1,10 +1,11 @@
-"""POST /api/v1/analyze: results in input order, 207 / 422 / 413, nothing stored."""
+"""POST /api/v1/analyze: one answer per input in input order, an error object where a row is rejected."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 from riskmine.api.routers.analyze import MAX_ANALYZE_ITEMS
@@ -16,6 +17,11 @@ ITEMS = [
     {"id": "b", "text": "物流很快，包装完好。"},
     {"id": "c", "text": "电热水壶漏电", "source_type": "complaint", "rating": "1星"},
 ]
+
+
+@pytest.fixture(autouse=True)
+def _signed_in(reader: TestClient) -> None:
+    """Every test here calls as a logged-in analyst: analysis needs a login unless RISKMINE_OPEN_ANALYZE opts in."""
 
 
 def test_results_in_input_order(client: TestClient, store: SQLiteStore) -> None:
@@ -49,14 +55,20 @@ def test_ndjson_input(client: TestClient) -> None:
     assert [x["id"] for x in r.json()] == ["a", "b", "c"]
 
 
-def test_some_invalid_gives_207_with_nulls_in_place(client: TestClient) -> None:
+def test_some_invalid_answers_200_with_an_error_object_in_place(client: TestClient) -> None:
     items = [ITEMS[0], {"id": "x"}, "just a string", ITEMS[1], {"id": "y", "text": "起火", "colour": "red"}]
     r = client.post("/api/v1/analyze", json=items)
-    assert r.status_code == 207, r.text
-    body = r.json()
-    assert [x["id"] if x else None for x in body["results"]] == ["a", None, None, "b", None]
-    assert [(e["row"], e["field"]) for e in body["rejected"]] == [(2, "text"), (3, None), (5, "colour")]
-    assert "expected a JSON object" in body["rejected"][1]["reason"]
+    assert r.status_code == 200, r.text
+    results = r.json()
+    assert isinstance(results, list) and len(results) == len(items)
+    assert [x["id"] for x in results] == ["a", "x", None, "b", "y"]
+    assert "error" not in results[0] and "error" not in results[3]
+    errors = [x for x in results if "error" in x]
+    assert [(e["row"], e["field"]) for e in errors] == [(2, "text"), (3, None), (5, "colour")]
+    assert errors[0]["error"] == "row 2: missing required field 'text'"
+    assert "expected a JSON object" in errors[1]["error"]
+    assert "unknown field 'colour'" in errors[2]["error"]
+    assert set(errors[0]) == {"id", "error", "row", "field"}
 
 
 def test_ndjson_bad_line_keeps_alignment(client: TestClient) -> None:
@@ -64,18 +76,35 @@ def test_ndjson_bad_line_keeps_alignment(client: TestClient) -> None:
     r = client.post(
         "/api/v1/analyze", content="\n".join(lines).encode(), headers={"Content-Type": "application/x-ndjson"}
     )
-    assert r.status_code == 207
-    body = r.json()
-    assert [x["id"] if x else None for x in body["results"]] == ["a", None, "b"]
-    assert [e["row"] for e in body["rejected"]] == [2]
+    assert r.status_code == 200
+    results = r.json()
+    assert [x["id"] for x in results] == ["a", None, "b"]
+    assert results[1]["row"] == 2 and results[1]["error"].startswith("row 2: not valid JSON")
 
 
-def test_all_invalid_gives_422(client: TestClient) -> None:
-    r = client.post("/api/v1/analyze", json=[{"id": "x"}, {"text": "起火"}])
-    assert r.status_code == 422
-    err = r.json()["error"]
-    assert err["code"] == "no_valid_rows"
-    assert [(d["row"], d["field"]) for d in err["details"]] == [(1, "text"), (2, "id")]
+def test_ndjson_rejection_names_the_line_sent(client: TestClient) -> None:
+    lines = [json.dumps(ITEMS[0], ensure_ascii=False), "", json.dumps({"id": "z"})]
+    r = client.post(
+        "/api/v1/analyze", content="\n".join(lines).encode(), headers={"Content-Type": "application/x-ndjson"}
+    )
+    assert r.status_code == 200
+    assert r.json()[1] == {"id": "z", "error": "row 3: missing required field 'text'", "row": 3, "field": "text"}
+
+
+def test_all_invalid_is_the_same_shape(client: TestClient) -> None:
+    r = client.post("/api/v1/analyze", json=[{"id": "x"}, {"text": "起火"}, {"id": 7, "text": ""}])
+    assert r.status_code == 200, r.text
+    assert r.json() == [
+        {"id": "x", "error": "row 1: missing required field 'text'", "row": 1, "field": "text"},
+        {"id": None, "error": "row 2: missing required field 'id'", "row": 2, "field": "id"},
+        {"id": "7", "error": "row 3: missing required field 'text'", "row": 3, "field": "text"},
+    ]
+
+
+def test_openapi_documents_one_answer(client: TestClient) -> None:
+    responses = client.get("/openapi.json").json()["paths"]["/api/v1/analyze"]["post"]["responses"]
+    assert "207" not in responses
+    assert "200" in responses
 
 
 def test_too_many_items_is_413(client: TestClient) -> None:
@@ -108,7 +137,8 @@ def test_pipeline_that_cannot_be_built_is_503(store: SQLiteStore, users: Any, se
     def broken(settings: Any, store: Any) -> Any:
         raise FileNotFoundError("no model artifact in var/models")
 
-    app = create_app(settings, store=store, users=users, pipeline_factory=broken)
+    opened = settings.model_copy(update={"open_analyze": True})  # anonymous analysis, opted in
+    app = create_app(opened, store=store, users=users, pipeline_factory=broken)
     with TestClient(app) as c:
         r = c.post("/api/v1/analyze", json=ITEMS[:1])
     assert r.status_code == 503

@@ -14,12 +14,13 @@ from tests.api.apikit import keyword_pipeline
 
 
 def test_store_opened_by_lifespan_and_closed_after(settings: Settings, users: UserStore) -> None:
-    app = create_app(settings, users=users, pipeline_factory=keyword_pipeline)
+    opened = settings.model_copy(update={"open_analyze": True})  # anonymous analysis, opted in
+    app = create_app(opened, users=users, pipeline_factory=keyword_pipeline)
     with TestClient(app) as client:
         assert client.get("/health").json()["store"]["documents"] == 0
         r = client.post("/api/v1/analyze", json=[{"id": "1", "text": "充电宝起火"}])
         assert r.status_code == 200
-    assert settings.database.exists()
+    assert opened.database.exists()
     assert app.state.riskmine.store is None
 
 

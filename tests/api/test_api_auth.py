@@ -171,7 +171,8 @@ def test_expired_cookie_counts_as_logged_out(client: TestClient, users: UserStor
     user = users.create_user("li", PASSWORD, "admin")
     token, _ = create_access_token(user, settings, now=datetime.now(UTC) - timedelta(days=2))
     client.cookies.set(COOKIE_NAME, token)
-    assert client.get("/").status_code == 200  # reads are open in development
+    r = client.get("/", follow_redirects=False)  # logged out: sent to the login page, not refused with an error
+    assert r.status_code == 303 and r.headers["location"].startswith("/login")
     assert client.get("/api/v1/auth/me").status_code == 401
 
 
@@ -243,27 +244,40 @@ def test_writing_documents_anonymously_is_401_even_in_development(client: TestCl
     assert r.status_code == 401
 
 
-def test_reads_and_analyze_are_open_in_development(client: TestClient) -> None:
-    assert client.get("/api/v1/candidates").status_code == 200
-    assert client.get("/api/v1/signals").status_code == 200
-    assert client.post("/api/v1/analyze", json=[{"id": "1", "text": "充电宝起火"}]).status_code == 200
-
-
-def test_reads_and_analyze_need_a_login_in_production(make_client: Callable[..., TestClient], login: Any) -> None:
-    prod = make_client(**PRODUCTION)
+@pytest.mark.parametrize("env", ["development", "production"])
+def test_reads_and_analyze_need_a_login_in_every_mode(
+    make_client: Callable[..., TestClient], login: Any, env: str
+) -> None:
+    # Sichuan 第七条: no risk information goes out unapproved, so `make run` (development) is as closed as production
+    app = make_client(env=env, secret_key=TEST_SECRET)
     for path in ("/api/v1/candidates", "/api/v1/signals", "/api/v1/documents/d1", "/api/v1/candidates/c1"):
-        r = prod.get(path)
+        r = app.get(path)
         assert r.status_code == 401, path
         assert r.json()["error"]["code"] == "not_authenticated"
-    assert prod.post("/api/v1/analyze", json=[{"id": "1", "text": "充电宝起火"}]).status_code == 401
-    headers = login("viewer", via=prod)
-    assert prod.get("/api/v1/candidates", headers=headers).status_code == 200
-    assert prod.post("/api/v1/analyze", json=[{"id": "1", "text": "起火"}], headers=headers).status_code == 200
+    assert app.post("/api/v1/analyze", json=[{"id": "1", "text": "充电宝起火"}]).status_code == 401
+    headers = login("viewer", via=app)
+    assert app.get("/api/v1/candidates", headers=headers).status_code == 200
+    assert app.post("/api/v1/analyze", json=[{"id": "1", "text": "起火"}], headers=headers).status_code == 200
 
 
-def test_console_redirects_to_login_in_production(make_client: Callable[..., TestClient]) -> None:
-    prod = make_client(**PRODUCTION)
-    r = prod.get("/signals?q=充电宝", follow_redirects=False)
+@pytest.mark.parametrize("env", ["development", "production"])
+def test_anonymous_analysis_only_where_a_deployment_opts_in(make_client: Callable[..., TestClient], env: str) -> None:
+    opened = make_client(env=env, secret_key=TEST_SECRET, open_analyze=True)
+    assert opened.post("/api/v1/analyze", json=[{"id": "1", "text": "充电宝起火"}]).status_code == 200
+    assert opened.get("/api/v1/candidates").status_code == 401  # it opens the analysis, nothing stored
+    assert opened.get("/api/v1/signals").status_code == 401
+
+
+def test_there_is_no_switch_that_opens_reads(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RISKMINE_OPEN_READS", "true")  # the old development default, now gone
+    assert not hasattr(Settings(var_dir=tmp_path), "open_reads")
+    assert Settings(var_dir=tmp_path).open_analyze is False
+
+
+@pytest.mark.parametrize("env", ["development", "production"])
+def test_console_redirects_to_login_in_every_mode(make_client: Callable[..., TestClient], env: str) -> None:
+    app = make_client(env=env, secret_key=TEST_SECRET)
+    r = app.get("/signals?q=充电宝", follow_redirects=False)
     assert r.status_code == 303
     assert r.headers["location"].startswith("/login?next=%2Fsignals%3Fq%3D")
 

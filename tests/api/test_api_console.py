@@ -16,6 +16,15 @@ def fire_candidate(seeded: dict[str, Any]) -> Any:
     return next(c for c in seeded["candidates"] if c.product_category == "充电宝")
 
 
+@pytest.fixture
+def analyst_session(client: TestClient, users: Any) -> TestClient:
+    """`client` signed in through the login form (a session cookie) as an analyst of the assessment centre, who
+    sees every candidate: every console page but the advisories and the login page needs a login, in every mode."""
+    console_login(client, users, "analyst")
+    return client
+
+
+@pytest.mark.usefixtures("analyst_session")
 def test_queue_page_lists_candidates(client: TestClient, seeded: dict[str, Any]) -> None:
     r = client.get("/")
     assert r.status_code == 200
@@ -33,6 +42,7 @@ def test_queue_page_lists_candidates(client: TestClient, seeded: dict[str, Any])
     assert "<script" not in html
 
 
+@pytest.mark.usefixtures("analyst_session")
 def test_queue_filters(client: TestClient, seeded: dict[str, Any]) -> None:
     fire = fire_candidate(seeded)
     html = client.get("/", params={"hazard": "fire", "tier": "", "region": ""}).text
@@ -43,6 +53,7 @@ def test_queue_filters(client: TestClient, seeded: dict[str, Any]) -> None:
     assert client.get("/", params={"hazard": "lasers", "page": "x"}).status_code == 200
 
 
+@pytest.mark.usefixtures("analyst_session")
 def test_candidate_page_escapes_hostile_text_and_highlights_spans(client: TestClient, seeded: dict[str, Any]) -> None:
     fire = fire_candidate(seeded)
     r = client.get(f"/candidates/{fire.id}")
@@ -70,6 +81,7 @@ def test_candidate_page_escapes_hostile_text_and_highlights_spans(client: TestCl
     assert "<svg" in html
 
 
+@pytest.mark.usefixtures("analyst_session")
 def test_hostile_title_is_escaped(client: TestClient, seeded: dict[str, Any]) -> None:
     r = client.get("/signals", params={"q": "自燃"})
     assert r.status_code == 200
@@ -89,6 +101,7 @@ def test_hostile_title_is_escaped(client: TestClient, seeded: dict[str, Any]) ->
         "\u202e起火",
     ],
 )
+@pytest.mark.usefixtures("analyst_session")
 def test_hostile_search_strings_render_inert(client: TestClient, seeded: dict[str, Any], q: str) -> None:
     r = client.get("/signals", params={"q": q})
     assert r.status_code == 200
@@ -97,12 +110,14 @@ def test_hostile_search_strings_render_inert(client: TestClient, seeded: dict[st
     assert 'value="' in r.text
 
 
+@pytest.mark.usefixtures("analyst_session")
 def test_query_is_not_evaluated_as_a_template(client: TestClient) -> None:
     r = client.get("/signals", params={"q": "{{ 7*7 }}"})
     assert 'value="{{ 7*7 }}"' in r.text
     assert "“{{ 7*7 }}”" in r.text
 
 
+@pytest.mark.usefixtures("analyst_session")
 def test_signal_search_page(client: TestClient, seeded: dict[str, Any]) -> None:
     r = client.get("/signals", params={"q": "电热水壶"})
     html = r.text
@@ -122,12 +137,49 @@ def test_login_page(client: TestClient) -> None:
     assert 'type="password"' in r.text
 
 
+def test_anonymous_visitors_see_no_review_record_in_development(
+    client: TestClient, seeded: dict[str, Any], login: Any
+) -> None:
+    """`make run` serves in development: there too the console shows an anonymous visitor no candidate, signal,
+    comment or decision rationale, as the API answers 401 for them (Sichuan 第七条)."""
+    fire = fire_candidate(seeded)
+    analyst = login("analyst")
+    review = f"/api/v1/review/candidates/{fire.id}"
+    assert client.post(f"{review}/comments", json={"text": "内部意见：待抽检"}, headers=analyst).status_code == 201
+    decision = {"status": "confirmed", "risk_level": "high", "warning_color": "red", "rationale": "内部理由：多源起火"}
+    assert client.post(f"{review}/decisions", json=decision, headers=analyst).status_code == 201
+    for path in (f"{review}/comments", f"{review}/decisions", f"/api/v1/candidates/{fire.id}", "/api/v1/signals"):
+        assert client.get(path).status_code == 401, path
+    for path in ("/", f"/candidates/{fire.id}", "/signals?q=充电宝", "/overdue", "/station"):
+        r = client.get(path, follow_redirects=False)
+        assert r.status_code == 303 and r.headers["location"].startswith("/login?next="), path
+        page = client.get(path).text  # the login page it leads to
+        assert "内部意见" not in page and "内部理由" not in page and "晚上突然起火了" not in page, path
+    assert client.get("/advisories").status_code == 200  # published advisories stay public
+
+
+def test_login_page_lists_the_demo_logins_in_development_only(
+    client: TestClient, make_client: Any, settings: Any, users: Any
+) -> None:
+    from riskmine.review.users import DEMO_USERS, ensure_demo_users
+
+    assert "demo-pass" not in client.get("/login").text  # no demo users: nothing to list
+    ensure_demo_users(settings, users)
+    page = client.get("/login").text
+    for username, password, _, _ in DEMO_USERS:
+        assert f"<code>{username}</code>" in page and f"<code>{password}</code>" in page
+    assert "查看者</td><td>成都市" in page  # the viewer sees 成都市's subtree
+    production = make_client(env="production", secret_key=settings.secret_key)
+    assert "demo-pass" not in production.get("/login").text  # public passwords are never shown there
+
+
 def test_static_css_is_served(client: TestClient) -> None:
     r = client.get("/static/console.css")
     assert r.status_code == 200
     assert "text/css" in r.headers["content-type"]
 
 
+@pytest.mark.usefixtures("analyst_session")
 def test_pages_load_no_external_assets(client: TestClient, seeded: dict[str, Any]) -> None:
     for path in ("/", f"/candidates/{fire_candidate(seeded).id}", "/signals", "/login"):
         html = client.get(path).text
@@ -152,6 +204,7 @@ def kettle_candidate(seeded: dict[str, Any]) -> Any:
     return next(c for c in seeded["candidates"] if c.product_category == "电热水壶")
 
 
+@pytest.mark.usefixtures("analyst_session")
 def test_queue_lists_immediate_tier_first(client: TestClient, seeded: dict[str, Any]) -> None:
     html = client.get("/").text
     kettle, fire = kettle_candidate(seeded), fire_candidate(seeded)
@@ -161,8 +214,9 @@ def test_queue_lists_immediate_tier_first(client: TestClient, seeded: dict[str, 
     assert "共 2 条" in html
 
 
-def test_candidate_page_shows_the_analysis(client: TestClient, seeded: dict[str, Any]) -> None:
+def test_candidate_page_shows_the_analysis(client: TestClient, seeded: dict[str, Any], users: Any) -> None:
     fire = fire_candidate(seeded)
+    console_login(client, users, "viewer")
     html = client.get(f"/candidates/{fire.id}").text
     assert "优先级因素" in html and re.search(r'<svg class="bar"[^>]*aria-label="独立事件数 [0-9.]+"', html)
     assert "统计检验" in html and "趋势检验" in html
@@ -171,8 +225,8 @@ def test_candidate_page_shows_the_analysis(client: TestClient, seeded: dict[str,
     assert "<title>2024-W19：" in html
     assert "地区分布" in html and "关联实体" in html
     assert "办理期限" in html
-    # anonymous readers (development) see why they cannot decide
-    assert "登录为分析员后可作出研判" in html
+    # a viewer reads the analysis and sees why they cannot decide
+    assert "当前角色（查看者）不能作出研判" in html
     assert "decision-form" not in html
 
 
@@ -210,11 +264,34 @@ def test_analyst_decides_in_the_console(client: TestClient, seeded: dict[str, An
     assert r.headers["location"].startswith(f"/candidates/{kettle.id}?done=decided")
     html = client.get(r.headers["location"]).text
     assert "研判结论已保存" in html
-    assert "已确认" in html and "监督抽查、召回建议" in html
+    assert "已确认" in html and "实施监督抽查、提出召回建议" in html
     assert "多起漏电致伤 &lt;b&gt;需处置&lt;/b&gt;" in html  # the rationale is escaped too
     assert "decision-form" not in html  # decided
     assert 'name="to" value="disposed"' in html  # the next step is offered
     assert 'class="advisory-form"' in html
+
+
+def test_the_decided_grade_heads_the_page_and_the_queue_with_the_suggestion_beside_it(
+    client: TestClient, seeded: dict[str, Any], users: Any, store: Any
+) -> None:
+    from riskmine.schema import RiskLevel, WarningColor
+    from riskmine.store.base import Collection, DuplicatePolicy
+
+    fire = fire_candidate(seeded)
+    fire.risk_level, fire.warning_color = RiskLevel.high, WarningColor.red  # the model suggests 高风险, 红色
+    store.write(Collection.candidates, [fire], DuplicatePolicy.overwrite)
+    console_login(client, users, "analyst")
+    decision = {"status": "confirmed", "risk_level": "medium", "warning_color": "orange", "rationale": "个案"}
+    assert client.post(f"/candidates/{fire.id}/decision", data=decision, follow_redirects=False).status_code == 303
+    page = client.get(f"/candidates/{fire.id}").text
+    header = page[page.index("<h1>") : page.index('<section class="grid">')]
+    queue = client.get("/").text
+    row = next(r for r in queue.split("<tr>") if f'href="/candidates/{fire.id}"' in r)
+    for shown in (header, row):
+        decided, _, suggestion = shown.partition("建议：")
+        assert "中风险" in decided and "橙色预警" in decided
+        assert "高风险" not in decided and "红色预警" not in decided
+        assert "高风险" in suggestion and "红色预警" in suggestion
 
 
 def test_refused_decision_is_explained(client: TestClient, seeded: dict[str, Any], users: Any) -> None:
@@ -247,6 +324,10 @@ def test_draft_approve_and_publish(client: TestClient, seeded: dict[str, Any], u
         f"/candidates/{kettle.id}/decision",
         data={"status": "confirmed", "risk_level": "high", "warning_color": "orange", "rationale": "确认"},
     )
+    # confirmed orange: its immediate report is written at once, which meets the 24-hour deadline
+    page = client.get(f"/candidates/{kettle.id}").text
+    assert "已确认" in page and "已超期" not in page and "剩余" not in page
+    assert f'href="/candidates/{kettle.id}"' not in client.get("/overdue").text
     r = client.post(
         f"/candidates/{kettle.id}/advisories",
         data={"kind": "consumer_advisory", "title": "<i>谨慎</i>选购电热水壶", "body": ""},
@@ -274,6 +355,7 @@ def test_draft_approve_and_publish(client: TestClient, seeded: dict[str, Any], u
     assert "选购电热水壶" in client.get("/advisories").text  # consumer advisories are public
 
 
+@pytest.mark.usefixtures("analyst_session")
 def test_overdue_page(client: TestClient, seeded: dict[str, Any], store: Any) -> None:
     from datetime import UTC, datetime, timedelta
 
@@ -287,7 +369,17 @@ def test_overdue_page(client: TestClient, seeded: dict[str, Any], store: Any) ->
     assert "重大风险 24 小时内报告" in html
     assert f'href="/candidates/{fire_candidate(seeded).id}"' not in html
     page = client.get(f"/candidates/{kettle.id}").text
-    assert "（已超期）" in page
+    assert re.search(r"（已超期 1 天 [56] 小时 \d+ 分）", page) and "剩余" not in page
+
+
+def test_a_running_deadline_shows_the_time_left(client: TestClient, seeded: dict[str, Any], users: Any) -> None:
+    kettle = kettle_candidate(seeded)
+    console_login(client, users, "viewer")
+    # found in the immediate tier when its injury report was collected just now: the 24 hours are running
+    assert "没有超期事项" in client.get("/overdue").text
+    page = client.get(f"/candidates/{kettle.id}").text
+    assert re.search(r"（剩余 2[0-3] 小时 \d+ 分）", page) and "已超期" not in page
+    assert re.search(r'title="剩余 2[0-3] 小时 \d+ 分"', client.get("/").text)
 
 
 def test_station_page(client: TestClient, seeded: dict[str, Any], users: Any, store: Any) -> None:
@@ -308,6 +400,7 @@ def test_station_page(client: TestClient, seeded: dict[str, Any], users: Any, st
     assert client.get("/station").status_code == 403
 
 
+@pytest.mark.usefixtures("analyst_session")
 def test_candidate_page_lists_graph_neighbours(
     client: TestClient, seeded: dict[str, Any], store: Any, settings: Any
 ) -> None:
@@ -395,6 +488,25 @@ def test_objection_recorded_and_answered(client: TestClient, seeded: dict[str, A
     )
     assert r.status_code == 303
     html = client.get(r.headers["location"]).text
+    assert "自收到结果之日起 15 日内" in html  # Sichuan 第二十一条, not from the decision
+    assert "未登记收到结果日期，按研判日期起算 15 日" in html  # no date given: said so
+    from datetime import datetime
+
+    from tests.api.apikit import CST
+
+    today = datetime.now(CST).date().isoformat()
+    r = client.post(
+        f"/candidates/{fire.id}/objections",
+        data={"objector": "某网店", "objector_kind": "seller", "text": "异议", "result_received_at": today},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    assert f"收到结果 {today}" in client.get(r.headers["location"]).text
+    bad_day = client.post(
+        f"/candidates/{fire.id}/objections",
+        data={"objector": "x", "objector_kind": "seller", "text": "y", "result_received_at": "2020-13-01"},
+    )
+    assert bad_day.status_code == 422 and "result_received_at" in bad_day.text
     assert "异议已登记" in html and "某充电宝厂" in html and "产品&lt;b&gt;合格&lt;/b&gt;" in html
     assert "待答复" in html
     answer_path = re.search(r'action="(/candidates/[^"]+/objections/[^"]+/answer)"', html)

@@ -18,7 +18,8 @@ ROWS = [
 
 
 def test_all_valid_rows_give_201_and_are_processed(client: TestClient, login: Any, store: SQLiteStore) -> None:
-    r = client.post("/api/v1/documents", json=ROWS, headers=login("analyst"))
+    analyst = login("analyst")
+    r = client.post("/api/v1/documents", json=ROWS, headers=analyst)
     assert r.status_code == 201, r.text
     body = r.json()
     assert body["accepted"] == 3
@@ -34,7 +35,7 @@ def test_all_valid_rows_give_201_and_are_processed(client: TestClient, login: An
     assert cand.product_category == "充电宝"
     assert cand.signal_count == 3
     for url in body["document_urls"]:
-        got = client.get(url)
+        got = client.get(url, headers=analyst)
         assert got.status_code == 200
         assert got.json()["links"]["self"] == url
 
@@ -121,7 +122,8 @@ def test_too_many_documents_is_413(client: TestClient, login: Any) -> None:
     assert r.json()["error"]["code"] == "too_many_items"
 
 
-def test_get_document_and_404(client: TestClient, seeded: dict[str, Any]) -> None:
+def test_get_document_and_404(reader: TestClient, seeded: dict[str, Any]) -> None:
+    client = reader  # a stored document is unpublished: reading it needs a login in every mode
     doc = seeded["documents"]["r1"]
     r = client.get(f"/api/v1/documents/{doc.id}")
     assert r.status_code == 200
@@ -129,4 +131,4 @@ def test_get_document_and_404(client: TestClient, seeded: dict[str, Any]) -> Non
     assert r.json()["links"]["signal"] == f"/api/v1/signals/{doc.id}"
     r = client.get("/api/v1/documents/nope")
     assert r.status_code == 404
-    assert r.json()["error"] == {"code": "not_found", "message": "no document with id 'nope'", "details": []}
+    assert r.json()["error"] == {"code": "not_found", "message": "没有编号为 nope 的文档", "details": []}

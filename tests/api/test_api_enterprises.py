@@ -14,6 +14,11 @@ from riskmine.store.sqlite import SQLiteStore
 from tests.knowledge_graph.graphkit import demo_signals
 
 
+@pytest.fixture(autouse=True)
+def _reads_as_analyst(reader: TestClient) -> None:
+    """Every test here reads as a logged-in analyst: enterprise profiles need a login in every mode."""
+
+
 @pytest.fixture
 def graphed(store: SQLiteStore) -> Iterator[None]:
     forget_graphs()
@@ -69,5 +74,8 @@ def test_unknown_enterprise_is_404_and_long_name_422(client: TestClient, graphed
     assert client.get("/api/v1/enterprises/" + "厂" * 300).status_code == 422
 
 
-def test_reads_need_a_login_outside_development(make_client: Callable[..., TestClient], graphed: None) -> None:
-    assert make_client(open_reads=False).get("/api/v1/enterprises").status_code == 401
+def test_reads_need_a_login_in_every_mode(make_client: Callable[..., TestClient], graphed: None) -> None:
+    for env in ("development", "production"):
+        closed = make_client(env=env)
+        assert closed.get("/api/v1/enterprises").status_code == 401
+        assert closed.get("/api/v1/enterprises/极充科技").status_code == 401

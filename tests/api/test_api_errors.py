@@ -29,8 +29,8 @@ def test_wrong_method_is_405(client: TestClient) -> None:
     assert_error(client.delete("/api/v1/signals"), 405, "method_not_allowed")
 
 
-def test_validation_error_names_the_parameter(client: TestClient) -> None:
-    err = assert_error(client.get("/api/v1/signals", params={"limit": 201}), 422, "invalid_request")
+def test_validation_error_names_the_parameter(reader: TestClient) -> None:
+    err = assert_error(reader.get("/api/v1/signals", params={"limit": 201}), 422, "invalid_request")
     assert "limit" in err["message"]
     assert err["details"][0]["field"] == "limit"
 
@@ -56,9 +56,9 @@ def test_streamed_body_over_limit_is_413(make_client: Callable[..., TestClient],
     assert_error(r, 413, "payload_too_large")
 
 
-def test_body_under_limit_passes(make_client: Callable[..., TestClient]) -> None:
+def test_body_under_limit_passes(make_client: Callable[..., TestClient], login: Any) -> None:
     client = make_client(max_upload_bytes=10_000)
-    r = client.post("/api/v1/analyze", json=[{"id": "a", "text": "充电宝起火"}])
+    r = client.post("/api/v1/analyze", json=[{"id": "a", "text": "充电宝起火"}], headers=login("analyst", via=client))
     assert r.status_code == 200, r.text
 
 
@@ -88,8 +88,8 @@ def test_empty_batch_is_422(client: TestClient, login: Any) -> None:
     assert_error(r, 422, "empty_batch")
 
 
-def test_console_404_is_an_html_page(client: TestClient) -> None:
-    r = client.get("/candidates/does-not-exist", headers={"Accept": "text/html"})
+def test_console_404_is_an_html_page(reader: TestClient) -> None:
+    r = reader.get("/candidates/does-not-exist", headers={"Accept": "text/html"})
     assert r.status_code == 404
     assert r.headers["content-type"].startswith("text/html")
     assert "未找到" in r.text

@@ -39,16 +39,16 @@ def test_submit_process_and_review_with_the_configured_pipeline(
         assert body["processed"] == 4
         assert body["risks"] >= 2
         assert store.count(Collection.signals) == 4
-        risky = client.get("/api/v1/signals", params={"is_risk": "true", "hazard": "fire"}).json()
+        risky = client.get("/api/v1/signals", params={"is_risk": "true", "hazard": "fire"}, headers=headers).json()
         assert risky["total"] >= 2
-        queue = client.get("/api/v1/candidates").json()
+        queue = client.get("/api/v1/candidates", headers=headers).json()
         assert queue["total"] >= 1
-        cand = client.get(queue["items"][0]["links"]["self"]).json()
+        cand = client.get(queue["items"][0]["links"]["self"], headers=headers).json()
         for ev in cand["evidence"]:
-            assert client.get(ev["document_url"]).status_code == 200
-        page = client.get(f"/candidates/{cand['id']}")
+            assert client.get(ev["document_url"], headers=headers).status_code == 200
+        page = client.get(f"/candidates/{cand['id']}", headers=headers)
         assert page.status_code == 200
         assert "<mark" in page.text
-        results = client.post("/api/v1/analyze", json=[{"id": "x", "text": ROWS[0]["text"]}]).json()
+        results = client.post("/api/v1/analyze", json=[{"id": "x", "text": ROWS[0]["text"]}], headers=headers).json()
         assert results[0]["is_risk"] is True
         assert "fire" in results[0]["hazards"]

@@ -14,6 +14,11 @@ from riskmine.store.sqlite import SQLiteStore
 from tests.knowledge_graph.graphkit import demo_signals
 
 
+@pytest.fixture(autouse=True)
+def _reads_as_analyst(reader: TestClient) -> None:
+    """Every test here reads as a logged-in analyst: the graph's routes need a login in every mode."""
+
+
 @pytest.fixture
 def graphed(store: SQLiteStore) -> Iterator[int]:
     """The tagged demo signals in the store (the API builds its graph from them on first use)."""
@@ -94,7 +99,7 @@ def test_graph_follows_new_signals(client: TestClient, graphed: int, store: SQLi
     assert client.get("/api/v1/graph/stats").json()["signals"] == graphed - 1
 
 
-def test_reads_need_a_login_outside_development(make_client: Callable[..., TestClient], graphed: int) -> None:
-    closed = make_client(open_reads=False)
+def test_reads_need_a_login_in_every_mode(make_client: Callable[..., TestClient], graphed: int) -> None:
+    closed = make_client()  # development, as `make run` serves
     assert closed.get("/api/v1/graph/stats").status_code == 401
     assert closed.get("/api/v1/graph/entities", params={"q": "极充"}).status_code == 401

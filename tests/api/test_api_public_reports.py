@@ -41,8 +41,10 @@ def test_report_is_stored_masked_and_processed(client: TestClient, store: SQLite
     signal = store.get(Collection.signals, body["id"])
     assert signal is not None and signal.is_risk  # processed like any document ("起火")
 
+    assert body["message"] == "感谢您的举报：信息已收到，将由风险分析人员研判。"
     again = client.post(URL, json=REPORT)
     assert again.status_code == 200 and again.json()["duplicate"] is True and again.json()["id"] == body["id"]
+    assert again.json()["message"] == "该信息此前已收到，未重复登记；感谢您的举报。"
     assert store.count(Collection.documents) == 1
 
 

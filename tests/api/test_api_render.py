@@ -86,7 +86,7 @@ def test_local_path(target: str | None, expected: str) -> None:
 
 def test_bars_scale_to_the_largest_and_label() -> None:
     rows = bars({"review": 2, "news": 4, "recall": 1}, table="source_type")
-    expected = [("新闻", 4, 100.0), ("电商评论", 2, 50.0), ("召回", 1, 25.0)]
+    expected = [("新闻舆情", 4, 100.0), ("电商评论", 2, 50.0), ("召回", 1, 25.0)]
     assert [(b.label, b.count, b.percent) for b in rows] == expected
     assert bars({}) == []
 

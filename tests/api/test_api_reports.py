@@ -11,10 +11,12 @@ from docx import Document
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 
+from riskmine.review.orgs import DEMO_ORGS
 from riskmine.review.users import UserStore
+from riskmine.store.base import Collection
 from riskmine.store.sqlite import SQLiteStore
 from tests.api.apikit import PASSWORD
-from tests.reports.reportkit import seed
+from tests.reports.reportkit import make_candidate, seed, station_row
 
 Login = Callable[..., dict[str, str]]
 
@@ -75,6 +77,8 @@ def test_analyst_outside_the_subtree_is_refused(
 
 def test_monthly_draft_edit_and_render(client: TestClient, users: UserStore, reports_store: SQLiteStore) -> None:
     headers = _login(client, users, "admin1", "admin", None)
+    body = {"name": "示范中心", "level": "province", "parent": None}
+    assert client.post("/api/v1/review/orgs", json=body, headers=headers).status_code == 201
     r = client.get(MONTHLY + "&org=示范中心&form=general&phone=010-1", headers=headers)
     assert r.status_code == 200, r.text
     draft: dict[str, Any] = r.json()
@@ -105,3 +109,38 @@ def test_immediate_and_thematic(client: TestClient, users: UserStore, reports_st
     assert Document(BytesIO(r.content)).paragraphs[0].text == "2025年充电宝产品质量安全形势专题分析报告"
     r = client.get("/api/v1/reports/thematic?category=充电宝&year=2025", headers=headers)
     assert r.status_code == 200 and "四、下步工作建议" in r.text
+    r = client.get("/api/v1/reports/thematic?category=移动电源&year=2025", headers=headers)  # a synonym
+    assert r.status_code == 200 and "充电宝" in r.text
+
+
+def test_unknown_organisations_and_categories_are_refused(
+    client: TestClient, users: UserStore, reports_store: SQLiteStore
+) -> None:
+    headers = _login(client, users, "analyst3", "analyst", None)
+    r = client.get(MONTHLY + "&org=不存在的站", headers=headers)
+    assert r.status_code == 400 and "未知的单位“不存在的站”" in r.json()["error"]["message"]
+    assert "示范站" in r.json()["error"]["message"]  # the known names
+    r = client.get("/api/v1/reports/thematic?category=不存在的品类&year=2025", headers=headers)
+    assert r.status_code == 400 and "未知的产品类别“不存在的品类”" in r.json()["error"]["message"]
+
+
+def test_county_form_holds_its_stations_rows_and_no_other_stations(
+    client: TestClient, users: UserStore, store: SQLiteStore
+) -> None:
+    """The organisation tree gives a county's form its stations' uploads, and only theirs."""
+    admin = _login(client, users, "admin2", "admin", None)
+    for name, level, parent in DEMO_ORGS:
+        body = {"name": name, "level": level.value, "parent": parent}
+        assert client.post("/api/v1/review/orgs", json=body, headers=admin).status_code == 201
+    own = station_row("u1", "武侯区产品质量监测站", keyword="电热毯", product="彩虹电热毯", shop="彩虹店")
+    other = station_row("u2", "锦江区监测站")
+    store.write(Collection.signals, [own, other])
+    store.write(
+        Collection.candidates,
+        [make_candidate("c1", [own], organisation="武侯区产品质量监测站"), make_candidate("c2", [other])],
+    )
+    headers = _login(client, users, "wuhou", "analyst", "武侯区")
+    r = client.get(MONTHLY + "&form=ecommerce", headers=headers)
+    assert r.status_code == 200, r.text
+    assert [row["cells"]["商品名称"] for row in r.json()["rows"]] == ["彩虹电热毯"]
+    assert client.get(MONTHLY + "&org=武侯区产品质量监测站", headers=headers).status_code == 200

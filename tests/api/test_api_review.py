@@ -43,9 +43,15 @@ def test_review_flow_over_http(
     r = client.post(f"{R}/candidates/{fire}/decisions", json=body, headers=analyst)
     assert r.status_code == 201 and r.json()["decided_by"] == "analyst-user"
     assert client.get(f"{R}/candidates/{fire}/decisions", headers=viewer).json()[0]["warning_color"] == "red"
-    overdue = client.get(f"{R}/overdue", headers=viewer).json()
-    kinds = {i["candidate_id"]: i["deadline_kind"] for i in overdue["items"]}
-    assert kinds[kettle] == "major_risk_report" and kinds[fire] == "immediate_disposition"
+    # confirmed red: its immediate report is written at once, which meets the 24-hour deadline; the kettle,
+    # found in the immediate tier when its injury report was collected just now, has 24 hours left
+    assert client.get(f"{R}/overdue", headers=viewer).json() == {"total": 0, "items": []}
+    assert client.get(f"/api/v1/candidates/{fire}", headers=viewer).json()["deadline"] is None
+    running = client.get(f"/api/v1/candidates/{kettle}", headers=viewer).json()["deadline"]
+    assert running["kind"] == "major_risk_report" and running["overdue"] is False
+    assert 23.0 < running["remaining_hours"] <= 24.0 and running["overdue_hours"] is None
+    listed = {c["id"]: c for c in client.get("/api/v1/candidates", headers=viewer).json()["items"]}
+    assert listed[kettle]["deadline"]["kind"] == "major_risk_report" and listed[fire]["deadline"] is None
     r = client.post(
         f"{R}/candidates/{fire}/objections",
         json={"objector": "某电子公司", "objector_kind": "producer", "text": "样品非我司生产"},
@@ -53,6 +59,24 @@ def test_review_flow_over_http(
     )
     assert r.status_code == 201
     oid = r.json()["id"]
+    # no date of receipt given: counted from the decision, and the answer says so
+    assert r.json()["result_received_at"] is None and r.json()["deadline_basis"] == "decision"
+    assert "未登记" in r.json()["deadline_note"] and "研判" in r.json()["deadline_note"]
+    decided = client.get(f"{R}/candidates/{fire}/decisions", headers=viewer).json()[0]["decided_at"]
+    known = client.post(
+        f"{R}/candidates/{fire}/objections",
+        json={"objector": "某商店", "objector_kind": "seller", "text": "异议", "result_received_at": decided[:19]},
+        headers=analyst,
+    )
+    assert known.status_code == 201 and known.json()["deadline_basis"] == "result_received"  # no zone: UTC
+    assert known.json()["deadline_note"] == "自收到结果之日起 15 日内"
+    early = client.post(
+        f"{R}/candidates/{fire}/objections",
+        json={"objector": "x", "objector_kind": "seller", "text": "y", "result_received_at": "2020-01-01T00:00:00"},
+        headers=analyst,
+    )
+    assert early.status_code == 422 and "before the decision" in early.json()["error"]["message"]
+    client.post(f"{R}/objections/{known.json()['id']}/answer", json={"answer": "维持"}, headers=analyst)
     assert [o["id"] for o in client.get(f"{R}/objections?status=open", headers=viewer).json()] == [oid]
     r = client.post(f"{R}/objections/{oid}/answer", json={"answer": "维持结论"}, headers=analyst)
     assert r.status_code == 200 and r.json()["status"] == "answered"

@@ -25,6 +25,11 @@ HOSTILE_QUERIES = [
 ]
 
 
+@pytest.fixture(autouse=True)
+def _reads_as_analyst(reader: TestClient) -> None:
+    """Every test here reads as a logged-in analyst: signals need a login in every mode."""
+
+
 def ids(r: Any) -> set[str]:
     return {item["id"] for item in r.json()["items"]}
 

@@ -34,6 +34,11 @@ def sources_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return path
 
 
+@pytest.fixture(autouse=True)
+def _reads_as_analyst(reader: TestClient) -> None:
+    """Every test here reads as a logged-in analyst: the sources need a login in every mode."""
+
+
 def test_sources_show_schedule_and_health(client: TestClient, settings: Settings, sources_file: Path) -> None:
     ok = CrawlReport("news-a", "2024-05-01T00:00:00+00:00", "2024-05-01T00:05:00+00:00", "finished", 5, 3, errors=1)
     record_run(settings, ok)
@@ -74,6 +79,6 @@ def test_a_broken_sources_file_is_a_clear_503(client: TestClient, sources_file: 
     )
 
 
-def test_sources_need_a_login_outside_development(make_client: Callable[..., TestClient], sources_file: Path) -> None:
-    client = make_client(env="production", open_reads=False)
-    assert client.get("/api/v1/sources").status_code == 401
+def test_sources_need_a_login_in_every_mode(make_client: Callable[..., TestClient], sources_file: Path) -> None:
+    for env in ("development", "production"):
+        assert make_client(env=env).get("/api/v1/sources").status_code == 401

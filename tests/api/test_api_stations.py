@@ -53,24 +53,26 @@ def test_general_form_csv_upload_is_stored_processed_and_recorded(
     headers = station_login(client, users, STATION, "station-a")
     body = (FEEDS / "station_general.csv").read_bytes()
     r = client.post(URL, content=body, headers={**headers, "Content-Type": "text/csv"})
-    assert r.status_code == 207, r.text
+    assert r.status_code == 201, r.text
     batch = r.json()
-    assert batch["status"] == "partial" and batch["form"] == "general" and batch["kind"] == "csv"
-    assert (batch["rows"], batch["accepted"], batch["duplicates"], batch["rejected"]) == (3, 2, 0, 1)
-    assert batch["rejections"] == [
-        {"row": 6, "field": "涉及企业数量", "reason": "row 6: 涉及企业数量: '若干' is not a whole number"}
+    assert batch["status"] == "done" and batch["form"] == "general" and batch["kind"] == "csv"
+    # Row 6's 涉及企业数量 is 若干: the row and its risk content are kept, the count left empty with a warning.
+    assert (batch["rows"], batch["accepted"], batch["duplicates"], batch["rejected"]) == (3, 3, 0, 0)
+    assert batch["rejections"] == []
+    assert batch["warnings"] == [
+        {"row": 6, "field": "涉及企业数量", "reason": "涉及企业数量：“若干”不是数量，已留空；本行其余内容照常接收"}
     ]
     assert batch["replayed"] is False and batch["station"] == STATION and batch["submitted_by"] == "station-a"
-    assert batch["processed"] == 2 and batch["risks"] == 1 and batch["candidates"] == 1  # keyword pipeline: 起火
+    assert batch["processed"] == 3 and batch["risks"] == 1 and batch["candidates"] == 1  # keyword pipeline: 起火
     docs = store.get_many(Collection.documents, batch["document_ids"])
     assert {d.source for d in docs} == {f"station:{STATION}"}
     assert {d.source_type for d in docs} == {SourceType.station_report}
-    assert sorted(d.product or "" for d in docs) == ["儿童推车", "电动自行车"]
-    assert store.count(Collection.signals) == 2
+    assert sorted(d.product or "" for d in docs) == ["儿童推车", "电动自行车", "电热毯"]
+    assert store.count(Collection.signals) == 3
 
     got = client.get(batch["url"], headers=headers)
-    assert got.status_code == 200 and got.json()["status"] == "partial"
-    assert got.json()["rejections"] == batch["rejections"]
+    assert got.status_code == 200 and got.json()["status"] == "done"
+    assert got.json()["warnings"] == batch["warnings"]
     assert got.json()["document_ids"] == batch["document_ids"]
 
 
@@ -201,12 +203,12 @@ def test_stations_see_only_their_own_batches(
 def test_analyst_may_upload_for_a_station(client: TestClient, login: Callable[..., dict[str, str]]) -> None:
     body = (FEEDS / "station_general.csv").read_bytes()
     r = client.post(URL, content=body, params={"process": "false"}, headers={**login(), "Content-Type": "text/csv"})
-    assert r.status_code == 207, r.text
+    assert r.status_code == 201, r.text
     assert r.json()["submitted_by"] == "analyst-user" and r.json()["processed"] == 0
     # another station's batch with the same bytes is its own batch; its rows are already stored
     r2 = client.post("/api/v1/stations/另一站/batches", content=body, headers={**login(), "Content-Type": "text/csv"})
-    assert r2.status_code == 207 and r2.json()["batch_id"] != r.json()["batch_id"]
-    assert r2.json()["accepted"] == 2  # stored under the other station's name
+    assert r2.status_code == 201 and r2.json()["batch_id"] != r.json()["batch_id"]
+    assert r2.json()["accepted"] == 3  # stored under the other station's name
 
 
 def test_feed_url_is_fetched_only_from_allowed_addresses(
@@ -233,8 +235,8 @@ def test_feed_url_is_fetched_only_from_allowed_addresses(
 
         lenient = make_client(allow_private_urls=True)
         r = lenient.post(URL, params={"url": feed}, headers=headers)
-        assert r.status_code == 207, r.text
-        assert r.json()["filename"] == "general.csv" and r.json()["form"] == "general" and r.json()["accepted"] == 2
+        assert r.status_code == 201, r.text
+        assert r.json()["filename"] == "general.csv" and r.json()["form"] == "general" and r.json()["accepted"] == 3
         small = make_client(allow_private_urls=True, max_upload_bytes=100)
         too_big = small.post(URL, params={"url": feed}, headers=headers)
         assert too_big.status_code == 413 and too_big.json()["error"]["code"] == "payload_too_large"

@@ -1,9 +1,12 @@
 """The authorisation matrix: every route of create_app() called as every role, checked against a table.
 
-A call is *denied* when it answers 401 or 403 (or, for a console page, redirects to the login page);
-anything else (200, 404 for the placeholder id, 409, 422 for the empty body ...) means the role got
-past the access checks. The app runs with RISKMINE_ENV=production, so nothing is open by default.
-A route missing from EXPECTED fails the test, naming it: add it to the table.
+A call is *denied* when it answers 401 or 403 (or, for a console page, redirects to the login page, or
+sends an api_consumer to the published advisories); anything else (200, 404 for the placeholder id, 409,
+422 for the empty body ...) means the role got past the access checks. The app runs with
+RISKMINE_ENV=development (what `make run` serves) and with production, under the same table: anonymous
+callers reach the published advisories, their feed, the public-report form, /health, /docs and the login page,
+and nothing else, in either mode (Sichuan 第七条). A route missing from EXPECTED fails the test,
+naming it: add it to the table.
 """
 
 from __future__ import annotations
@@ -94,7 +97,37 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/v1/reports/monthly/render"): WRITERS,
     ("GET", "/api/v1/reports/immediate/{candidate_id}"): REVIEWERS,
     ("GET", "/api/v1/reports/thematic"): WRITERS,
+    # the API's documentation, and the console's pages and forms
+    ("GET", "/docs"): EVERYONE,
+    ("GET", "/docs/oauth2-redirect"): EVERYONE,
+    ("GET", "/redoc"): EVERYONE,
+    ("GET", "/"): READERS,
+    ("GET", "/candidates/{candidate_id}"): READERS,
+    ("POST", "/candidates/{candidate_id}/decision"): REVIEWERS,
+    ("POST", "/candidates/{candidate_id}/transition"): REVIEWERS,
+    ("POST", "/candidates/{candidate_id}/advisories"): REVIEWERS,
+    ("POST", "/candidates/{candidate_id}/comments"): REVIEWERS,
+    ("POST", "/candidates/{candidate_id}/assign"): REVIEWERS,
+    ("POST", "/candidates/{candidate_id}/objections"): REVIEWERS,
+    ("POST", "/candidates/{candidate_id}/objections/{objection_id}/answer"): REVIEWERS,
+    ("GET", "/advisories"): EVERYONE,
+    ("POST", "/advisories/{advisory_id}/approve"): PUBLISHERS,
+    ("GET", "/signals"): READERS,
+    ("GET", "/login"): EVERYONE,
+    ("GET", "/overdue"): READERS,
+    ("GET", "/station"): WRITERS,
 }
+# A well-formed form for each console POST, so that the access checks, not the form's checks, answer.
+FORMS: dict[str, dict[str, str]] = {
+    "/candidates/{candidate_id}/decision": {"status": "rejected", "rationale": "无关"},
+    "/candidates/{candidate_id}/transition": {"to": "in_review"},
+    "/candidates/{candidate_id}/advisories": {"kind": "consumer_advisory", "title": "标题", "body": "正文"},
+    "/candidates/{candidate_id}/comments": {"text": "意见"},
+    "/candidates/{candidate_id}/objections": {"objector": "某厂", "objector_kind": "producer", "text": "异议"},
+    "/candidates/{candidate_id}/objections/{objection_id}/answer": {"answer": "答复"},
+}
+# The way in and out, for anyone: an empty login form is refused (401) and a logout lands on the login page.
+SESSION = frozenset({("POST", "/login"), ("POST", "/logout")})
 
 
 def api_routes(app: FastAPI) -> Iterator[tuple[str, str]]:
@@ -115,9 +148,11 @@ def concrete(path: str) -> str:
     return re.sub(r"\{[^}]+\}", "x", path)
 
 
-@pytest.fixture
-def matrix_client(tmp_path: Path) -> Iterator[tuple[TestClient, dict[str, dict[str, str]]]]:
-    settings = Settings(env="production", var_dir=tmp_path / "var", secret_key=TEST_SECRET)
+@pytest.fixture(params=["development", "production"])
+def matrix_client(
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[tuple[TestClient, dict[str, dict[str, str]]]]:
+    settings = Settings(env=request.param, var_dir=tmp_path / "var", secret_key=TEST_SECRET)
     store = SQLiteStore(tmp_path / "store.sqlite3")
     users = UserStore(
         SQLiteUserRepository(tmp_path / "users.sqlite3"),
@@ -137,20 +172,45 @@ def matrix_client(tmp_path: Path) -> Iterator[tuple[TestClient, dict[str, dict[s
 def allowed(response: Any) -> bool:
     if response.status_code in (401, 403):
         return False
-    return not (300 <= response.status_code < 400 and "/login" in response.headers.get("location", ""))
+    if 300 <= response.status_code < 400:
+        target = response.headers.get("location", "")
+        return not (target.startswith("/login") or target == "/advisories")  # sent to log in / to what is published
+    return True
 
 
-def test_every_api_route_as_every_role(matrix_client: tuple[TestClient, dict[str, dict[str, str]]]) -> None:
+def test_every_route_as_every_role(matrix_client: tuple[TestClient, dict[str, dict[str, str]]]) -> None:
     client, headers = matrix_client
-    routes = [r for r in api_routes(client.app) if r[1].startswith(("/api/", "/health"))]  # type: ignore[arg-type]
+    routes = [r for r in api_routes(client.app) if r not in SESSION]  # type: ignore[arg-type]
     missing = [f"{m} {p}" for m, p in routes if (m, p) not in EXPECTED]
     assert not missing, "routes missing from the authorisation table: " + ", ".join(missing)
     wrong = []
     for method, path in routes:
         for role in ROLES:
-            body = {} if method in ("POST", "PUT", "PATCH") else None
-            r = client.request(method, concrete(path), headers=headers[role], json=body, follow_redirects=False)
+            body = {} if method in ("POST", "PUT", "PATCH") and path.startswith("/api/") else None
+            form = FORMS.get(path) if method == "POST" else None
+            r = client.request(
+                method, concrete(path), headers=headers[role], json=body, data=form, follow_redirects=False
+            )
             expected = role in EXPECTED[(method, path)]
             if allowed(r) != expected:
                 wrong.append(f"{method} {path} as {role}: {r.status_code}, expected {'allow' if expected else 'deny'}")
     assert not wrong, "\n".join(wrong)
+
+
+def test_anonymous_reaches_only_what_is_published() -> None:
+    """The whole list of what an anonymous caller reaches, whatever the mode (Sichuan 第七条); the test above
+    checks that the app answers as this table says, in development and in production."""
+    open_routes = {route for route, roles in EXPECTED.items() if "anonymous" in roles}
+    assert open_routes == {
+        ("GET", "/health"),
+        ("POST", "/api/v1/auth/token"),
+        ("GET", "/api/v1/advisories"),
+        ("GET", "/api/v1/advisories/feed.atom"),
+        ("GET", "/api/v1/advisories/{advisory_id}"),
+        ("POST", "/api/v1/public-reports"),
+        ("GET", "/advisories"),
+        ("GET", "/login"),
+        ("GET", "/docs"),
+        ("GET", "/docs/oauth2-redirect"),
+        ("GET", "/redoc"),
+    }

@@ -44,7 +44,7 @@ def _binaries_missing() -> str | None:
 def live_app(tmp_path: Path) -> Iterator[dict[str, Any]]:
     """The console served on 127.0.0.1 over a store seeded with the API test documents plus a hostile one;
     one user per role in ROLES (username = role, password PASSWORD)."""
-    settings = Settings(env="development", var_dir=tmp_path / "var", secret_key=TEST_SECRET, open_reads=False)
+    settings = Settings(env="development", var_dir=tmp_path / "var", secret_key=TEST_SECRET)  # as `make run`
     store = SQLiteStore(tmp_path / "store.sqlite3")
     docs = [*SEED_DOCUMENTS, HOSTILE_DOCUMENT]
     store.write(Collection.documents, docs)
@@ -59,14 +59,15 @@ def live_app(tmp_path: Path) -> Iterator[dict[str, Any]]:
     app = create_app(settings, store=store, users=users, pipeline_factory=keyword_pipeline)
     try:
         with LiveServer(app) as server:
-            yield {"url": server.url, "store": store, "settings": settings}
+            yield {"url": server.url, "store": store, "settings": settings, "users": users}
     finally:
         store.close()
 
 
 @pytest.fixture
 def browser() -> Iterator[Any]:
-    """Headless Chromium; skipped (with the reason) when the system browser or driver is absent."""
+    """Headless Chromium cut off from the network but for loopback; skipped (with the reason) when the system
+    browser or driver is absent."""
     reason = _binaries_missing()
     if reason:
         pytest.skip(reason)
@@ -84,6 +85,8 @@ def browser() -> Iterator[Any]:
         "--no-first-run",
         "--window-size=1280,1600",
         "--lang=zh-CN",
+        # no network beyond loopback (which Chromium never proxies): all else goes to a closed proxy port
+        "--proxy-server=http://127.0.0.1:9",
     ):
         options.add_argument(arg)
     driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)

@@ -142,6 +142,45 @@ def test_login_queue_candidate_decide_and_publish(live_app: dict[str, Any], brow
     assert_no_alert(browser)
 
 
+def test_anonymous_is_sent_to_login_and_a_city_viewer_sees_its_subtree(live_app: dict[str, Any], browser: Any) -> None:
+    """In development, as `make run` serves it: an anonymous visitor reaches no candidate, signal or review
+    record; a viewer of 成都市 sees the candidates of its subtree and no other."""
+    from riskmine.review import workflow
+    from riskmine.review.orgs import ensure_demo_orgs
+    from riskmine.review.repository import open_review_repository
+    from riskmine.review.roles import SystemActor
+    from riskmine.store.base import Collection
+
+    By = _by()
+    base, store = live_app["url"], live_app["store"]
+    setup = SystemActor("setup")
+    db = open_review_repository(live_app["settings"])
+    ensure_demo_orgs(db, setup)
+    candidates = list(store.iterate(Collection.candidates))
+    fire = next(c for c in candidates if c.product_category == "充电宝")
+    workflow.assign(store, db, fire.id, setup, assignee=None, organisation="成都市")  # handed down to the city
+    live_app["users"].create_user("chengdu", PASSWORD, "viewer", organisation="成都市")
+
+    for path in ("/", f"/candidates/{fire.id}", "/signals?hazard=fire", "/overdue"):
+        visit(browser, base + path)
+        assert browser.current_url == f"{base}/login?next={quote(path, safe='')}", path
+        assert "候选风险" not in browser.title and "充电宝" not in browser.find_element(By.TAG_NAME, "main").text
+    visit(browser, base + "/advisories")  # what is published stays public
+    assert browser.current_url == base + "/advisories"
+
+    login(browser, base, "chengdu")
+    assert browser.current_url == base + "/"
+    rows = browser.find_elements(By.CSS_SELECTOR, "table.queue tbody tr")
+    assert len(rows) == 1 and "充电宝" in rows[0].text
+    navigate(browser, browser.find_element(By.PARTIAL_LINK_TEXT, "充电宝"))
+    assert browser.current_url == f"{base}/candidates/{fire.id}"
+    for other in candidates:
+        if other.id != fire.id:  # province-level: not the city's
+            visit(browser, f"{base}/candidates/{other.id}")
+            assert "未找到" in browser.page_source
+    assert_no_alert(browser)
+
+
 def test_crawled_script_is_shown_inert(live_app: dict[str, Any], browser: Any) -> None:
     By = _by()
     base = live_app["url"]

@@ -68,7 +68,7 @@ def test_general_form_csv_fixture() -> None:
     ok, bad = split(list(feed.rows))
     assert feed.info.form == GENERAL
     assert feed.info.header_row == 3
-    assert sorted(ok) == [4, 5]  # the empty row and the 填报人 footer are skipped
+    assert sorted(ok) == [4, 5, 6]  # the empty row and the 填报人 footer are skipped
     first = ok[4]
     assert first["source_type"] == "station_report"
     assert first["text"].startswith("多起电动自行车在楼道充电时电池起火")
@@ -87,8 +87,12 @@ def test_general_form_csv_fixture() -> None:
         "info_source": "网络舆情",
     }
     assert ok[5]["meta"]["enterprise_count"] == 2  # '2家'
-    assert bad[6].reason == "row 6: 涉及企业数量: '若干' is not a whole number"
-    assert bad[6].field == "涉及企业数量"
+    # A 涉及企业数量 of 若干 leaves the count empty with a warning; the row's risk content is kept.
+    assert bad == {}
+    assert ok[6]["text"].startswith("电热毯局部过热烧焦床单") and "enterprise_count" not in ok[6]["meta"]
+    assert ok[6]["meta"]["warnings"] == [
+        {"field": "涉及企业数量", "reason": "涉及企业数量：“若干”不是数量，已留空；本行其余内容照常接收", "row": 6}
+    ]
 
 
 def test_ecommerce_form_gbk_csv_fixture() -> None:

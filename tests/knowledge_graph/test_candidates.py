@@ -64,6 +64,7 @@ def make_signal(
         title=None if source_type == SourceType.review else text[:12],
         text=text,
         published_at=NOW - timedelta(days=days_ago),
+        collected_at=NOW - timedelta(days=days_ago),
     )
     mentions = []
     for hazard, term in hazards:
@@ -190,6 +191,7 @@ def test_groups_by_category_and_hazard_counting_duplicates_as_one_event() -> Non
     assert fire.title == "充电宝 · 起火/冒烟 (fire) · 6 条信号"
     assert fire.counts_by_source_type == {"news": 3, "complaint": 2, "review": 1}
     assert fire.counts_by_region == {"江苏省": 2, "广东省": 1, "未知": 2, "浙江省": 1}
+    assert sorted(fire.places) == ["杭州市", "深圳市"]  # the cities its signals name, for the region filter
     assert fire.first_seen == NOW - timedelta(days=40)
     assert fire.last_seen == NOW - timedelta(days=2)
     assert fire.brands == ["极充", "能量方舟"]
@@ -298,6 +300,18 @@ def test_a_single_injury_report_reaches_the_immediate_tier() -> None:
     assert toy.warning_color == WarningColor.orange
     assert toy.factors["vulnerable"] == 1.0
     assert toy.factors["harm"] == pytest.approx(0.8)
+
+
+def test_a_found_major_risk_is_due_24_hours_after_riskmine_received_it_not_after_it_was_published() -> None:
+    (toy,) = toy_signals()  # published 3 days before NOW, reaching riskmine an hour before NOW
+    arrived = toy.model_copy(
+        update={"document": toy.document.model_copy(update={"collected_at": NOW - timedelta(hours=1)})}
+    )
+    (cand,) = build_candidates([arrived], now=NOW)
+    assert cand.tier == Tier.immediate
+    assert cand.due_at == NOW + timedelta(hours=23)
+    assert cand.statistics["immediate"]["first_qualifying_at"] == toy.when.isoformat()  # the report's own date
+    assert cand.statistics["immediate"]["found_at"] == (NOW - timedelta(hours=1)).isoformat()
 
 
 def test_choking_reaches_the_top_class_only_with_hospital_care() -> None:

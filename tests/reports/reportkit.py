@@ -192,3 +192,48 @@ def seed(store: Store) -> dict[str, Any]:
     )
     store.write(Collection.candidates, [fire, kettle, rejected])
     return {"fire": fire, "kettle": kettle}
+
+
+def station_row(sid: str, station: str, when_day: int = 10, **kw: Any) -> Signal:
+    """A row of a station's uploaded e-commerce form, as riskmine.feeds.forms maps it."""
+    meta = {
+        "form": "ecommerce",
+        "keyword": kw.pop("keyword", "暖手宝"),
+        "comment_keywords": kw.pop("comment_keywords", "着火、烧焦、漏电"),
+        "negative_reviews": kw.pop("negative", 37),
+        "reviews": kw.pop("reviews", 1520),
+    }
+    product = kw.pop("product", "小熊暖手宝")
+    text = f"商品名称：{product}；关键词：{meta['keyword']}；评论关键词：{meta['comment_keywords']}"
+    return signal(
+        sid,
+        text,
+        at(3, when_day),
+        source=f"station:{station}",
+        source_type=SourceType.station_report,
+        term="着火",
+        product=product,
+        shop=kw.pop("shop", "小熊旗舰店"),
+        category="电热毯",
+        meta=meta,
+        **kw,
+    )
+
+
+def make_candidate(cid: str, signals: list[Signal], **kw: Any) -> CandidateRisk:
+    """A candidate of `signals` (an electric blanket fire unless told otherwise)."""
+    category = kw.pop("product_category", "电热毯")
+    hazard = kw.pop("hazard", HazardType.fire)
+    return CandidateRisk(
+        id=cid,
+        key=f"{category}|{hazard.value}",
+        title=f"{category} · {hazard.value}",
+        product_category=category,
+        hazard=hazard,
+        signal_ids=kw.pop("signal_ids", [s.id for s in signals]),
+        signal_count=len(signals),
+        status=kw.pop("status", CandidateStatus.confirmed),
+        first_seen=min(s.when for s in signals),
+        last_seen=max(s.when for s in signals),
+        **kw,
+    )

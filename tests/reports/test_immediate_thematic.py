@@ -10,13 +10,19 @@ from pathlib import Path
 import pytest
 from docx import Document
 
-from riskmine.reports.document import render_docx, render_html
+from riskmine.reports.document import Table, render_docx, render_html
 from riskmine.reports.errors import NotEligibleError, NotFoundError
 from riskmine.reports.immediate import build_immediate_report, on_candidate_confirmed
+from riskmine.reports.monthly import build_monthly_draft
+from riskmine.reports.periods import parse_period
 from riskmine.reports.scope import report_scope
 from riskmine.reports.thematic import build_thematic_report
+from riskmine.review import workflow
+from riskmine.review.orgs import ensure_demo_orgs
+from riskmine.review.roles import SystemActor
+from riskmine.review.sqlite_repository import SQLiteReviewRepository
 from riskmine.schema import CandidateRisk, CandidateStatus, Decision, RiskLevel
-from riskmine.store.base import Collection
+from riskmine.store.base import Collection, DuplicatePolicy
 from riskmine.store.sqlite import SQLiteStore
 from tests.reports.reportkit import CST, seed
 
@@ -68,6 +74,40 @@ def test_hook_writes_files_for_confirmed_immediate_candidates(store: SQLiteStore
     kettle = store.get(Collection.candidates, "c-kettle")
     assert isinstance(kettle, CandidateRisk)
     assert on_candidate_confirmed(store, kettle, None, tmp_path) is None
+
+
+def test_every_report_shows_the_decided_grade_not_the_suggestion(store: SQLiteStore, tmp_path: Path) -> None:
+    fire = store.get(Collection.candidates, "c-fire")
+    assert isinstance(fire, CandidateRisk) and (fire.risk_level, fire.warning_color) == ("high", "red")  # suggested
+    store.write(
+        Collection.candidates,
+        [fire.model_copy(update={"status": CandidateStatus.in_review})],
+        DuplicatePolicy.overwrite,
+    )
+    db = SQLiteReviewRepository(tmp_path / "review.sqlite3")
+    ensure_demo_orgs(db, SystemActor("root", "admin"))
+    workflow.decide(
+        store,
+        db,
+        "c-fire",
+        SystemActor("li", "analyst"),
+        status="confirmed",
+        risk_level="medium",
+        warning_color="yellow",
+        rationale="个案，未见扩散",
+        now=NOW,
+    )
+    immediate = _docx_text(render_docx(build_immediate_report(store, "c-fire", now=NOW)))
+    assert "风险等级：中风险；预警级别：黄色预警。" in immediate
+    monthly = build_monthly_draft(store, parse_period("2025-03"), "general", "示范中心", report_scope(None))
+    analysis = str(next(r for r in monthly.rows if r.candidate_ids == ["c-fire"]).cells["信息分析"])
+    assert "研判结论：中风险，黄色预警" in analysis
+    thematic = build_thematic_report(store, "充电宝", 2025, report_scope(None), now=NOW)
+    blocks = [b for s in thematic.sections for b in s.blocks]
+    table = next(b for b in blocks if isinstance(b, Table) and b.caption == "候选风险及建议措施")
+    assert next(r for r in table.rows if r[0] == fire.title)[1:3] == ["中风险", "已确认"]
+    warnings = next(b for b in blocks if isinstance(b, str) and "形成候选风险" in b and "预警" in b)
+    assert "黄色预警1项" in warnings and "红色预警" not in warnings
 
 
 def test_thematic_report_sections_and_figures(store: SQLiteStore) -> None:

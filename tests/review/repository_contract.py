@@ -45,7 +45,7 @@ def org(name: str, level: OrgLevel, parent: str | None) -> Org:
     return Org(name, level, parent, "2026-05-01T08:00:00.000000+00:00")
 
 
-def objection(oid: str, cid: str, received: str, status: str = "open") -> Objection:
+def objection(oid: str, cid: str, received: str, status: str = "open", result_received: str | None = None) -> Objection:
     return Objection(
         id=oid,
         candidate_id=cid,
@@ -60,6 +60,7 @@ def objection(oid: str, cid: str, received: str, status: str = "open") -> Object
         answer=None,
         answered_by=None,
         answered_at=None,
+        result_received_at=result_received,
     )
 
 
@@ -125,13 +126,14 @@ class ReviewRepositoryContract:
         assert audit_of(repo, "c1") == ["comment.add", "comment.add"]
 
     def test_objections_filter_order_and_answer_once(self, repo: ReviewRepository) -> None:
-        second = objection("o2", "c1", "2026-05-03T00:00:00.000000+00:00")
+        second = objection("o2", "c1", "2026-05-03T00:00:00.000000+00:00", result_received="2026-05-01T00:00:00+00:00")
         first = objection("o1", "c1", "2026-05-02T00:00:00.000000+00:00")
         other = objection("o3", "c2", "2026-05-01T00:00:00.000000+00:00")
         for o in (second, first, other):
             repo.add_objection(o, entry("objection.add", o.id, target_kind="objection"))
         assert repo.get_objection("o1") == first
         assert repo.get_objection("o9") is None
+        assert repo.get_objection("o2") == second and second.result_received_at == "2026-05-01T00:00:00+00:00"
         assert repo.objections(candidate_id="c1") == [first, second]
         assert [o.id for o in repo.objections()] == ["o3", "o1", "o2"]
         answered = Objection(

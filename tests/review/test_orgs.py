@@ -35,6 +35,15 @@ def test_demo_tree_and_its_rules(db: SQLiteReviewRepository) -> None:
     assert orgs.add_org(db, "成都检测院", "station", "成都市", ADMIN).parent == "成都市"
 
 
+def test_nobody_logged_in_sees_no_candidate(db: SQLiteReviewRepository) -> None:
+    # not the assessment centre's everything, as while development left reads open: candidates are unpublished
+    nobody = orgs.scope_for(db, None)
+    assert not nobody.everything
+    known = orgs.known_orgs(db)
+    for organisation, sources in ((None, ["test"]), ("成都市", []), (None, ["station:武侯区产品质量监测站"])):
+        assert not nobody.allows(organisation, sources, known)
+
+
 def test_scope_rule(db: SQLiteReviewRepository) -> None:
     known = orgs.known_orgs(db)
     province = orgs.scope_for(db, SystemActor("p", "analyst", "四川省"))

@@ -8,10 +8,11 @@ from pathlib import Path
 import pytest
 
 from riskmine.review.repository import ReviewRepository, UserRepository, open_review_repository, open_user_repository
-from riskmine.review.sqlite_repository import SQLiteReviewRepository, SQLiteUserRepository
+from riskmine.review.sqlite_repository import MIGRATIONS, SQLiteReviewRepository, SQLiteUserRepository
 from riskmine.settings import Settings
+from riskmine.store.local import SQLiteFile
 
-from .repository_contract import ReviewRepositoryContract, UserRepositoryContract
+from .repository_contract import ReviewRepositoryContract, UserRepositoryContract, objection
 
 
 class TestSQLiteReviewRepository(ReviewRepositoryContract):
@@ -33,3 +34,17 @@ def test_the_settings_open_the_files_under_the_var_dir(tmp_path: Path) -> None:
     assert isinstance(review, SQLiteReviewRepository) and review.path == tmp_path / "var" / "review.sqlite3"
     assert review.var_dir == tmp_path / "var"
     assert isinstance(users, SQLiteUserRepository) and users.path == tmp_path / "var" / "users.sqlite3"
+
+
+def test_a_review_file_from_before_the_result_receipt_date_keeps_its_objections(tmp_path: Path) -> None:
+    """An objection recorded before the producer's receipt date was kept reads back with that date unknown."""
+    path = tmp_path / "review.sqlite3"
+    old = SQLiteFile(path, MIGRATIONS[:1])
+    row = objection("o1", "c1", "2026-05-02T00:00:00.000000+00:00").public()
+    del row["result_received_at"]
+    with old.connect() as conn:
+        conn.execute(
+            f"INSERT INTO objections ({', '.join(row)}) VALUES ({', '.join('?' for _ in row)})", list(row.values())
+        )
+    repo = SQLiteReviewRepository(path)
+    assert repo.get_objection("o1") == objection("o1", "c1", "2026-05-02T00:00:00.000000+00:00")

@@ -61,15 +61,15 @@ def test_a_newer_file_is_refused_and_a_failed_block_is_rolled_back(tmp_path: Pat
 
 def test_every_local_state_file_is_versioned(tmp_path: Path) -> None:
     from riskmine.crawler.seen import SQLiteSeenStore
-    from riskmine.feeds.sqlite_batches import SQLiteBatchRegistry
-    from riskmine.review.sqlite_repository import SQLiteReviewRepository, SQLiteUserRepository
+    from riskmine.feeds import sqlite_batches
+    from riskmine.review import sqlite_repository as review
 
-    for opened in (
-        SQLiteReviewRepository(tmp_path / "review.sqlite3"),
-        SQLiteUserRepository(tmp_path / "users.sqlite3"),
-        SQLiteBatchRegistry(tmp_path / "batches.sqlite3"),
+    for opened, migrations in (
+        (review.SQLiteReviewRepository(tmp_path / "review.sqlite3"), review.MIGRATIONS),
+        (review.SQLiteUserRepository(tmp_path / "users.sqlite3"), review.USER_MIGRATIONS),
+        (sqlite_batches.SQLiteBatchRegistry(tmp_path / "batches.sqlite3"), sqlite_batches.MIGRATIONS),
     ):
-        assert opened.file.version == 1
+        assert opened.file.version == len(migrations) >= 1
     seen = SQLiteSeenStore(tmp_path / "seen.sqlite3")
     seen.add("src", "https://example.org/a")
     assert seen.has("src", "https://example.org/a") and seen.count("src") == 1

@@ -210,6 +210,17 @@ def test_brands_companies_and_shops(tagger: Tagger) -> None:
     names = [(o.kind, o.name) for o in tag(tagger, "由深圳市某某科技有限公司生产，中兴冷饮厂代工").organisations]
     assert names == [("enterprise", "深圳市某某科技有限公司"), ("enterprise", "中兴冷饮厂")]  # not the brand 中兴
     assert [o.name for o in tag(tagger, "这是玩具工厂做的，这家公司不行，原厂配件").organisations] == []
+    # fragments of a sentence before 公司/厂 are no enterprise (a whereabouts, not a name)
+    for text in (
+        "东西送到公司，打开就冒烟",
+        "我拿回公司试了一下",
+        "他们寄去厂里修",
+        "东西在公司放着",
+        "我们公司也买了",
+    ):
+        assert [o.name for o in tag(tagger, text).organisations if o.kind == "enterprise"] == [], text
+    named = tag(tagger, "宁波顺达运输公司送来的电暖器").organisations
+    assert ("enterprise", "宁波顺达运输公司") in {(o.kind, o.name) for o in named}
 
 
 def test_document_hints_become_organisations(tagger: Tagger) -> None:

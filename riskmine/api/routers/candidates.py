@@ -84,7 +84,7 @@ def list_candidates(
         enterprise=enterprise,
         scope=scope,
     )
-    if reader is not None and not orgs.scope_for(db, reader).everything:
+    if not orgs.scope_for(db, reader).everything:
         page = _scoped(store, db, reader, filters, clean_query(q), sort, order == "desc", limit, offset)
     else:
         page = store.query(
@@ -131,6 +131,6 @@ def _scoped(
 )
 def get_candidate(candidate_id: str, store: StoreDep, reader: ReaderDep, db: ReviewDBDep) -> dict[str, Any]:
     cand = store.get(Collection.candidates, candidate_id)
-    if cand is None or (reader is not None and not workflow.can_see(store, db, reader, cand)):
+    if cand is None or not workflow.can_see(store, db, reader, cand):
         raise not_found("candidate", candidate_id)
     return candidate_detail(cand)

@@ -120,4 +120,4 @@ def get_document(document_id: str, store: StoreDep, reader: ReaderDep) -> dict[s
     doc = store.get(Collection.documents, document_id)
     if doc is None:
         raise not_found("document", document_id)
-    return document_view(doc, show_private=reader is not None and reader.role is Role.admin)
+    return document_view(doc, show_private=reader.role is Role.admin)

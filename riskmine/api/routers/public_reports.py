@@ -32,6 +32,9 @@ from riskmine.schema import RawDocument, SourceType, stable_id
 from riskmine.store.base import Store
 from riskmine.text.normalize import mask_pii
 
+PUBLIC_REPLY = "感谢您的举报：信息已收到，将由风险分析人员研判。"
+PUBLIC_REPLY_DUPLICATE = "该信息此前已收到，未重复登记；感谢您的举报。"
+
 router = APIRouter(prefix="/api/v1/public-reports", tags=["public-reports"])
 
 PUBLIC_SOURCE = "public"
@@ -200,7 +203,7 @@ async def post_public_report(request: Request, report: PublicReport, state: Stat
         raise ApiError(
             429,
             "too_many_requests",
-            f"too many reports from this address; try again in {retry} seconds",
+            f"提交过于频繁，请在 {retry} 秒后再试（too many reports from this address）",
             [
                 {
                     "limit": state.settings.public_report_limit,
@@ -217,6 +220,6 @@ async def post_public_report(request: Request, report: PublicReport, state: Stat
         "document_url": document_url(doc.id),
         "duplicate": outcome["duplicate"],
         "link_check": doc.meta.get("link_check"),
-        "message": "thank you: your report was received and will be reviewed",
+        "message": PUBLIC_REPLY_DUPLICATE if outcome["duplicate"] else PUBLIC_REPLY,
     }
     return JSONResponse(body, status_code=200 if outcome["duplicate"] else 201)

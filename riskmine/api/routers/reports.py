@@ -13,20 +13,23 @@ from urllib.parse import quote
 from fastapi import APIRouter, Body, Depends, Query
 from fastapi.responses import HTMLResponse, Response
 
-from riskmine.api.deps import CurrentUserDep, StoreDep
+from riskmine.api.deps import CurrentUserDep, ReviewDBDep, StoreDep
 from riskmine.api.errors import ApiError
 from riskmine.reports.document import DOCX_MEDIA_TYPE, render_docx, render_html
 from riskmine.reports.gather import candidate_slice
 from riskmine.reports.immediate import build_immediate_report
 from riskmine.reports.monthly import MonthlyDraft, build_monthly_draft, parse_draft
 from riskmine.reports.monthly_render import RENDERERS
+from riskmine.reports.names import check_organisation, resolve_category
 from riskmine.reports.periods import parse_period
 from riskmine.reports.scope import ReportScope, organisation_subtree, report_scope
 from riskmine.reports.thematic import build_thematic_report
+from riskmine.review.orgs import known_organisations, subtree
+from riskmine.review.repository import ReviewRepository
 from riskmine.review.roles import Role
 from riskmine.review.users import User
 from riskmine.schema import CandidateRisk
-from riskmine.store.base import Collection
+from riskmine.store.base import Collection, Store
 
 router = APIRouter(prefix="/api/v1/reports", tags=["reports"])
 
@@ -48,23 +51,29 @@ def require_reporter(user: CurrentUserDep) -> User:
 ReporterDep = Annotated[User, Depends(require_reporter)]
 
 
-def authorised_scope(user: User, organisation: str | None) -> ReportScope:
-    """The scope a user may report on for `organisation` (None: the user's own); 403 outside it."""
+def authorised_scope(user: User, organisation: str | None, db: ReviewRepository, store: Store) -> ReportScope:
+    """The scope a user may report on for `organisation` (None: the user's own): its subtree in the organisation
+    tree; 403 outside the user's own subtree; for the centre, an organisation nobody knows is refused."""
     org = organisation.strip() if organisation and organisation.strip() else None
+
+    def resolver(name: str) -> frozenset[str]:
+        return subtree(db, name)
+
     if user.role is Role.station:
         own = user.organisation
         if not own:
             raise ApiError(403, "forbidden", "this station account has no organisation; ask an admin to set one")
         if org is not None and org != own:
             raise ApiError(403, "forbidden", f"a station reports for its own organisation ({own!r}) only")
-        return report_scope(own, include_unassigned=False)
-    if user.organisation is None:
-        return report_scope(org)
+        return report_scope(own, include_unassigned=False, resolver=resolver)
+    if user.organisation is None:  # the assessment centre, above the tree: any organisation the system knows
+        check_organisation(org, known_organisations(db, store))
+        return report_scope(org, resolver=resolver)
     if org is None:
-        return report_scope(user.organisation)
-    if org not in organisation_subtree(user.organisation):
+        return report_scope(user.organisation, resolver=resolver)
+    if org not in organisation_subtree(user.organisation, resolver):
         raise ApiError(403, "forbidden", f"{org!r} is not in the organisation tree of {user.organisation!r}")
-    return report_scope(org)
+    return report_scope(org, resolver=resolver)
 
 
 def _download(content: bytes, media_type: str, filename: str) -> Response:
@@ -81,6 +90,7 @@ PeriodQuery = Annotated[str, Query(max_length=20, description="month the period 
 @router.get("/monthly", response_model=MonthlyDraft)
 def monthly_draft(
     store: StoreDep,
+    db: ReviewDBDep,
     user: ReporterDep,
     period: PeriodQuery,
     form: FormQuery = "general",
@@ -89,7 +99,7 @@ def monthly_draft(
     phone: Annotated[str, Query(max_length=50)] = "",
 ) -> MonthlyDraft:
     """The editable draft of the monthly form; edit it and POST it to /monthly/render."""
-    scope = authorised_scope(user, org)
+    scope = authorised_scope(user, org, db, store)
     return build_monthly_draft(
         store,
         parse_period(period),
@@ -103,13 +113,15 @@ def monthly_draft(
 
 @router.post("/monthly/render")
 def monthly_render(
+    store: StoreDep,
+    db: ReviewDBDep,
     user: ReporterDep,
     draft: Annotated[dict[str, Any], Body(description="a draft as returned by GET /monthly, edited")],
     fmt: Annotated[Literal["xlsx", "csv"], Query(alias="format")] = "xlsx",
 ) -> Response:
     """The form file of an (edited) draft."""
     checked = parse_draft(draft)
-    authorised_scope(user, checked.organisation or None)
+    authorised_scope(user, checked.organisation or None, db, store)
     render, media_type = RENDERERS[fmt]
     return _download(render(checked), media_type, f"{checked.period}-{checked.form}-报送表.{fmt}")
 
@@ -117,17 +129,18 @@ def monthly_render(
 @router.get("/immediate/{candidate_id}")
 def immediate_report(
     store: StoreDep,
+    db: ReviewDBDep,
     user: ReporterDep,
     candidate_id: str,
     fmt: Annotated[Literal["html", "docx"], Query(alias="format")] = "html",
 ) -> Response:
     """The immediate report (重要风险信息及时报) of a candidate in your scope."""
-    scope = authorised_scope(user, None)
+    scope = authorised_scope(user, None, db, store)
     candidate = store.get(Collection.candidates, candidate_id)
     if not isinstance(candidate, CandidateRisk) or not scope.covers_candidate(
         candidate, candidate_slice(store, candidate).signals
     ):
-        raise ApiError(404, "not_found", f"no candidate risk {candidate_id!r} in your organisations")
+        raise ApiError(404, "not_found", f"您所在单位的范围内没有编号为 {candidate_id} 的候选风险")
     report = build_immediate_report(store, candidate_id, organisation=scope.organisation)
     if fmt == "html":
         return HTMLResponse(render_html(report))
@@ -137,6 +150,7 @@ def immediate_report(
 @router.get("/thematic")
 def thematic_report(
     store: StoreDep,
+    db: ReviewDBDep,
     user: ReporterDep,
     category: Annotated[str, Query(min_length=1, max_length=MAX_NAME_CHARS, description="product category")],
     year: Annotated[int, Query(ge=1901, le=2199)] = date.today().year,
@@ -144,7 +158,8 @@ def thematic_report(
     org: OrgQuery = None,
 ) -> Response:
     """The thematic analysis report (专题分析报告) of a product category and year."""
-    scope = authorised_scope(user, org)
+    scope = authorised_scope(user, org, db, store)
+    category = resolve_category(store, category)
     report = build_thematic_report(store, category, year, scope, organisation=scope.organisation)
     if fmt == "html":
         return HTMLResponse(render_html(report))

@@ -24,7 +24,9 @@ from riskmine.api.deps import (
     StateDep,
     StoreDep,
 )
+from riskmine.api.labels import label
 from riskmine.review import feedback, orgs, workflow
+from riskmine.review.records import Objection
 from riskmine.review.workflow import MAX_COMMENT_CHARS, MAX_OBJECTION_CHARS, MAX_RATIONALE_CHARS
 from riskmine.schema import CandidateStatus, DispositionMeasure, RiskLevel, WarningColor
 
@@ -83,6 +85,11 @@ class ObjectionBody(BaseModel):
     objector_kind: Literal["producer", "seller"]
     text: str = Field(min_length=1, max_length=MAX_OBJECTION_CHARS)
     received_at: datetime | None = Field(None, description="when the written objection arrived; default now")
+    result_received_at: datetime | None = Field(
+        None,
+        description="when the producer or seller received the result: the 15 days run from that day (Sichuan"
+        " 第二十一条); unknown: from the decision day, and the answer says so (deadline_basis, deadline_note)",
+    )
 
 
 class AnswerBody(BaseModel):
@@ -93,6 +100,11 @@ class OrgBody(BaseModel):
     name: str = Field(min_length=1, max_length=orgs.MAX_ORG_NAME_CHARS)
     level: orgs.OrgLevel
     parent: str | None = Field(None, max_length=orgs.MAX_ORG_NAME_CHARS)
+
+
+def _objection(o: Objection) -> dict[str, Any]:
+    """An objection with what its deadline was counted from: a code and a note in Chinese."""
+    return o.public() | {"deadline_basis": o.deadline_basis, "deadline_note": label(o.deadline_basis, "deadline_basis")}
 
 
 def _candidate_review(c: Any) -> dict[str, Any]:
@@ -184,13 +196,13 @@ async def get_candidate_objections(
     candidate_id: str, user: ReviewReaderDep, store: StoreDep, db: ReviewDBDep
 ) -> list[dict[str, Any]]:
     found = await call(workflow.list_objections, store, db, user, candidate_id=candidate_id)
-    return [o.public() for o in found]
+    return [_objection(o) for o in found]
 
 
 @router.post(
     "/candidates/{candidate_id}/objections",
     status_code=201,
-    summary="Record a producer's or seller's objection (within 15 days of the decision)",
+    summary="Record a producer's or seller's objection (within 15 days of receiving the result)",
 )
 async def post_objection(
     candidate_id: str, body: ObjectionBody, user: ReviewerDep, store: StoreDep, db: ReviewDBDep
@@ -205,8 +217,9 @@ async def post_objection(
         objector_kind=body.objector_kind,
         text=body.text,
         received_at=body.received_at,
+        result_received_at=body.result_received_at,
     )
-    return JSONResponse(obj.public(), status_code=201)
+    return JSONResponse(_objection(obj), status_code=201)
 
 
 @router.get("/objections", summary="Objections in your scope, oldest first")
@@ -216,14 +229,14 @@ async def get_objections(
     db: ReviewDBDep,
     status: Literal["open", "answered"] | None = None,
 ) -> list[dict[str, Any]]:
-    return [o.public() for o in await call(workflow.list_objections, store, db, user, status=status)]
+    return [_objection(o) for o in await call(workflow.list_objections, store, db, user, status=status)]
 
 
 @router.post("/objections/{objection_id}/answer", summary="Answer an objection")
 async def post_answer(
     objection_id: str, body: AnswerBody, user: ReviewerDep, store: StoreDep, db: ReviewDBDep
 ) -> dict[str, Any]:
-    return (await call(workflow.answer_objection, store, db, objection_id, user, body.answer)).public()
+    return _objection(await call(workflow.answer_objection, store, db, objection_id, user, body.answer))
 
 
 @router.get("/overdue", summary="Open candidates in your scope past their deadline, most overdue first")

@@ -106,4 +106,4 @@ def get_signal(signal_id: str, store: StoreDep, reader: ReaderDep) -> dict[str, 
     sig = store.get(Collection.signals, signal_id)
     if sig is None:
         raise not_found("signal", signal_id)
-    return signal_detail(sig, show_private=reader is not None and reader.role is Role.admin)
+    return signal_detail(sig, show_private=reader.role is Role.admin)

@@ -173,6 +173,9 @@ def _receive(
         {"row": r.row, "field": r.field, "reason": r.reason} for r in report.rejected[:MAX_STORED_REJECTIONS]
     ]
     record.rejections_truncated = len(report.rejected) > MAX_STORED_REJECTIONS
+    record.warnings = [
+        {"row": w.row, "field": w.field, "reason": w.reason} for w in report.warnings[:MAX_STORED_REJECTIONS]
+    ]
     valid = report.accepted + report.duplicates
     record.status = "done" if not report.rejected else "partial" if valid else "rejected"
     record.finished_at = _finished()

@@ -18,7 +18,7 @@ from riskmine.api.console_views import (
     region_bars,
     statistic_rows,
 )
-from riskmine.api.deps import OptionalUserDep, ReviewDBDep, StateDep, StoreDep
+from riskmine.api.deps import OptionalUserDep, ReviewDBDep, StoreDep
 from riskmine.api.labels import RISK_LEVEL, STATUS, WARNING_COLOR, label
 from riskmine.api.routers.console import pagekit
 from riskmine.api.svg import weekly_trend_chart
@@ -35,15 +35,12 @@ router = APIRouter()
 OBJECTOR_KIND: dict[str, str] = {"producer": "生产者", "seller": "销售者"}
 
 
-def _decide_context(user: User | None, cand: CandidateRisk) -> dict[str, Any]:
+def _decide_context(user: User, cand: CandidateRisk) -> dict[str, Any]:
     """What the decision, status and advisory forms offer this user, or why they are not shown."""
     can = workflow.allowed_actions(cand, user)
-    if user is None:
-        reason: str | None = "登录为分析员后可作出研判。"
-    elif not can.may_review:
+    reason: str | None = None
+    if not can.may_review:
         reason = f"当前角色（{label(user.role.value, 'role')}）不能作出研判。"
-    else:
-        reason = None
     return {
         "allowed": can.decide,
         "reason": reason,
@@ -63,9 +60,10 @@ def _decide_context(user: User | None, cand: CandidateRisk) -> dict[str, Any]:
 
 
 def candidate_context(
-    request: Request, store: Store, db: ReviewRepository, user: User | None, cand: CandidateRisk
+    request: Request, store: Store, db: ReviewRepository, user: User, cand: CandidateRisk
 ) -> dict[str, Any]:
-    """Everything the candidate page shows: the analysis, the evidence, the review record and the forms."""
+    """Everything the candidate page shows: the analysis, the evidence, the review record and the forms, for a
+    logged-in user only (the console shows no review record the API would refuse: both need a reader's login)."""
     return {
         "user": user,
         "c": cand,
@@ -79,10 +77,8 @@ def candidate_context(
         "hood": neighbourhood(cand, request.app.state.riskmine.settings),
         "evidence": evidence_rows(cand, store),
         "decisions": decisions_of(store, cand.id),
-        "comments": workflow.list_comments(store, db, cand.id, pagekit.actor(user))
-        if pagekit.reads_review(user)
-        else [],
-        "objections": workflow.list_objections(store, db, pagekit.actor(user), candidate_id=cand.id)
+        "comments": workflow.list_comments(store, db, cand.id, user) if pagekit.reads_review(user) else [],
+        "objections": workflow.list_objections(store, db, user, candidate_id=cand.id)
         if pagekit.reads_review(user)
         else [],
         "objector_kinds": OBJECTOR_KIND,
@@ -91,22 +87,21 @@ def candidate_context(
     }
 
 
-def _visible_candidate(store: Store, db: ReviewRepository, user: User | None, candidate_id: str) -> CandidateRisk:
+def _visible_candidate(store: Store, db: ReviewRepository, user: User, candidate_id: str) -> CandidateRisk:
     """The candidate if the user's role and organisation scope let them read it (404 otherwise)."""
-    return workflow.visible_candidate(store, db, pagekit.actor(user), candidate_id)
+    return workflow.visible_candidate(store, db, user, candidate_id)
 
 
 @router.get("/candidates/{candidate_id}")
 def candidate_page(
     request: Request,
     candidate_id: str,
-    state: StateDep,
     store: StoreDep,
     db: ReviewDBDep,
     user: OptionalUserDep,
     done: str | None = None,
 ) -> Response:
-    if pagekit.needs_login(state, user):
+    if user is None:
         return pagekit.login_redirect(request)
     cand = _visible_candidate(store, db, user, candidate_id)
     context = candidate_context(request, store, db, user, cand)

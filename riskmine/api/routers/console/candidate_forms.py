@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Annotated
 from urllib.parse import quote
 
@@ -17,9 +18,10 @@ from riskmine.api.errors import ApiError
 from riskmine.api.routers.console import pagekit
 from riskmine.api.routers.console.candidate import candidate_context
 from riskmine.api.state import AppState
-from riskmine.review import advisories, workflow
+from riskmine.review import advisories, deadlines, workflow
 from riskmine.review.errors import ReviewError
 from riskmine.review.repository import ReviewRepository
+from riskmine.review.roles import REVIEWER_ROLES
 from riskmine.review.users import User
 from riskmine.review.workflow import MAX_COMMENT_CHARS, MAX_OBJECTION_CHARS, MAX_RATIONALE_CHARS
 from riskmine.schema import DispositionMeasure
@@ -52,12 +54,14 @@ class CandidateForm:
     user: User | None
 
     async def submit(self, candidate_id: str, what: str, change: Callable[[User], object], done: str) -> Response:
-        """Same-site and signed-in checks, `change(user)` under the write lock, then a redirect to `done`
-        (a path, or "?query#anchor" on the candidate's page); a refusal from the review service shows
-        the candidate page again with its reason."""
+        """Same-site and signed-in checks, the reviewer's role (every form here needs it, as the API's review
+        routes do, before anything about the candidate or objection is looked up), `change(user)` under the
+        write lock, then a redirect to `done` (a path, or "?query#anchor" on the candidate's page); a refusal
+        from the review service shows the candidate page again with its reason."""
         pagekit.refuse_cross_site(self.request, what)
         who = pagekit.signed_in(self.request, self.user)
         try:
+            workflow.require_role(who, REVIEWER_ROLES, f"submit the {what} form")
             await pagekit.locked(self.state, change, who)
         except ReviewError as exc:
             return await _form_failed(self.request, self.store, self.db, who, candidate_id, exc)
@@ -172,16 +176,35 @@ async def objection_form(
     objector: Annotated[str, Form(max_length=200)] = "",
     objector_kind: Annotated[str, Form(max_length=20)] = "",
     text: Annotated[str, Form(max_length=MAX_OBJECTION_CHARS)] = "",
+    result_received_at: Annotated[str, Form(max_length=20)] = "",
 ) -> Response:
-    """Record a producer's or seller's objection to the latest decision (within 15 days of it)."""
+    """Record a producer's or seller's objection to the latest decision (within 15 days of the day they received
+    the result, `result_received_at` as YYYY-MM-DD; left empty: from the decision day)."""
     return await form.submit(
         candidate_id,
         "objection",
         lambda who: workflow.record_objection(
-            form.store, form.db, candidate_id, who, objector=objector, objector_kind=objector_kind, text=text
+            form.store,
+            form.db,
+            candidate_id,
+            who,
+            objector=objector,
+            objector_kind=objector_kind,
+            text=text,
+            result_received_at=_day(result_received_at, "result_received_at"),
         ),
         "?done=objection#objections",
     )
+
+
+def _day(value: str, name: str) -> datetime | None:
+    """A date field of a form (YYYY-MM-DD) as the start of that day in China; None when left empty."""
+    if not value.strip():
+        return None
+    try:
+        return deadlines.start_of_china_day(date.fromisoformat(value.strip()))
+    except ValueError:
+        raise ReviewError(f"{name} must be a date as YYYY-MM-DD, got {value!r}") from None
 
 
 @router.post("/candidates/{candidate_id}/objections/{objection_id}/answer")

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from riskmine.api.console_views import DEADLINE_KIND
-from riskmine.api.deps import OptionalUserDep, ReviewDBDep, StateDep, StoreDep
+from riskmine.api.deps import OptionalUserDep, ReviewDBDep, StoreDep
 from riskmine.api.routers.console import pagekit
 from riskmine.review import workflow
 
@@ -14,11 +14,9 @@ router = APIRouter()
 
 
 @router.get("/overdue")
-def overdue_page(
-    request: Request, state: StateDep, store: StoreDep, db: ReviewDBDep, user: OptionalUserDep
-) -> Response:
+def overdue_page(request: Request, store: StoreDep, db: ReviewDBDep, user: OptionalUserDep) -> Response:
     """Open candidates in the user's scope whose deadline has passed, most overdue first."""
-    if pagekit.needs_login(state, user):
+    if user is None:
         return pagekit.login_redirect(request)
-    rows = workflow.overdue(store, db, pagekit.actor(user))
+    rows = workflow.overdue(store, db, user)
     return pagekit.render(request, "overdue.html", {"user": user, "rows": rows, "deadline_kinds": DEADLINE_KIND})

@@ -12,12 +12,12 @@ from fastapi import Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 
-from riskmine.api.auth import reads_open, same_origin
+from riskmine.api.auth import same_origin
 from riskmine.api.errors import ApiError
 from riskmine.api.filters import MAX_QUERY_CHARS
 from riskmine.api.render import SECURITY_HEADERS
 from riskmine.review.advisories import KIND_LABELS
-from riskmine.review.roles import REVIEW_READER_ROLES, VIEWER, SystemActor, role_name
+from riskmine.review.roles import REVIEW_READER_ROLES, role_name
 from riskmine.review.users import User
 
 PAGE_SIZE = 50
@@ -33,7 +33,6 @@ DONE_NOTICES: dict[str, str] = {
     "answered": "异议已答复。",
 }
 ADVISORY_KIND: dict[str, str] = {k.value: v for k, v in KIND_LABELS.items()}
-ANONYMOUS = SystemActor("anonymous", role=VIEWER)
 E = TypeVar("E", bound=Enum)
 T = TypeVar("T")
 
@@ -71,12 +70,11 @@ def render(request: Request, name: str, context: dict[str, Any], status_code: in
 
 
 def login_redirect(request: Request) -> RedirectResponse:
+    """To the login page, and back here afterwards. Every page of unpublished data (the queue, a candidate, the
+    signals, the overdue list, a station's submissions) sends an anonymous visitor here, in every mode: only the
+    published advisories and the login page are shown without a login, as the API answers 401 for the rest."""
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
-
-
-def needs_login(state: Any, user: User | None) -> bool:
-    return user is None and not reads_open(state.settings)
 
 
 def pager(page: int, total: int, params: dict[str, Any]) -> dict[str, Any]:
@@ -95,14 +93,9 @@ def pager(page: int, total: int, params: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def reads_review(user: User | None) -> bool:
+def reads_review(user: User) -> bool:
     """Whether the user may read candidates at all (an api_consumer reads published advisories only)."""
-    return user is None or role_name(user.role) in REVIEW_READER_ROLES
-
-
-def actor(user: User | None) -> Any:
-    """Who reads: the user, or an anonymous viewer while reads are open (development)."""
-    return user if user is not None else ANONYMOUS
+    return role_name(user.role) in REVIEW_READER_ROLES
 
 
 def refuse_cross_site(request: Request, what: str) -> None:

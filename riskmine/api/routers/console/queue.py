@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from riskmine.api.console_views import deadline_view
-from riskmine.api.deps import OptionalUserDep, ReviewDBDep, StateDep, StoreDep
+from riskmine.api.deps import OptionalUserDep, ReviewDBDep, StoreDep
 from riskmine.api.filters import build_filters
 from riskmine.api.labels import HAZARD, RISK_LEVEL, STATUS, TIER
 from riskmine.api.routers.console import pagekit
@@ -72,7 +72,6 @@ def scoped_page(
 @router.get("/")
 def queue(
     request: Request,
-    state: StateDep,
     store: StoreDep,
     db: ReviewDBDep,
     user: OptionalUserDep,
@@ -84,7 +83,7 @@ def queue(
     region: str | None = None,
     page: str | None = None,
 ) -> Response:
-    if pagekit.needs_login(state, user):
+    if user is None:
         return pagekit.login_redirect(request)
     chosen = {
         "tier": pagekit.enum_param(Tier, tier),
@@ -98,7 +97,7 @@ def queue(
         return RedirectResponse("/advisories", status_code=303)
     number = pagekit.page_number(page)
     filters = build_filters(**chosen)
-    if user is None or orgs.scope_for(db, user).everything:
+    if orgs.scope_for(db, user).everything:
         result = tiered_page(store, filters, limit=pagekit.PAGE_SIZE, offset=(number - 1) * pagekit.PAGE_SIZE)
         tiers = {str(b.key): b.count for b in store.aggregate(Collection.candidates, "tier")}
     else:

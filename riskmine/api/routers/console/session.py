@@ -13,13 +13,24 @@ from riskmine.api.deps import OptionalUserDep, StateDep
 from riskmine.api.errors import ApiError
 from riskmine.api.render import local_path
 from riskmine.api.routers.console import pagekit
+from riskmine.api.state import AppState
+from riskmine.review.users import demo_logins
 
 router = APIRouter()
 
 
+def _demo_logins(state: AppState) -> list[dict[str, str | None]]:
+    """The demo users to list on the login page (development only: riskmine.review.users.demo_logins)."""
+    return [
+        {"username": u, "password": pw, "role": role, "organisation": org}
+        for u, pw, role, org in demo_logins(state.settings, state.users)
+    ]
+
+
 @router.get("/login")
-def login_page(request: Request, user: OptionalUserDep, next: str | None = None) -> Response:
-    return pagekit.render(request, "login.html", {"user": user, "next": local_path(next), "error": None})
+def login_page(request: Request, state: StateDep, user: OptionalUserDep, next: str | None = None) -> Response:
+    context = {"user": user, "next": local_path(next), "error": None, "demo_logins": _demo_logins(state)}
+    return pagekit.render(request, "login.html", context)
 
 
 @router.post("/login")
@@ -35,7 +46,13 @@ async def login(
     target = local_path(next)
     found = await run_in_threadpool(state.users.authenticate, username.strip(), password) if username else None
     if found is None:
-        context = {"user": None, "next": target, "error": "用户名或密码错误", "username": username}
+        context = {
+            "user": None,
+            "next": target,
+            "error": "用户名或密码错误",
+            "username": username,
+            "demo_logins": await run_in_threadpool(_demo_logins, state),
+        }
         return pagekit.render(request, "login.html", context, status_code=401)
     token, ttl = create_access_token(found, state.settings)
     response = RedirectResponse(target, status_code=303)

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from riskmine.api.deps import OptionalUserDep, ReviewDBDep, StateDep, StoreDep
+from riskmine.api.deps import OptionalUserDep, ReviewDBDep, StoreDep
 from riskmine.api.filters import build_filters
 from riskmine.api.labels import HAZARD, SOURCE_TYPE
 from riskmine.api.render import signal_excerpt
@@ -24,7 +24,6 @@ router = APIRouter()
 @router.get("/signals")
 def signals_page(
     request: Request,
-    state: StateDep,
     store: StoreDep,
     db: ReviewDBDep,
     user: OptionalUserDep,
@@ -34,7 +33,7 @@ def signals_page(
     is_risk: str | None = None,
     page: str | None = None,
 ) -> Response:
-    if pagekit.needs_login(state, user):
+    if user is None:
         return pagekit.login_redirect(request)
     if not pagekit.reads_review(user):
         return RedirectResponse("/advisories", status_code=303)
@@ -49,7 +48,7 @@ def signals_page(
     items: list[Any] = []
     total = 0
     filters = build_filters(**chosen)
-    if user is not None and role_name(user.role) == STATION:
+    if role_name(user.role) == STATION:
         # a station searches its own organisation's submissions only
         filters["source"] = sorted(orgs.scope_for(db, user).sources) or ["station:"]
     try:

@@ -1,4 +1,8 @@
-"""`riskmine report monthly|immediate|thematic`: the report forms and reports from the store."""
+"""`riskmine report monthly|immediate|thematic`: the report forms and reports from the store.
+
+It sits above the review layer: an organisation's report covers its subtree in the organisation tree
+(riskmine.review.orgs), and an organisation or category nobody knows is refused with the names that are known.
+"""
 
 from __future__ import annotations
 
@@ -7,17 +11,20 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from riskmine.reports.errors import ReportError
+from riskmine.reports.names import check_organisation, resolve_category
+from riskmine.reports.scope import ReportScope, report_scope
+from riskmine.store.base import Store
 
 app = typer.Typer(help="Monthly report forms, immediate reports and thematic analysis reports.", no_args_is_help=True)
 
 
 @contextmanager
-def _store() -> Iterator[Any]:
+def _store() -> Iterator[Store]:
     from riskmine.settings import get_settings
     from riskmine.store.factory import open_store
 
@@ -33,6 +40,17 @@ def _store() -> Iterator[Any]:
 def _fail(exc: Exception) -> typer.Exit:
     typer.echo(f"error: {exc}", err=True)
     return typer.Exit(code=2)
+
+
+def _scope(store: Store, organisation: str | None, *, include_unassigned: bool = True) -> ReportScope:
+    """The report's scope: the organisation's subtree in the organisation tree; an unknown name is refused."""
+    from riskmine.review.orgs import known_organisations, subtree
+    from riskmine.review.repository import open_review_repository
+    from riskmine.settings import get_settings
+
+    db = open_review_repository(get_settings())
+    check_organisation(organisation, known_organisations(db, store))
+    return report_scope(organisation, include_unassigned=include_unassigned, resolver=lambda name: subtree(db, name))
 
 
 def _reports_dir() -> Path:
@@ -59,7 +77,6 @@ def monthly(
     from riskmine.reports.monthly import build_monthly_draft, parse_draft
     from riskmine.reports.monthly_render import RENDERERS
     from riskmine.reports.periods import parse_period
-    from riskmine.reports.scope import report_scope
 
     if fmt not in (*RENDERERS, "json"):
         raise _fail(ReportError(f"unknown format {fmt!r}; use xlsx, csv or json"))
@@ -77,7 +94,7 @@ def monthly(
                     parse_period(period),
                     form,
                     org,
-                    report_scope(org, include_unassigned=unassigned),
+                    _scope(store, org, include_unassigned=unassigned),
                     filled_by=filled_by,
                     phone=phone,
                 )
@@ -116,6 +133,8 @@ def immediate(
         raise _fail(ReportError(f"unknown format {fmt!r}; use docx, html or both"))
     try:
         with _store() as store:
+            if org:
+                _scope(store, org)  # refuses an unknown 报告单位
             report = build_immediate_report(store, candidate_id, organisation=org)
     except ReportError as exc:
         raise _fail(exc) from None
@@ -141,17 +160,17 @@ def thematic(
 ) -> None:
     """The thematic analysis report (专题分析报告) of a product category and year."""
     from riskmine.reports.document import render_docx, render_html
-    from riskmine.reports.scope import report_scope
     from riskmine.reports.thematic import build_thematic_report
 
     if fmt not in ("docx", "html"):
         raise _fail(ReportError(f"unknown format {fmt!r}; use docx or html"))
     try:
         with _store() as store:
-            report = build_thematic_report(store, category, year, report_scope(org), organisation=org)
+            name = resolve_category(store, category)
+            report = build_thematic_report(store, name, year, _scope(store, org), organisation=org)
     except ReportError as exc:
         raise _fail(exc) from None
-    target = out or _reports_dir() / "thematic" / f"{year}-{_safe(category)}.{fmt}"
+    target = out or _reports_dir() / "thematic" / f"{year}-{_safe(name)}.{fmt}"
     target.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "docx":
         target.write_bytes(render_docx(report))
