@@ -28,6 +28,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from riskmine.feeds.jsonl import read_jsonl
+from riskmine.feeds.messages import at, json_kind, message
 from riskmine.feeds.rows import Rejection
 from riskmine.pipeline import Pipeline
 from riskmine.schema import RawDocument, Signal, SourceType
@@ -40,43 +41,48 @@ def _rating(value: Any) -> float | None:
     if value is None or value == "":
         return None
     if isinstance(value, bool):
-        raise ValueError("rating must be a number")
+        raise ValueError(message("not_rating", value=repr(value)))
     if isinstance(value, int | float):
         return float(value)
     digits = "".join(ch for ch in str(value) if ch.isdigit() or ch == ".")
     if not digits:
-        raise ValueError(f"rating {value!r} is not a number")
+        raise ValueError(message("not_rating", value=repr(value)))
     return float(digits)
 
 
 def parse_item(row: int, obj: Any) -> RawDocument | Rejection:
     """Validate one analyze input; `row` is its 1-based position."""
     if not isinstance(obj, dict):
-        return Rejection(row=row, reason=f"row {row}: expected a JSON object, got {type(obj).__name__}")
+        return Rejection(row=row, reason=at("row", row, message("not_json_object", kind=json_kind(obj))))
     unknown = sorted(set(obj) - set(ANALYZE_FIELDS))
     if unknown:
         return Rejection(
             row=row,
-            reason=f"row {row}: unknown field {unknown[0]!r} (known: {', '.join(ANALYZE_FIELDS)})",
+            reason=at("row", row, message("unknown_analyze_field", name=unknown[0], known=", ".join(ANALYZE_FIELDS))),
             field=unknown[0],
         )
     ident = obj.get("id")
     if ident is None or (isinstance(ident, str) and not ident.strip()) or isinstance(ident, bool | dict | list):
-        return Rejection(row=row, reason=f"row {row}: missing required field 'id'", field="id")
+        return Rejection(row=row, reason=at("row", row, message("missing_id")), field="id")
     text = obj.get("text")
     if not isinstance(text, str) or not text.strip():
-        return Rejection(row=row, reason=f"row {row}: missing required field 'text'", field="text")
+        return Rejection(row=row, reason=at("row", row, message("missing_text")), field="text")
     source_type = obj.get("source_type") or SourceType.review.value
     if source_type not in SourceType.__members__:
         return Rejection(
             row=row,
-            reason=f"row {row}: unknown source_type {source_type!r} (known: {', '.join(SourceType.__members__)})",
+            reason=at(
+                "row",
+                row,
+                message("unknown_source_type", value=source_type, known=", ".join(SourceType.__members__)),
+            ),
             field="source_type",
         )
     try:
         rating = _rating(obj.get("rating"))
     except ValueError as exc:
-        return Rejection(row=row, reason=f"row {row}: {exc}", field="rating")
+        reason = message("field_value", field=message("field", name="rating"), detail=exc)
+        return Rejection(row=row, reason=at("row", row, reason), field="rating")
     try:
         return RawDocument(
             source=ANALYZE_SOURCE,
@@ -94,7 +100,8 @@ def parse_item(row: int, obj: Any) -> RawDocument | Rejection:
     except ValidationError as exc:
         err = exc.errors()[0]
         name = ".".join(str(p) for p in err.get("loc", ())) or None
-        return Rejection(row=row, reason=f"row {row}: field {name!r}: {err.get('msg')}", field=name)
+        reason = message("invalid_field", name=name, detail=err.get("msg"))
+        return Rejection(row=row, reason=at("row", row, reason), field=name)
 
 
 def result_of(signal: Signal) -> dict[str, Any]:

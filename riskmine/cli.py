@@ -254,7 +254,8 @@ def _serve(settings: Settings, host: str | None, port: int | None) -> None:
         console.print(f"[red]refusing to start[/red]: {exc}")
         raise typer.Exit(code=2) from None
     out.print(f"riskmine serving on [bold]http://{h}:{p}/[/bold]  (API docs: http://{h}:{p}/docs)")
-    uvicorn.run(application, host=h, port=p, log_level="warning")
+    # proxy_headers off: uvicorn would believe X-Forwarded-For from loopback; the app trusts RISKMINE_TRUSTED_PROXIES
+    uvicorn.run(application, host=h, port=p, log_level="warning", proxy_headers=False)
 
 
 @app.command()

@@ -22,9 +22,11 @@ from pydantic import ValidationError
 from riskmine.feeds import read_feed
 from riskmine.feeds.forms import WARNINGS
 from riskmine.feeds.headers import INPUT_FIELDS, canonical_field, header_key, is_blank
+from riskmine.feeds.messages import at, message
 from riskmine.feeds.rows import RAW_EXCERPT_CHARS, FeedError, Rejection, Row
-from riskmine.feeds.values import parse_datetime, parse_price, parse_rating
+from riskmine.feeds.values import parse_document_time, parse_price, parse_rating
 from riskmine.schema import MAX_TEXT_CHARS, RawDocument, SourceType
+from riskmine.schema.urls import URL_ORIGINAL_META_KEY, is_script_url, web_url
 from riskmine.store.base import Collection, DuplicatePolicy, Store
 
 __all__ = [
@@ -47,7 +49,6 @@ MAX_FIELD_CHARS = 10_000
 DEFAULT_MAX_REJECTIONS = 10_000
 
 _SHORT_TEXT_FIELDS = ("source", "source_id", "url", "title", "product", "shop", "brand", "enterprise", "region")
-_UNSAFE_URL_SCHEMES = ("javascript:", "vbscript:", "data:", "file:")
 
 _SOURCE_TYPE_ALIASES: dict[SourceType, tuple[str, ...]] = {
     SourceType.review: ("评论", "评价", "商品评论", "用户评论", "差评", "电商评论"),
@@ -66,15 +67,11 @@ for _type, _names in _SOURCE_TYPE_ALIASES.items():
         _SOURCE_TYPE_BY_KEY[header_key(_name)] = _type
 
 _PARSERS: dict[str, Callable[[Any], Any]] = {
-    "published_at": parse_datetime,
-    "collected_at": parse_datetime,
+    "published_at": parse_document_time,
+    "collected_at": parse_document_time,
     "price": parse_price,
     "rating": parse_rating,
 }
-_KNOWN_FIELDS_HINT = (
-    f"known: {', '.join(INPUT_FIELDS)}, id (= source_id), and Chinese headers such as 标题, 内容, 发布时间, 链接; "
-    "or keep other fields in meta with extra='meta'"
-)
 
 
 def parse_source_type(value: Any) -> SourceType:
@@ -83,7 +80,7 @@ def parse_source_type(value: Any) -> SourceType:
         return value
     found = _SOURCE_TYPE_BY_KEY.get(header_key(value)) if isinstance(value, str) else None
     if found is None:
-        raise ValueError(f"unknown source_type {value!r} (known: {', '.join(t.value for t in SourceType)})")
+        raise ValueError(message("unknown_source_type", value=value, known=", ".join(t.value for t in SourceType)))
     return found
 
 
@@ -162,36 +159,34 @@ def _raw(row: Any) -> str:
 
 
 def _named(name: str, column: str) -> str:
-    return f"field {name!r}" if header_key(column) == header_key(name) else f"field {name!r} (column {column!r})"
+    if header_key(column) == header_key(name):
+        return message("field", name=name)
+    return message("field_column", name=name, column=column)
 
 
 def _short_text(name: str, column: str, value: Any) -> str:
     if type(value) is str:
         text = value.strip()
     elif isinstance(value, bool | Mapping | list | tuple | set):
-        raise _RowError(f"{_named(name, column)} must be text, not {type(value).__name__}", name)
+        raise _RowError(message("must_be_text", field=_named(name, column), kind=type(value).__name__), name)
     elif isinstance(value, float) and value.is_integer():
         text = str(int(value))
     else:
         text = value.isoformat() if isinstance(value, datetime | date) else str(value).strip()
     if len(text) > MAX_FIELD_CHARS:
-        raise _RowError(
-            f"{_named(name, column)} is {len(text):,} characters long, over the limit of {MAX_FIELD_CHARS:,}", name
-        )
-    if name == "url" and text.lower().replace(" ", "").startswith(_UNSAFE_URL_SCHEMES):
-        raise _RowError(f"{_named(name, column)}: {text[:40]!r} is not a web address (use http:// or https://)", name)
+        raise _RowError(message("too_long", field=_named(name, column), length=len(text), limit=MAX_FIELD_CHARS), name)
+    if name == "url" and is_script_url(text):
+        raise _RowError(message("not_web_address", field=_named(name, column), value=text[:40]), name)
     return text
 
 
 def _text(column: str, value: Any) -> str:
     if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise _RowError(f"{_named('text', column)} must be text, not {type(value).__name__}", "text")
+        raise _RowError(message("must_be_text", field=_named("text", column), kind=type(value).__name__), "text")
     text = value if isinstance(value, str) else str(value)
     if len(text) > MAX_TEXT_CHARS:
         raise _RowError(
-            f"{_named('text', column)} is {len(text):,} characters long, over the limit of "
-            f"{MAX_TEXT_CHARS:,} characters (MAX_TEXT_CHARS)",
-            "text",
+            message("text_too_long", field=_named("text", column), length=len(text), limit=MAX_TEXT_CHARS), "text"
         )
     return text
 
@@ -201,11 +196,10 @@ def _meta(column: str, value: Any) -> dict[str, Any]:
         try:
             value = json.loads(value)
         except json.JSONDecodeError as exc:
-            raise _RowError(
-                f"{_named('meta', column)} is not valid JSON ({exc.msg} at column {exc.colno})", "meta"
-            ) from None
+            reason = message("meta_not_json", field=_named("meta", column), detail=exc.msg, column=exc.colno)
+            raise _RowError(reason, "meta") from None
     if not isinstance(value, Mapping):
-        raise _RowError(f"{_named('meta', column)} must be a JSON object", "meta")
+        raise _RowError(message("meta_not_object", field=_named("meta", column)), "meta")
     return {str(k): _json_safe(v) for k, v in value.items()}
 
 
@@ -228,66 +222,70 @@ def _collect(row: Mapping[Any, Any], extra: str) -> tuple[dict[str, Any], dict[s
             continue
         if name in values:
             if values[name] != value:
-                raise _RowError(
-                    f"columns {columns[name]!r} and {column!r} both give field {name!r}, with different values", name
-                )
+                raise _RowError(message("columns_disagree", first=columns[name], second=column, name=name), name)
             continue
         values[name] = value
         columns[name] = column
     if unknown:
-        listed = ", ".join(repr(u) for u in unknown)
-        plural = "s" if len(unknown) > 1 else ""
-        raise _RowError(f"unknown field{plural} {listed} ({_KNOWN_FIELDS_HINT})", unknown[0])
+        listed = "、".join(repr(u) for u in unknown)
+        raise _RowError(message("unknown_fields", listed=listed, known=", ".join(INPUT_FIELDS)), unknown[0])
     return values, columns, extras
 
 
-def _document(row: Any, source: str | None, source_type: SourceType | None, extra: str) -> RawDocument:
+def _document(
+    row: Any, source: str | None, source_type: SourceType | None, extra: str, fixed_source: bool = False
+) -> RawDocument:
     if not isinstance(row, Mapping):
-        raise _RowError(f"not an object with named fields (got {type(row).__name__})")
+        raise _RowError(message("not_mapping", kind=type(row).__name__))
     values, columns, extras = _collect(row, extra)
     if "text" not in values:
-        raise _RowError("missing required field 'text'", "text")
+        raise _RowError(message("missing_text"), "text")
     doc: dict[str, Any] = {"text": _text(columns["text"], values["text"])}
     for name in _SHORT_TEXT_FIELDS:
         if name in values:
             doc[name] = _short_text(name, columns[name], values[name])
+    if "url" in doc and web_url(doc["url"]) is None:
+        # Not an absolute http(s) address (relative, protocol-relative, ftp:, ...): not a link, but kept.
+        extras.setdefault(URL_ORIGINAL_META_KEY, doc.pop("url"))
+    if fixed_source and source:
+        own = doc.get("source")
+        doc["source"] = source
+        if own and own != source:
+            extras.setdefault("row_source", own)  # kept, but the server's source is the provenance
     doc.setdefault("source", source)
     if not doc["source"]:
-        raise _RowError("missing field 'source' (give it in the row or as the default source)", "source")
+        raise _RowError(message("missing_source"), "source")
     if "source_type" in values:
         try:
             doc["source_type"] = parse_source_type(values["source_type"])
         except ValueError as exc:
-            raise _RowError(f"{_named('source_type', columns['source_type'])}: {exc}", "source_type") from None
+            reason = message("field_value", field=_named("source_type", columns["source_type"]), detail=exc)
+            raise _RowError(reason, "source_type") from None
     elif source_type is not None:
         doc["source_type"] = source_type
     else:
-        raise _RowError(
-            "missing field 'source_type' (give it in the row or as the default, e.g. --source-type review)",
-            "source_type",
-        )
+        raise _RowError(message("missing_source_type"), "source_type")
     for name, parse in _PARSERS.items():
         if name in values:
             try:
                 doc[name] = parse(values[name])
             except ValueError as exc:
-                raise _RowError(f"{_named(name, columns[name])}: {exc}", name) from None
+                raise _RowError(message("field_value", field=_named(name, columns[name]), detail=exc), name) from None
     meta = _meta(columns["meta"], values["meta"]) if "meta" in values else {}
     for key, value in extras.items():
         meta.setdefault(key, value)
     if meta:
         size = len(json.dumps(meta, ensure_ascii=False, default=str))
         if size > MAX_TEXT_CHARS:
-            raise _RowError(
-                f"field 'meta' is {size:,} characters of JSON, over the limit of {MAX_TEXT_CHARS:,}", "meta"
-            )
+            raise _RowError(message("meta_too_long", length=size, limit=MAX_TEXT_CHARS), "meta")
         doc["meta"] = meta
     try:
         return RawDocument(**doc)
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = str(err["loc"][0]) if err.get("loc") else None
-        raise _RowError(f"field {loc!r}: {err['msg']}" if loc else str(err["msg"]), loc) from None
+        reason = message("invalid_field", name=loc, detail=err["msg"]) if loc else str(err["msg"])
+        raise _RowError(reason, loc) from None
 
 
 def _check_options(source: str | None, source_type: str | None, extra: str) -> SourceType | None:
@@ -305,29 +303,36 @@ def validate_rows(
     source_type: str | None = None,
     extra: str = "reject",
     unit: str = "row",
+    fixed_source: bool = False,
 ) -> Iterator[RawDocument | Rejection]:
     """Map numbered rows to RawDocuments; a row that cannot be mapped gives a Rejection whose reason
     starts with '{unit} {number}: ' and names the field. Rejections in the input pass through.
 
     `source` and `source_type` are defaults for rows that do not give them; `extra` says what to
     do with unknown fields ('reject', 'meta' or 'ignore'). Bad options raise ValueError at once.
+    With `fixed_source`, `source` is every row's source: one a row names is kept in meta as 'row_source'.
     """
     default_type = _check_options(source, source_type, extra)
     default_source = source.strip() if source else None
-    return _validate(rows, default_source, default_type, extra, unit)
+    return _validate(rows, default_source, default_type, extra, unit, fixed_source)
 
 
 def _validate(
-    rows: Iterable[tuple[int, Any]], source: str | None, source_type: SourceType | None, extra: str, unit: str
+    rows: Iterable[tuple[int, Any]],
+    source: str | None,
+    source_type: SourceType | None,
+    extra: str,
+    unit: str,
+    fixed_source: bool = False,
 ) -> Iterator[RawDocument | Rejection]:
     for number, row in rows:
         if isinstance(row, Rejection):
             yield row
             continue
         try:
-            yield _document(row, source, source_type, extra)
+            yield _document(row, source, source_type, extra, fixed_source)
         except _RowError as exc:
-            yield Rejection(number, f"{unit} {number}: {exc.reason}", exc.field, _raw(row))
+            yield Rejection(number, at(unit, number, exc.reason), exc.field, _raw(row))
 
 
 # --- storing ---------------------------------------------------------------------------------
@@ -348,7 +353,7 @@ def _guard(rows: Iterator[Row], name: str, unit: str) -> Iterator[Row]:
                     raise
                 raise FeedError(f"{name}: cannot be read ({type(exc).__name__}: {exc})") from exc
             detail = str(exc) if isinstance(exc, FeedError) else f"{type(exc).__name__}: {exc}"
-            yield last + 1, Rejection(last + 1, f"{unit} {last + 1}: reading stopped: {detail}")
+            yield last + 1, Rejection(last + 1, at(unit, last + 1, message("reading_stopped", detail=detail)))
             return
         last = number
         yield number, row
@@ -399,11 +404,7 @@ def _store(
             report.rejected.append(item)
             if max_rejections is not None and len(report.rejected) >= max_rejections:
                 report.rejected.append(
-                    Rejection(
-                        item.row,
-                        f"{unit} {item.row}: reading stopped after {len(report.rejected):,} rejected rows; "
-                        "check that this is the right file and format",
-                    )
+                    Rejection(item.row, at(unit, item.row, message("too_many_rejections", count=len(report.rejected))))
                 )
                 break
             continue
@@ -427,9 +428,12 @@ def ingest_rows(
     batch_size: int = 500,
     extra: str = "reject",
     max_rejections: int | None = DEFAULT_MAX_REJECTIONS,
+    fixed_source: bool = False,
 ) -> IngestReport:
     """Store rows given as mappings (numbered from 1); see :func:`validate_rows` for the options."""
-    documents = validate_rows(enumerate(rows, start=1), source=source, source_type=source_type, extra=extra)
+    documents = validate_rows(
+        enumerate(rows, start=1), source=source, source_type=source_type, extra=extra, fixed_source=fixed_source
+    )
     return _store(
         documents,
         store,
@@ -454,6 +458,7 @@ def ingest_path(
     sheet: str | None = None,
     encoding: str | None = None,
     max_rejections: int | None = DEFAULT_MAX_REJECTIONS,
+    fixed_source: bool = False,
 ) -> IngestReport:
     """Read a feed file (.jsonl/.ndjson/.json lines, .csv/.tsv, .xlsx) and store its rows.
 
@@ -475,6 +480,7 @@ def ingest_path(
         source_type=source_type,
         extra=extra,
         unit=feed.unit,
+        fixed_source=fixed_source,
     )
     report = IngestReport(path=str(path))
     _store(

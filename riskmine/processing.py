@@ -18,11 +18,10 @@ from riskmine.knowledge_graph.candidates import (
     parent_key,
     signal_keys,
 )
-from riskmine.knowledge_graph.evidence import as_china_time
 from riskmine.knowledge_graph.priority import PriorityConfig
 from riskmine.pipeline import Pipeline
 from riskmine.schema import CandidateRisk, CandidateStatus, Decision, RawDocument, Signal, Tier
-from riskmine.schema.records import CANDIDATE_REVIEW_FIELDS
+from riskmine.schema.records import CANDIDATE_REVIEW_FIELDS, utcnow
 from riskmine.store.base import Collection, DuplicatePolicy, Store
 
 
@@ -141,7 +140,7 @@ def refresh_candidates(
     recomputed suggestion (risk_level, warning_color); a deadline is set only when a
     candidate still undecided first qualifies for the immediate tier. Candidates that no longer have
     signals are removed unless an analyst has already acted on them. `now` defaults to
-    the latest signal's time. `config` defaults to PriorityConfig() (the settings' defaults); the
+    the clock (never a signal's own time). `config` defaults to PriorityConfig() (the settings' defaults); the
     submission service passes the one built from the settings. Returns the number of candidates stored.
     """
     cfg = config or PriorityConfig()
@@ -153,12 +152,10 @@ def refresh_candidates(
         rebuilt_keys = _touched_keys(store, list(dict.fromkeys(signal_ids)))
         groups = _load_groups(store, rebuilt_keys)
     carried = [c for c in existing.values() if rebuilt_keys is not None and parent_key(c.key) not in rebuilt_keys]
+    if not groups and not carried:
+        return _drop_stale(store, existing, set())
     if now is None:
-        times = [s.when for members in groups.values() for s in members]
-        times += [c.last_seen for c in carried if c.last_seen is not None]
-        if not times:
-            return _drop_stale(store, existing, set())
-        now = max(times, key=as_china_time)
+        now = utcnow()  # the clock, never the data: a document dated 9999 must not become "now"
     cores = build_cores(groups, now=now, config=cfg)
     for cand in cores:
         old = existing.get(cand.id)

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from riskmine.schema.errors import RiskmineError
+from riskmine.schema.urls import web_url
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 REPO_DIR = PACKAGE_DIR.parent
@@ -76,6 +78,11 @@ class Settings(BaseSettings):
     corpus_path: Path = Field(BUNDLED_CORPUS, description="labelled risk corpus (a JSONL file or a folder of them)")
     demo_path: Path = Field(BUNDLED_DEMO, description="bundled demo corpus")
     host: str = "127.0.0.1"
+    public_url: str = Field(
+        "http://127.0.0.1:8000",
+        description="the site's public address (http(s)://host[:port]): absolute links such as the Atom feed's"
+        " are built from it, never from the request's Host header",
+    )
     port: int = Field(8000, ge=1, le=65535)
     batch_size: int = Field(256, ge=1)
     max_upload_bytes: int = Field(50 * 1024 * 1024, ge=1)
@@ -98,6 +105,11 @@ class Settings(BaseSettings):
     # collection (issue 5): station batches, public reports, user-supplied URLs, shared crawl frontier
     public_report_limit: int = Field(5, ge=1, description="public reports one client (IP) may send per window")
     public_report_window_seconds: float = Field(3600.0, gt=0, description="the public-report rate-limit window")
+    trusted_proxies: str = Field(
+        "",
+        description="comma-separated IPs/CIDRs of the reverse proxies whose X-Forwarded-For names the client;"
+        " default none: every client is its connecting address",
+    )
     allow_private_urls: bool = Field(False, description="fetch user-supplied URLs on private/loopback addresses")
     redis_url: str | None = Field(None, description="Redis for a crawl frontier shared by several crawler processes")
 
@@ -112,6 +124,30 @@ class Settings(BaseSettings):
     @property
     def disabled(self) -> set[str]:
         return {s.strip() for s in self.disabled_stages.split(",") if s.strip()}
+
+    @property
+    def trusted_proxy_list(self) -> list[str]:
+        return [p.strip() for p in self.trusted_proxies.split(",") if p.strip()]
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url_is_a_web_address(cls, value: str) -> str:
+        if web_url(value) is None:
+            raise ValueError(f"{value!r} 不是网址（absolute http(s) URL），例如 https://riskmine.example.cn")
+        return value.strip().rstrip("/")
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_are_addresses(cls, value: str) -> str:
+        for entry in (p.strip() for p in value.split(",")):
+            if entry:
+                try:
+                    ipaddress.ip_network(entry, strict=False)
+                except ValueError:
+                    raise ValueError(
+                        f"{entry!r} is not an IP address or CIDR network (e.g. 10.0.0.5, 10.0.0.0/24)"
+                    ) from None
+        return value
 
     def check_secret(self) -> None:
         """Refuse the default (or a short) secret key unless env is development (the API calls this at start)."""

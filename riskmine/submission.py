@@ -128,10 +128,19 @@ class Submission:
         source_type: SourceType | str | None = None,
         extra: str = "reject",
         process: bool = True,
+        fixed_source: bool = False,
     ) -> Outcome:
-        """Store rows (each checked on its own; ``extra``: what unknown fields do), then process what is new."""
+        """Store rows (each checked on its own; ``extra``: what unknown fields do), then process what is new.
+        With ``fixed_source``, ``source`` replaces any source the rows name (see ingest.validate_rows)."""
         with self._locked():
-            report = ingest_rows(list(rows), self.store, source=source, source_type=_value(source_type), extra=extra)
+            report = ingest_rows(
+                list(rows),
+                self.store,
+                source=source,
+                source_type=_value(source_type),
+                extra=extra,
+                fixed_source=fixed_source,
+            )
             return self._then(Outcome(ingest=report), process)
 
     def path(
@@ -144,6 +153,7 @@ class Submission:
         progress: Progress | None = None,
         process: bool = True,
         check: Callable[[IngestReport], None] | None = None,
+        fixed_source: bool = False,
     ) -> Outcome:
         """Store the rows of a feed file (JSONL, CSV, XLSX), then process what is new.
 
@@ -152,7 +162,13 @@ class Submission:
         """
         with self._locked():
             report = ingest_path(
-                path, self.store, source=source, source_type=_value(source_type), sheet=sheet, progress=progress
+                path,
+                self.store,
+                source=source,
+                source_type=_value(source_type),
+                sheet=sheet,
+                progress=progress,
+                fixed_source=fixed_source,
             )
             if check is not None:
                 check(report)

@@ -51,9 +51,9 @@ def test_bad_rows_are_rejected_in_place(pipeline: Pipeline) -> None:
     results, rejected = analyze_rows(rows, pipeline)
     assert results[0] is not None and results[1:] == [None, None, None, None]
     assert [r.row for r in rejected] == [2, 3, 4, 5]
-    assert "missing required field 'text'" in rejected[0].reason
+    assert "缺少必填字段 'text'" in rejected[0].reason
     assert "'id'" in rejected[1].reason
-    assert "unknown field 'colour'" in rejected[2].reason
+    assert "未知字段 'colour'" in rejected[2].reason
     assert rejected[2].field == "colour"
 
 
@@ -79,7 +79,7 @@ def test_analyze_file_streams_gbk_input_line_for_line(pipeline: Pipeline, tmp_pa
     got = [json.loads(x) for x in out.read_text(encoding="utf-8").splitlines()]
     assert written == 3 and len(got) == 3
     assert got[0]["id"] == "1" and set(got[0]) == KEYS
-    assert got[1]["id"] is None and "not valid JSON" in got[1]["error"]
+    assert got[1]["id"] is None and "不是有效的 JSON" in got[1]["error"]
     assert got[1]["row"] == 2 and set(got[1]) == {"id", "error", "row", "field"}  # the shape POST /analyze gives
     assert got[2]["id"] == "3"
     assert len(rejected) == 1 and rejected[0].row == 2

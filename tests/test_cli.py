@@ -33,7 +33,7 @@ def test_ingest_lists_rejections_and_twice_adds_nothing(tmp_path: Path) -> None:
     assert first.exit_code == 2, first.output
     assert "3 accepted" in first.output and "3 rejected" in first.output
     assert "row 4" in first.output or "line 4" in first.output
-    assert "colour" in first.output and "not valid JSON" in first.output
+    assert "colour" in first.output and "不是有效的 JSON" in first.output
     assert len(rejects.read_text(encoding="utf-8").splitlines()) == 3
     assert "candidate risks" in first.output
     second = runner.invoke(app, ["ingest", str(feed), "--source", "t", "--rejects", str(rejects)])

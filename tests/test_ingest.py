@@ -60,10 +60,10 @@ def test_jsonl_fixture_good_rows_stored_bad_rows_explained(store: SQLiteStore) -
     assert (report.rows, report.accepted, report.duplicates) == (7, 3, 0)
     assert consistent(report) and not report.ok
     got = reasons(report)
-    assert got[4].startswith("line 4: not valid JSON: Expecting ',' delimiter at column ")
-    assert got[5].startswith("line 5: unknown field 'foo' (known: source, source_type, source_id, url, title, text")
-    assert got[6] == "line 6: missing required field 'text'"
-    assert got[7] == "line 7: field 'published_at': '2024-13-45' is not a valid date (month must be in 1..12)"
+    assert got[4].startswith("line 4: 不是有效的 JSON（Expecting ',' delimiter，第 ")
+    assert got[5].startswith("line 5: 未知字段 'foo'（可用字段：source, source_type, source_id, url, title, text")
+    assert got[6] == "line 6: 缺少必填字段 'text'（正文）"
+    assert got[7] == "line 7: 字段 'published_at'：'2024-13-45' 不是有效日期（月份应在 1–12 之间）"
     assert {r.row: r.field for r in report.rejected} == {4: None, 5: "foo", 6: "text", 7: "published_at"}
 
     stored = docs(store, report)
@@ -100,8 +100,8 @@ def test_truncated_jsonl_keeps_what_came_before(store: SQLiteStore) -> None:
     report = ingest_path(FIXTURES / "reviews_truncated.jsonl", store, source="demo", source_type="review")
     assert report.accepted == 2
     assert set(docs(store, report)) == {"t1", "t2"}
-    assert reasons(report)[3].startswith("line 3: not valid JSON: Unterminated string")
-    assert "cut short" in reasons(report)[3]
+    assert reasons(report)[3].startswith("line 3: 不是有效的 JSON（Unterminated string")
+    assert "文件是否不完整" in reasons(report)[3]
 
 
 def test_file_cut_inside_a_character_and_batches_already_written(store: SQLiteStore, tmp_path: Path) -> None:
@@ -131,10 +131,10 @@ def test_bad_bytes_mid_file_keep_accepted_rows(store: SQLiteStore, tmp_path: Pat
 
 
 CSV_EXPECTED = {
-    5: "row 5: has 13 values but the header (row 1) has 12 columns",
-    6: "row 6: unknown field 'foo'",
-    7: "row 7: missing required field 'text'",
-    8: "row 8: field 'published_at' (column '发布时间'): '2024-13-45' is not a valid date (month must be in 1..12)",
+    5: "row 5: 有 13 个值，但表头（第 1 行）只有 12 列",
+    6: "row 6: 未知字段 'foo'",
+    7: "row 7: 缺少必填字段 'text'",
+    8: "row 8: 字段 'published_at'（列 '发布时间'）：'2024-13-45' 不是有效日期（月份应在 1–12 之间）",
 }
 
 
@@ -195,8 +195,8 @@ def test_xlsx_rows_and_date_cells(store: SQLiteStore, tmp_path: Path) -> None:
     assert first.price == 99.5 and first.rating == 5.0 and first.enterprise == "某电子公司"
     assert stored["1002"].price == 1299.0
     assert reasons(report) == {
-        5: "row 5: missing required field 'text'",
-        6: "row 6: field 'rating' (column '评分'): 'abc' is not a rating (use a number such as 4, 4.5 or 5星)",
+        5: "row 5: 缺少必填字段 'text'（正文）",
+        6: "row 6: 字段 'rating'（列 '评分'）：'abc' 不是评分（请填数字，如 4、4.5 或 5星）",
     }
 
 
@@ -251,8 +251,26 @@ def test_hostile_html_is_stored_as_given_and_unsafe_urls_rejected(store: SQLiteS
     assert doc.text == hostile  # cleaning is the normalize stage's job
     assert doc.title == "<iframe src=javascript:alert(1)>"
     assert {r.row: r.field for r in report.rejected} == {2: "url", 3: "url"}
-    assert "is not a web address" in report.rejected[0].reason
+    assert "不是网址" in report.rejected[0].reason
     assert json.loads(json.dumps(report.to_dict()))["rejected"][0]["raw"].startswith('{"text": "正常文本"')
+
+
+@pytest.mark.parametrize(
+    "url", ["java\tscript:alert(1)", "\x01javascript:alert(1)", "jav\nascript:x", "\u3000data:text/html,x"]
+)
+def test_obfuscated_script_urls_are_rejected(store: SQLiteStore, url: str) -> None:
+    report = ingest_rows([{"text": "正常文本", "url": url}], store, source="demo", source_type="complaint")
+    assert report.accepted == 0
+    assert [(r.row, r.field) for r in report.rejected] == [(1, "url")]
+
+
+@pytest.mark.parametrize("url", ["//evil.example/x", "/a/b", "www.example.com/x", "ftp://example.com/x"])
+def test_addresses_that_are_not_web_addresses_are_kept_in_meta(store: SQLiteStore, url: str) -> None:
+    report = ingest_rows([{"text": "正常文本", "url": url}], store, source="demo", source_type="complaint")
+    assert report.accepted == 1
+    doc = store.get(Collection.documents, report.document_ids[0])
+    assert isinstance(doc, RawDocument)
+    assert doc.url is None and doc.meta["url_original"] == url
 
 
 def test_text_over_the_limit_is_rejected_and_neighbours_kept(store: SQLiteStore, tmp_path: Path) -> None:
@@ -267,15 +285,14 @@ def test_text_over_the_limit_is_rejected_and_neighbours_kept(store: SQLiteStore,
     assert report.accepted == 2
     reason = reasons(report)[2]
     assert reason == (
-        f"line 2: field 'text' is {MAX_TEXT_CHARS + 1:,} characters long, over the limit of "
-        f"{MAX_TEXT_CHARS:,} characters (MAX_TEXT_CHARS)"
+        f"line 2: 字段 'text' 长 {MAX_TEXT_CHARS + 1:,} 个字符，超过上限 {MAX_TEXT_CHARS:,} 个字符（MAX_TEXT_CHARS）"
     )
     assert len(report.rejected[0].raw or "") == 200
 
     csv_path = tmp_path / "huge.csv"
     csv_path.write_text(f"内容\n前\n{huge}\n后\n", encoding="utf-8")
     report = ingest_path(csv_path, store, source="demo2", source_type="review")
-    assert report.accepted == 2 and "over the limit of 200,000 characters" in reasons(report)[3]
+    assert report.accepted == 2 and "超过上限 200,000 个字符" in reasons(report)[3]
 
 
 def test_text_at_the_limit_is_accepted() -> None:
@@ -297,15 +314,15 @@ def test_ingest_rows_numbers_from_one_and_needs_source_and_type(store: SQLiteSto
     assert report.path is None
     assert report.accepted == 1
     assert reasons(report) == {
-        2: "row 2: missing field 'source_type' (give it in the row or as the default, e.g. --source-type review)",
-        3: "row 3: not an object with named fields (got list)",
-        4: "row 4: field 'source_type': unknown source_type 'blog' (known: review, news, complaint, recall, "
-        "spot_check, injury_report, government_notice, station_report, public_report)",
+        2: "row 2: 缺少字段 'source_type'（来源类型；请在行中给出，或设置默认值，如 --source-type review）",
+        3: "row 3: 不是带字段名的对象（而是 list）",
+        4: "row 4: 字段 'source_type'：未知的来源类型（source_type）'blog'（可用：review, news, complaint, recall, "
+        "spot_check, injury_report, government_notice, station_report, public_report）",
     }
     stored = store.get(Collection.documents, report.document_ids[0])
     assert isinstance(stored, RawDocument) and stored.source_type is SourceType.complaint
     no_source = ingest_rows([{"text": "x", "source_type": "review"}], store)
-    assert no_source.rejected[0].reason.startswith("row 1: missing field 'source'")
+    assert no_source.rejected[0].reason.startswith("row 1: 缺少字段 'source'")
 
 
 def test_duplicates_within_one_file_and_conflicting_columns(store: SQLiteStore) -> None:
@@ -317,16 +334,16 @@ def test_duplicates_within_one_file_and_conflicting_columns(store: SQLiteStore) 
     ]
     report = ingest_rows(rows, store, source="demo", source_type="review")
     assert (report.accepted, report.duplicates) == (2, 1)
-    assert reasons(report)[3] == "row 3: columns '内容' and '正文' both give field 'text', with different values"
+    assert reasons(report)[3] == "row 3: 列 '内容' 和 '正文' 都给出字段 'text'，但值不同"
     assert consistent(report)
 
 
 def test_validate_rows_passes_reader_rejections_through_and_checks_options() -> None:
-    rejection = Rejection(3, "line 3: not valid JSON: x")
+    rejection = Rejection(3, "line 3: 不是有效的 JSON（x）")
     out = list(validate_rows([(1, {"text": "t", "rating": "4.5分"}), (3, rejection)], source="s", source_type="review"))
     assert isinstance(out[0], RawDocument) and out[0].rating == 4.5
     assert out[1] is rejection
-    with pytest.raises(ValueError, match="unknown source_type 'blog'"):
+    with pytest.raises(ValueError, match="未知的来源类型（source_type）'blog'"):
         validate_rows([], source_type="blog")
     with pytest.raises(ValueError, match="extra must be one of reject, meta, ignore"):
         validate_rows([], extra="keep")
@@ -345,7 +362,7 @@ def test_bad_values_name_the_field() -> None:
     ]
     out = list(validate_rows(rows, source="s", source_type="review"))
     assert [r.field for r in out if isinstance(r, Rejection)] == ["rating", "price", "meta", "text", "title", "rating"]
-    assert out[5].reason == "row 6: field 'rating' (column '评分'): -1 is not a rating (must be zero or more)"  # type: ignore[union-attr]
+    assert out[5].reason == "row 6: 字段 'rating'（列 '评分'）：-1 不是评分（不能小于 0）"  # type: ignore[union-attr]
 
 
 def test_parse_source_type_aliases() -> None:
@@ -375,7 +392,7 @@ def test_too_many_rejections_stop_reading(store: SQLiteStore) -> None:
     rows = [{"foo": i} for i in range(20)]
     report = ingest_rows(rows, store, source="demo", source_type="review", max_rejections=5)
     assert report.rows == 5
-    assert "reading stopped after 5 rejected rows" in report.rejected[-1].reason
+    assert "已有 5 行被拒收，停止读取" in report.rejected[-1].reason
 
 
 def test_file_level_errors_are_raised_clearly(store: SQLiteStore, tmp_path: Path) -> None:
@@ -387,7 +404,7 @@ def test_file_level_errors_are_raised_clearly(store: SQLiteStore, tmp_path: Path
     junk.write_bytes(b"\x80\xff\x80\xff\x00\x00")
     with pytest.raises(FeedError, match=r"junk\.csv: cannot decode the text at byte offset \d"):
         ingest_path(junk, store, source_type="review")
-    with pytest.raises(ValueError, match="unknown source_type"):
+    with pytest.raises(ValueError, match="未知的来源类型"):
         ingest_path(FIXTURES / "reviews.jsonl", store, source_type="rumour")
     assert store.count(Collection.documents) == 0
 

@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 from fastapi.staticfiles import StaticFiles
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from riskmine import __version__
 from riskmine.api.auth import check_secret
@@ -104,6 +105,8 @@ def create_app(
     app.state.templates = build_templates()
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes)
+    if settings.trusted_proxy_list:  # X-Forwarded-For is believed from these peers only (never by default)
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxy_list)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     install_docs(app)
     routers = (

@@ -54,8 +54,8 @@ def _signing_key(settings: Any) -> bytes:
     return hashlib.sha256(b"riskmine.jwt\x00" + str(settings.secret_key).encode("utf-8")).digest()
 
 
-def create_access_token(user: User, settings: Any, now: datetime | None = None) -> tuple[str, int]:
-    """A signed token for the user and its lifetime in seconds."""
+def create_access_token(user: User, settings: Any, now: datetime | None = None, *, version: int = 0) -> tuple[str, int]:
+    """A signed token for the user and its lifetime in seconds; `version` is the user's token version."""
     issued = now or datetime.now(UTC)
     ttl = token_ttl(settings)
     claims = {
@@ -65,6 +65,7 @@ def create_access_token(user: User, settings: Any, now: datetime | None = None) 
         "iss": ISSUER,
         "iat": issued,
         "exp": issued + ttl,
+        "ver": version,
     }
     return jwt.encode(claims, _signing_key(settings), algorithm=ALGORITHM), int(ttl.total_seconds())
 
@@ -86,6 +87,8 @@ def user_from_token(token: str, settings: Any, users: UserStore, via: str = "tok
     user = users.get_user(str(claims["sub"]))
     if user is None:
         raise _unauthorized("invalid_token", "the token's user no longer exists or is disabled")
+    if claims.get("ver", 0) != users.token_version(user.id):
+        raise _unauthorized("token_revoked", "访问令牌（access token）已因密码修改而失效，请重新登录")
     return User(user.id, user.username, user.role, user.organisation, via=via)
 
 

@@ -16,7 +16,7 @@ from riskmine.api.errors import ApiError
 from riskmine.api.state import AppState
 from riskmine.pipeline import Pipeline
 from riskmine.review.repository import ReviewRepository, open_review_repository
-from riskmine.review.roles import PUBLISHER_ROLES, READER_ROLES, REVIEWER_ROLES, WRITER_ROLES, Role
+from riskmine.review.roles import PUBLISHER_ROLES, READER_ROLES, REVIEWER_ROLES, Role, may_write
 from riskmine.review.users import User, UserStore
 from riskmine.settings import Settings
 from riskmine.store.base import Store
@@ -120,16 +120,19 @@ def require_reader(user: CurrentUserDep) -> User:
 
 
 def require_writer(user: OptionalUserDep) -> User:
-    """Role analyst, admin or station, or an API key of any role but api_consumer."""
+    """Role analyst, admin or station, by password, token or API key alike: a key carries its owner's role."""
     if user is None:
         raise _login_required(
             "writing needs a login (role analyst, admin or station) or an API key in the X-API-Key header"
         )
     if user.role is Role.api_consumer:
         raise _only_published(user)
-    if user.via != "api_key" and user.role not in WRITER_ROLES:
+    if not may_write(user.role):
+        key = " 的 API 密钥（API key）" if user.via == "api_key" else ""
         raise ApiError(
-            403, "forbidden", f"role {user.role.value!r} cannot submit documents; it needs analyst, admin or station"
+            403,
+            "forbidden",
+            f"角色 {user.role.value!r}{key} 不能提交文档（submit documents）：需要 analyst、admin 或 station 角色",
         )
     return user
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime, time
 from enum import Enum
-from typing import Any
+from typing import Annotated, Any
+
+from fastapi import Query
 
 from riskmine.api.errors import ApiError
 from riskmine.knowledge_graph.evidence import CHINA_TZ
@@ -15,6 +17,9 @@ from riskmine.text.query_terms import category_terms, region_terms
 # The store's name for a signal's time (published_at, else collected_at).
 TIME_FIELD = "time"
 MAX_QUERY_CHARS = 200
+# One bound for every list's offset: past it a page is never wanted, and an unbounded integer overflows the store.
+MAX_OFFSET = 1_000_000
+OffsetQuery = Annotated[int, Query(ge=0, le=MAX_OFFSET, description=f"items to skip, at most {MAX_OFFSET:,}")]
 
 
 def parse_when(value: str | None, name: str, *, end_of_day: bool = False) -> datetime | None:

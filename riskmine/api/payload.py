@@ -15,10 +15,16 @@ from typing import Any
 from fastapi import Request
 
 from riskmine.api.errors import ApiError
+from riskmine.feeds.messages import message
 
 JSON_TYPES = frozenset({"application/json", "text/json"})
 NDJSON_TYPES = frozenset({"application/x-ndjson", "application/ndjson", "application/jsonl", "application/x-jsonlines"})
 _ROW_PREFIX = re.compile(r"^\s*(?:row|line)\s+\d+\s*:\s*", re.IGNORECASE)
+# Arrays and objects nested deeper than this are refused before parsing: deeper input exhausts Python's stack
+# (json.loads and everything that walks the value recurses), and no document needs it.
+MAX_JSON_DEPTH = 64
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_JSON_BRACKET = re.compile(r"[\[\]{}]")
 
 
 @dataclass
@@ -88,7 +94,27 @@ def parse_batch_text(text: str, media_type: str, max_items: int) -> Batch:
     return _parse_json(text, max_items)
 
 
+def json_depth(text: str) -> int:
+    """The deepest nesting of arrays and objects in JSON text, counted in one pass without recursion;
+    brackets inside strings do not count."""
+    depth = deepest = 0
+    for match in _JSON_BRACKET.finditer(_JSON_STRING.sub("", text)):
+        if match.group() in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        else:
+            depth -= 1
+    return deepest
+
+
+def _too_deep(depth: int) -> str:
+    return f"JSON 数组/对象嵌套 {depth:,} 层，超过上限 {MAX_JSON_DEPTH} 层（nesting depth）：请展平数据后重新提交"
+
+
 def _parse_json(text: str, max_items: int) -> Batch:
+    depth = json_depth(text)
+    if depth > MAX_JSON_DEPTH:
+        raise ApiError(422, "too_deep", _too_deep(depth), [{"depth": depth, "limit": MAX_JSON_DEPTH}])
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -114,11 +140,16 @@ def _parse_ndjson(text: str, max_items: int) -> Batch:
             continue
         if batch.size >= max_items:
             raise _too_many(sum(1 for ln in text.splitlines() if ln.strip()), max_items)
+        depth = json_depth(line)
+        if depth > MAX_JSON_DEPTH:
+            batch.errors.append(RowError(lineno, _too_deep(depth)))
+            continue
         try:
             batch.items.append(json.loads(line))
             batch.rows.append(lineno)
         except json.JSONDecodeError as exc:
-            batch.errors.append(RowError(lineno, f"not valid JSON: {exc.msg} at column {exc.colno}"))
+            reason = message("not_json", detail=exc.msg, column=exc.colno, hint="")
+            batch.errors.append(RowError(lineno, reason))
     return batch
 
 

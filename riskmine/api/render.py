@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader
@@ -20,6 +19,7 @@ from markupsafe import Markup, escape
 from riskmine.api.labels import HAZARD, label
 from riskmine.knowledge_graph.evidence import as_china_time, signal_text
 from riskmine.schema import HazardType, Signal
+from riskmine.schema.urls import web_url
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -101,15 +101,7 @@ def signal_excerpt(signal: Signal, width: int = EXCERPT_CHARS, focus: HazardType
 
 def safe_url(url: str | None) -> str | None:
     """The URL if it is an absolute http(s) URL, else None (no javascript:, data: or relative links)."""
-    if not url:
-        return None
-    try:
-        parts = urlsplit(url.strip())
-    except ValueError:
-        return None
-    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
-        return None
-    return url.strip()
+    return web_url(url)
 
 
 def local_path(target: str | None, default: str = "/") -> str:
@@ -160,6 +152,8 @@ def week_bars(counts: Mapping[str, int], max_weeks: int = MAX_WEEKS) -> list[Bar
     while day <= last:
         year, week, _ = day.isocalendar()
         series[f"{year}-W{week:02d}"] = 0
+        if day > date.max - timedelta(weeks=1):
+            break  # the last week of the calendar (a stored placeholder date such as 9999-12-31)
         day += timedelta(weeks=1)
     for key, count in counts.items():
         if key in series:

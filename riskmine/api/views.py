@@ -7,6 +7,7 @@ from typing import Any
 
 from riskmine.review.deadlines import current_deadline
 from riskmine.schema import CandidateRisk, Evidence, RawDocument, Signal
+from riskmine.schema.urls import web_url
 
 API = "/api/v1"
 SUMMARY_TEXT_CHARS = 300
@@ -37,6 +38,7 @@ def _without_private_meta(document: dict[str, Any]) -> dict[str, Any]:
 
 def document_view(doc: RawDocument, *, show_private: bool = False) -> dict[str, Any]:
     out = doc.model_dump(mode="json")
+    out["url"] = web_url(doc.url)
     if not show_private:
         _without_private_meta(out)
     out["links"] = {"self": document_url(doc.id), "signal": signal_url(doc.id)}
@@ -52,7 +54,7 @@ def signal_summary(sig: Signal) -> dict[str, Any]:
         "document_url": document_url(doc.id),
         "source": doc.source,
         "source_type": doc.source_type.value,
-        "url": doc.url,
+        "url": web_url(doc.url),
         "title": doc.title,
         "text": text[:SUMMARY_TEXT_CHARS],
         "text_truncated": len(text) > SUMMARY_TEXT_CHARS,
@@ -78,6 +80,7 @@ def signal_summary(sig: Signal) -> dict[str, Any]:
 
 def signal_detail(sig: Signal, *, show_private: bool = False) -> dict[str, Any]:
     out = sig.model_dump(mode="json", exclude={"segmented_text"})
+    out["document"]["url"] = web_url(sig.document.url)
     if not show_private:
         _without_private_meta(out["document"])
     out["hazard_codes"] = [h.value for h in sig.hazard_codes]
@@ -118,6 +121,7 @@ def candidate_summary(cand: CandidateRisk) -> dict[str, Any]:
 
 def evidence_view(ev: Evidence) -> dict[str, Any]:
     out = ev.model_dump(mode="json")
+    out["url"] = web_url(ev.url)
     out["document_url"] = document_url(ev.document_id)
     out["signal_url"] = signal_url(ev.signal_id)
     return out

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from riskmine.feeds.encoding import MAX_RECORD_CHARS, LineTooLong, TextLines
+from riskmine.feeds.messages import at, message
 from riskmine.feeds.rows import FeedDecodeError, Rejection, Row
 from riskmine.feeds.table import TableInfo, raw_excerpt, table_rows
 
@@ -121,9 +122,7 @@ def _records(lines: TextLines, delimiter: str | None, name: str) -> Iterator[tup
                 number += 1
                 yield (
                     number,
-                    Rejection(
-                        number, f"row {number}: cannot parse CSV ({exc}); reading stopped at line {lines.line_no}"
-                    ),
+                    Rejection(number, at("row", number, message("csv_unparsable", detail=exc, line=lines.line_no))),
                 )
                 return
             number += 1
@@ -134,7 +133,7 @@ def _records(lines: TextLines, delimiter: str | None, name: str) -> Iterator[tup
                     number,
                     Rejection(
                         number,
-                        f"row {number}: a quoted field is not closed before the end of the file (truncated file?)",
+                        at("row", number, message("csv_unclosed_quote")),
                         raw=raw_excerpt(cells, delim),
                     ),
                 )
@@ -143,12 +142,10 @@ def _records(lines: TextLines, delimiter: str | None, name: str) -> Iterator[tup
         if guarded.error is not None:
             number += 1
             if isinstance(guarded.error, LineTooLong):
-                reason = (
-                    f"row {number}: line {guarded.error.line} is longer than {guarded.error.limit:,} characters; "
-                    "reading stopped"
-                )
+                error = guarded.error
+                reason = at("row", number, message("csv_line_too_long", line=error.line, limit=error.limit))
             else:
-                reason = f"row {number}: {guarded.error}"
+                reason = at("row", number, str(guarded.error))
             yield number, Rejection(number, reason)
 
 

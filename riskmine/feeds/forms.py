@@ -24,12 +24,14 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from riskmine.feeds.headers import header_key, is_blank, match_key
+from riskmine.feeds.messages import message
 from riskmine.feeds.values import FieldValueError, parse_count, parse_date, parse_date_range
 from riskmine.schema import SourceType, stable_id
 
 GENERAL = "general"
 ECOMMERCE = "ecommerce"
 SPOT_CHECK = "spot_check"
+_FORM_NAMES = {GENERAL: "综合报送", ECOMMERCE: "电商报送", SPOT_CHECK: "监督抽查结果"}
 
 GENERAL_COLUMNS: tuple[str, ...] = (
     "涉及产品",
@@ -165,7 +167,7 @@ def _count(column: str, value: Any) -> int | None:
     try:
         return parse_count(value)
     except ValueError as exc:
-        raise FieldValueError(column, f"{column}: {exc}") from None
+        raise FieldValueError(column, message("field_value", field=column, detail=exc)) from None
 
 
 # Columns whose bad value leaves the field empty with a warning instead of rejecting the row: the row's risk
@@ -220,9 +222,7 @@ def _preamble_meta(preamble: Mapping[str, str] | None) -> tuple[dict[str, Any], 
 def _general(cols: dict[str, Any], meta: dict[str, Any], published: Any) -> dict[str, Any]:
     content = _text(cols.get("风险信息内容"))
     if content is None:
-        raise FieldValueError(
-            "风险信息内容", "missing required field '风险信息内容' (the text of the risk information)"
-        )
+        raise FieldValueError("风险信息内容", message("missing_form_field", name="风险信息内容", what="风险信息的正文"))
     analysis = _text(cols.get("信息分析"))
     suggestion = _text(cols.get("初步建议"))
     parts = [content]
@@ -261,7 +261,9 @@ def _ecommerce(cols: dict[str, Any], meta: dict[str, Any], published: Any) -> di
     if not (keyword or comment_keywords or product):
         raise FieldValueError(
             "评论关键词",
-            "missing required field '评论关键词' (the text is composed from 关键词, 评论关键词 and 商品名称)",
+            message(
+                "missing_form_field", name="评论关键词", what="正文由 关键词、评论关键词 和 商品名称 组成，至少填一项"
+            ),
         )
     meta = {"form": ECOMMERCE, **meta}
     seq = _text(cols.get("序号"))
@@ -281,7 +283,7 @@ def _ecommerce(cols: dict[str, Any], meta: dict[str, Any], published: Any) -> di
         try:
             start, end = parse_date_range(cols["时间采集范围"], default_year=default_year)
         except ValueError as exc:
-            raise FieldValueError("时间采集范围", f"时间采集范围: {exc}") from None
+            raise FieldValueError("时间采集范围", message("field_value", field="时间采集范围", detail=exc)) from None
         meta["collection_period"] = {"start": start.isoformat(), "end": end.isoformat(), "text": period_text}
         published = end
     parts = []
@@ -359,9 +361,9 @@ def _spot_check(cols: dict[str, Any], meta: dict[str, Any], published: Any) -> d
     product = _none_marker(cols.get("物料名称"))
     verdict = _none_marker(cols.get("判定"))
     if product is None:
-        raise FieldValueError("物料名称", "missing required field '物料名称' (the product sampled)")
+        raise FieldValueError("物料名称", message("missing_form_field", name="物料名称", what="被抽检的产品"))
     if verdict is None:
-        raise FieldValueError("判定", "missing required field '判定' (the verdict, 合格 or 不合格)")
+        raise FieldValueError("判定", message("missing_form_field", name="判定", what="检验结论：合格或不合格"))
     meta = {"form": SPOT_CHECK, **meta}
     for key, column in (
         ("category", "产品分类"),
@@ -386,7 +388,7 @@ def _spot_check(cols: dict[str, Any], meta: dict[str, Any], published: Any) -> d
         try:
             meta["production_date"] = parse_date(cols["生产日期"]).isoformat()
         except ValueError as exc:
-            raise FieldValueError("生产日期", f"生产日期: {exc}") from None
+            raise FieldValueError("生产日期", message("field_value", field="生产日期", detail=exc)) from None
     fields: dict[str, Any] = {
         "source_type": SourceType.spot_check.value,
         "title": f"{product}{verdict}",
@@ -417,6 +419,6 @@ def map_form_row(form: str, row: Mapping[str, Any], preamble: Mapping[str, str] 
     out = {k: v for k, v in fields.items() if v is not None}
     for header, value in others.items():
         if header in out:
-            raise FieldValueError(str(header), f"column {header!r} clashes with a field of the {form} form")
+            raise FieldValueError(str(header), message("form_clash", column=header, form=_FORM_NAMES.get(form, form)))
         out[header] = value
     return out

@@ -7,9 +7,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from riskmine.feeds.encoding import LineTooLong, TextLines
+from riskmine.feeds.messages import at, json_kind, message
 from riskmine.feeds.rows import FeedDecodeError, FeedFormatError, Rejection, Row
-
-_JSON_TYPES = {list: "an array", str: "a string", int: "a number", float: "a number", bool: "true/false"}
 
 
 def parse_line(number: int, line: str) -> Row | None:
@@ -20,14 +19,15 @@ def parse_line(number: int, line: str) -> Row | None:
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
-        where = f"column {exc.colno}" if exc.msg.endswith(" at") else f"at column {exc.colno}"
-        hint = "" if line.endswith(("\n", "\r")) else " (the last line of the file: was the file cut short?)"
-        return number, Rejection(number, f"line {number}: not valid JSON: {exc.msg} {where}{hint}", raw=text)
+        hint = "" if line.endswith(("\n", "\r")) else message("not_json_last_line")
+        reason = message("not_json", detail=exc.msg.removesuffix(" at"), column=exc.colno, hint=hint)
+        return number, Rejection(number, at("line", number, reason), raw=text)
     except RecursionError:
-        return number, Rejection(number, f"line {number}: not valid JSON: nested too deeply", raw=text)
+        return number, Rejection(number, at("line", number, message("json_too_deep")), raw=text)
     if not isinstance(value, dict):
-        kind = "null" if value is None else _JSON_TYPES.get(type(value), type(value).__name__)
-        return number, Rejection(number, f"line {number}: not a JSON object (got {kind})", raw=text)
+        return number, Rejection(
+            number, at("line", number, message("not_json_object", kind=json_kind(value))), raw=text
+        )
     return number, value
 
 
@@ -40,7 +40,7 @@ def _rows(lines: TextLines) -> Iterator[Row]:
             except StopIteration:
                 return
             except LineTooLong as exc:
-                yield exc.line, Rejection(exc.line, f"line {exc.line}: longer than {exc.limit:,} characters; skipped")
+                yield exc.line, Rejection(exc.line, at("line", exc.line, message("line_too_long", limit=exc.limit)))
                 continue
             except FeedDecodeError as exc:
                 number = lines.line_no + 1

@@ -14,6 +14,7 @@ from typing import Any
 
 from riskmine.feeds import forms
 from riskmine.feeds.headers import canonical_field, find_header_row, header_key, is_blank, parse_preamble
+from riskmine.feeds.messages import at, message
 from riskmine.feeds.rows import FeedFormatError, Rejection, Row
 from riskmine.feeds.values import FieldValueError
 
@@ -108,8 +109,11 @@ def table_rows(
                 number,
                 Rejection(
                     number,
-                    f"row {number}: has {len(values)} values but the header (row {header_no}) "
-                    f"has {len(headers)} columns",
+                    at(
+                        "row",
+                        number,
+                        message("too_many_values", values=len(values), header=header_no, columns=len(headers)),
+                    ),
                     raw=raw_excerpt(values, sep),
                 ),
             )
@@ -127,7 +131,7 @@ def table_rows(
                 number,
                 Rejection(
                     number,
-                    f"row {number}: {exc.message}",
+                    at("row", number, exc.message),
                     field=exc.field,
                     raw=json.dumps(row, ensure_ascii=False, default=str),
                 ),

@@ -15,6 +15,7 @@ import unicodedata
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from typing import Any
 
+from riskmine.feeds.messages import date_detail, message
 from riskmine.schema.errors import RiskmineError
 
 SHANGHAI = timezone(timedelta(hours=8), "Asia/Shanghai")
@@ -67,7 +68,7 @@ def _aware(dt: datetime) -> datetime:
 
 def _from_number(v: float) -> datetime:
     if not math.isfinite(v) or v <= 0:
-        raise ValueError(f"{v!r} is not a date")
+        raise ValueError(message("not_date", value=repr(v)))
     if v < _EXCEL_SERIAL_MAX:
         return _aware(_EXCEL_EPOCH + timedelta(days=v))
     if v == int(v) and 10_000_000 <= v < 100_000_000:
@@ -76,7 +77,7 @@ def _from_number(v: float) -> datetime:
         return datetime.fromtimestamp(v, UTC)
     if 100_000_000_000 <= v < 100_000_000_000_000:
         return datetime.fromtimestamp(v / 1000, UTC)
-    raise ValueError(f"{v!r} is not a date (not an Excel date, YYYYMMDD, or epoch seconds/milliseconds)")
+    raise ValueError(message("not_date_number", value=repr(v)))
 
 
 def parse_datetime(value: Any) -> datetime:
@@ -90,14 +91,14 @@ def parse_datetime(value: Any) -> datetime:
     if isinstance(value, date):
         return datetime.combine(value, time(), SHANGHAI)
     if isinstance(value, time):
-        raise ValueError(f"{value.isoformat()!r} is a time of day without a date")
+        raise ValueError(message("time_without_date", value=repr(value.isoformat())))
     if isinstance(value, bool):
-        raise ValueError(f"{value!r} is not a date")
+        raise ValueError(message("not_date", value=repr(value)))
     if isinstance(value, int | float):
         return _from_number(float(value))
     text = _clean(value)
     if not text:
-        raise ValueError("empty date")
+        raise ValueError(message("empty_date"))
     m = _DATE_RE.match(text) or _COMPACT_DATE_RE.match(text)
     if m:
         g = m.groupdict()
@@ -113,7 +114,7 @@ def parse_datetime(value: Any) -> datetime:
                 int(frac or 0),
             )
         except ValueError as exc:
-            raise ValueError(f"{text!r} is not a valid date ({exc})") from None
+            raise ValueError(message("invalid_date", value=repr(text), detail=date_detail(str(exc)))) from None
         return _aware(dt)
     try:
         return _aware(datetime.fromisoformat(text.replace("z", "Z")))
@@ -121,9 +122,32 @@ def parse_datetime(value: Any) -> datetime:
         pass
     if re.fullmatch(r"\d+(\.\d+)?", text):
         return _from_number(float(text))
-    raise ValueError(
-        f"{text!r} is not a date (use ISO 8601 like 2024-05-01 or 2024-05-01 12:30, 2024/5/1 or 2024年5月1日)"
-    )
+    raise ValueError(message("not_date_text", value=repr(text)))
+
+
+# The window a document's time (published_at, collected_at) must lie in: from 1990 to a day past the clock. A time
+# outside it is a typo or a placeholder (9999-12-31); stored, it would stand for "now" in windows and deadlines.
+EARLIEST_DOCUMENT_TIME = datetime(1990, 1, 1, tzinfo=SHANGHAI)
+DOCUMENT_TIME_LEEWAY = timedelta(days=1)
+
+
+def check_document_time(moment: datetime, now: datetime | None = None) -> datetime:
+    """`moment` if it lies from 1990 to a day past `now` (default: the clock); else a ValueError saying why."""
+    moment = _aware(moment)
+    latest = (now or datetime.now(UTC)) + DOCUMENT_TIME_LEEWAY
+    if moment < EARLIEST_DOCUMENT_TIME:
+        raise ValueError(f"时间 {moment.isoformat()} 早于 1990-01-01，不是有效的文档时间")
+    if moment > latest:
+        raise ValueError(
+            f"时间 {moment.isoformat()} 晚于服务器当前时间一天以上"
+            f"（上限 {latest.astimezone(SHANGHAI):%Y-%m-%d %H:%M}），不是有效的文档时间"
+        )
+    return moment
+
+
+def parse_document_time(value: Any, now: datetime | None = None) -> datetime:
+    """:func:`parse_datetime` for a document's own time, checked by :func:`check_document_time`."""
+    return check_document_time(parse_datetime(value), now)
 
 
 def parse_date(value: Any) -> date:
@@ -149,7 +173,7 @@ def parse_date_range(value: Any, default_year: int | None = None) -> tuple[date,
         return d, d
     text = _clean(value)
     if not text:
-        raise ValueError("empty date range")
+        raise ValueError(message("empty_range"))
     try:
         if m := _RANGE_FULL.match(text):
             y1, m1, d1, y2, m2, d2 = (int(x) for x in m.groups())
@@ -172,12 +196,10 @@ def parse_date_range(value: Any, default_year: int | None = None) -> tuple[date,
         else:
             start = end = parse_date(text)
     except ValueError as exc:
-        detail = "" if str(exc).startswith(repr(text)) else f" ({exc})"
-        raise ValueError(
-            f"{text!r} is not a date range{detail}; use e.g. 2024.4.25-2024.5.24 or 2024年4月25日至5月24日"
-        ) from None
+        detail = "" if str(exc).startswith(repr(text)) else f"（{date_detail(str(exc))}）"
+        raise ValueError(message("not_range", value=repr(text), detail=detail)) from None
     if end < start:
-        raise ValueError(f"{text!r} ends before it starts")
+        raise ValueError(message("range_reversed", value=repr(text)))
     return start, end
 
 
@@ -187,7 +209,7 @@ _PRICE_STRIP = re.compile(r"(?i)^(?:rmb|cny|人民币)|[¥￥元,\s]|(?:rmb|cny)
 def parse_price(value: Any) -> float:
     """A price in yuan from 1299, '1299.00', '¥1,299.00', '1299元', 'RMB 12'."""
     if isinstance(value, bool):
-        raise ValueError(f"{value!r} is not a price")
+        raise ValueError(message("not_price", value=repr(value)))
     if isinstance(value, int | float):
         number = float(value)
     else:
@@ -196,9 +218,9 @@ def parse_price(value: Any) -> float:
         try:
             number = float(cleaned)
         except ValueError:
-            raise ValueError(f"{text!r} is not a price (use a number such as 1299.00 or ¥1,299.00)") from None
+            raise ValueError(message("not_price", value=repr(text))) from None
     if not math.isfinite(number) or number < 0:
-        raise ValueError(f"{value!r} is not a price (must be zero or more)")
+        raise ValueError(message("negative_price", value=repr(value)))
     return number
 
 
@@ -211,7 +233,7 @@ def _cn_number(text: str) -> int | None:
 def parse_rating(value: Any) -> float:
     """A rating from 4, 4.5, '5星', '4.5分', '五星', '★★★★'."""
     if isinstance(value, bool):
-        raise ValueError(f"{value!r} is not a rating")
+        raise ValueError(message("not_rating", value=repr(value)))
     if isinstance(value, int | float):
         number = float(value)
     else:
@@ -226,21 +248,21 @@ def parse_rating(value: Any) -> float:
             try:
                 number = float(core)
             except ValueError:
-                raise ValueError(f"{text!r} is not a rating (use a number such as 4, 4.5 or 5星)") from None
+                raise ValueError(message("not_rating", value=repr(text))) from None
     if not math.isfinite(number) or number < 0:
-        raise ValueError(f"{value!r} is not a rating (must be zero or more)")
+        raise ValueError(message("negative_rating", value=repr(value)))
     return number
 
 
 def parse_count(value: Any) -> int:
     """A whole number of things from 12, 12.0, '12', '1,234', '12条', '约3家'."""
     if isinstance(value, bool):
-        raise ValueError(f"{value!r} is not a whole number")
+        raise ValueError(message("not_count", value=repr(value)))
     if isinstance(value, int):
         number = value
     elif isinstance(value, float):
         if not value.is_integer():
-            raise ValueError(f"{value!r} is not a whole number")
+            raise ValueError(message("not_count", value=repr(value)))
         number = int(value)
     else:
         text = _clean(value)
@@ -251,7 +273,7 @@ def parse_count(value: Any) -> int:
         elif re.fullmatch(r"\d+(?:\.0+)?", core):
             number = int(float(core))
         else:
-            raise ValueError(f"{text!r} is not a whole number")
+            raise ValueError(message("not_count", value=repr(text)))
     if number < 0:
-        raise ValueError(f"{value!r} is not a whole number of things (negative)")
+        raise ValueError(message("negative_count", value=repr(value)))
     return number

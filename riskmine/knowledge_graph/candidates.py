@@ -72,7 +72,7 @@ from riskmine.schema import (
     SourceType,
     Tier,
 )
-from riskmine.schema.records import stable_id
+from riskmine.schema.records import stable_id, utcnow
 
 UNCATEGORISED = "未分类产品"
 UNKNOWN_REGION = "未知"
@@ -178,9 +178,9 @@ def build_candidates(
 ) -> list[CandidateRisk]:
     """Candidate risks from the given signals, immediate tier first, then by priority.
 
-    `now` anchors recency, trend and growth; by default the latest signal's time, so the
-    result depends on the signals alone. A group with fewer than `min_signals`
-    distinct events (a duplicate group counts once, so one story copied across many
+    `now` anchors recency, trend and growth and is when the candidates are created; by default the
+    clock, never the signals' own times (one document dated 9999 would otherwise be "now"). A group
+    with fewer than `min_signals` distinct events (a duplicate group counts once, so one story copied across many
     sites is one event) is left out unless it qualifies for the immediate tier: a
     single report of death or injury still reaches analysts.
     """
@@ -190,7 +190,7 @@ def build_candidates(
     if not groups:
         return []
     if now is None:
-        now = max((s.when for members in groups.values() for s in members), key=as_china_time)
+        now = utcnow()
     cores = build_cores(groups, now=now, min_signals=min_signals, evidence_limit=evidence_limit, config=cfg)
     return finalise(cores, now=now, config=cfg)
 
@@ -349,10 +349,18 @@ def build_core(
         warning_color=most_severe_color([s.warning_color for s in members], raise_one=bool(harm_events)),
         statistics=statistics,
         tier=Tier.immediate if immediate_at is not None else Tier.watch,
-        due_at=found_at + timedelta(hours=cfg.immediate_deadline_hours) if found_at is not None else None,
+        due_at=_deadline(found_at, cfg.immediate_deadline_hours) if found_at is not None else None,
         created_at=now,
         updated_at=now,
     )
+
+
+def _deadline(found_at: datetime, hours: int) -> datetime:
+    """`hours` after `found_at`; a time too late for that (a stored placeholder such as 9999-12-31) is its own."""
+    try:
+        return found_at + timedelta(hours=hours)
+    except OverflowError:
+        return found_at
 
 
 def _received_at(signal: Signal) -> datetime:

@@ -31,14 +31,13 @@ from dataclasses import dataclass
 
 from riskmine.models.features import hazard_rules
 from riskmine.schema import HazardType
+from riskmine.text.clauses import span_bounds
 
 H = HazardType
 # source types whose texts are about a product by construction (a review of it, a complaint or report on it)
 PRODUCT_BOUND_SOURCES = frozenset(
     {"review", "complaint", "station_report", "public_report", "injury_report", "recall", "spot_check"}
 )
-_CLAUSE = re.compile(r"[。！？!?；;\n]")
-_SENTENCE_END = re.compile(r"[。！？!?\n]")
 # a product term that is part of a place name (鞋店, 家具厂, 电器城) names no product as the cause
 _PLACE_AFTER = re.compile(r"^(?:店|厂|城|市场|商场|仓库|公司|行|铺|超市|门店|专卖店|车间)")
 # words of harm that, asserted in the same clause as an event, mean it hurt someone or burnt something
@@ -230,7 +229,7 @@ _AIRWAY_PATTERNS = frozenset({"suffocation", "choking"})
 
 def _context_rules_out(pattern: str, text: str, start: int, end: int) -> bool:
     if pattern in _FIRE_PATTERNS:
-        sentence_start = max((m.end() for m in _SENTENCE_END.finditer(text, 0, start)), default=0)
+        sentence_start = max(span_bounds(text, start, end, _SENTENCE_MARKS)[0], start - MAX_CLAUSE_CHARS)
         if _CRASH_BEFORE.search(text, sentence_start, start):
             return True
         return bool(_NOT_A_PRODUCT_FIRE.search(text[max(0, start - 12) : end + 6]))
@@ -252,10 +251,17 @@ class StatedHazard:
     harm: bool
 
 
+# How far a clause or sentence reaches to either side of an event: a text with no punctuation for thousands of
+# characters is no sentence, and unbounded windows made long texts cost quadratic time.
+MAX_CLAUSE_CHARS = 200
+_CLAUSE_MARKS = frozenset("。！？!?；;\n")
+_SENTENCE_MARKS = frozenset("。！？!?\n")
+
+
 def _clause_bounds(text: str, start: int, end: int) -> tuple[int, int]:
-    lo = max((m.end() for m in _CLAUSE.finditer(text, 0, start)), default=0)
-    hit = _CLAUSE.search(text, end)
-    return lo, hit.start() if hit else len(text)
+    """The clause around [start, end), at most MAX_CLAUSE_CHARS to either side (text without marks is no clause)."""
+    lo, hi = span_bounds(text, start, end, _CLAUSE_MARKS)
+    return max(lo, start - MAX_CLAUSE_CHARS), min(hi, end + MAX_CLAUSE_CHARS)
 
 
 def _ruled_out(text: str, start: int, end: int) -> bool:
@@ -286,8 +292,7 @@ def _product_beside(text: str, start: int, end: int) -> bool:
 def _harm_nearby(text: str, start: int, end: int) -> bool:
     lo, hi = _clause_bounds(text, start, end)
     # the sentence around the clause: harm is often told in the next clause (…起火，造成2人死亡)
-    hi2 = _CLAUSE.search(text, hi + 1)
-    span = text[lo : hi2.start() if hi2 else len(text)]
+    span = text[lo : min(span_bounds(text, hi + 1, hi + 1, _CLAUSE_MARKS)[1], hi + MAX_CLAUSE_CHARS)]
     return any(not _HARM_NEGATION.search(span[max(0, m.start() - 6) : m.start()]) for m in _HARM_WORDS.finditer(span))
 
 
@@ -302,18 +307,18 @@ def find_stated_hazards(text: str, source_type: str | None = None) -> list[State
     bound = source_type in PRODUCT_BOUND_SOURCES
     if not bound and _CLEARED.search(text):
         return []
-    taken: list[tuple[int, int]] = []
+    taken = bytearray(len(text))  # 1 where an event already found lies (checked per span, not per event)
     found: list[StatedHazard] = []
     for pattern in PATTERNS:
         for m in pattern.regex.finditer(text):
             start, end = m.span("c")
-            if any(start < b and a < end for a, b in taken):
+            if 1 in taken[start:end]:
                 continue
             if _ruled_out(text, start, end) or _context_rules_out(pattern.name, text, start, end):
                 continue
             if pattern.needs_product and not bound and not _product_beside(text, start, end):
                 continue
-            taken.append((start, end))
+            taken[start:end] = b"\x01" * (end - start)
             harm = pattern.harm or _harm_nearby(text, start, end)
             found.append(StatedHazard(start, end, text[start:end], pattern.name, pattern.hazards, harm))
     found.sort(key=lambda s: s.start)

@@ -67,15 +67,15 @@ def render_xlsx(draft: MonthlyDraft) -> bytes:
     last = get_column_letter(n)
     half = max(1, n // 2)
 
-    ws.append([_title(draft)])
+    _set(ws.cell(row=1, column=1), _title(draft))
     ws.merge_cells(f"A1:{last}1")
     ws["A1"].font = Font(bold=True, size=14)
     ws["A1"].alignment = Alignment(horizontal="center", vertical="center")
     ws.row_dimensions[1].height = 28
 
     unit, when = header_line(draft)
-    ws.cell(row=2, column=1, value=unit)
-    ws.cell(row=2, column=half + 1, value=when)
+    _set(ws.cell(row=2, column=1), unit)
+    _set(ws.cell(row=2, column=half + 1), when)
     if half > 1:
         ws.merge_cells(start_row=2, start_column=1, end_row=2, end_column=half)
     if n > half + 1:
@@ -83,7 +83,8 @@ def render_xlsx(draft: MonthlyDraft) -> bytes:
 
     header_row = 3
     for col, name in enumerate(draft.columns, start=1):
-        cell = ws.cell(row=header_row, column=col, value=name)
+        cell = ws.cell(row=header_row, column=col)
+        _set(cell, name)
         cell.font = Font(bold=True)
         cell.fill = PatternFill("solid", fgColor="D9E1F2")
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
@@ -102,10 +103,10 @@ def render_xlsx(draft: MonthlyDraft) -> bytes:
 
     footer_row = header_row + len(draft.rows) + 2
     filler, phone = footer_line(draft)
-    ws.cell(row=footer_row, column=1, value=filler)
-    ws.cell(row=footer_row, column=half + 1, value=phone)
+    _set(ws.cell(row=footer_row, column=1), filler)
+    _set(ws.cell(row=footer_row, column=half + 1), phone)
     if draft.notes:
-        ws.cell(row=footer_row + 1, column=1, value="注：" + "；".join(draft.notes))
+        _set(ws.cell(row=footer_row + 1, column=1), "注：" + "；".join(draft.notes))
     ws.page_setup.orientation = "landscape"
     ws.page_setup.fitToWidth = 1
     ws.print_title_rows = f"{header_row}:{header_row}"
@@ -115,6 +116,7 @@ def render_xlsx(draft: MonthlyDraft) -> bytes:
 
 
 def _set(cell: Any, value: Any) -> None:
+    """Every value from a draft is written as it is: a string is always text, never a formula."""
     cell.value = value
     if isinstance(value, str):
         cell.data_type = "s"  # text stays text, even when it starts with '='
@@ -132,8 +134,8 @@ def render_csv(draft: MonthlyDraft) -> bytes:
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow([_csv_text(_title(draft))])
     unit, when = header_line(draft)
-    writer.writerow([_csv_text(unit), *[""] * max(0, len(draft.columns) - 2), when])
-    writer.writerow(draft.columns)
+    writer.writerow([_csv_text(unit), *[""] * max(0, len(draft.columns) - 2), _csv_text(when)])
+    writer.writerow([_csv_text(c) for c in draft.columns])
     for row in draft.rows:
         writer.writerow([_csv_text(row.cells.get(c)) for c in draft.columns])
     writer.writerow([])

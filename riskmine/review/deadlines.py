@@ -94,17 +94,28 @@ def start_of_china_day(day: date) -> datetime:
     return datetime.combine(day, time(0, 0), tzinfo=CHINA_TZ).astimezone(UTC)
 
 
+# The latest moment a deadline can be: one a day short of the calendar's end leaves room for time zones (a placeholder
+# date such as 9999-12-31 already stored must give a far deadline, not an OverflowError).
+LATEST = datetime(9999, 12, 30, tzinfo=UTC)
+
+
 def days_after(start: datetime, days: int) -> datetime:
     """The end of a period of `days` calendar days starting the day after `start` (China time),
     moved past a last day that is a rest day."""
-    last = china_day(start) + timedelta(days=days)
-    while is_rest_day(last):
-        last += timedelta(days=1)
-    return start_of_china_day(last + timedelta(days=1))
+    try:
+        last = china_day(start) + timedelta(days=days)
+        while is_rest_day(last):
+            last += timedelta(days=1)
+        return min(start_of_china_day(last + timedelta(days=1)), LATEST)
+    except OverflowError:
+        return LATEST
 
 
 def hours_after(start: datetime, hours: int) -> datetime:
-    return aware(start).astimezone(UTC) + timedelta(hours=hours)
+    try:
+        return min(aware(start).astimezone(UTC) + timedelta(hours=hours), LATEST)
+    except OverflowError:
+        return LATEST
 
 
 def objection_deadline(decided_at: datetime, result_received_at: datetime | None = None) -> datetime:

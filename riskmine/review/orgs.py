@@ -2,7 +2,7 @@
 
 Organisations are named nodes kept in the review repository; a user's ``organisation`` and a
 candidate's ``organisation`` name one. A station's submissions carry the document source
-``station:<organisation name>`` (see riskmine.api.routers.documents.default_source).
+``station:<organisation name>``, set by the server (see riskmine.review.roles.submission_source).
 
 Visibility rule (what "a user sees data of their own subtree" means):
 
@@ -31,12 +31,11 @@ from riskmine.review import audit
 from riskmine.review.errors import ReviewConflict, ReviewError, ReviewNotFound
 from riskmine.review.records import Org, OrgLevel, iso, now_utc
 from riskmine.review.repository import ReviewRepository
-from riskmine.review.roles import ADMIN, API_CONSUMER, STATION, Actor, role_name
+from riskmine.review.roles import ADMIN, API_CONSUMER, STATION, STATION_SOURCE_PREFIX, Actor, role_name
 from riskmine.store.base import Collection, Store
 
 MAX_ORG_NAME_CHARS = 100
 MAX_KNOWN = 10_000
-STATION_SOURCE_PREFIX = "station:"
 
 
 _RANK = {OrgLevel.province: 0, OrgLevel.city: 1, OrgLevel.county: 2, OrgLevel.station: 3}

@@ -28,6 +28,7 @@ ADMIN, ANALYST, PUBLISHER = Role.admin, Role.analyst, Role.publisher
 STATION, VIEWER, API_CONSUMER = Role.station, Role.viewer, Role.api_consumer
 
 ALL_ROLES = frozenset(Role)
+STATION_SOURCE_PREFIX = "station:"
 # Submit documents and station uploads.
 WRITER_ROLES = frozenset({ADMIN, ANALYST, STATION})
 # Read signals, candidates and documents; an api_consumer reads published advisories only.
@@ -50,6 +51,30 @@ def role_name(role: object) -> str:
     """The role's name whether it is a str enum or a plain string."""
     value = getattr(role, "value", role)
     return str(value)
+
+
+def may_write(role: object) -> bool:
+    """Whether the role may submit documents and station batches, by password, token or API key alike
+    (a key carries its owner's role)."""
+    return role_name(role) in WRITER_ROLES
+
+
+def station_source(station: str) -> str:
+    """The document source of what a station submits: ``station:<organisation>``."""
+    return f"{STATION_SOURCE_PREFIX}{station}"
+
+
+def submission_source(actor: Actor, requested: str | None = None) -> tuple[str, bool]:
+    """The source of the documents an actor submits, and whether it is fixed.
+
+    A station's documents always come from the station itself, ``station:<organisation or username>``: the
+    server sets it from the station's identity and replaces any source named in the request or in the rows
+    (fixed), so that no station writes as another. An analyst or admin names the sources (that is their job):
+    ``requested``, else ``api:<username>``, is only the default for rows that name none.
+    """
+    if role_name(actor.role) == STATION:
+        return station_source(actor.organisation or actor.username), True
+    return requested or f"api:{actor.username}", False
 
 
 class Actor(Protocol):

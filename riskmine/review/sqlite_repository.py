@@ -119,7 +119,11 @@ MIGRATIONS = [
     script(_SCHEMA),
     script("ALTER TABLE objections ADD COLUMN result_received_at TEXT;"),  # when the objector received the result
 ]
-USER_MIGRATIONS = [script(_USERS_SCHEMA)]
+USER_MIGRATIONS = [
+    script(_USERS_SCHEMA),
+    # bumped on a password change: tokens issued under an older version are refused
+    script("ALTER TABLE users ADD COLUMN token_version INTEGER NOT NULL DEFAULT 0;"),
+]
 
 _OBJECTION_COLUMNS = tuple(Objection.__dataclass_fields__)
 _ADVISORY_COLUMNS = tuple(Advisory.__dataclass_fields__)
@@ -385,6 +389,19 @@ class SQLiteUserRepository:
 
     def set_password_hash(self, username: str, password_hash: str) -> bool:
         return self._set("password_hash", password_hash, username)
+
+    def change_password_hash(self, username: str, password_hash: str) -> bool:
+        with self.file.connect() as db:
+            cur = db.execute(
+                "UPDATE users SET password_hash = ?, token_version = token_version + 1 WHERE username = ?",
+                (password_hash, username),
+            )
+        return cur.rowcount > 0
+
+    def token_version(self, user_id: str) -> int:
+        with self.file.connect() as db:
+            row = db.execute("SELECT token_version FROM users WHERE id = ?", (user_id,)).fetchone()
+        return int(row[0]) if row else 0
 
     def set_role(self, username: str, role: Role) -> bool:
         return self._set("role", role.value, username)

@@ -129,8 +129,13 @@ class UserStore:
     def set_password(self, username: str, password: str) -> None:
         if len(password) < MIN_PASSWORD_CHARS:
             raise UserError(f"password must have at least {MIN_PASSWORD_CHARS} characters")
-        if not self.repository.set_password_hash(username, self.hasher.hash(password)):
+        # a new password revokes every token issued before it (they carry the old token version)
+        if not self.repository.change_password_hash(username, self.hasher.hash(password)):
             raise UserError(f"no user {username!r}")
+
+    def token_version(self, user_id: str) -> int:
+        """The version a token of this user must carry (see :meth:`set_password`)."""
+        return self.repository.token_version(user_id)
 
     def set_role(self, username: str, role: str | Role) -> User:
         """Change a user's role; returns the changed user."""

@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from riskmine.schema import EntityMention, HarmKind, HazardMention, Population, RegionMention, Signal, Span
+from riskmine.text.clauses import span_bounds
 from riskmine.text.gazetteer import PLACEHOLDER_NAMES, Division, RegionGazetteer
 from riskmine.text.lexicon import Brand, Cue, Lexicons
 from riskmine.text.matching import Match
@@ -167,12 +168,8 @@ def signal_text(signal: Signal) -> str:
 
 
 def clause_bounds(text: str, start: int, end: int, breaks: frozenset[str] = SENTENCE_BREAKS) -> tuple[int, int]:
-    lo = start
-    while lo > 0 and text[lo - 1] not in breaks:
-        lo -= 1
-    hi = end
-    while hi < len(text) and text[hi] not in breaks:
-        hi += 1
+    """The clause (or sentence) around [start, end), with its closing mark."""
+    lo, hi = span_bounds(text, start, end, breaks)
     if hi < len(text):
         hi += 1  # keep the sentence's closing mark
     return lo, hi

@@ -6,7 +6,11 @@ from collections.abc import Callable
 from typing import Any
 from xml.etree import ElementTree
 
+import pytest
 from fastapi.testclient import TestClient
+from pydantic import ValidationError
+
+from riskmine.settings import Settings
 
 A = "/api/v1/advisories"
 
@@ -43,3 +47,22 @@ def test_draft_approve_publish_and_feed(
     assert titles == ["<script>alert(1)</script>充电宝提示"]
     r = client.post(A, json={"candidate_id": cid, "kind": "press_release"}, headers=analyst)
     assert r.status_code == 422
+
+
+def test_feed_links_come_from_the_configured_address_not_the_host_header(
+    make_client: Callable[..., TestClient],
+) -> None:
+    client = make_client(public_url="https://riskmine.example.cn/")
+    feed = client.get(f"{A}/feed.atom", headers={"Host": "evil.example"})
+    assert feed.status_code == 200
+    assert b"evil.example" not in feed.content
+    root = ElementTree.fromstring(feed.content)
+    assert root.findtext("{http://www.w3.org/2005/Atom}id") == "https://riskmine.example.cn/api/v1/advisories/feed.atom"
+    links = [e.get("href") for e in root.iter("{http://www.w3.org/2005/Atom}link")]
+    assert links == ["https://riskmine.example.cn/api/v1/advisories/feed.atom"]
+
+
+@pytest.mark.parametrize("url", ["//evil.example", "javascript:alert(1)", "riskmine.example.cn"])
+def test_public_url_must_be_an_absolute_web_address(url: str) -> None:
+    with pytest.raises(ValidationError, match="不是网址"):
+        Settings(public_url=url)

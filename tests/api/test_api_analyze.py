@@ -65,9 +65,9 @@ def test_some_invalid_answers_200_with_an_error_object_in_place(client: TestClie
     assert "error" not in results[0] and "error" not in results[3]
     errors = [x for x in results if "error" in x]
     assert [(e["row"], e["field"]) for e in errors] == [(2, "text"), (3, None), (5, "colour")]
-    assert errors[0]["error"] == "row 2: missing required field 'text'"
-    assert "expected a JSON object" in errors[1]["error"]
-    assert "unknown field 'colour'" in errors[2]["error"]
+    assert errors[0]["error"] == "row 2: 缺少必填字段 'text'（正文）"
+    assert "不是 JSON 对象" in errors[1]["error"]
+    assert "未知字段 'colour'" in errors[2]["error"]
     assert set(errors[0]) == {"id", "error", "row", "field"}
 
 
@@ -79,7 +79,7 @@ def test_ndjson_bad_line_keeps_alignment(client: TestClient) -> None:
     assert r.status_code == 200
     results = r.json()
     assert [x["id"] for x in results] == ["a", None, "b"]
-    assert results[1]["row"] == 2 and results[1]["error"].startswith("row 2: not valid JSON")
+    assert results[1]["row"] == 2 and results[1]["error"].startswith("row 2: 不是有效的 JSON")
 
 
 def test_ndjson_rejection_names_the_line_sent(client: TestClient) -> None:
@@ -88,16 +88,16 @@ def test_ndjson_rejection_names_the_line_sent(client: TestClient) -> None:
         "/api/v1/analyze", content="\n".join(lines).encode(), headers={"Content-Type": "application/x-ndjson"}
     )
     assert r.status_code == 200
-    assert r.json()[1] == {"id": "z", "error": "row 3: missing required field 'text'", "row": 3, "field": "text"}
+    assert r.json()[1] == {"id": "z", "error": "row 3: 缺少必填字段 'text'（正文）", "row": 3, "field": "text"}
 
 
 def test_all_invalid_is_the_same_shape(client: TestClient) -> None:
     r = client.post("/api/v1/analyze", json=[{"id": "x"}, {"text": "起火"}, {"id": 7, "text": ""}])
     assert r.status_code == 200, r.text
     assert r.json() == [
-        {"id": "x", "error": "row 1: missing required field 'text'", "row": 1, "field": "text"},
-        {"id": None, "error": "row 2: missing required field 'id'", "row": 2, "field": "id"},
-        {"id": "7", "error": "row 3: missing required field 'text'", "row": 3, "field": "text"},
+        {"id": "x", "error": "row 1: 缺少必填字段 'text'（正文）", "row": 1, "field": "text"},
+        {"id": None, "error": "row 2: 缺少必填字段 'id'（编号）", "row": 2, "field": "id"},
+        {"id": "7", "error": "row 3: 缺少必填字段 'text'（正文）", "row": 3, "field": "text"},
     ]
 
 

@@ -87,6 +87,18 @@ def test_expired_token_is_401(client: TestClient, users: UserStore, settings: Se
     assert r.json()["error"]["code"] == "token_expired"
 
 
+def test_a_password_change_revokes_earlier_tokens(client: TestClient, users: UserStore) -> None:
+    users.create_user("li", PASSWORD, "analyst")
+    old = client.post("/api/v1/auth/token", data={"username": "li", "password": PASSWORD}).json()["access_token"]
+    assert client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {old}"}).status_code == 200
+    users.set_password("li", PASSWORD + "-new")
+    r = client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {old}"})
+    assert r.status_code == 401 and r.json()["error"]["code"] == "token_revoked"
+    data = {"username": "li", "password": PASSWORD + "-new"}
+    new = client.post("/api/v1/auth/token", data=data).json()["access_token"]
+    assert client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {new}"}).status_code == 200
+
+
 def test_unsigned_token_is_refused(client: TestClient, users: UserStore) -> None:
     user = users.create_user("li", PASSWORD, "admin")
     now = datetime.now(UTC)
@@ -208,12 +220,15 @@ def test_unknown_api_key_is_401_not_anonymous(client: TestClient) -> None:
     assert r.json()["error"]["code"] == "invalid_api_key"
 
 
-def test_an_api_key_can_write_documents(client: TestClient, login: Any, users: UserStore) -> None:
+def test_an_api_key_writes_documents_as_its_owners_role(client: TestClient, login: Any, users: UserStore) -> None:
+    rows = [{"text": "充电宝起火", "source_type": "review"}]
     viewer = users.create_user("machine", PASSWORD, "viewer")
     _, key = users.create_api_key(viewer.id, "feed")
-    r = client.post(
-        "/api/v1/documents", json=[{"text": "充电宝起火", "source_type": "review"}], headers={"X-API-Key": key}
-    )
+    r = client.post("/api/v1/documents", json=rows, headers={"X-API-Key": key})
+    assert r.status_code == 403, r.text
+    station = users.create_user("station-machine", PASSWORD, "station", organisation="某监测站")
+    _, key = users.create_api_key(station.id, "feed")
+    r = client.post("/api/v1/documents", json=rows, headers={"X-API-Key": key})
     assert r.status_code == 201, r.text
 
 

@@ -6,7 +6,11 @@ import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
+
+from riskmine.api.filters import MAX_OFFSET
+from riskmine.api.payload import MAX_JSON_DEPTH
 
 
 def assert_error(r: Any, status: int, code: str) -> dict[str, Any]:
@@ -96,3 +100,32 @@ def test_console_404_is_an_html_page(reader: TestClient) -> None:
     assert "does-not-exist" in r.text
     assert "default-src 'none'" in r.headers["content-security-policy"]  # no scripts at all
     assert r.headers["x-frame-options"] == "DENY"
+
+
+OFFSET_ROUTES = [
+    "/api/v1/advisories",
+    "/api/v1/audit",
+    "/api/v1/stations/x/batches",
+    "/api/v1/signals",
+    "/api/v1/candidates",
+    "/api/v1/enterprises",
+]
+
+
+@pytest.mark.parametrize("path", OFFSET_ROUTES)
+def test_an_offset_past_the_bound_is_422_not_500(client: TestClient, login: Any, path: str) -> None:
+    headers = login("admin")
+    err = assert_error(client.get(path, params={"offset": 2**63}, headers=headers), 422, "invalid_request")
+    assert "offset" in err["message"]
+    assert client.get(path, params={"offset": MAX_OFFSET}, headers=headers).status_code == 200
+    assert_error(client.get(path, params={"offset": MAX_OFFSET + 1}, headers=headers), 422, "invalid_request")
+
+
+@pytest.mark.parametrize("path", ["/api/v1/analyze", "/api/v1/documents"])
+@pytest.mark.parametrize("depth", [1_000, 100_000])
+def test_a_deeply_nested_json_body_is_422(client: TestClient, login: Any, path: str, depth: int) -> None:
+    body = "[" * depth + "]" * depth
+    r = client.post(path, content=body.encode(), headers={**login(), "Content-Type": "application/json"})
+    err = assert_error(r, 422, "too_deep")
+    assert f"{MAX_JSON_DEPTH}" in err["message"]
+    assert "nesting" in err["message"]

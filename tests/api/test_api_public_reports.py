@@ -4,12 +4,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import ValidationError
 
 from riskmine.api.routers.public_reports import SlidingWindowLimiter
 from riskmine.schema import SourceType
+from riskmine.settings import Settings
 from riskmine.store.base import Collection
 from riskmine.store.sqlite import SQLiteStore
 
@@ -137,3 +140,57 @@ def test_a_reporters_contact_is_shown_to_admins_only(client: TestClient, login: 
         meta_admin = as_admin.get("meta", as_admin.get("document", {}).get("meta"))
         assert "contact" not in meta_analyst and meta_analyst["link"] == REPORT["link"], path
         assert meta_admin["contact"] == "13812345678", path
+
+
+def _served(app: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The app as `riskmine serve` hands it to uvicorn: wrapped by uvicorn's own middleware for that config."""
+    import uvicorn
+
+    from riskmine import cli
+    from riskmine.api import app as app_module
+
+    seen: dict[str, Any] = {}
+    monkeypatch.setattr(app_module, "create_app", lambda settings: app)
+    monkeypatch.setattr(uvicorn, "run", lambda application, **kwargs: seen.update(kwargs, app=application))
+    cli._serve(Settings(), "127.0.0.1", 8000)
+    config = uvicorn.Config(seen.pop("app"), **seen)
+    config.load()
+    return config.loaded_app
+
+
+def _reports_from(client: TestClient, forwarded: list[str]) -> list[int]:
+    """The status of one distinct report per X-Forwarded-For value."""
+    return [
+        client.post(
+            URL,
+            json={"product": "电动车", "description": f"电池鼓包第{i}次（{value}），差点起火"},
+            headers={"X-Forwarded-For": value},
+        ).status_code
+        for i, value in enumerate(forwarded)
+    ]
+
+
+def test_forwarded_for_from_loopback_does_not_bypass_the_limit(
+    make_client: Callable[..., TestClient], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = make_client(public_report_limit=2, public_report_window_seconds=600).app
+    loopback = TestClient(_served(app, monkeypatch), client=("127.0.0.1", 50000))
+    codes = _reports_from(loopback, [f"203.0.113.{i}" for i in range(30)])
+    assert codes.count(201) == 2
+    assert codes.count(429) == 28
+
+
+def test_forwarded_for_from_a_trusted_proxy_names_the_client(make_client: Callable[..., TestClient]) -> None:
+    app = make_client(public_report_limit=2, public_report_window_seconds=600, trusted_proxies="10.0.0.0/8").app
+    proxy = TestClient(app, client=("10.1.2.3", 50000))
+    assert _reports_from(proxy, [f"203.0.113.{i}" for i in range(5)]) == [201] * 5  # five clients, one each
+    assert _reports_from(proxy, ["198.51.100.7"] * 3) == [201, 201, 429]  # one client, counted by its own address
+    spoofed = TestClient(app, client=("192.0.2.50", 50000))  # not a configured proxy: its header is ignored
+    assert _reports_from(spoofed, ["198.51.100.8", "198.51.100.9", "198.51.100.10"]) == [201, 201, 429]
+
+
+def test_trusted_proxies_must_be_addresses() -> None:
+    assert Settings(trusted_proxies=" 10.0.0.5, 192.168.0.0/16 ").trusted_proxy_list == ["10.0.0.5", "192.168.0.0/16"]
+    assert Settings().trusted_proxy_list == []
+    with pytest.raises(ValidationError, match=r"'proxy\.local' is not an IP address"):
+        Settings(trusted_proxies="10.0.0.5,proxy.local")

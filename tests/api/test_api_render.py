@@ -200,3 +200,9 @@ def test_iso_times_are_shown_in_china_time() -> None:
     assert fmt_iso("2024-05-01T16:30:00+00:00") == "2024-05-02 00:30"
     assert fmt_iso(None) == "—"
     assert fmt_iso("not a time") == "not a time"
+
+
+def test_week_bars_survive_the_last_week_of_the_calendar() -> None:
+    # a stored placeholder date (9999-12-31) used to overflow and answer 500 on every page showing it
+    rows = week_bars({"9999-W51": 1, "9999-W52": 2})
+    assert [(r.label, r.count) for r in rows] == [("9999-W51", 1), ("9999-W52", 2)]

@@ -87,7 +87,7 @@ def test_ecommerce_gbk_csv_names_the_bad_row(client: TestClient, users: UserStor
     assert (batch["accepted"], batch["rejected"]) == (2, 1)
     [rej] = batch["rejections"]
     assert rej["row"] == 6 and rej["field"] == "时间采集范围"
-    assert rej["reason"].startswith("row 6: 时间采集范围: '上个月' is not a date range")
+    assert rej["reason"].startswith("row 6: 时间采集范围：'上个月' 不是日期范围")
 
 
 def test_ecommerce_xlsx_upload_and_resend_adds_nothing(
@@ -129,9 +129,9 @@ def test_jsonl_rows_with_problems_and_an_all_bad_batch(client: TestClient, users
     batch = r.json()
     assert batch["kind"] == "jsonl" and batch["accepted"] == 1 and batch["rejected"] == 3
     reasons = {x["row"]: x for x in batch["rejections"]}
-    assert reasons[2]["field"] == "text" and "missing required field 'text'" in reasons[2]["reason"]
-    assert reasons[3]["reason"].startswith("line 3: not valid JSON")
-    assert reasons[4]["field"] == "colour" and "unknown field 'colour'" in reasons[4]["reason"]
+    assert reasons[2]["field"] == "text" and "缺少必填字段 'text'" in reasons[2]["reason"]
+    assert reasons[3]["reason"].startswith("line 3: 不是有效的 JSON")
+    assert reasons[4]["field"] == "colour" and "未知字段 'colour'" in reasons[4]["reason"]
 
     bad = client.post(URL, params={"format": "jsonl"}, content=b'{"title": "x"}\n', headers=headers)
     assert bad.status_code == 422 and bad.json()["error"]["code"] == "no_valid_rows"
@@ -198,6 +198,24 @@ def test_stations_see_only_their_own_batches(
     assert client.get(URL, headers=login("viewer")).status_code == 403
     assert client.get(URL).status_code == 401
     assert client.post(URL, content=body, headers={"Content-Type": "text/csv"}).status_code == 401
+
+
+def test_a_station_key_sends_only_its_own_batches_under_its_own_source(
+    client: TestClient, users: UserStore, store: SQLiteStore
+) -> None:
+    owner = users.get_by_username("station-a") or users.create_user("station-a", PASSWORD, "station", STATION)
+    _, key = users.create_api_key(owner.id, "uploader")
+    row = {"source": "station:某检测机构", "source_id": "k1", "source_type": "complaint", "text": "电热水壶底座漏电"}
+    body = json.dumps(row, ensure_ascii=False).encode() + b"\n"
+    params = {"format": "jsonl", "process": "false"}
+    r = client.post("/api/v1/stations/某检测机构/batches", params=params, content=body, headers={"X-API-Key": key})
+    assert r.status_code == 403 and "某检测机构" in r.json()["error"]["message"]
+    assert store.count(Collection.documents) == 0
+    r = client.post(URL, params=params, content=body, headers={"X-API-Key": key})
+    assert r.status_code == 201, r.text
+    stored = store.get(Collection.documents, r.json()["document_ids"][0])
+    assert stored is not None and stored.source == f"station:{STATION}"
+    assert stored.meta["row_source"] == "station:某检测机构"
 
 
 def test_analyst_may_upload_for_a_station(client: TestClient, login: Callable[..., dict[str, str]]) -> None:

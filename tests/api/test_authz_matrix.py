@@ -162,9 +162,10 @@ def matrix_client(
     with TestClient(app, base_url="https://127.0.0.1") as client:
         headers: dict[str, dict[str, str]] = {"anonymous": {}}
         for role in ROLES[1:]:
-            users.create_user(f"{role}-user", PASSWORD, role)
+            user = users.create_user(f"{role}-user", PASSWORD, role)
             r = client.post("/api/v1/auth/token", data={"username": f"{role}-user", "password": PASSWORD})
             headers[role] = {"Authorization": f"Bearer {r.json()['access_token']}"}
+            headers[f"{role} key"] = {"X-API-Key": users.create_api_key(user.id, "matrix")[1]}
         yield client, headers
     store.close()
 
@@ -194,6 +195,24 @@ def test_every_route_as_every_role(matrix_client: tuple[TestClient, dict[str, di
             expected = role in EXPECTED[(method, path)]
             if allowed(r) != expected:
                 wrong.append(f"{method} {path} as {role}: {r.status_code}, expected {'allow' if expected else 'deny'}")
+    assert not wrong, "\n".join(wrong)
+
+
+# The routes that write documents: an API key carries its owner's role there as a password login does.
+WRITE_ROUTES = (("POST", "/api/v1/documents"), ("POST", "/api/v1/stations/{station}/batches"))
+
+
+def test_write_routes_as_every_roles_api_key(matrix_client: tuple[TestClient, dict[str, dict[str, str]]]) -> None:
+    client, headers = matrix_client
+    wrong = []
+    for method, path in WRITE_ROUTES:
+        for role in ROLES[1:]:
+            r = client.request(method, concrete(path), headers=headers[f"{role} key"], json={})
+            expected = role in EXPECTED[(method, path)]
+            if allowed(r) != expected:
+                wrong.append(
+                    f"{method} {path} with {role}'s key: {r.status_code}, expected {'allow' if expected else 'deny'}"
+                )
     assert not wrong, "\n".join(wrong)
 
 

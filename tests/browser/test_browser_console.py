@@ -222,3 +222,33 @@ def test_cross_site_form_post_is_refused(live_app: dict[str, Any], browser: Any)
     assert "cross_site_request" in r.text
     browser.refresh()
     assert "尚无研判记录" in browser.page_source
+
+
+def test_the_decided_grade_and_the_time_left_are_what_the_console_shows(live_app: dict[str, Any], browser: Any) -> None:
+    """Issue 16 items 1 and 3 in a browser: a running 24-hour clock shows the time left, not 已超期; once an
+    analyst decides a grade other than the suggestion, the page header and the queue show the decision with
+    the suggestion beside it."""
+    By = _by()
+    base = live_app["url"]
+    login(browser, base, "analyst")
+    navigate(browser, browser.find_element(By.PARTIAL_LINK_TEXT, "电热水壶"))
+    candidate_url = browser.current_url
+    deadline = browser.find_element(By.XPATH, "//dt[text()='办理期限']/following-sibling::dd[1]").text
+    assert "剩余" in deadline and "已超期" not in deadline
+    before = browser.find_element(By.CSS_SELECTOR, "p.badges").text
+    assert "建议：" not in before  # nothing decided yet: the suggestion is the grade
+
+    form = browser.find_element(By.CSS_SELECTOR, "form.decision-form")
+    form.find_element(By.CSS_SELECTOR, "input[name=status][value=confirmed]").click()
+    form.find_element(By.CSS_SELECTOR, "select[name=risk_level] option[value=medium]").click()
+    form.find_element(By.CSS_SELECTOR, "select[name=warning_color] option[value=orange]").click()
+    form.find_element(By.NAME, "rationale").send_keys("漏电致伤，经核实为中风险，橙色预警。")
+    navigate(browser, form.find_element(By.CSS_SELECTOR, "button[type=submit]"))
+    assert browser.current_url.startswith(candidate_url)
+    header = browser.find_element(By.CSS_SELECTOR, "p.badges").text
+    assert "中风险" in header and "橙色预警" in header
+    assert "建议：" in header and header.index("橙色预警") < header.index("建议：")
+
+    visit(browser, base + "/")
+    row = next(r for r in browser.find_elements(By.CSS_SELECTOR, "table.queue tbody tr") if "电热水壶" in r.text)
+    assert "中风险" in row.text and "橙色预警" in row.text and "建议：" in row.text

@@ -41,7 +41,7 @@ class BatchRegistryContract:
     def test_save_get_list_and_a_failed_batch_is_claimed_afresh(self, registry: BatchRegistry) -> None:
         first, _ = registry.claim("站A", "1" * 64, "xlsx")
         first.status, first.accepted, first.rejected = "partial", 4, 1
-        first.rejections = [{"row": 5, "field": "差评数", "reason": "row 5: 差评数: 'x' is not a whole number"}]
+        first.rejections = [{"row": 5, "field": "差评数", "reason": "row 5: 差评数：'x' 不是整数"}]
         first.form = "ecommerce"
         registry.save(first)
         got = registry.get(first.id)

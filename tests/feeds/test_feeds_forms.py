@@ -119,7 +119,7 @@ def test_ecommerce_form_gbk_csv_fixture() -> None:
     assert ok[5]["meta"]["reviews"] == 1200  # '1,200'
     assert ok[5]["meta"]["collection_period"]["start"] == "2024-04-25"
     assert bad[6].field == "时间采集范围"
-    assert bad[6].reason.startswith("row 6: 时间采集范围: '上个月' is not a date range")
+    assert bad[6].reason.startswith("row 6: 时间采集范围：'上个月' 不是日期范围")
 
 
 def test_ecommerce_ids_differ_by_period_so_a_later_month_is_new() -> None:
@@ -130,9 +130,9 @@ def test_ecommerce_ids_differ_by_period_so_a_later_month_is_new() -> None:
 
 
 def test_form_rows_missing_content_say_which_column() -> None:
-    with pytest.raises(FieldValueError, match="missing required field '风险信息内容'"):
+    with pytest.raises(FieldValueError, match="缺少必填字段 '风险信息内容'"):
         map_form_row(GENERAL, {"涉及产品": "电热毯", "信息分析": "温控器失效"})
-    with pytest.raises(FieldValueError, match="missing required field '评论关键词'"):
+    with pytest.raises(FieldValueError, match="缺少必填字段 '评论关键词'"):
         map_form_row(ECOMMERCE, {"序号": 1, "店铺名称": "某店", "差评数": 3})
     with pytest.raises(ValueError, match="unknown form"):
         map_form_row("other", {})
@@ -221,9 +221,9 @@ def test_spot_check_table_becomes_spot_check_rows() -> None:
     assert failed["meta"]["supplier"] == "示例豆制品经销部"
     assert failed["meta"]["production_date"] == "2024-03-14"
     assert "enterprise" not in ok[3]  # '/' means none
-    assert bad[4].reason == "row 4: missing required field '物料名称' (the product sampled)"
-    assert bad[5].field == "生产日期" and "day is out of range" in bad[5].reason
-    with pytest.raises(FieldValueError, match="missing required field '判定'"):
+    assert bad[4].reason == "row 4: 缺少必填字段 '物料名称'（被抽检的产品）"
+    assert bad[5].field == "生产日期" and "该月没有这一天" in bad[5].reason
+    with pytest.raises(FieldValueError, match="缺少必填字段 '判定'"):
         map_form_row(SPOT_CHECK, {"物料名称": "示例", "检测项目": "铅"})
 
 

@@ -62,7 +62,7 @@ def test_jsonl_fixture_numbers_lines_and_explains_malformed_ones() -> None:
     rejected = bad(rows)
     assert list(rejected) == [4]
     reason = rejected[4].reason
-    assert reason.startswith("line 4: not valid JSON: Expecting ',' delimiter at column ")
+    assert reason.startswith("line 4: 不是有效的 JSON（Expecting ',' delimiter，第 ")
     assert rejected[4].raw is not None and "衣服甲醛" in rejected[4].raw
     assert good(rows)[1]["text"] == "充电宝充电时很烫，怕起火"
 
@@ -71,11 +71,11 @@ def test_jsonl_non_objects_and_truncated_last_line(tmp_path: Path) -> None:
     path = tmp_path / "x.ndjson"
     path.write_text('{"text": "a"}\n42\n"s"\nnull\n{"text": "cut', encoding="utf-8")
     rejected = bad(rows_of(read_jsonl(path)))
-    assert rejected[2].reason == "line 2: not a JSON object (got a number)"
-    assert rejected[3].reason == "line 3: not a JSON object (got a string)"
-    assert rejected[4].reason == "line 4: not a JSON object (got null)"
-    assert rejected[5].reason.startswith("line 5: not valid JSON: Unterminated string")
-    assert "cut short" in rejected[5].reason
+    assert rejected[2].reason == "line 2: 不是 JSON 对象（而是数字）"
+    assert rejected[3].reason == "line 3: 不是 JSON 对象（而是字符串）"
+    assert rejected[4].reason == "line 4: 不是 JSON 对象（而是 null）"
+    assert rejected[5].reason.startswith("line 5: 不是有效的 JSON（Unterminated string")
+    assert "文件是否不完整" in rejected[5].reason
 
 
 def test_jsonl_array_file_is_a_clear_error(tmp_path: Path) -> None:
@@ -104,7 +104,7 @@ def test_jsonl_overlong_line_is_rejected_and_reading_goes_on(tmp_path: Path) -> 
     with path.open("w", encoding="utf-8") as fh:
         fh.write('{"text": "' + "长" * (MAX_RECORD_CHARS + 10) + '"}\n{"text": "ok"}\n')
     rows = rows_of(read_jsonl(path))
-    assert "longer than" in bad(rows)[1].reason
+    assert "超过" in bad(rows)[1].reason
     assert good(rows)[2] == {"text": "ok"}
 
 
@@ -115,7 +115,7 @@ def test_jsonl_overlong_line_is_rejected_and_reading_goes_on(tmp_path: Path) -> 
 def test_csv_fixtures_in_gbk_and_utf8_bom_read_the_same(name: str) -> None:
     rows = rows_of(read_csv(FIXTURES / name))
     assert sorted(good(rows)) == [2, 3, 6, 7, 8, 9]  # row 4 is empty, row 5 has an extra value
-    assert bad(rows)[5].reason == "row 5: has 13 values but the header (row 1) has 12 columns"
+    assert bad(rows)[5].reason == "row 5: 有 13 个值，但表头（第 1 行）只有 12 列"
     first = good(rows)[2]
     assert first["id"] == "r1"  # the BOM is not part of the first header
     assert first["评论内容"] == "充电宝充电时很烫，怕起火"
@@ -162,7 +162,7 @@ def test_csv_unterminated_quote_at_end_is_rejected(tmp_path: Path) -> None:
     path.write_text('内容,标题\n"好的",a\n"充电宝充电时\n突然冒烟然后', encoding="utf-8")
     rows = rows_of(read_csv(path))
     assert good(rows) == {2: {"内容": "好的", "标题": "a"}}
-    assert "not closed before the end of the file" in bad(rows)[3].reason
+    assert "到文件末尾仍未闭合" in bad(rows)[3].reason
 
 
 def test_csv_duplicate_headers_are_a_clear_error(tmp_path: Path) -> None:

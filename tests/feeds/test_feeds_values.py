@@ -53,11 +53,11 @@ def test_naive_times_are_china_standard_time() -> None:
 @pytest.mark.parametrize(
     ("value", "fragment"),
     [
-        ("2024-13-45", "month must be in 1..12"),
-        ("2024-02-30", "day is out of range"),
-        ("昨天", "is not a date"),
-        ("", "empty date"),
-        (True, "is not a date"),
+        ("2024-13-45", "不是有效日期（月份应在 1–12 之间）"),
+        ("2024-02-30", "该月没有这一天"),
+        ("昨天", "不是日期"),
+        ("", "日期为空"),
+        (True, "不是日期"),
     ],
 )
 def test_bad_dates_say_why(value: object, fragment: str) -> None:
@@ -84,7 +84,7 @@ def test_date_ranges(value: str, start: date, end: date) -> None:
 
 def test_date_range_without_year_needs_a_default_year() -> None:
     assert parse_date_range("12月25日-1月24日", default_year=2025) == (date(2024, 12, 25), date(2025, 1, 24))
-    with pytest.raises(ValueError, match="is not a date range"):
+    with pytest.raises(ValueError, match="不是日期范围"):
         parse_date_range("4月25日-5月24日")
 
 
@@ -104,7 +104,7 @@ def test_prices(value: object, expected: float) -> None:
 
 @pytest.mark.parametrize("value", ["abc", "99-129", "-5", "nan"])
 def test_bad_prices(value: str) -> None:
-    with pytest.raises(ValueError, match="not a price"):
+    with pytest.raises(ValueError, match="不是价格"):
         parse_price(value)
 
 
@@ -118,7 +118,7 @@ def test_ratings(value: object, expected: float) -> None:
 
 @pytest.mark.parametrize("value", ["abc", "-1", "很好"])
 def test_bad_ratings(value: str) -> None:
-    with pytest.raises(ValueError, match="not a rating"):
+    with pytest.raises(ValueError, match="不是评分"):
         parse_rating(value)
 
 
@@ -129,7 +129,7 @@ def test_counts(value: object, expected: int) -> None:
 
 @pytest.mark.parametrize("value", ["若干", "1.5", 2.5, "-3"])
 def test_bad_counts(value: object) -> None:
-    with pytest.raises(ValueError, match="whole number"):
+    with pytest.raises(ValueError, match="不是整数"):
         parse_count(value)
 
 
@@ -194,3 +194,16 @@ def test_preamble_on_one_line_and_value_in_next_cell() -> None:
         "填报时间": "2024-05-27",
     }
     assert parse_preamble([["填报单位：", "某电商平台"]]) == {"填报单位": "某电商平台"}
+
+
+def test_document_time_window() -> None:
+    from riskmine.feeds.values import check_document_time, parse_document_time
+
+    now = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+    assert parse_document_time("2024-05-02 12:00", now) == datetime(2024, 5, 2, 12, tzinfo=SHANGHAI)  # within a day
+    assert check_document_time(datetime(1990, 1, 1, tzinfo=SHANGHAI), now).year == 1990
+    for bad in ("9999-12-31T23:59:59+14:00", "2024-05-03", "1989-12-31"):
+        with pytest.raises(ValueError, match="不是有效的文档时间"):
+            parse_document_time(bad, now)
+    with pytest.raises(ValueError, match="9999-12-31"):
+        parse_document_time("9999-12-31T23:59:59+14:00")  # against the clock

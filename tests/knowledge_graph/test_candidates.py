@@ -427,11 +427,24 @@ def test_review_budget_sends_the_rest_to_watch() -> None:
 
 def test_result_is_deterministic_and_order_independent() -> None:
     signals = [*power_bank_signals(), *shampoo_signals(4, days=[3, 10]), *toy_signals()]
-    first = build_candidates(signals)
-    second = build_candidates(list(reversed(signals)))
+    first = build_candidates(signals, now=NOW)
+    second = build_candidates(list(reversed(signals)), now=NOW)
     assert [c.model_dump() for c in first] == [c.model_dump() for c in second]
-    # without `now`, the latest signal's time anchors the result
-    assert first[0].updated_at == max(s.when for s in signals)
+    assert first[0].created_at == first[0].updated_at == NOW
+
+
+def test_now_is_the_clock_never_a_signals_own_time() -> None:
+    # a document dated 9999 used to become "now": candidates created in 9999, deadlines past the calendar's end
+    signals = power_bank_signals()
+    far = datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone(timedelta(hours=14)))
+    doc = signals[0].document.model_copy(update={"published_at": far, "collected_at": far})
+    signals[0] = signals[0].model_copy(update={"document": doc})
+    before = datetime.now(UTC)
+    candidates = build_candidates(signals)
+    assert candidates
+    for cand in candidates:
+        assert before <= cand.created_at <= datetime.now(UTC)
+        assert cand.updated_at == cand.created_at
 
 
 def test_snippet_centres_on_the_hazard_and_marks_cuts() -> None:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Iterator
 from datetime import date
-from io import BytesIO
+from io import BytesIO, StringIO
 from pathlib import Path
 from typing import Any
 
@@ -111,6 +112,22 @@ def test_text_never_becomes_a_formula(store: SQLiteStore) -> None:
     ws = load_workbook(BytesIO(render_xlsx(d))).active
     assert ws["F4"].value == '=HYPERLINK("x")' and ws["F4"].data_type == "s"
     assert "'=HYPERLINK" in render_csv(d).decode("utf-8-sig")
+
+
+def test_no_draft_field_becomes_a_formula(store: SQLiteStore) -> None:
+    data = draft(store, "general").model_dump(mode="json")
+    data["title"] = '=HYPERLINK("http://evil.example","x")'
+    data["subtitle"] = "+1"
+    data["notes"] = ["@SUM(A1)"]
+    data["rows"][0]["cells"]["涉及产品"] = "-2+3"
+    d = parse_draft(data)
+    ws = load_workbook(BytesIO(render_xlsx(d))).active
+    formulas = [c.coordinate for row in ws.iter_rows() for c in row if c.data_type == "f"]
+    assert formulas == []
+    assert ws["A1"].value == '=HYPERLINK("http://evil.example","x")+1'
+    assert ws["A4"].value == "-2+3"
+    rows = list(csv.reader(StringIO(render_csv(d).decode("utf-8-sig"))))
+    assert rows[0][0].startswith("'=HYPERLINK") and rows[3][0] == "'-2+3"
 
 
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])

@@ -271,6 +271,18 @@ class UserRepositoryContract:
         assert not repo.set_role("zhao", Role.admin)
         assert not repo.set_organisation("zhao", "四川省")
 
+    def test_a_password_change_bumps_the_token_version(
+        self, repo: UserRepository, make_repo: Callable[[], UserRepository]
+    ) -> None:
+        repo.add_user(User("u1", "li", Role.analyst), "h1", "2026-05-01T00:00:00+00:00")
+        assert repo.token_version("u1") == 0 and repo.token_version("u9") == 0
+        assert repo.set_password_hash("li", "h2")  # a rehash of the same password revokes nothing
+        assert repo.token_version("u1") == 0
+        assert repo.change_password_hash("li", "h3")
+        assert make_repo().token_version("u1") == 1
+        assert repo.credentials("li") == (User("u1", "li", Role.analyst), "h3")
+        assert not repo.change_password_hash("zhao", "h")
+
     def test_keys_find_their_user_until_revoked(self, repo: UserRepository) -> None:
         repo.add_user(User("u1", "li", Role.station, "站"), "h", "2026-05-01T00:00:00+00:00")
         first = ApiKey("k1", "u1", "feed", "2026-05-01T00:00:00+00:00", False, None)

@@ -92,3 +92,11 @@ def test_objection_window_runs_from_when_the_producer_received_the_result() -> N
     # unknown: from the decision day, the earliest the result can have been received (09-17 is a holiday)
     assert deadlines.objection_deadline(decided) == deadlines.objection_deadline(decided, None)
     assert deadlines.objection_deadline(decided) == datetime(2024, 9, 18, 16, 0, tzinfo=UTC)
+
+
+def test_deadlines_of_a_placeholder_date_do_not_overflow() -> None:
+    # a candidate created "in 9999" (a stored placeholder date) used to make /overdue answer 500
+    end = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
+    assert deadlines.hours_after(end, 24) == deadlines.LATEST
+    assert deadlines.days_after(end, deadlines.OBJECTION_DAYS) == deadlines.LATEST
+    assert deadlines.hours_after(datetime(2024, 5, 1, tzinfo=UTC), 24) == datetime(2024, 5, 2, tzinfo=UTC)

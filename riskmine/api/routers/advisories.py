@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
-from riskmine.api.deps import OptionalUserDep, PublisherDep, ReviewDBDep, ReviewerDep, StoreDep
+from riskmine.api.deps import OptionalUserDep, PublisherDep, ReviewDBDep, ReviewerDep, SettingsDep, StoreDep
+from riskmine.api.filters import OffsetQuery
 from riskmine.api.routers.review import call
 from riskmine.review import advisories
 from riskmine.review.advisories import MAX_BODY_CHARS, MAX_PAGE, MAX_TITLE_CHARS, AdvisoryKind, AdvisoryStatus
@@ -37,7 +38,7 @@ async def list_advisories(
     kind: Annotated[list[AdvisoryKind] | None, Query()] = None,
     status: AdvisoryStatus = AdvisoryStatus.published,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: OffsetQuery = 0,
 ) -> dict[str, Any]:
     items, total = await call(
         advisories.list_advisories, db, user, kinds=kind, status=status, limit=limit, offset=offset
@@ -46,8 +47,9 @@ async def list_advisories(
 
 
 @router.get("/feed.atom", summary="Atom feed of published consumer advisories", response_class=Response)
-async def feed(request: Request, db: ReviewDBDep) -> Response:
-    body = await call(advisories.atom_feed, db, str(request.base_url))
+async def feed(db: ReviewDBDep, settings: SettingsDep) -> Response:
+    # links from the configured public address, never from the request's Host header
+    body = await call(advisories.atom_feed, db, settings.public_url)
     return Response(body, media_type=ATOM_TYPE)
 
 

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from riskmine.api.deps import AdminDep, ReviewDBDep
+from riskmine.api.filters import OffsetQuery
 from riskmine.api.routers.review import call
 from riskmine.review import audit
 from riskmine.review.audit import MAX_PAGE
@@ -26,7 +27,7 @@ async def list_events(
     since: datetime | None = None,
     until: datetime | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: OffsetQuery = 0,
 ) -> dict[str, Any]:
     items, total = await call(
         audit.events,

@@ -53,7 +53,7 @@ async def issue_token(
             "wrong username or password",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    token, ttl = create_access_token(user, settings)
+    token, ttl = create_access_token(user, settings, version=await run_in_threadpool(users.token_version, user.id))
     return Token(access_token=token, expires_in=ttl)
 
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 
 from riskmine.api.deps import ReaderDep, ReviewDBDep, StoreDep
 from riskmine.api.errors import not_found
-from riskmine.api.filters import MAX_QUERY_CHARS, build_filters, clean_query
+from riskmine.api.filters import MAX_QUERY_CHARS, OffsetQuery, build_filters, clean_query
 from riskmine.api.views import candidate_detail, candidate_summary
 from riskmine.knowledge_graph.evidence import as_china_time
 from riskmine.review import orgs, workflow
@@ -70,7 +70,7 @@ def list_candidates(
     sort: CandidateSort = "priority",
     order: Literal["desc", "asc"] = "desc",
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: OffsetQuery = 0,
 ) -> dict[str, Any]:
     filters = candidate_filters(
         tier=tier,

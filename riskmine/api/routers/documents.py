@@ -13,9 +13,9 @@ from riskmine.api.errors import ApiError, not_found
 from riskmine.api.payload import RowError, read_batch, remap_rejection
 from riskmine.api.state import AppState
 from riskmine.api.views import document_url, document_view
+from riskmine.feeds.messages import json_kind, message
 from riskmine.pipeline import Pipeline
-from riskmine.review.roles import Role
-from riskmine.review.users import User
+from riskmine.review.roles import Role, submission_source
 from riskmine.schema import SourceType
 from riskmine.store.base import Collection, Store
 
@@ -24,23 +24,19 @@ router = APIRouter(prefix="/api/v1/documents", tags=["documents"])
 MAX_DOCUMENTS_PER_REQUEST = 10_000
 
 
-def default_source(user: User) -> str:
-    """Provenance for rows that name no source: the submitting station, else the submitting user."""
-    if user.role is Role.station:
-        return f"station:{user.organisation or user.username}"
-    return f"api:{user.username}"
-
-
 def _submit(
     state: AppState,
     store: Store,
     pipeline: Pipeline | None,
     rows: list[tuple[int, dict[str, Any]]],
-    source: str,
+    source: tuple[str, bool],
     source_type: SourceType | None,
 ) -> dict[str, Any]:
-    """Store the rows, process the new documents and refresh candidates, one batch at a time."""
-    outcome = state.submission(store, pipeline).rows([item for _, item in rows], source=source, source_type=source_type)
+    """Store the rows, process the new documents and refresh candidates, one batch at a time.
+    ``source``: (the source, whether it replaces the rows' own), from roles.submission_source."""
+    outcome = state.submission(store, pipeline).rows(
+        [item for _, item in rows], source=source[0], source_type=source_type, fixed_source=source[1]
+    )
     assert outcome.ingest is not None
     report = outcome.ingest
     return {
@@ -70,7 +66,13 @@ async def submit_documents(
     state: StateDep,
     store: StoreDep,
     user: WriterDep,
-    source: Annotated[str | None, Query(max_length=100, description="source for rows that name none")] = None,
+    source: Annotated[
+        str | None,
+        Query(
+            max_length=100,
+            description="source for rows that name none; a station's documents are always station:<organisation>",
+        ),
+    ] = None,
     source_type: Annotated[SourceType | None, Query(description="source type for rows that name none")] = None,
     process: Annotated[bool, Query(description="run the NLP pipeline and refresh candidates")] = True,
 ) -> JSONResponse:
@@ -81,7 +83,7 @@ async def submit_documents(
         if isinstance(item, dict):
             rows.append((row, item))
         else:
-            errors.append(RowError(row, f"expected a JSON object, got {type(item).__name__}"))
+            errors.append(RowError(row, message("not_json_object", kind=json_kind(item))))
     # Build the pipeline first: if it cannot be built, nothing is stored half-done.
     pipeline = await get_pipeline(state) if process and rows else None
     result: dict[str, Any] = {
@@ -94,7 +96,7 @@ async def submit_documents(
         "candidates": None,
     }
     if rows:
-        chosen_source = source or default_source(user)
+        chosen_source = submission_source(user, source)
         result = await run_in_threadpool(_submit, state, store, pipeline, rows, chosen_source, source_type)
     rejected = sorted([*errors, *result["rejected"]], key=lambda e: e.row)
     valid = result["accepted"] + result["duplicates"]

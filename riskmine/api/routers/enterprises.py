@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 
 from riskmine.api.deps import ReaderDep, StoreDep
 from riskmine.api.errors import ApiError
+from riskmine.api.filters import OffsetQuery
 from riskmine.api.routers.graph import MAX_NAME, GraphDep
 from riskmine.knowledge_graph import graph as kg_module
 from riskmine.knowledge_graph.graph import GraphError
@@ -23,7 +24,7 @@ def search_enterprises(
     _reader: ReaderDep,
     q: Annotated[str | None, Query(max_length=MAX_NAME, description="part of the name")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: OffsetQuery = 0,
 ) -> dict[str, Any]:
     with kg_module.lock:
         items, total = list_enterprises(kg, q, limit=limit, offset=offset)

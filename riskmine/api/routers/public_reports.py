@@ -5,7 +5,8 @@ The report is stored as a RawDocument with source_type ``public_report`` (the co
 masked in the text), processed and grouped into candidates like any other document. The link is
 stored, never fetched; it is checked with the public-address guard anyway and the verdict recorded.
 Each client (IP address) may send RISKMINE_PUBLIC_REPORT_LIMIT reports per
-RISKMINE_PUBLIC_REPORT_WINDOW_SECONDS; beyond that the answer is 429 with Retry-After.
+RISKMINE_PUBLIC_REPORT_WINDOW_SECONDS; beyond that the answer is 429 with Retry-After. The address is the
+connecting peer's; X-Forwarded-For counts only from RISKMINE_TRUSTED_PROXIES (none by default).
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 
 from riskmine.api.deps import ReaderDep, StoreDep
 from riskmine.api.errors import not_found
-from riskmine.api.filters import MAX_QUERY_CHARS, TIME_FIELD, build_filters, clean_query, time_range
+from riskmine.api.filters import MAX_QUERY_CHARS, TIME_FIELD, OffsetQuery, build_filters, clean_query, time_range
 from riskmine.api.views import signal_detail, signal_summary
 from riskmine.review.roles import Role
 from riskmine.schema import HazardType, RiskLevel, SourceType, WarningColor
@@ -74,7 +74,7 @@ def list_signals(
     sort: Annotated[SignalSort | None, Query(description="time (default), risk_score, or relevance (with q)")] = None,
     order: Literal["desc", "asc"] = "desc",
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: OffsetQuery = 0,
 ) -> dict[str, Any]:
     text = clean_query(q)
     filters = signal_filters(

@@ -24,6 +24,7 @@ from starlette.datastructures import UploadFile
 
 from riskmine.api.deps import CurrentUserDep, StateDep, StoreDep, get_pipeline
 from riskmine.api.errors import ApiError
+from riskmine.api.filters import OffsetQuery
 from riskmine.api.state import AppState
 from riskmine.feeds.batches import (
     MAX_STORED_REJECTIONS,
@@ -37,7 +38,7 @@ from riskmine.feeds.batches import (
 from riskmine.feeds.rows import FeedError, UnsupportedFileType
 from riskmine.ingest import IngestReport
 from riskmine.pipeline import Pipeline
-from riskmine.review.roles import Role
+from riskmine.review.roles import Role, station_source
 from riskmine.review.users import User
 from riskmine.schema import SourceType
 from riskmine.store.base import Store
@@ -143,10 +144,11 @@ def _receive(
             try:
                 outcome = state.submission(store, pipeline).path(
                     path,
-                    source=f"station:{record.station}",
+                    source=station_source(record.station),
                     source_type=SourceType.station_report,
                     sheet=sheet,
                     check=has_rows,
+                    fixed_source=True,  # a batch's rows come from its station, whatever source they name
                 )
             except (FeedError, ValueError) as exc:
                 if read:
@@ -294,7 +296,7 @@ async def list_batches(
     state: StateDep,
     user: CurrentUserDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: OffsetQuery = 0,
 ) -> dict[str, Any]:
     _authorise(user, station, "see")
     registry = await run_in_threadpool(_registry, state)

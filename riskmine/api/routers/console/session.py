@@ -54,7 +54,8 @@ async def login(
             "demo_logins": await run_in_threadpool(_demo_logins, state),
         }
         return pagekit.render(request, "login.html", context, status_code=401)
-    token, ttl = create_access_token(found, state.settings)
+    version = await run_in_threadpool(state.users.token_version, found.id)
+    token, ttl = create_access_token(found, state.settings, version=version)
     response = RedirectResponse(target, status_code=303)
     set_session_cookie(response, token, ttl, state.settings)
     return response
