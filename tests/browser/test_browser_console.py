@@ -252,3 +252,23 @@ def test_the_decided_grade_and_the_time_left_are_what_the_console_shows(live_app
     visit(browser, base + "/")
     row = next(r for r in browser.find_elements(By.CSS_SELECTOR, "table.queue tbody tr") if "电热水壶" in r.text)
     assert "中风险" in row.text and "橙色预警" in row.text and "建议：" in row.text
+
+
+def test_queue_filters_take_synonyms_and_the_statistics_read_in_chinese(live_app: dict[str, Any], browser: Any) -> None:
+    """Issue 16 items 7 and 8 in a browser: the queue's category filter takes a synonym (移动电源 finds the
+    充电宝 candidate) and a candidate's statistics panel names every statistic in Chinese."""
+    import re
+
+    By = _by()
+    base = live_app["url"]
+    login(browser, base, "analyst")
+    field = browser.find_element(By.CSS_SELECTOR, "form.filters input[name=product_category]")
+    field.send_keys("移动电源")
+    navigate(browser, browser.find_element(By.CSS_SELECTOR, "form.filters button[type=submit]"))
+    rows = browser.find_elements(By.CSS_SELECTOR, "table.queue tbody tr")
+    assert rows and all("充电宝" in r.text for r in rows)
+
+    navigate(browser, browser.find_element(By.PARTIAL_LINK_TEXT, "充电宝"))
+    names = [e.text for e in browser.find_elements(By.CSS_SELECTOR, "section.stats table.stat caption")]
+    names += [e.text for e in browser.find_elements(By.CSS_SELECTOR, "section.stats table.stat th")]
+    assert names and all(re.search(r"[\u4e00-\u9fff]", n) for n in names), names
