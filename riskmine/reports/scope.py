@@ -14,8 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from riskmine.schema import CandidateRisk, Signal
-
-STATION_SOURCE_PREFIX = "station:"
+from riskmine.schema.enums import STATION_SOURCE_PREFIX
 
 
 def organisation_subtree(name: str, resolver: Callable[[str], Iterable[Any]] | None = None) -> frozenset[str]:

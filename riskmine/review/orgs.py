@@ -31,7 +31,8 @@ from riskmine.review import audit
 from riskmine.review.errors import ReviewConflict, ReviewError, ReviewNotFound
 from riskmine.review.records import Org, OrgLevel, iso, now_utc
 from riskmine.review.repository import ReviewRepository
-from riskmine.review.roles import ADMIN, API_CONSUMER, STATION, STATION_SOURCE_PREFIX, Actor, role_name
+from riskmine.review.roles import ADMIN, API_CONSUMER, STATION, Actor, role_name
+from riskmine.schema.enums import STATION_SOURCE_PREFIX, station_source
 from riskmine.store.base import Collection, Store
 
 MAX_ORG_NAME_CHARS = 100
@@ -47,11 +48,6 @@ DEMO_ORGS: tuple[tuple[str, OrgLevel, str | None], ...] = (
     ("武侯区", OrgLevel.county, "成都市"),
     ("武侯区产品质量监测站", OrgLevel.station, "武侯区"),
 )
-
-
-def station_source(name: str) -> str:
-    """The document source under which the organisation's station submits."""
-    return STATION_SOURCE_PREFIX + name
 
 
 def _parse_level(level: str | OrgLevel) -> OrgLevel:

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
 
+from riskmine.schema.enums import station_source
+
 
 class Role(StrEnum):
     admin = "admin"
@@ -28,7 +30,6 @@ ADMIN, ANALYST, PUBLISHER = Role.admin, Role.analyst, Role.publisher
 STATION, VIEWER, API_CONSUMER = Role.station, Role.viewer, Role.api_consumer
 
 ALL_ROLES = frozenset(Role)
-STATION_SOURCE_PREFIX = "station:"
 # Submit documents and station uploads.
 WRITER_ROLES = frozenset({ADMIN, ANALYST, STATION})
 # Read signals, candidates and documents; an api_consumer reads published advisories only.
@@ -57,11 +58,6 @@ def may_write(role: object) -> bool:
     """Whether the role may submit documents and station batches, by password, token or API key alike
     (a key carries its owner's role)."""
     return role_name(role) in WRITER_ROLES
-
-
-def station_source(station: str) -> str:
-    """The document source of what a station submits: ``station:<organisation>``."""
-    return f"{STATION_SOURCE_PREFIX}{station}"
 
 
 def submission_source(actor: Actor, requested: str | None = None) -> tuple[str, bool]:

@@ -4,6 +4,14 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+# The document source of what a monitoring station submits: ``station:<organisation name>``.
+STATION_SOURCE_PREFIX = "station:"
+
+
+def station_source(station: str) -> str:
+    """The document source under which a station (named by its organisation) submits."""
+    return f"{STATION_SOURCE_PREFIX}{station}"
+
 
 class SourceType(StrEnum):
     """Where a document came from (Shanxi plan 二.(三)1 lists the nine sources)."""

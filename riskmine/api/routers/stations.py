@@ -38,9 +38,10 @@ from riskmine.feeds.batches import (
 from riskmine.feeds.rows import FeedError, UnsupportedFileType
 from riskmine.ingest import IngestReport
 from riskmine.pipeline import Pipeline
-from riskmine.review.roles import Role, station_source
+from riskmine.review.roles import Role
 from riskmine.review.users import User
 from riskmine.schema import SourceType
+from riskmine.schema.enums import station_source
 from riskmine.store.base import Store
 
 router = APIRouter(prefix="/api/v1/stations", tags=["stations"])

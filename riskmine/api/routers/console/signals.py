@@ -16,6 +16,7 @@ from riskmine.api.views import document_url, signal_url
 from riskmine.review import orgs
 from riskmine.review.roles import STATION, role_name
 from riskmine.schema import HazardType, SourceType
+from riskmine.schema.enums import STATION_SOURCE_PREFIX
 from riskmine.store.base import Collection, StoreError
 
 router = APIRouter()
@@ -50,7 +51,7 @@ def signals_page(
     filters = build_filters(**chosen)
     if role_name(user.role) == STATION:
         # a station searches its own organisation's submissions only
-        filters["source"] = sorted(orgs.scope_for(db, user).sources) or ["station:"]
+        filters["source"] = sorted(orgs.scope_for(db, user).sources) or [STATION_SOURCE_PREFIX]
     try:
         result = store.query(
             Collection.signals,

@@ -12,8 +12,8 @@ from riskmine.api.deps import OptionalUserDep, StateDep, StoreDep
 from riskmine.api.errors import ApiError
 from riskmine.api.routers.console import pagekit
 from riskmine.feeds.batches import open_batch_registry
-from riskmine.review.orgs import station_source
 from riskmine.review.roles import Role
+from riskmine.schema.enums import station_source
 
 router = APIRouter()
 
