@@ -11,7 +11,9 @@ its own process on 127.0.0.1. A load generator (httpx AsyncClient, one event loo
 * ``GET /api/v1/signals?q=<term>&limit=20``                     search API (rotating terms)
 
 For each it prints p50, p90, p99 and max latency and the requests per second, and p99 against the
-goal (50 ms) as a ratio. Run: ``python -m bench console_latency`` or
+goal (50 ms) as a ratio. Then a write (``POST /api/v1/documents?process=false``, one document) is timed
+alone and while the C clients read the queue API: the median of the repeats under load against the
+median alone, beside the goal (at most 2×). Run: ``python -m bench console_latency`` or
 ``python bench/console_latency.py [signals] [clients] [requests-per-endpoint] [workers]``.
 The "1 client" column is the service time without queueing: at C clients on W workers, p50 is
 roughly C / W times it, so the goal needs a service time well under 50 ms × W / C.
@@ -50,6 +52,8 @@ DEFAULT_REQUESTS = 1_000
 DEFAULT_WORKERS = 1
 SERIAL_REQUESTS = 50
 WRITE_BATCH = 2_000
+WRITE_REPEATS = 9
+GOAL_WRITE_RATIO = 2.0
 PASSWORD = "bench-password-123"
 SECRET = "bench-secret-0123456789abcdef0123456789abcdef"
 
@@ -234,6 +238,43 @@ async def measure(base: str, proc: subprocess.Popen[bytes], candidate_ids: list[
                 f"{percentile(lat, 90):>9.1f}{p99:>9.1f}{max(lat):>9.1f}"
                 f"{len(lat) / wall:>9.0f}{p99 / GOAL_P99_MS:>10.2f}"
             )
+        await measure_writes(client, clients)
+
+
+async def measure_writes(client: httpx.AsyncClient, clients: int, repeats: int = WRITE_REPEATS) -> None:
+    """A write's latency alone and while `clients` read the queue API (medians of `repeats`)."""
+    serial: list[float] = []
+    loaded: list[float] = []
+    counter = iter(range(10**9))
+
+    async def write(into: list[float]) -> None:
+        n = next(counter)
+        doc = {"id": f"bench-write-{n}", "text": f"充电宝充电时冒烟发烫，第{n}次反馈", "product": "充电宝"}
+        t = time.perf_counter()
+        r = await client.post("/api/v1/documents?source=bench&source_type=review&process=false", json=[doc])
+        into.append((time.perf_counter() - t) * 1000)
+        if r.status_code not in (200, 201):
+            raise RuntimeError(f"write failed: HTTP {r.status_code} {r.text[:200]}")
+
+    for _ in range(repeats):
+        await write(serial)
+    stop = asyncio.Event()
+
+    async def reader() -> None:
+        while not stop.is_set():
+            await client.get("/api/v1/candidates?limit=50")
+
+    readers = [asyncio.create_task(reader()) for _ in range(clients)]
+    await asyncio.sleep(1.0)  # the readers are at full load
+    for _ in range(repeats):
+        await write(loaded)
+    stop.set()
+    await asyncio.gather(*readers)
+    alone, under = statistics.median(serial), statistics.median(loaded)
+    print(
+        f"write alone p50 {alone:.1f} ms; under {clients} readers p50 {under:.1f} ms, max {max(loaded):.1f} ms:"
+        f" {under / alone:.2f}x alone (goal <= {GOAL_WRITE_RATIO:.0f}x)"
+    )
 
 
 def main(argv: list[str]) -> None:

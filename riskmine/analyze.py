@@ -30,6 +30,7 @@ from pydantic import ValidationError
 from riskmine.feeds.jsonl import read_jsonl
 from riskmine.feeds.messages import at, json_kind, message
 from riskmine.feeds.rows import Rejection
+from riskmine.feeds.values import parse_document_time
 from riskmine.pipeline import Pipeline
 from riskmine.schema import RawDocument, Signal, SourceType
 
@@ -83,6 +84,13 @@ def parse_item(row: int, obj: Any) -> RawDocument | Rejection:
     except ValueError as exc:
         reason = message("field_value", field=message("field", name="rating"), detail=exc)
         return Rejection(row=row, reason=at("row", row, reason), field="rating")
+    published_at = obj.get("published_at") or None
+    if published_at is not None:
+        try:  # the same window as stored documents: 1990 to a day past the clock
+            published_at = parse_document_time(published_at)
+        except ValueError as exc:
+            reason = message("field_value", field=message("field", name="published_at"), detail=exc)
+            return Rejection(row=row, reason=at("row", row, reason), field="published_at")
     try:
         return RawDocument(
             source=ANALYZE_SOURCE,
@@ -94,7 +102,7 @@ def parse_item(row: int, obj: Any) -> RawDocument | Rejection:
             shop=obj.get("shop"),
             brand=obj.get("brand"),
             rating=rating,
-            published_at=obj.get("published_at") or None,
+            published_at=published_at,
             url=obj.get("url"),
         )
     except ValidationError as exc:

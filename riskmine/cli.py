@@ -118,6 +118,7 @@ def ingest(
     submission = Submission(store, settings=settings)  # files stored one by one, processed together below
     any_rejected = False
     new_ids: list[str] = []
+    stored_before: list[str] = []  # rows stored by an earlier run: processed now if that run was cut short
     try:
         for path in paths:
             if not path.exists():
@@ -136,6 +137,7 @@ def ingest(
                 any_rejected = True
                 continue
             new_ids.extend(report.document_ids)
+            stored_before.extend(report.duplicate_ids)
             out.print(
                 f"{path}: {report.rows} rows, [green]{report.accepted} accepted[/green], "
                 f"{report.duplicates} duplicates, [red]{len(report.rejected)} rejected[/red]"
@@ -152,6 +154,10 @@ def ingest(
                 if len(report.rejected) > 20:
                     out.print(f"  … {len(report.rejected) - 20} more")
                 out.print(f"  rejected rows written to {target}")
+        if process:
+            from riskmine.processing import unprocessed
+
+            new_ids.extend(unprocessed(store, stored_before))
         if process and new_ids:
             _process(settings, store, new_ids)
     finally:

@@ -28,6 +28,7 @@ from riskmine.feeds.values import parse_document_time, parse_price, parse_rating
 from riskmine.schema import MAX_TEXT_CHARS, RawDocument, SourceType
 from riskmine.schema.urls import URL_ORIGINAL_META_KEY, is_script_url, web_url
 from riskmine.store.base import Collection, DuplicatePolicy, Store
+from riskmine.text.pii import mask_document
 
 __all__ = [
     "EXTRA_POLICIES",
@@ -96,6 +97,8 @@ class IngestReport:
     # rows accepted with a field left empty, and why (a Rejection's shape: row, reason, field)
     warnings: list[Rejection] = field(default_factory=list)
     document_ids: list[str] = field(default_factory=list)  # ids of newly stored documents
+    # ids of rows whose document was stored already (by an earlier submission, or an interrupted try of this one)
+    duplicate_ids: list[str] = field(default_factory=list)
     form: str | None = None  # station report form recognised ('general', 'ecommerce'), if any
 
     @property
@@ -280,12 +283,13 @@ def _document(
             raise _RowError(message("meta_too_long", length=size, limit=MAX_TEXT_CHARS), "meta")
         doc["meta"] = meta
     try:
-        return RawDocument(**doc)
+        document = RawDocument(**doc)
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = str(err["loc"][0]) if err.get("loc") else None
         reason = message("invalid_field", name=loc, detail=err["msg"]) if loc else str(err["msg"])
         raise _RowError(reason, loc) from None
+    return mask_document(document)  # personal data never stored, whatever is processed later
 
 
 def _check_options(source: str | None, source_type: str | None, extra: str) -> SourceType | None:
@@ -380,6 +384,7 @@ def _store(
     progress: Callable[[int], None] | None,
     max_rejections: int | None,
     unit: str,
+    on_stored: Callable[[list[str]], None] | None = None,
 ) -> IngestReport:
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, not {batch_size}")
@@ -393,6 +398,10 @@ def _store(
             report.accepted += result.written
             report.duplicates += result.skipped
             report.document_ids.extend(result.ids)
+            written = set(result.ids)
+            report.duplicate_ids.extend(i for i in batch if i not in written)
+            if on_stored is not None:
+                on_stored(result.ids)
             batch.clear()
         if progress is not None and report.rows > reported:
             progress(report.rows - reported)
@@ -429,8 +438,10 @@ def ingest_rows(
     extra: str = "reject",
     max_rejections: int | None = DEFAULT_MAX_REJECTIONS,
     fixed_source: bool = False,
+    on_stored: Callable[[list[str]], None] | None = None,
 ) -> IngestReport:
-    """Store rows given as mappings (numbered from 1); see :func:`validate_rows` for the options."""
+    """Store rows given as mappings (numbered from 1); see :func:`validate_rows` for the options.
+    ``on_stored`` is called with the ids of each batch of documents just stored."""
     documents = validate_rows(
         enumerate(rows, start=1), source=source, source_type=source_type, extra=extra, fixed_source=fixed_source
     )
@@ -442,6 +453,7 @@ def ingest_rows(
         progress=None,
         max_rejections=max_rejections,
         unit="row",
+        on_stored=on_stored,
     )
 
 
@@ -459,13 +471,15 @@ def ingest_path(
     encoding: str | None = None,
     max_rejections: int | None = DEFAULT_MAX_REJECTIONS,
     fixed_source: bool = False,
+    on_stored: Callable[[list[str]], None] | None = None,
 ) -> IngestReport:
     """Read a feed file (.jsonl/.ndjson/.json lines, .csv/.tsv, .xlsx) and store its rows.
 
     The default source is 'upload:<file stem>'. `progress` is called after each batch with the
     number of rows read since its previous call (an increment, as a progress bar's advance wants).
     Rejections are also written to `rejects_path` (JSON Lines) when given. `sheet` picks an XLSX
-    worksheet, `encoding` overrides detection for text files.
+    worksheet, `encoding` overrides detection for text files; `on_stored` is called with the ids of each
+    batch of documents just stored.
 
     Raises FeedError (with a message saying what to do) when the file as a whole cannot be read,
     and ValueError for bad options (unknown source_type, extra policy).
@@ -491,6 +505,7 @@ def ingest_path(
         progress=progress,
         max_rejections=max_rejections,
         unit=feed.unit,
+        on_stored=on_stored,
     )
     report.form = feed.info.form
     if rejects_path is not None:

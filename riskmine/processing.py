@@ -50,8 +50,8 @@ def _chunks(ids: Sequence[str], size: int) -> Iterator[Sequence[str]]:
         yield ids[i : i + size]
 
 
-def pending_document_ids(store: Store, batch_size: int = 1000) -> list[str]:
-    """Ids of stored documents that have no signal yet, in id order."""
+def unprocessed(store: Store, document_ids: Iterable[str], batch_size: int = 1000) -> list[str]:
+    """Those of the given document ids that have no signal yet, in the order given."""
     pending: list[str] = []
     batch: list[str] = []
 
@@ -60,13 +60,19 @@ def pending_document_ids(store: Store, batch_size: int = 1000) -> list[str]:
         pending.extend(i for i in batch if i not in done)
         batch.clear()
 
-    for doc in store.iterate(Collection.documents, batch_size=batch_size):
-        batch.append(doc.id)
+    for doc_id in document_ids:
+        batch.append(doc_id)
         if len(batch) >= batch_size:
             flush()
     if batch:
         flush()
     return pending
+
+
+def pending_document_ids(store: Store, batch_size: int = 1000) -> list[str]:
+    """Ids of stored documents that have no signal yet, in id order."""
+    ids = (doc.id for doc in store.iterate(Collection.documents, batch_size=batch_size))
+    return unprocessed(store, ids, batch_size)
 
 
 def store_signals(store: Store, signals: list[Signal], originals: dict[str, str], report: ProcessReport) -> None:

@@ -105,6 +105,20 @@ class Settings(BaseSettings):
     # collection (issue 5): station batches, public reports, user-supplied URLs, shared crawl frontier
     public_report_limit: int = Field(5, ge=1, description="public reports one client (IP) may send per window")
     public_report_window_seconds: float = Field(3600.0, gt=0, description="the public-report rate-limit window")
+    batch_lease_seconds: float = Field(
+        60.0,
+        ge=1,
+        description="a station batch being received is taken over (after a crash) once its receiver has not"
+        " renewed its lease for this long",
+    )
+    # login throttling (issue 17): failed logins lock an account, and a client address, with doubling back-off
+    login_max_failures: int = Field(5, ge=1, description="failed logins of one account before it is locked")
+    login_client_max_failures: int = Field(20, ge=1, description="failed logins from one client before it is locked")
+    login_failure_window_seconds: float = Field(
+        900.0, gt=0, description="failed logins are forgotten this long after the last one"
+    )
+    login_lockout_seconds: float = Field(60.0, gt=0, description="the first lockout; each further failure doubles it")
+    login_max_lockout_seconds: float = Field(900.0, gt=0, description="the longest lockout")
     trusted_proxies: str = Field(
         "",
         description="comma-separated IPs/CIDRs of the reverse proxies whose X-Forwarded-For names the client;"

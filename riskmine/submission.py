@@ -12,6 +12,11 @@ and happen in one order, under one lock:
 3. **refresh** the candidate risks those signals touch (incremental);
 4. **update the graph** with the new signals (one load and one save per submission).
 
+Every submission that is to be processed keeps a journal entry (:mod:`riskmine.store.journal`) of the
+documents it stored until candidates and graph are up to date; a later submission adopts the entries a
+killed process left behind, so a rerun after any interruption gives the uninterrupted result. A row whose
+document is stored already but was never processed (an interrupted earlier try) is processed now.
+
 A submission without a processor only stores (the crawler: processing follows the crawl).
 """
 
@@ -28,10 +33,17 @@ from typing import Any, Protocol
 from riskmine.ingest import IngestReport, ingest_path, ingest_rows
 from riskmine.knowledge_graph.priority import PriorityConfig, config_from_settings
 from riskmine.pipeline import Pipeline
-from riskmine.processing import ProcessReport, pending_document_ids, process_documents, refresh_candidates
+from riskmine.processing import (
+    ProcessReport,
+    pending_document_ids,
+    process_documents,
+    refresh_candidates,
+    unprocessed,
+)
 from riskmine.schema import RawDocument, SourceType
 from riskmine.settings import Settings
 from riskmine.store.base import Collection, DuplicatePolicy, Store
+from riskmine.store.journal import JournalEntry, WorkJournal
 
 Progress = Callable[[int], None]
 
@@ -120,6 +132,17 @@ class Submission:
     def _locked(self) -> AbstractContextManager[Any]:
         return self.lock if self.lock is not None else nullcontext()
 
+    @property
+    def journal(self) -> WorkJournal:
+        """The journal of submissions stored but not yet fully processed (<var_dir>/journal)."""
+        return WorkJournal(self.settings.var_dir / "journal")
+
+    def _entry(self, process: bool, entry: JournalEntry | None) -> JournalEntry | None:
+        """The journal entry a submission records its stored documents in (none when nothing is processed)."""
+        if entry is not None:
+            return entry
+        return self.journal.begin() if process and self.processor is not None else None
+
     def rows(
         self,
         rows: Iterable[dict[str, Any]],
@@ -129,10 +152,13 @@ class Submission:
         extra: str = "reject",
         process: bool = True,
         fixed_source: bool = False,
+        entry: JournalEntry | None = None,
     ) -> Outcome:
         """Store rows (each checked on its own; ``extra``: what unknown fields do), then process what is new.
-        With ``fixed_source``, ``source`` replaces any source the rows name (see ingest.validate_rows)."""
+        With ``fixed_source``, ``source`` replaces any source the rows name (see ingest.validate_rows).
+        ``entry``: the journal entry to record stored documents in (a station batch's); default a new one."""
         with self._locked():
+            entry = self._entry(process, entry)
             report = ingest_rows(
                 list(rows),
                 self.store,
@@ -140,8 +166,9 @@ class Submission:
                 source_type=_value(source_type),
                 extra=extra,
                 fixed_source=fixed_source,
+                on_stored=entry.add if entry is not None else None,
             )
-            return self._then(Outcome(ingest=report), process)
+            return self._then(Outcome(ingest=report), process, entry)
 
     def path(
         self,
@@ -154,6 +181,7 @@ class Submission:
         process: bool = True,
         check: Callable[[IngestReport], None] | None = None,
         fixed_source: bool = False,
+        entry: JournalEntry | None = None,
     ) -> Outcome:
         """Store the rows of a feed file (JSONL, CSV, XLSX), then process what is new.
 
@@ -161,6 +189,7 @@ class Submission:
         with no data rows is refused before anything is processed).
         """
         with self._locked():
+            entry = self._entry(process, entry)
             report = ingest_path(
                 path,
                 self.store,
@@ -169,18 +198,25 @@ class Submission:
                 sheet=sheet,
                 progress=progress,
                 fixed_source=fixed_source,
+                on_stored=entry.add if entry is not None else None,
             )
             if check is not None:
                 check(report)
-            return self._then(Outcome(ingest=report), process)
+            return self._then(Outcome(ingest=report), process, entry)
 
     def documents(self, documents: Sequence[RawDocument], *, process: bool = True) -> Outcome:
-        """Store ready documents (duplicates by id skipped), then process the new ones."""
+        """Store ready documents (duplicates by id skipped, personal data masked), then process the new ones."""
+        from riskmine.text.pii import mask_document
+
         with self._locked():
-            result = self.store.write(Collection.documents, list(documents), DuplicatePolicy.skip)
+            masked = [mask_document(d) for d in documents]
+            result = self.store.write(Collection.documents, masked, DuplicatePolicy.skip)
             report = IngestReport(None, len(documents), result.written, len(documents) - result.written)
             report.document_ids.extend(result.ids)
-            return self._then(Outcome(ingest=report), process)
+            entry = self._entry(process, None)
+            if entry is not None:
+                entry.add(result.ids)
+            return self._then(Outcome(ingest=report), process, entry)
 
     def process(
         self,
@@ -195,27 +231,59 @@ class Submission:
         """
         with self._locked():
             ids = list(document_ids) if document_ids is not None else pending_document_ids(self.store)
-            return self._process(Outcome(), ids, progress, now)
+            return self._process(Outcome(), ids, progress, now, None)
 
-    def _then(self, outcome: Outcome, process: bool) -> Outcome:
-        ids = outcome.document_ids
-        if not process or not ids or self.processor is None:
+    def recover(self) -> Outcome | None:
+        """Finish what killed processes left in the journal (None when there was nothing)."""
+        with self._locked():
+            if self.processor is None or not self.journal.orphans():
+                return None
+            return self._process(Outcome(), [], None, None, None, refresh_all=False)
+
+    def _then(self, outcome: Outcome, process: bool, entry: JournalEntry | None) -> Outcome:
+        if not process or self.processor is None or outcome.ingest is None:
             return outcome
-        return self._process(outcome, ids, None, None)
+        # new documents, and those stored by an interrupted earlier try but never processed
+        ids = outcome.document_ids + unprocessed(self.store, outcome.ingest.duplicate_ids)
+        if not ids:
+            if entry is not None:
+                entry.close()
+            return outcome
+        return self._process(outcome, ids, None, None, entry)
 
-    def _process(self, outcome: Outcome, ids: list[str], progress: Progress | None, now: datetime | None) -> Outcome:
+    def _process(
+        self,
+        outcome: Outcome,
+        ids: list[str],
+        progress: Progress | None,
+        now: datetime | None,
+        entry: JournalEntry | None,
+        *,
+        refresh_all: bool = True,
+    ) -> Outcome:
         if self.processor is None:
             raise ValueError("this submission has no processor: it stores documents only")
-        if not ids:  # nothing new: every candidate is brought up to date (the clock moves on)
-            outcome.process = ProcessReport()
+        entry = entry or self.journal.begin()
+        entry.add(ids)
+        orphans = self.journal.orphans(exclude=[entry])
+        adopted = [i for orphan in orphans for i in orphan.ids()]
+        done = set(ids)
+        todo = ids + unprocessed(self.store, dict.fromkeys(i for i in adopted if i not in done))
+        # every document of this submission (a resumed batch's earlier try too) and of the adopted entries
+        touched = list(dict.fromkeys(entry.ids() + adopted))
+        outcome.process = ProcessReport()
+        if todo:
+            outcome.process = self.processor.process_documents(
+                self.store, todo, batch_size=self.batch_size, progress=progress
+            )
+        if not ids and refresh_all:  # nothing new: every candidate is brought up to date (the clock moves on)
             outcome.candidates = refresh_candidates(self.store, now=now, config=self.priority)
-            return outcome
-        outcome.process = self.processor.process_documents(
-            self.store, ids, batch_size=self.batch_size, progress=progress
-        )
-        # incremental: only the candidate groups these signals touch are rebuilt
-        outcome.candidates = refresh_candidates(self.store, now=now, signal_ids=ids, config=self.priority)
-        from riskmine.knowledge_graph.graph import update_graph
+        else:  # incremental: only the candidate groups these signals touch are rebuilt
+            outcome.candidates = refresh_candidates(self.store, now=now, signal_ids=touched, config=self.priority)
+        if touched:
+            from riskmine.knowledge_graph.graph import update_graph
 
-        update_graph(self.store, ids, self.settings)
+            update_graph(self.store, touched, self.settings)
+        for done_entry in (entry, *orphans):
+            done_entry.close()
         return outcome

@@ -103,3 +103,16 @@ def test_stated_hazards_from_issue_14_reach_the_review_band(pipeline: Pipeline) 
     by_id = {r["id"]: r for r in results if r}
     assert "electric_shock" in by_id["ac"]["hazards"]
     assert by_id["gas"]["harm_occurred"]
+
+
+@pytest.mark.parametrize("when", ["9999-12-31T23:59:59+14:00", "1970-01-01"])
+def test_an_absurd_date_is_rejected_by_row_and_field(when: str) -> None:
+    rejection = parse_item(3, {"id": "a", "text": "充电宝冒烟", "published_at": when})
+    assert not isinstance(rejection, RawDocument)
+    assert rejection.field == "published_at" and rejection.reason.startswith("row 3: ")
+    assert "不是有效的文档时间" in rejection.reason
+
+
+def test_a_sane_date_is_parsed() -> None:
+    doc = parse_item(1, {"id": "a", "text": "充电宝冒烟", "published_at": "2026-11-30 08:00"})
+    assert isinstance(doc, RawDocument) and doc.published_at is not None and doc.published_at.year == 2026

@@ -411,3 +411,53 @@ def test_file_level_errors_are_raised_clearly(store: SQLiteStore, tmp_path: Path
 
 def test_sqlite_store_satisfies_the_protocol(store: SQLiteStore) -> None:
     assert isinstance(store, Store)
+
+
+# --- personal data -------------------------------------------------------------------------------
+
+PII_PHONE = "13812345678"
+PII_EMAIL = "zhang.san@example.com"
+PII_CARD = "6217001234567893"
+
+
+def pii_row() -> dict[str, Any]:
+    return {
+        "source_id": "pii",
+        "text": f"充电宝冒烟，卡号{PII_CARD}",
+        "title": f"电话{PII_PHONE}",
+        "product": f"充电宝 客服{PII_PHONE}",
+        "shop": f"小王数码 {PII_EMAIL}",
+        "url": f"https://shop.example/item?tel={PII_PHONE}",
+        "meta": {"buyer": {"phone": PII_PHONE, "mail": [PII_EMAIL]}, "mobile": int(PII_PHONE)},
+        "联系人手机": PII_PHONE,  # an unknown column kept in meta
+    }
+
+
+def assert_no_pii(store: SQLiteStore) -> None:
+    for doc in store.query(Collection.documents).items:
+        dumped = doc.model_dump_json()
+        assert not any(raw in dumped for raw in (PII_PHONE, PII_EMAIL, PII_CARD)), dumped
+    for raw in (PII_PHONE, PII_EMAIL, PII_CARD, "zhang.san"):
+        assert store.query(Collection.documents, text=raw).items == [], raw
+
+
+def test_personal_data_is_masked_in_every_stored_field_before_it_is_written(store: SQLiteStore) -> None:
+    report = ingest_rows([pii_row()], store, source="jd", source_type="review", extra="meta")
+    assert report.accepted == 1
+    assert_no_pii(store)
+    (doc,) = docs(store, report).values()
+    assert doc.product == "充电宝 客服[电话]" and doc.shop == "小王数码 [邮箱]" and doc.text.endswith("[银行卡]")
+    assert doc.url is not None and doc.url.startswith("https://shop.example/item?tel=%5B")
+    assert doc.meta["buyer"] == {"phone": "[电话]", "mail": ["[邮箱]"]}
+    assert doc.meta["mobile"] == doc.meta["联系人手机"] == "[电话]"
+    # the id is the one the unmasked row gives, so sending it again is a duplicate
+    again = ingest_rows([pii_row()], store, source="jd", source_type="review", extra="meta")
+    assert (again.accepted, again.duplicates) == (0, 1)
+
+
+def test_personal_data_in_a_feed_file_is_masked(store: SQLiteStore, tmp_path: Path) -> None:
+    path = tmp_path / "pii.jsonl"
+    path.write_text(json.dumps(pii_row(), ensure_ascii=False) + "\n", encoding="utf-8")
+    report = ingest_path(path, store, source_type="review", extra="meta")
+    assert report.accepted == 1
+    assert_no_pii(store)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -147,3 +150,125 @@ def test_a_pipeline_is_run_in_this_process() -> None:
     pipeline = Pipeline([])
     submission = Submission(SQLiteStore(":memory:"), pipeline, settings=Settings())
     assert isinstance(submission.processor, SerialProcessor) and submission.processor.pipeline is pipeline
+
+
+# ---------------------------------------------------------------- interrupted work (issue 17, items 5 and 6)
+
+# Three groups of risk reports; in id order the power-bank group is processed first and entirely.
+_GROUPS = {
+    "a": (
+        "充电宝",
+        [
+            "这个充电宝充电的时候冒烟了，外壳鼓包发烫，差点起火",
+            "移动电源充着电突然冒烟起火，把床单都烧了一个洞",
+            "充电宝用了两天就鼓包，充电时烫手还冒烟，太危险了",
+            "买的充电宝半夜充电起火，幸好人醒着，吓死了",
+        ],
+    ),
+    "b": (
+        "电热毯",
+        [
+            "电热毯通电后冒烟，还烧焦了一块，差点着火",
+            "电热毯用了一晚上就漏电，摸着麻手，太吓人",
+            "电热毯开关处发烫冒烟，闻到一股烧焦味",
+            "电热毯插上电就漏电，手碰到被电了一下",
+        ],
+    ),
+    "c": (
+        "电动车",
+        [
+            "电动车电池充电时起火，楼道里全是烟",
+            "电动车停在楼下充电突然自燃，烧了好几辆",
+            "电动车电池鼓包冒烟，差点爆炸",
+            "新买的电动车刹车失灵，下坡差点撞人",
+        ],
+    ),
+}
+GROUPED_ROWS = [
+    {"id": f"{prefix}{i}", "text": text, "product": product}
+    for prefix, (product, texts) in _GROUPS.items()
+    for i, text in enumerate(texts)
+]
+
+# Run in a process of its own: process every pending document four at a time and die (SIGKILL) right
+# after the second batch of signals is stored, before candidates or the graph are brought up to date.
+_DIE_MIDWAY = """
+import os, signal, sys
+from riskmine.pipeline import Pipeline
+from riskmine.settings import Settings
+from riskmine.store.sqlite import SQLiteStore
+from riskmine.submission import SerialProcessor, Submission
+
+settings = Settings(var_dir=sys.argv[1], models_dir=sys.argv[2])
+store = SQLiteStore(sys.argv[3])
+done = 0
+
+def progress(n):
+    global done
+    done += n
+    if done >= 8:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+Submission(store, SerialProcessor(Pipeline.from_settings(settings, store)), settings=settings, batch_size=4).process(
+    progress=progress
+)
+"""
+
+
+def _state(store: Store) -> tuple[list[tuple[str, list[str]]], int]:
+    candidates = sorted((c.id, sorted(c.signal_ids)) for c in store.iterate(Collection.candidates))
+    return candidates, store.count(Collection.signals)
+
+
+@pytest.mark.integration
+def test_a_rerun_after_process_is_killed_gives_the_uninterrupted_result(
+    tmp_path: Path, pipeline: Pipeline, shared_models_dir: Path
+) -> None:
+    control_settings = Settings(var_dir=tmp_path / "control")
+    control = SQLiteStore(tmp_path / "control.sqlite3")
+    Submission(control, pipeline, settings=control_settings, batch_size=4).rows(
+        GROUPED_ROWS, source="test", source_type="review"
+    )
+    expected = _state(control)
+    assert len(expected[0]) >= 2 and expected[1] == len(GROUPED_ROWS)
+
+    settings = Settings(var_dir=tmp_path / "var")
+    db = tmp_path / "store.sqlite3"
+    store = SQLiteStore(db)
+    Submission(store, None, settings=settings).rows(GROUPED_ROWS, source="test", source_type="review")
+    store.close()
+    killed = subprocess.run(
+        [sys.executable, "-c", _DIE_MIDWAY, str(settings.var_dir), str(shared_models_dir), str(db)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    store = SQLiteStore(db)
+    assert store.count(Collection.signals) == 8  # two batches stored, no candidate refreshed for them
+    forget_graphs()
+    Submission(store, pipeline, settings=settings, batch_size=4).process()  # the rerun, once
+    assert _state(store) == expected
+    assert current_graph(settings).signal_count == len(GROUPED_ROWS)
+    assert not list((settings.var_dir / "journal").glob("*.ids"))  # the killed run's entry was adopted
+
+
+def test_ready_documents_are_stored_masked_even_when_not_processed(store: SQLiteStore, settings: Settings) -> None:
+    phone, email = "13812345678", "zhang.san@example.com"
+    doc = RawDocument(
+        source="public",
+        source_type="public_report",
+        source_id="p1",
+        url=f"https://shop.example/u?tel={phone}",
+        text=f"儿童滑板车把手断裂，电话{phone}",
+        product=f"滑板车 {phone}",
+        shop=f"小王 {email}",
+        meta={"buyer": {"phone": phone, "mail": [email]}},
+    )
+    outcome = Submission(store, settings=settings).documents([doc], process=False)
+    assert outcome.document_ids == [doc.id] and outcome.process is None
+    stored = store.get(Collection.documents, doc.id)
+    assert stored is not None
+    dumped = stored.model_dump_json()
+    assert phone not in dumped and email not in dumped
+    assert stored.product == "滑板车 [电话]" and stored.meta["buyer"] == {"phone": "[电话]", "mail": ["[邮箱]"]}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -58,6 +59,13 @@ Every error is `{"error": {"code", "message", "details"}}`.
 """
 
 
+def _recover(state: AppState, stop: threading.Event) -> None:
+    try:
+        state.recover(stop)
+    except Exception:  # recovery must never take the server down; the next start tries again
+        log.exception("recovering interrupted work")
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -85,9 +93,16 @@ def create_app(
             settings.var_dir.mkdir(parents=True, exist_ok=True)
             state.store = await run_in_threadpool(open_store, settings)
             state.owns_store = True
+        # what a killed server left half done is finished in the background (the API serves meanwhile)
+        stop_recovery = threading.Event()
+        recovery = threading.Thread(target=_recover, args=(state, stop_recovery), name="recovery", daemon=True)
+        recovery.start()
         try:
             yield
         finally:
+            stop_recovery.set()
+            recovery.join(timeout=30)
+            state.close()
             if state.owns_store and state.store is not None:
                 state.store.close()
                 state.store = None

@@ -10,7 +10,7 @@ import json
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -327,9 +327,13 @@ NEIGHBOUR_TYPES = ("brand", "enterprise", "shop", "platform", "product", "region
 MAX_GRAPH_SIGNALS = 200
 
 
-def neighbourhood(cand: CandidateRisk, settings: Any, limit: int = 12) -> Neighbourhood:
+def neighbourhood(
+    cand: CandidateRisk, settings: Any, limit: int = 12, sees: Callable[[str], bool] | None = None
+) -> Neighbourhood:
     """The entities the knowledge graph links to the candidate's signals (one hop from each signal node),
     each with the number of the candidate's signals that link to it, most linked first, `limit` per type.
+    ``sees`` (a reader whose organisation scope is limited: which sources it sees) restricts the graph to
+    what the signals of those sources support (KnowledgeGraph.restricted).
 
     Falls back to the brands, enterprises, regions and populations recorded on the candidate when the
     graph has not been built or holds none of its signals."""
@@ -340,6 +344,8 @@ def neighbourhood(cand: CandidateRisk, settings: Any, limit: int = 12) -> Neighb
     counts: Counter[str] = Counter()
     labels: dict[str, str] = {}
     with graph_lock:
+        if sees is not None:
+            kg = kg.restricted(sees)
         for sid in cand.signal_ids[:MAX_GRAPH_SIGNALS]:
             centre = graph_node_id("signal", sid)
             if centre not in kg:

@@ -96,3 +96,17 @@ def build_filters(**conditions: Any) -> dict[str, Any]:
         else:
             out[name] = _value(cond)
     return out
+
+
+def within_sources(filters: dict[str, Any], visible: Sequence[str] | None) -> dict[str, Any]:
+    """The filters narrowed to the sources a user sees (riskmine.review.visibility; None: all), in the store query
+    itself so that totals and paging count only those. A ``source`` asked for outside them matches nothing."""
+    if visible is None:
+        return filters
+    asked = filters.get("source")
+    if asked is None:
+        chosen = list(visible)
+    else:
+        allowed = set(visible)
+        chosen = [s for s in (asked if isinstance(asked, list) else [asked]) if s in allowed]
+    return {**filters, "source": chosen}

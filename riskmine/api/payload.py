@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import Request
+from fastapi.concurrency import run_in_threadpool
 
 from riskmine.api.errors import ApiError
 from riskmine.feeds.messages import message
@@ -153,14 +154,20 @@ def _parse_ndjson(text: str, max_items: int) -> Batch:
     return batch
 
 
+def _parse_body(body: bytes, media_type: str, max_items: int) -> Batch:
+    text = _decode(body)
+    if not text.strip():
+        raise ApiError(422, "empty_batch", "the body is empty: send at least one item")
+    return parse_batch_text(text, media_type, max_items)
+
+
 async def read_batch(request: Request, max_items: int) -> Batch:
     """The request's body as a batch; ApiError for a body that cannot be a batch at all."""
     media_type = _media_type(request)
     check_media_type(media_type)  # before reading the body
-    text = _decode(await request.body())
-    if not text.strip():
-        raise ApiError(422, "empty_batch", "the body is empty: send at least one item")
-    batch = parse_batch_text(text, media_type, max_items)
+    body = await request.body()
+    # decoding and parsing up to RISKMINE_MAX_UPLOAD_BYTES is CPU work: off the event loop, which serves others
+    batch = await run_in_threadpool(_parse_body, body, media_type, max_items)
     if batch.size == 0:
         raise ApiError(422, "empty_batch", "the batch has no items: send at least one")
     return batch

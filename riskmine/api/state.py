@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
+from typing import Any, TypeVar
 
 from riskmine.pipeline import Pipeline
 from riskmine.review.users import UserStore
 from riskmine.settings import Settings
+from riskmine.station_intake import StationIntake
 from riskmine.store.base import Store
 from riskmine.submission import Submission
+
+_T = TypeVar("_T")
 
 
 @dataclass
@@ -24,6 +31,26 @@ class AppState:
     _pipeline_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     # Ingest + processing + candidate refresh run one batch at a time.
     write_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    # Submissions run on threads of their own, not the pool every read shares: under read load a write
+    # would otherwise queue for a thread behind all the reads (one runs at a time, under write_lock; a
+    # second thread lets the next one read its body and wait at the lock).
+    _writes: ThreadPoolExecutor | None = field(default=None, repr=False)
+    _writes_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    async def run_write(self, fn: Callable[..., _T], *args: Any, **kwargs: Any) -> _T:
+        """Run a submission (store, process, refresh) on the write threads, off the event loop."""
+        with self._writes_lock:
+            if self._writes is None:
+                self._writes = ThreadPoolExecutor(max_workers=2, thread_name_prefix="riskmine-write")
+            writes = self._writes
+        return await asyncio.get_running_loop().run_in_executor(writes, partial(fn, *args, **kwargs))
+
+    def close(self) -> None:
+        """Let running writes finish and stop the write threads (started again by the next write)."""
+        with self._writes_lock:
+            writes, self._writes = self._writes, None
+        if writes is not None:
+            writes.shutdown(wait=True)
 
     @property
     def pipeline_loaded(self) -> bool:
@@ -43,6 +70,31 @@ class AppState:
         return Submission(
             store, pipeline, lock=self.write_lock, batch_size=self.settings.batch_size, settings=self.settings
         )
+
+    def intake(self, store: Store) -> StationIntake:
+        """Station batches received into ``store`` (through the submission service, under the write lock)."""
+        from riskmine.feeds.batches import open_batch_registry
+
+        return StationIntake(
+            self.settings, open_batch_registry(self.settings), lambda pipeline: self.submission(store, pipeline)
+        )
+
+    def recover(self, stop: threading.Event) -> None:
+        """Finish what a killed process left: journal entries of its submissions, then station batches whose
+        receiver died (waiting for leases that have not yet run out); stops early when ``stop`` is set.
+        Runs in a thread of its own at start-up; the pipeline is built only if there is work."""
+        store = self.store
+        if store is None:
+            return
+        if self.submission(store, None).journal.orphans():
+            self.submission(store, self.get_pipeline()).recover()
+        intake = self.intake(store)
+        while not stop.is_set():
+            intake.resume_stale(self.get_pipeline)
+            wait = intake.next_expiry()
+            if wait is None:
+                return
+            stop.wait(wait + 0.05)
 
 
 def _default_pipeline(settings: Settings, store: Store | None) -> Pipeline:

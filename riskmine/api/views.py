@@ -8,6 +8,7 @@ from typing import Any
 from riskmine.review.deadlines import current_deadline
 from riskmine.schema import CandidateRisk, Evidence, RawDocument, Signal
 from riskmine.schema.urls import web_url
+from riskmine.text.pii import PRIVATE_META_KEYS
 
 API = "/api/v1"
 SUMMARY_TEXT_CHARS = 300
@@ -25,11 +26,8 @@ def candidate_url(candidate_id: str) -> str:
     return f"{API}/candidates/{candidate_id}"
 
 
-# Document meta keys that hold a person's data (a public reporter's contact): shown to admins only.
-PRIVATE_META_KEYS = frozenset({"contact"})
-
-
 def _without_private_meta(document: dict[str, Any]) -> dict[str, Any]:
+    """Leave out the meta keys that hold a person's data (a public reporter's contact): shown to admins only."""
     meta = document.get("meta")
     if isinstance(meta, dict) and PRIVATE_META_KEYS & meta.keys():
         document["meta"] = {k: v for k, v in meta.items() if k not in PRIVATE_META_KEYS}

@@ -7,16 +7,18 @@ the same station is the same batch, so re-sending adds nothing and answers with 
 recorded. A batch moves from ``received`` to ``done`` (every row accepted), ``partial`` (some rows
 rejected), ``rejected`` (no row accepted) or ``failed`` (an error while storing or processing; a
 failed batch may be sent again).
+
+A batch being received is *leased* to the process receiving it, which renews the lease while it works.
+When that process dies (killed, the machine lost), the lease runs out and the batch is *stale*: the
+next claim for the same bytes (the station sending again, or the API's recovery at start-up, which
+keeps the upload in ``<var_dir>/stations/spool/``) takes it over and completes it.
 """
 
 from __future__ import annotations
 
 import hashlib
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -35,9 +37,10 @@ __all__ = [
     "batch_kind",
     "check_status",
     "content_sha256",
+    "lease_end",
+    "lease_expired",
     "open_batch_registry",
     "registry_path",
-    "spooled_feed",
 ]
 
 BATCH_STATUSES = ("received", "done", "partial", "rejected", "failed")
@@ -61,6 +64,20 @@ _ZIP_MAGIC = b"PK\x03\x04"
 
 def _now() -> str:
     return datetime.now(UTC).isoformat()
+
+
+def lease_end(seconds: float, now: datetime | None = None) -> str:
+    """When a lease of ``seconds`` taken ``now`` (default: the clock) runs out, as stored."""
+    return ((now or datetime.now(UTC)) + timedelta(seconds=seconds)).isoformat()
+
+
+def lease_expired(record: BatchRecord, now: datetime | None = None) -> bool:
+    """Whether a batch still 'received' has lost its receiver (no lease recorded: a batch from before leases)."""
+    if record.status != "received":
+        return False
+    if not record.lease_until:
+        return True
+    return datetime.fromisoformat(record.lease_until) <= (now or datetime.now(UTC))
 
 
 def content_sha256(content: bytes) -> str:
@@ -102,15 +119,6 @@ def batch_kind(
     )
 
 
-@contextmanager
-def spooled_feed(content: bytes, kind: str) -> Iterator[Path]:
-    """The upload written to a temporary file with the suffix its reader expects (removed afterwards)."""
-    with tempfile.TemporaryDirectory(prefix="riskmine-batch-") as tmp:
-        path = Path(tmp) / f"upload{KIND_SUFFIX[kind]}"
-        path.write_bytes(content)
-        yield path
-
-
 @dataclass
 class BatchRecord:
     """One station batch: where it came from, its status and what became of its rows."""
@@ -121,6 +129,7 @@ class BatchRecord:
     kind: str
     status: str = "received"
     filename: str | None = None
+    sheet: str | None = None  # the XLSX worksheet read
     submitted_by: str | None = None
     created_at: str = field(default_factory=_now)
     finished_at: str | None = None
@@ -137,6 +146,8 @@ class BatchRecord:
     risks: int = 0
     candidates: int | None = None
     error: str | None = None
+    lease_until: str | None = None  # while 'received': when the receiver's lease runs out
+    attempts: int = 1  # tries at receiving it (more than one: taken over after a crash, or sent again after failing)
 
     def to_dict(self, *, with_details: bool = True) -> dict[str, Any]:
         out = asdict(self)
@@ -168,10 +179,26 @@ class BatchRegistry(Protocol):
     """The batches received; safe to use from several threads and processes."""
 
     def claim(
-        self, station: str, sha256: str, kind: str, *, filename: str | None = None, submitted_by: str | None = None
+        self,
+        station: str,
+        sha256: str,
+        kind: str,
+        *,
+        filename: str | None = None,
+        submitted_by: str | None = None,
+        lease_seconds: float = 60.0,
     ) -> tuple[BatchRecord, bool]:
-        """The batch for these bytes and whether this call created it. A batch that failed before is
-        claimed afresh (its record reset to 'received'). Two callers racing for the same bytes: one creates."""
+        """The batch for these bytes and whether this call now receives it (leased for ``lease_seconds``).
+        A batch that failed before is claimed afresh (its record reset to 'received'); a stale one (see
+        :func:`lease_expired`) is taken over, its ``attempts`` counted. Two callers racing: one receives it."""
+        ...
+
+    def renew(self, batch_id: str, lease_seconds: float) -> bool:
+        """Extend the lease of a batch still 'received'; False when it is no longer (finished or discarded)."""
+        ...
+
+    def receiving(self) -> list[BatchRecord]:
+        """Every batch still 'received' (being received, or stale), oldest first."""
         ...
 
     def save(self, record: BatchRecord) -> None:

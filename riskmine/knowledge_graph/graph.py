@@ -101,6 +101,25 @@ RELATIONS: dict[tuple[str, str], str] = {
 SPOT_CHECK_FAIL = "不合格"
 
 
+# Edges a document establishes (its product's brand and category, its brand's maker): a restricted view keeps
+# them only where one of its signals names both ends (see KnowledgeGraph.restricted).
+NAMED_EDGES = frozenset({("product", "brand"), ("product", "category"), ("brand", "enterprise")})
+
+# Restricted views remembered per graph (one per distinct set of visible sources); more are recomputed.
+MAX_VIEWS = 64
+
+
+def _structural(data: dict[str, Any]) -> bool:
+    """A node of the structure added up front: a hazard or population code, a category of the taxonomy
+    (it has a code), a division of the administrative tree (it has a level)."""
+    kind = data.get("type")
+    return (
+        kind in ("hazard", "population")
+        or (kind == "category" and "code" in data)
+        or (kind == "region" and "level" in data)
+    )
+
+
 class GraphError(RiskmineError, ValueError):
     """A graph request that cannot be answered: unknown node, bad parameter, unreadable file."""
 
@@ -177,9 +196,14 @@ class KnowledgeGraph:
     graph: nx.DiGraph = field(default_factory=nx.DiGraph)
     signal_count: int = 0
     version: int = 0  # bumped by every change
+    # restricted views' nodes and kept named edges (see restricted), by visible source nodes, with their version
+    _views: dict[frozenset[str], tuple[int, frozenset[str], frozenset[tuple[str, str]]]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    _sources: tuple[int, tuple[str, ...]] = field(default=(-1, ()), init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        if self.graph.number_of_nodes() == 0:
+        if self.graph.number_of_nodes() == 0 and not nx.is_frozen(self.graph):
             self._add_structure()
 
     # ------------------------------------------------------------------ building
@@ -355,6 +379,73 @@ class KnowledgeGraph:
         if n:
             self.version += 1
         return n
+
+    # ------------------------------------------------------------------ restricted views
+
+    def restricted(self, sees: Callable[[str], bool]) -> KnowledgeGraph:
+        """A read-only view of the part of the graph the signals of the sources ``sees`` accepts support.
+
+        Left out: source nodes ``sees`` refuses (it is given the source, e.g. ``station:甲站``), the signals from
+        them, every node reachable only through those signals (a shop, product, brand, enterprise only they
+        name) and the edges only their documents establish (a product's brand or category, a brand's maker,
+        unless the alias file knows the owner). Kept: the visible signals, what they name and what that leads
+        to (an enterprise's region, regions and categories up their trees), and the structure added up front
+        (category tree, administrative tree, hazard and population codes). Edges, degrees and counts are
+        those of the view. The view follows no later change: take a new one per request, under :data:`lock`."""
+        g = self.graph
+        if self._sources[0] != self.version:
+            self._sources = (self.version, tuple(n for n, kind in g.nodes(data="type") if kind == "source"))
+        visible_sources = frozenset(n for n in self._sources[1] if sees(n.split(":", 1)[1]))
+        cached = self._views.get(visible_sources)
+        if cached is None or cached[0] != self.version:
+            cached = (self.version, *self._visible_part(visible_sources))
+            if len(self._views) >= MAX_VIEWS:
+                self._views.clear()
+            self._views[visible_sources] = cached
+        _, nodes, named = cached
+
+        def edge(u: str, v: str) -> bool:
+            return (node_type(u), node_type(v)) not in NAMED_EDGES or (u, v) in named
+
+        view = nx.subgraph_view(g, filter_node=nodes.__contains__, filter_edge=edge)
+        signals = sum(1 for n in nodes if node_type(n) == "signal")
+        return KnowledgeGraph(view, signals, self.version)
+
+    def _visible_part(self, sources: frozenset[str]) -> tuple[frozenset[str], frozenset[tuple[str, str]]]:
+        """The nodes of the view of these source nodes, and the document-established edges it keeps."""
+        g = self.graph
+        keep = {n for n, data in g.nodes(data=True) if _structural(data)}
+        named: set[tuple[str, str]] = set()
+        stack: list[str] = []
+        for signal in (u for s in sources for u in g.predecessors(s) if node_type(u) == "signal"):
+            keep.add(signal)
+            targets = list(g.successors(signal))
+            named.update((u, v) for u in targets for v in targets if (node_type(u), node_type(v)) in NAMED_EDGES)
+            stack.extend(targets)
+        visited: set[str] = set()
+        while stack:
+            u = stack.pop()
+            if u in visited:
+                continue
+            visited.add(u)
+            keep.add(u)
+            for v in g.successors(u):
+                if (node_type(u), node_type(v)) in NAMED_EDGES and (u, v) not in named:
+                    if not (node_type(u) == "brand" and self._owns(v, u)):
+                        continue
+                    named.add((u, v))
+                stack.append(v)
+        return frozenset(keep), frozenset(named)
+
+    def _owns(self, enterprise: str, brand: str) -> bool:
+        """Whether the alias file names this enterprise the brand's owner (an edge no document established)."""
+        owner = brand_owner(str(self.graph.nodes[brand].get("label", brand.split(":", 1)[1])))
+        if not owner:
+            return False
+        try:
+            return node_id("enterprise", parse_enterprise(owner).key) == enterprise
+        except EntityError:
+            return False
 
     # ------------------------------------------------------------------ reading
 

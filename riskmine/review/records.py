@@ -191,3 +191,15 @@ class ApiKey:
     created_at: str
     revoked: bool
     last_used_at: str | None
+
+
+@dataclass(frozen=True)
+class LoginThrottle:
+    """The failed logins counted against one account or one client (``key``: ``account:<name>`` or
+    ``client:<address>``): how many since the count was last reset, the last one, and until when further
+    attempts are refused (ISO-8601 UTC text; None when not locked). The rules are in riskmine.review.login_guard."""
+
+    key: str
+    failures: int
+    last_failure_at: str
+    locked_until: str | None = None

@@ -18,7 +18,7 @@ passes the same contract suites (``tests/review/repository_contract.py``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -29,6 +29,7 @@ from riskmine.review.records import (
     AuditEvent,
     AuditQuery,
     Comment,
+    LoginThrottle,
     Objection,
     Org,
     User,
@@ -172,6 +173,19 @@ class UserRepository(Protocol):
 
     def revoke_api_key(self, key_id: str) -> bool:
         """False when the key does not exist or was revoked already."""
+        ...
+
+    # failed-login counters (the rules are in riskmine.review.login_guard)
+
+    def login_throttle(self, key: str) -> LoginThrottle | None:
+        """The failed-login counter of this key, if one is kept."""
+        ...
+
+    def change_login_throttle(
+        self, key: str, change: Callable[[LoginThrottle | None], LoginThrottle | None]
+    ) -> LoginThrottle | None:
+        """Replace the key's counter with ``change(current)`` (None: forget it) in one transaction, so that
+        concurrent logins, in any process, count every failure; returns the new counter."""
         ...
 
     def close(self) -> None: ...

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ from riskmine.review.records import (
     AuditEvent,
     AuditQuery,
     Comment,
+    LoginThrottle,
     Objection,
     Org,
     OrgLevel,
@@ -123,6 +124,11 @@ USER_MIGRATIONS = [
     script(_USERS_SCHEMA),
     # bumped on a password change: tokens issued under an older version are refused
     script("ALTER TABLE users ADD COLUMN token_version INTEGER NOT NULL DEFAULT 0;"),
+    # failed logins per account and per client (riskmine.review.login_guard), shared by every process
+    script(
+        "CREATE TABLE IF NOT EXISTS login_throttle (key TEXT PRIMARY KEY, failures INTEGER NOT NULL,"
+        " last_failure_at TEXT NOT NULL, locked_until TEXT);"
+    ),
 ]
 
 _OBJECTION_COLUMNS = tuple(Objection.__dataclass_fields__)
@@ -442,3 +448,29 @@ class SQLiteUserRepository:
         with self.file.connect() as db:
             cur = db.execute("UPDATE api_keys SET revoked = 1 WHERE id = ? AND revoked = 0", (key_id,))
         return cur.rowcount > 0
+
+    def login_throttle(self, key: str) -> LoginThrottle | None:
+        with self.file.connect() as db:
+            row = db.execute("SELECT * FROM login_throttle WHERE key = ?", (key,)).fetchone()
+        return _throttle(row) if row else None
+
+    def change_login_throttle(
+        self, key: str, change: Callable[[LoginThrottle | None], LoginThrottle | None]
+    ) -> LoginThrottle | None:
+        with self.file.connect() as db:
+            db.execute("BEGIN IMMEDIATE")  # the read and the write below are one step for every process
+            row = db.execute("SELECT * FROM login_throttle WHERE key = ?", (key,)).fetchone()
+            new = change(_throttle(row) if row else None)
+            if new is None:
+                db.execute("DELETE FROM login_throttle WHERE key = ?", (key,))
+            else:
+                db.execute(
+                    "INSERT OR REPLACE INTO login_throttle (key, failures, last_failure_at, locked_until)"
+                    " VALUES (?, ?, ?, ?)",
+                    (key, new.failures, new.last_failure_at, new.locked_until),
+                )
+        return new
+
+
+def _throttle(row: sqlite3.Row) -> LoginThrottle:
+    return LoginThrottle(row["key"], row["failures"], row["last_failure_at"], row["locked_until"])

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -15,7 +16,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from riskmine.review.errors import DemoUsersRefused, UserError, UserExists
-from riskmine.review.records import ApiKey, User
+from riskmine.review.records import ApiKey, User, now_utc
 from riskmine.review.repository import USERS_FILE, UserRepository, open_user_repository
 from riskmine.review.roles import Role
 
@@ -78,9 +79,15 @@ def _parse_role(role: str | Role) -> Role:
 class UserStore:
     """Users and API keys: checks names and passwords, hashes them, and keeps them in a user repository."""
 
-    def __init__(self, repository: UserRepository, hasher: PasswordHasher | None = None) -> None:
+    def __init__(
+        self,
+        repository: UserRepository,
+        hasher: PasswordHasher | None = None,
+        clock: Callable[[], datetime] = now_utc,
+    ) -> None:
         self.repository = repository
         self.hasher = hasher or default_hasher()
+        self.clock = clock  # the time login throttling goes by (riskmine.review.login_guard)
         # A hash to verify against when the user does not exist, so both cases take as long.
         self._dummy_hash = self.hasher.hash(secrets.token_urlsafe(16))
 

@@ -4,7 +4,8 @@ Order of operations for each text: HTML tags and entities stripped (script/style
 bodies dropped), Unicode NFKC (full width → half width), traditional → simplified
 Chinese (OpenCC t2s), control and invisible characters removed, whitespace
 collapsed, personal data masked (mobile and landline numbers, 18-digit ID-card
-numbers, e-mail addresses, QQ/WeChat account numbers).
+numbers, bank card numbers that pass the Luhn check, e-mail addresses, QQ/WeChat
+account numbers).
 
 Every step is linear in the length of the text: HTML is scanned with bounded
 patterns, and OpenCC (whose matcher slows down on long unbroken runs) is fed
@@ -18,6 +19,7 @@ import hashlib
 import html
 import re
 import unicodedata
+from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -196,6 +198,7 @@ PHONE_MASK = "[电话]"
 ID_CARD_MASK = "[身份证]"
 EMAIL_MASK = "[邮箱]"
 ACCOUNT_MASK = "[账号]"
+BANK_CARD_MASK = "[银行卡]"
 
 # Full-width ASCII and the ideographic space folded one-for-one, so spans found in the
 # folded text are spans of the original.
@@ -218,6 +221,33 @@ _PII_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"(?<![0-9+])(?:\+?86[ -]?)?1[3-9][0-9](?:[ -]?[0-9]{4}){2}(?![0-9])"), PHONE_MASK),
     (re.compile(r"(?<![0-9])(?:\(0[0-9]{2,3}\)|0[0-9]{2,3})[ -]?[2-9][0-9]{6,7}(?![0-9])"), PHONE_MASK),
 )
+# A bank card number: 16 to 19 digits, written in groups of four or not; masked only when it passes
+# the Luhn check, so order and tracking numbers of the same length are kept.
+_BANK_CARD_RE = re.compile(r"(?<![0-9])([0-9]{4}(?:[ -]?[0-9]{4}){3})([ -]?[0-9]{1,3})?(?![0-9])")
+_NOT_DIGIT_RE = re.compile(r"[^0-9]")
+
+
+def luhn_valid(number: str) -> bool:
+    """Whether a string of digits passes the Luhn check (the check digit of bank card numbers)."""
+    total = 0
+    for i, c in enumerate(reversed(number)):
+        d = ord(c) - 48
+        if i % 2:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return total % 10 == 0
+
+
+def _bank_cards(folded: str) -> Iterator[tuple[int, int]]:
+    """Spans of the bank card numbers in `folded`; a number grouped "4-4-4-4 3" whose 19 digits fail the
+    check is tried as its first 16."""
+    for m in _BANK_CARD_RE.finditer(folded):
+        if luhn_valid(_NOT_DIGIT_RE.sub("", m.group(0))):
+            yield m.start(), m.end()
+        elif m.group(2) and not m.group(2)[0].isdigit() and luhn_valid(_NOT_DIGIT_RE.sub("", m.group(1))):
+            yield m.start(), m.end(1)
+
+
 # An account number right after the name of the messenger: "加qq 673946022", "微信号：abc_123".
 _ACCOUNT_RE = re.compile(
     r"(?i)(?:qq|扣扣|企鹅|微信|薇信|威信|v信|vx|wx|weixin|wechat)(?:号|号码)?\s?[:：]?\s?([A-Za-z][A-Za-z0-9_-]{4,19}|[0-9]{5,12})"
@@ -231,7 +261,7 @@ _PII_HINT_RE = re.compile(r"(?i)[0-9]{3}|@|qq|扣扣|企鹅|微信|薇信|威信
 
 
 def mask_pii(text: str) -> str:
-    """Replace phone numbers, ID-card numbers, e-mail addresses and messenger accounts by placeholders."""
+    """Replace phone numbers, ID-card and bank card numbers, e-mail addresses and messenger accounts by placeholders."""
     folded = text.translate(_FOLD)
     if not _PII_HINT_RE.search(folded):
         return text
@@ -240,6 +270,7 @@ def mask_pii(text: str) -> str:
         if mask == EMAIL_MASK and "@" not in folded:
             continue
         spans.extend((m.start(), m.end(), mask) for m in pattern.finditer(folded))
+    spans.extend((start, end, BANK_CARD_MASK) for start, end in _bank_cards(folded))
     spans.extend((m.start(1), m.end(1), ACCOUNT_MASK) for m in _ACCOUNT_RE.finditer(folded))
     if not spans:
         return text

@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 
 from riskmine.api.app import create_app
 from riskmine.api.auth import COOKIE_NAME, check_secret, create_access_token
+from riskmine.review import audit
 from riskmine.review.orgs import DEMO_ORGS, list_orgs
 from riskmine.review.repository import open_review_repository
 from riskmine.review.roles import Role
@@ -359,3 +360,95 @@ def test_ensure_demo_users_uses_var_dir_by_default(settings: Settings) -> None:
 def test_demo_users_refused_in_production(tmp_path: Any) -> None:
     with pytest.raises(DemoUsersRefused):
         ensure_demo_users(Settings(env="production", var_dir=tmp_path, secret_key=TEST_SECRET))
+
+
+# --- login throttling (issue 17) --------------------------------------------------------
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = datetime(2026, 5, 1, 8, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def clock(users: UserStore) -> FakeClock:
+    fake = FakeClock()
+    users.clock = fake
+    return fake
+
+
+def test_thirty_wrong_passwords_lock_the_account_until_the_back_off_ends(
+    client: TestClient, users: UserStore, settings: Settings, clock: FakeClock
+) -> None:
+    users.create_user("li", PASSWORD, "analyst")
+    codes = [token_for(client, "li", f"wrong-password-{i}").status_code for i in range(30)]
+    assert codes[:5] == [401] * 5 and set(codes[5:]) == {429}
+    r = token_for(client, "li")  # the right password, while locked
+    assert r.status_code == 429
+    assert r.json()["error"]["code"] == "too_many_login_failures"
+    assert "登录失败次数过多" in r.json()["error"]["message"]
+    assert int(r.headers["retry-after"]) == 60
+    clock.advance(61)
+    assert token_for(client, "li", "wrong-again").status_code == 401  # the next failure locks for twice as long
+    r = token_for(client, "li")
+    assert r.status_code == 429 and int(r.headers["retry-after"]) == 120
+    clock.advance(121)
+    assert token_for(client, "li").status_code == 200  # and a success resets the count
+    assert [token_for(client, "li", "wrong").status_code for _ in range(5)] == [401] * 5
+
+
+def test_unknown_usernames_are_throttled_alike(client: TestClient, users: UserStore, clock: FakeClock) -> None:
+    users.create_user("li", PASSWORD, "analyst")
+    for name in ("li", "nobody"):
+        codes = [token_for(client, name, "wrong-password").status_code for _ in range(6)]
+        assert codes == [401] * 5 + [429]
+
+
+def test_one_client_trying_many_usernames_is_locked(client: TestClient, users: UserStore, clock: FakeClock) -> None:
+    users.create_user("li", PASSWORD, "analyst")
+    codes = [token_for(client, f"user{i}", "wrong-password").status_code for i in range(20)]
+    assert codes == [401] * 20
+    r = token_for(client, "li")  # another account, the right password, the same client
+    assert r.status_code == 429 and "retry-after" in r.headers
+    clock.advance(61)
+    assert token_for(client, "li").status_code == 200
+
+
+def test_failed_logins_and_lockouts_are_audited(
+    client: TestClient, users: UserStore, settings: Settings, clock: FakeClock
+) -> None:
+    for _ in range(5):
+        token_for(client, "nobody", "secret-guess")
+    db = open_review_repository(settings)
+    failed, total = audit.events(db, action="login.failed")
+    assert total == 5
+    assert failed[0].target_id == "nobody" and failed[0].actor == "nobody"
+    assert failed[0].after == {"client": "testclient", "account_failures": 5, "client_failures": 5}
+    assert "secret-guess" not in str([e.public() for e in failed])
+    locked, total = audit.events(db, action="login.locked")
+    assert total == 1
+    assert (locked[0].target_kind, locked[0].target_id) == ("account", "nobody")
+    assert locked[0].after["seconds"] == 60
+
+
+def test_console_login_is_throttled_with_the_api(client: TestClient, users: UserStore, clock: FakeClock) -> None:
+    users.create_user("li", PASSWORD, "analyst")
+    for _ in range(3):
+        token_for(client, "li", "wrong-password")
+    for _ in range(2):
+        r = client.post("/login", data={"username": "li", "password": "nope-nope", "next": "/"})
+        assert r.status_code == 401
+    r = client.post("/login", data={"username": "li", "password": PASSWORD, "next": "/"}, follow_redirects=False)
+    assert r.status_code == 429
+    assert "登录失败次数过多" in r.text
+    assert r.headers["retry-after"] == "60"
+    assert COOKIE_NAME not in client.cookies
+    clock.advance(60)
+    r = client.post("/login", data={"username": "li", "password": PASSWORD, "next": "/"}, follow_redirects=False)
+    assert r.status_code == 303

@@ -227,3 +227,36 @@ def test_hostile_urls_posted_are_refused_or_kept_in_meta(client: TestClient, log
     (doc_id,) = body["document_ids"]
     doc = store.get(Collection.documents, doc_id)
     assert isinstance(doc, RawDocument) and doc.url is None and doc.meta["url_original"] == "//evil.example/x"
+
+
+def test_personal_data_is_masked_in_every_field_even_unprocessed_and_is_not_searchable(
+    client: TestClient, login: Any, store: SQLiteStore
+) -> None:
+    phone, email, card = "13812345678", "zhang.san@example.com", "6217001234567893"
+    row = {
+        "source": "jd",
+        "source_type": "review",
+        "source_id": "pii",
+        "text": f"充电宝冒烟起火，退款到卡{card}",
+        "title": f"联系{phone}",
+        "product": f"充电宝 客服{phone}",
+        "shop": f"小王数码 {email}",
+        "url": f"https://shop.example/item?tel={phone}",
+        "meta": {"buyer": {"phone": phone, "mail": email}},
+    }
+    headers = login("admin")  # admin: private meta is shown too
+    for process in ("false", "true"):
+        r = client.post(
+            f"/api/v1/documents?process={process}", json=[{**row, "source_id": f"pii-{process}"}], headers=headers
+        )
+        assert r.status_code == 201, r.text
+        for url in r.json()["document_urls"]:
+            served = client.get(url, headers=headers)
+            assert served.status_code == 200
+            assert not [raw for raw in (phone, email, card) if raw in served.text], served.text
+            assert served.json()["url"].startswith("https://shop.example/item?tel=%5B")
+    assert store.count(Collection.signals) == 1
+    for raw in (phone, email, card):
+        found = client.get("/api/v1/signals", params={"q": raw}, headers=headers)
+        assert found.status_code == 200 and found.json()["total"] == 0, found.text
+        assert store.query(Collection.documents, text=raw).items == []

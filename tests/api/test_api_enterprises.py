@@ -79,3 +79,16 @@ def test_reads_need_a_login_in_every_mode(make_client: Callable[..., TestClient]
         closed = make_client(env=env)
         assert closed.get("/api/v1/enterprises").status_code == 401
         assert closed.get("/api/v1/enterprises/极充科技").status_code == 401
+
+
+def test_profiles_are_those_of_the_readers_scope(
+    client: TestClient, graphed: None, login: Callable[..., dict[str, str]]
+) -> None:
+    """A station none of whose signals names an enterprise finds none: no list entry, no profile (404), neither
+    counts nor records of others (tests/api/test_graph_scope.py counts a station's own); the centre sees them."""
+    name = "/api/v1/enterprises/开封市淇乐多食品有限公司"
+    assert client.get(name).json()["failures"]
+    station = login("station")
+    assert client.get("/api/v1/enterprises", headers=station).json()["total"] == 0
+    for path in (name, "/api/v1/enterprises/极充科技"):
+        assert client.get(path, headers=station).status_code == 404

@@ -64,3 +64,37 @@ class BatchRegistryContract:
         with pytest.raises(ValueError, match="unknown batch status"):
             first.status = "lost"
             registry.save(first)
+
+    def test_a_batch_is_leased_renewed_and_taken_over_once_its_lease_runs_out(self, registry: BatchRegistry) -> None:
+        sha = "3" * 64
+        record, created = registry.claim("站A", sha, "csv", lease_seconds=600, submitted_by="u1")
+        assert created and record.lease_until is not None and record.attempts == 1
+        assert [r.id for r in registry.receiving()] == [record.id]
+        assert not registry.claim("站A", sha, "csv")[1]  # leased: busy
+        assert registry.renew(record.id, 600)
+        assert registry.renew(record.id, -1)  # the receiver died: the lease runs out
+        taken, created = registry.claim("站A", sha, "csv", lease_seconds=600, submitted_by="u2")
+        assert created and taken.id == record.id and taken.attempts == 2 and taken.submitted_by == "u1"
+        assert not registry.claim("站A", sha, "csv")[1]  # the new receiver holds it
+        taken.status, taken.accepted = "done", 3
+        registry.save(taken)
+        done = registry.get(taken.id)
+        assert done is not None and done.lease_until is None and done.attempts == 2
+        assert registry.receiving() == [] and not registry.renew(taken.id, 600)
+
+    def test_racing_to_take_over_a_stale_batch_one_wins(self, registry: BatchRegistry) -> None:
+        record, _ = registry.claim("站A", "4" * 64, "jsonl")
+        registry.renew(record.id, -1)
+        results: list[bool] = []
+        barrier = threading.Barrier(6)
+
+        def claim() -> None:
+            barrier.wait()
+            results.append(registry.claim("站A", "4" * 64, "jsonl", lease_seconds=600)[1])
+
+        threads = [threading.Thread(target=claim) for _ in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert sorted(results) == [False] * 5 + [True]

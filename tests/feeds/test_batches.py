@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from riskmine.feeds import UnsupportedFileType
-from riskmine.feeds.batches import BatchRegistry, batch_kind, open_batch_registry, spooled_feed
+from riskmine.feeds.batches import BatchRegistry, batch_id, batch_kind, open_batch_registry
 from riskmine.feeds.sqlite_batches import SQLiteBatchRegistry
 from riskmine.settings import Settings
 
@@ -58,7 +58,24 @@ def test_batch_kind_refuses_what_it_cannot_read(kwargs: dict[str, object], messa
         batch_kind(**kwargs)  # type: ignore[arg-type]
 
 
-def test_spooled_feed_is_removed_afterwards() -> None:
-    with spooled_feed(b'{"text": "x"}\n', "jsonl") as path:
-        assert path.suffix == ".jsonl" and path.read_bytes() == b'{"text": "x"}\n'
-    assert not path.exists()
+def test_a_registry_from_before_leases_is_migrated_and_its_unfinished_batch_is_stale(tmp_path: Path) -> None:
+    import sqlite3
+
+    from riskmine.feeds.sqlite_batches import MIGRATIONS
+    from riskmine.store.sqlite import migrate
+
+    path = tmp_path / "batches.sqlite3"
+    conn = sqlite3.connect(path)
+    conn.isolation_level = None
+    migrate(conn, MIGRATIONS[:1])  # the file as the first version left it
+    conn.execute(
+        "INSERT INTO batches (id, station, sha256, kind, status, created_at) VALUES"
+        " (?, '站A', ?, 'csv', 'received', '2026-11-01T00:00:00+00:00')",
+        (batch_id("站A", "5" * 64), "5" * 64),
+    )
+    conn.close()
+    registry = SQLiteBatchRegistry(path)
+    (old,) = registry.receiving()
+    assert old.lease_until is None
+    taken, created = registry.claim("站A", "5" * 64, "csv")
+    assert created and taken.attempts == 2

@@ -261,3 +261,37 @@ def test_spot_check_verdicts() -> None:
     passed = _signal("p", source_type=SourceType.spot_check, text="菌落总数 不合格样品复检", meta={"verdict": "合格"})
     review = _signal("r", text="质量不合格")
     assert spot_check_failed(fail) and not spot_check_failed(passed) and not spot_check_failed(review)
+
+
+def test_the_persisted_graph_holds_no_phone_number_or_e_mail_address(tmp_path: Path) -> None:
+    """Personal data is masked at ingest, so no node or edge of graph.pickle carries it, whatever field it came in."""
+    phone, email, card = "13812345678", "zhang.san@example.com", "6217001234567893"
+    settings = Settings(var_dir=tmp_path / "var")
+    row = {
+        "source_id": "pii1",
+        "text": f"这个充电宝充电时起火了，客服电话{phone}，邮箱{email}",
+        "product": f"充电宝 {phone}",
+        "shop": f"小王数码 {email}",
+        "brand": f"某牌{phone}",
+        "enterprise": f"杭州某电子有限公司 {phone}",
+        "meta": {"buyer": {"phone": phone, "mail": email, "card": card}},
+    }
+    # the same fields as a ready document (as the public report form and scenarios submit them)
+    ready = RawDocument(source="public", source_type=SourceType.public_report, **{**row, "source_id": "pii2"})
+    store = SQLiteStore(tmp_path / "s.sqlite3")
+    try:
+        forget_graphs()
+        submission = Submission(store, keyword_pipeline(), settings=settings)
+        assert submission.rows([row], source="jd", source_type="review").processed == 1
+        assert submission.documents([ready]).processed == 1
+        path = graph_file(settings)
+        kg = load_graph(path)
+        assert kg is not None and kg.signal_count == 2
+        seen = [repr((n, attrs)) for n, attrs in kg.graph.nodes(data=True)]
+        seen += [repr((u, v, attrs)) for u, v, attrs in kg.graph.edges(data=True)]
+        for raw in (phone, email, card, "zhang.san"):
+            assert not [s for s in seen if raw in s], raw
+            assert raw.encode() not in path.read_bytes()
+    finally:
+        store.close()
+        forget_graphs()

@@ -44,3 +44,24 @@ def test_real_review_normalizes() -> None:
     run = make_normalize(StageContext(get_settings()))
     [out] = run([_signal(REAL_LEAK)])
     assert out.normalized_text.startswith("华为P9 在充电时,金属后背漏电,有麻麻的感觉")
+
+
+def test_a_long_document_is_analysed_by_its_head_and_keeps_all_its_text() -> None:
+    sentence = "这款电暖器用了半小时插头就发烫冒烟。"  # 18 characters
+    text = sentence * 11_000  # 198,000 characters
+    run = make_normalize(StageContext(get_settings()))
+    [out] = run([_signal(text)])
+    assert len(out.document.text) == len(text)  # the document keeps every character
+    assert 20_000 - 500 <= len(out.normalized_text) <= 20_000
+    assert out.normalized_text.endswith("。")  # cut at a sentence end
+    assert out.content_hash == content_hash(text)  # the hash covers the whole text
+
+
+def test_the_analysed_head_is_configurable_and_cut_hard_without_a_sentence_end() -> None:
+    from riskmine.nlp.normalize import analysed_head
+
+    assert analysed_head("短文本。", 100) == "短文本。"
+    assert analysed_head("字" * 1_000, 300) == "字" * 300
+    run = make_normalize(StageContext(get_settings()), max_chars=50)
+    [out] = run([_signal("好" * 200)])
+    assert out.normalized_text == "好" * 50

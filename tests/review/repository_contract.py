@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -20,6 +21,7 @@ from riskmine.review.records import (
     AuditEntry,
     AuditQuery,
     Comment,
+    LoginThrottle,
     Objection,
     Org,
     OrgLevel,
@@ -78,6 +80,15 @@ def advisory(aid: str, kind: str, drafted: str, *, published: str | None = None)
         approved_by="wang" if published else None,
         published_at=published,
     )
+
+
+def run_workers(work: Callable[[int], None], workers: int) -> None:
+    """Run ``work(0)`` ... ``work(workers - 1)`` in threads at once and wait for all of them."""
+    threads = [threading.Thread(target=work, args=(w,)) for w in range(workers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
 
 
 def audit_of(repo: ReviewRepository, target_id: str) -> list[str]:
@@ -224,11 +235,7 @@ class ReviewRepositoryContract:
             except BaseException as exc:
                 errors.append(exc)
 
-        threads = [threading.Thread(target=write, args=(w,)) for w in range(4)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        run_workers(write, 4)
         assert errors == []
         repo = make_repo()
         assert len(repo.comments("c1")) == 80
@@ -305,3 +312,45 @@ class UserRepositoryContract:
         assert got is not None and got.revoked
         assert repo.user_for_key("digest-2", "2026-05-04T00:00:00+00:00") is not None
         assert repo.get_api_key("k9") is None
+
+    def test_login_counters_change_in_one_step_and_survive_reopening(
+        self, repo: UserRepository, make_repo: Callable[[], UserRepository]
+    ) -> None:
+        at = "2026-05-01T08:00:00.000000+00:00"
+        seen: list[LoginThrottle | None] = []
+
+        def count(current: LoginThrottle | None) -> LoginThrottle:
+            seen.append(current)
+            return (
+                LoginThrottle("account:li", 1, at) if current is None else replace(current, failures=2, locked_until=at)
+            )
+
+        assert repo.login_throttle("account:li") is None
+        first = repo.change_login_throttle("account:li", count)
+        assert first == LoginThrottle("account:li", 1, at, None)
+        assert make_repo().login_throttle("account:li") == first
+        second = make_repo().change_login_throttle("account:li", count)
+        assert seen == [None, first] and second == LoginThrottle("account:li", 2, at, at)
+        assert repo.login_throttle("client:10.0.0.1") is None
+        assert repo.change_login_throttle("account:li", lambda _: None) is None
+        assert make_repo().login_throttle("account:li") is None
+
+    def test_concurrent_login_failures_are_all_counted(self, make_repo: Callable[[], UserRepository]) -> None:
+        errors: list[BaseException] = []
+
+        def bump(current: LoginThrottle | None) -> LoginThrottle:
+            failures = current.failures if current else 0
+            return LoginThrottle("client:10.0.0.1", failures + 1, "2026-05-01T08:00:00.000000+00:00")
+
+        def fail(_: int) -> None:
+            try:
+                repo = make_repo()
+                for _ in range(10):
+                    repo.change_login_throttle("client:10.0.0.1", bump)
+            except BaseException as exc:
+                errors.append(exc)
+
+        run_workers(fail, 4)
+        assert errors == []
+        counted = make_repo().login_throttle("client:10.0.0.1")
+        assert counted is not None and counted.failures == 40

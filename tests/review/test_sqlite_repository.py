@@ -8,7 +8,12 @@ from pathlib import Path
 import pytest
 
 from riskmine.review.repository import ReviewRepository, UserRepository, open_review_repository, open_user_repository
-from riskmine.review.sqlite_repository import MIGRATIONS, SQLiteReviewRepository, SQLiteUserRepository
+from riskmine.review.sqlite_repository import (
+    MIGRATIONS,
+    USER_MIGRATIONS,
+    SQLiteReviewRepository,
+    SQLiteUserRepository,
+)
 from riskmine.settings import Settings
 from riskmine.store.local import SQLiteFile
 
@@ -48,3 +53,18 @@ def test_a_review_file_from_before_the_result_receipt_date_keeps_its_objections(
         )
     repo = SQLiteReviewRepository(path)
     assert repo.get_objection("o1") == objection("o1", "c1", "2026-05-02T00:00:00.000000+00:00")
+
+
+def test_a_users_file_from_before_login_throttling_keeps_its_users_and_gains_counters(tmp_path: Path) -> None:
+    """A users.sqlite3 at schema version 2 (before the login counters) is migrated in place."""
+    path = tmp_path / "users.sqlite3"
+    old = SQLiteFile(path, USER_MIGRATIONS[:2])
+    assert old.version == 2
+    with old.connect() as conn:
+        conn.execute(
+            "INSERT INTO users (id, username, password_hash, role, created_at) VALUES ('u1', 'li', 'h', 'analyst', 'x')"
+        )
+    repo = SQLiteUserRepository(path)
+    assert repo.file.version == len(USER_MIGRATIONS) == 3
+    assert repo.credentials("li") is not None
+    assert repo.login_throttle("account:li") is None

@@ -8,12 +8,14 @@ import pytest
 
 from riskmine.text.normalize import (
     ACCOUNT_MASK,
+    BANK_CARD_MASK,
     EMAIL_MASK,
     ID_CARD_MASK,
     PHONE_MASK,
     clean_whitespace,
     compact,
     content_hash,
+    luhn_valid,
     mask_pii,
     normalize_text,
     strip_html,
@@ -117,6 +119,39 @@ def test_personal_data_is_masked(text: str, expected: str) -> None:
 def test_numbers_that_are_not_personal_data_are_kept() -> None:
     for text in ("价格3999元", "订单号 202301011234567890123", "电池5000毫安", "400-123-4567 客服热线"):
         assert mask_pii(text) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("卡号6217001234567893转账", f"卡号{BANK_CARD_MASK}转账"),  # 16 digits
+        ("退款到6225880123456789017", f"退款到{BANK_CARD_MASK}"),  # 19 digits
+        ("卡号 6217 0012 3456 7893。", f"卡号 {BANK_CARD_MASK}。"),  # in groups of four
+        ("卡号4111-1111-1111-1111", f"卡号{BANK_CARD_MASK}"),
+        ("卡 6212 2612 0200 0000 001 已冻结", f"卡 {BANK_CARD_MASK} 已冻结"),  # 4-4-4-4-3
+        ("卡号６２１７００１２３４５６７８９３", f"卡号{BANK_CARD_MASK}"),  # full width
+        ("卡号4111111111111111 共3张", f"卡号{BANK_CARD_MASK} 共3张"),
+    ],
+)
+def test_bank_card_numbers_that_pass_the_luhn_check_are_masked(text: str, expected: str) -> None:
+    assert mask_pii(text) == expected
+
+
+def test_numbers_of_card_length_that_fail_the_luhn_check_are_kept() -> None:
+    assert not luhn_valid("6217001234567890")
+    for text in (
+        "订单号6217001234567890",  # 16 digits, Luhn fails
+        "运单号 6225880123456789010",  # 19 digits, Luhn fails
+        "编号 6217 0012 3456 7890",
+        "流水号41111111111111112",  # 17 digits, Luhn fails
+        "条码62170012345678930000",  # 22 digits: too long for a card
+    ):
+        assert mask_pii(text) == text
+
+
+def test_an_id_card_number_is_masked_as_an_id_card_even_when_it_passes_the_luhn_check() -> None:
+    number = next(f"11010119900307{n:04d}" for n in range(10_000) if luhn_valid(f"11010119900307{n:04d}"))
+    assert mask_pii(f"身份证{number}") == f"身份证{ID_CARD_MASK}"
 
 
 def test_real_review_with_qq_number_is_masked() -> None:

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel, Field
 
 from riskmine.api.auth import create_access_token
-from riskmine.api.deps import CurrentUserDep, SettingsDep, UsersDep
+from riskmine.api.deps import CurrentUserDep, ReviewDBDep, SettingsDep, UsersDep
 from riskmine.api.errors import ApiError, not_found
+from riskmine.api.routers.public_reports import client_key
+from riskmine.review.login_guard import LoginGuard, LoginPolicy
 from riskmine.review.roles import Role
 from riskmine.review.users import ApiKey
 
@@ -41,11 +43,22 @@ def _key_view(key: ApiKey) -> dict[str, Any]:
     }
 
 
-@router.post("/token", response_model=Token, summary="Log in with username and password (OAuth2 password flow)")
+@router.post(
+    "/token",
+    response_model=Token,
+    summary="Log in with username and password (OAuth2 password flow)",
+    responses={429: {"description": "too many failed logins for this account or client; retry after Retry-After"}},
+)
 async def issue_token(
-    form: Annotated[OAuth2PasswordRequestForm, Depends()], users: UsersDep, settings: SettingsDep
+    request: Request,
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    users: UsersDep,
+    settings: SettingsDep,
+    review_db: ReviewDBDep,
 ) -> Token:
-    user = await run_in_threadpool(users.authenticate, form.username, form.password)
+    """Failed logins lock the account and the client for a while (429 with Retry-After; riskmine.review.login_guard)."""
+    guard = LoginGuard(users, review_db, LoginPolicy.from_settings(settings))
+    user = await run_in_threadpool(guard.login, form.username, form.password, client_key(request))
     if user is None:
         raise ApiError(
             401,

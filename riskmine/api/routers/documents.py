@@ -5,16 +5,16 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
-from riskmine.api.deps import ReaderDep, StateDep, StoreDep, WriterDep, get_pipeline
+from riskmine.api.deps import ReaderDep, ReviewDBDep, StateDep, StoreDep, WriterDep, get_pipeline
 from riskmine.api.errors import ApiError, not_found
 from riskmine.api.payload import RowError, read_batch, remap_rejection
 from riskmine.api.state import AppState
 from riskmine.api.views import document_url, document_view
 from riskmine.feeds.messages import json_kind, message
 from riskmine.pipeline import Pipeline
+from riskmine.review import visibility
 from riskmine.review.roles import Role, submission_source
 from riskmine.schema import SourceType
 from riskmine.store.base import Collection, Store
@@ -97,7 +97,7 @@ async def submit_documents(
     }
     if rows:
         chosen_source = submission_source(user, source)
-        result = await run_in_threadpool(_submit, state, store, pipeline, rows, chosen_source, source_type)
+        result = await state.run_write(_submit, state, store, pipeline, rows, chosen_source, source_type)
     rejected = sorted([*errors, *result["rejected"]], key=lambda e: e.row)
     valid = result["accepted"] + result["duplicates"]
     details = [e.to_dict() for e in rejected]
@@ -118,8 +118,8 @@ async def submit_documents(
 
 
 @router.get("/{document_id}", summary="One stored document, as submitted (personal data masked)")
-def get_document(document_id: str, store: StoreDep, reader: ReaderDep) -> dict[str, Any]:
+def get_document(document_id: str, store: StoreDep, reader: ReaderDep, db: ReviewDBDep) -> dict[str, Any]:
     doc = store.get(Collection.documents, document_id)
-    if doc is None:
+    if doc is None or not visibility.source_scope(db, reader).sees(doc.source):
         raise not_found("document", document_id)
     return document_view(doc, show_private=reader.role is Role.admin)

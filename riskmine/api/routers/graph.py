@@ -2,7 +2,9 @@
 
 The graph is the one persisted under the var dir; when the store holds a different number
 of signals than the graph, it is rebuilt from the store first (see
-:func:`riskmine.knowledge_graph.graph.current_graph`).
+:func:`riskmine.knowledge_graph.graph.current_graph`). A reader whose organisation scope is not
+everything reads the part of it the signals of its sources support: another source's nodes, signals
+and the entities only they name answer as unknown (404).
 """
 
 from __future__ import annotations
@@ -11,11 +13,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 
-from riskmine.api.deps import ReaderDep, SettingsDep, StoreDep
+from riskmine.api.deps import ReaderDep, ReviewDBDep, SettingsDep, StoreDep
 from riskmine.api.errors import ApiError
 from riskmine.knowledge_graph import graph as kg_module
 from riskmine.knowledge_graph.graph import GraphError, KnowledgeGraph, current_graph
 from riskmine.knowledge_graph.graph import NodeType as NodeTypeName
+from riskmine.review import visibility
 
 router = APIRouter(prefix="/api/v1/graph", tags=["graph"])
 
@@ -30,7 +33,18 @@ def get_graph(settings: SettingsDep, store: StoreDep) -> KnowledgeGraph:
         raise ApiError(503, "graph_unavailable", str(exc)) from exc
 
 
-GraphDep = Annotated[KnowledgeGraph, Depends(get_graph)]
+def get_visible_graph(settings: SettingsDep, store: StoreDep, reader: ReaderDep, db: ReviewDBDep) -> KnowledgeGraph:
+    """The graph as the reader's organisation scope (riskmine.review.visibility) sees it: the whole graph for the
+    centre and admins, else the part the signals of the sources it sees support (KnowledgeGraph.restricted)."""
+    kg = get_graph(settings, store)
+    scoped = visibility.source_scope(db, reader)
+    if scoped.everything:
+        return kg
+    with kg_module.lock:
+        return kg.restricted(scoped.sees)
+
+
+GraphDep = Annotated[KnowledgeGraph, Depends(get_visible_graph)]
 
 
 def _resolve(kg: KnowledgeGraph, name: str, what: str) -> str:

@@ -215,7 +215,7 @@ async def post_public_report(request: Request, report: PublicReport, state: Stat
         )
     doc = await run_in_threadpool(build_document, report, allow_private=bool(state.settings.allow_private_urls))
     pipeline = await get_pipeline(state)
-    outcome = await run_in_threadpool(_store_and_process, state, store, pipeline, doc)
+    outcome = await state.run_write(_store_and_process, state, store, pipeline, doc)
     body = {
         "id": doc.id,
         "document_url": document_url(doc.id),

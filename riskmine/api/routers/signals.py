@@ -6,10 +6,19 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 
-from riskmine.api.deps import ReaderDep, StoreDep
+from riskmine.api.deps import ReaderDep, ReviewDBDep, StoreDep
 from riskmine.api.errors import not_found
-from riskmine.api.filters import MAX_QUERY_CHARS, TIME_FIELD, OffsetQuery, build_filters, clean_query, time_range
+from riskmine.api.filters import (
+    MAX_QUERY_CHARS,
+    TIME_FIELD,
+    OffsetQuery,
+    build_filters,
+    clean_query,
+    time_range,
+    within_sources,
+)
 from riskmine.api.views import signal_detail, signal_summary
+from riskmine.review import visibility
 from riskmine.review.roles import Role
 from riskmine.schema import HazardType, RiskLevel, SourceType, WarningColor
 from riskmine.store.base import Collection
@@ -59,7 +68,8 @@ def store_sort(sort: str | None, q: str | None) -> str | None:
 @router.get("", summary="Search and filter signals")
 def list_signals(
     store: StoreDep,
-    _reader: ReaderDep,
+    reader: ReaderDep,
+    db: ReviewDBDep,
     q: Annotated[str | None, Query(max_length=MAX_QUERY_CHARS, description="full-text search")] = None,
     source: str | None = None,
     source_type: Annotated[list[SourceType] | None, Query()] = None,
@@ -91,7 +101,7 @@ def list_signals(
     )
     page = store.query(
         Collection.signals,
-        filters=filters,
+        filters=within_sources(filters, visibility.visible_sources(store, db, reader)),
         text=text,
         sort=store_sort(sort, text),
         descending=order == "desc",
@@ -102,8 +112,8 @@ def list_signals(
 
 
 @router.get("/{signal_id}", summary="One signal with all its annotations")
-def get_signal(signal_id: str, store: StoreDep, reader: ReaderDep) -> dict[str, Any]:
+def get_signal(signal_id: str, store: StoreDep, reader: ReaderDep, db: ReviewDBDep) -> dict[str, Any]:
     sig = store.get(Collection.signals, signal_id)
-    if sig is None:
+    if sig is None or not visibility.source_scope(db, reader).sees(sig.document.source):
         raise not_found("signal", signal_id)
     return signal_detail(sig, show_private=reader.role is Role.admin)

@@ -8,13 +8,12 @@ NLP pipeline and grouped into candidates, as ``POST /api/v1/documents`` does. Ev
 the same file sent again by the same station adds nothing and answers with the recorded batch.
 
 A user with role ``station`` may only send and see batches of their own organisation; admins and
-analysts see every station's batches.
+analysts see the batches of every station in their organisation scope (riskmine.review.visibility: the
+assessment centre's, every station's).
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from pathlib import Path as FilePath
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
@@ -22,31 +21,26 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from starlette.datastructures import UploadFile
 
-from riskmine.api.deps import CurrentUserDep, StateDep, StoreDep, get_pipeline
+from riskmine.api.deps import CurrentUserDep, ReviewDBDep, StateDep, StoreDep, get_pipeline
 from riskmine.api.errors import ApiError
 from riskmine.api.filters import OffsetQuery
 from riskmine.api.state import AppState
 from riskmine.feeds.batches import (
-    MAX_STORED_REJECTIONS,
     BatchRecord,
     BatchRegistry,
     batch_kind,
-    content_sha256,
     open_batch_registry,
-    spooled_feed,
 )
-from riskmine.feeds.rows import FeedError, UnsupportedFileType
-from riskmine.ingest import IngestReport
-from riskmine.pipeline import Pipeline
+from riskmine.feeds.rows import UnsupportedFileType
+from riskmine.review import visibility
+from riskmine.review.repository import ReviewRepository
 from riskmine.review.roles import Role
 from riskmine.review.users import User
-from riskmine.schema import SourceType
-from riskmine.schema.enums import station_source
-from riskmine.store.base import Store
+from riskmine.station_intake import UploadUnreadable
 
 router = APIRouter(prefix="/api/v1/stations", tags=["stations"])
 
-READ_ALL_ROLES = frozenset({Role.admin, Role.analyst})
+STATION_ROLES = frozenset({Role.admin, Role.analyst, Role.station})
 StationPath = Annotated[
     str,
     Path(
@@ -58,21 +52,26 @@ StationPath = Annotated[
 ]
 
 
-def _authorise(user: User, station: str, action: str) -> None:
-    """Admins and analysts may act for any station; a station account only for its own organisation."""
-    if user.role in READ_ALL_ROLES:
+def _authorise(user: User, db: ReviewRepository, station: str, action: str) -> None:
+    """Admins, analysts and stations may act for the stations of their organisation scope
+    (riskmine.review.visibility: the centre for any station, a station account only for its own)."""
+    if user.role not in STATION_ROLES:
+        raise ApiError(403, "forbidden", f"role {user.role.value!r} cannot {action} station batches")
+    if visibility.source_scope(db, user).sees_station(station):
         return
     if user.role is Role.station:
-        own = user.organisation or ""
-        if own != station:
-            raise ApiError(
-                403,
-                "forbidden",
-                f"a station account may only {action} batches of its own organisation ({own or 'none set'!r}), "
-                f"not of {station!r}",
-            )
-        return
-    raise ApiError(403, "forbidden", f"role {user.role.value!r} cannot {action} station batches")
+        own = user.organisation or user.username
+        raise ApiError(
+            403,
+            "forbidden",
+            f"a station account may only {action} batches of its own organisation ({own!r}), not of {station!r}",
+        )
+    raise ApiError(
+        403,
+        "forbidden",
+        f"station {station!r} is outside the organisation scope of {user.username!r} "
+        f"({user.organisation or 'none set'!r}): only the stations of its subtree",
+    )
 
 
 def _registry(state: AppState) -> BatchRegistry:
@@ -121,98 +120,6 @@ def _fetch(state: AppState, url: str, filename: str | None) -> tuple[bytes, str 
     return fetched.content, filename or fetched.filename, fetched.media_type
 
 
-def _receive(
-    state: AppState,
-    store: Store,
-    pipeline: Pipeline | None,
-    registry: BatchRegistry,
-    record: BatchRecord,
-    content: bytes,
-    sheet: str | None,
-) -> BatchRecord:
-    """Read, store and process a claimed batch; its record is saved with the outcome."""
-    name = record.filename or f"the {record.kind} upload"
-    read: list[IngestReport] = []  # the file was read: later errors come from processing, not from the upload
-
-    def has_rows(report: IngestReport) -> None:
-        if report.rows == 0:
-            message = f"{name} has no data rows (a header row alone, or only blank and footer rows)"
-            raise _UploadUnreadable(ValueError(message), message, "empty_batch")
-        read.append(report)
-
-    try:
-        with spooled_feed(content, record.kind) as path:
-            try:
-                outcome = state.submission(store, pipeline).path(
-                    path,
-                    source=station_source(record.station),
-                    source_type=SourceType.station_report,
-                    sheet=sheet,
-                    check=has_rows,
-                    fixed_source=True,  # a batch's rows come from its station, whatever source they name
-                )
-            except (FeedError, ValueError) as exc:
-                if read:
-                    raise
-                raise _UploadUnreadable(exc, _display(exc, path, name)) from None
-        assert outcome.ingest is not None
-        report = outcome.ingest
-        record.document_ids = outcome.document_ids
-        record.processed, record.risks, record.candidates = outcome.processed, outcome.risks, outcome.candidates
-    except _UploadUnreadable:
-        registry.discard(record.id)
-        raise
-    except Exception as exc:
-        record.status, record.error = "failed", f"{type(exc).__name__}: {exc}"
-        record.finished_at = _finished()
-        registry.save(record)
-        raise
-    record.form = report.form
-    record.rows = report.rows
-    record.accepted = report.accepted
-    record.duplicates = report.duplicates
-    record.rejected = len(report.rejected)
-    record.rejections = [
-        {"row": r.row, "field": r.field, "reason": r.reason} for r in report.rejected[:MAX_STORED_REJECTIONS]
-    ]
-    record.rejections_truncated = len(report.rejected) > MAX_STORED_REJECTIONS
-    record.warnings = [
-        {"row": w.row, "field": w.field, "reason": w.reason} for w in report.warnings[:MAX_STORED_REJECTIONS]
-    ]
-    valid = report.accepted + report.duplicates
-    record.status = "done" if not report.rejected else "partial" if valid else "rejected"
-    record.finished_at = _finished()
-    registry.save(record)
-    return record
-
-
-def _finished() -> str:
-    return datetime.now(UTC).isoformat()
-
-
-class _UploadUnreadable(Exception):
-    """The upload as a whole could not be read; the message names the upload, not the spooled file."""
-
-    def __init__(self, error: FeedError | ValueError, message: str, code: str | None = None) -> None:
-        super().__init__(message)
-        self.error = error
-        self._code = code
-
-    @property
-    def status(self) -> int:
-        if isinstance(self.error, UnsupportedFileType):
-            return 415
-        return 400 if isinstance(self.error, FeedError) else 422
-
-    @property
-    def code(self) -> str:
-        return self._code or str(getattr(self.error, "code", "invalid_upload"))
-
-
-def _display(error: Exception, path: FilePath, name: str) -> str:
-    return str(error).replace(str(path), name).replace(path.name, name)
-
-
 def _answer(record: BatchRecord, *, replayed: bool) -> JSONResponse:
     if record.status == "rejected":
         raise ApiError(
@@ -250,6 +157,7 @@ async def post_batch(
     state: StateDep,
     store: StoreDep,
     user: CurrentUserDep,
+    db: ReviewDBDep,
     fmt: Annotated[str | None, Query(alias="format", max_length=10, description="jsonl, csv, tsv or xlsx")] = None,
     filename: Annotated[str | None, Query(max_length=255, description="the file's name (its extension)")] = None,
     sheet: Annotated[str | None, Query(max_length=100, description="XLSX worksheet to read")] = None,
@@ -258,7 +166,7 @@ async def post_batch(
         str | None, Query(max_length=2_000, description="fetch the file from this public http(s) address instead")
     ] = None,
 ) -> JSONResponse:
-    _authorise(user, station, "send")
+    _authorise(user, db, station, "send")
     if url is not None:
         content, name, media_type = await run_in_threadpool(_fetch, state, url, filename)
     else:
@@ -271,10 +179,9 @@ async def post_batch(
         raise ApiError(415, exc.code, str(exc)) from None
     if sheet is not None and kind != "xlsx":
         raise ApiError(422, "invalid_request", "?sheet= applies to XLSX uploads only")
-    registry = await run_in_threadpool(_registry, state)
-    sha = content_sha256(content)
+    intake = await run_in_threadpool(state.intake, store)
     record, created = await run_in_threadpool(
-        registry.claim, station, sha, kind, filename=name, submitted_by=user.username
+        lambda: intake.claim(station, content, kind, filename=name, submitted_by=user.username, sheet=sheet)
     )
     if not created:
         return _answer(record, replayed=True)
@@ -282,11 +189,11 @@ async def post_batch(
         # Build the pipeline first: if it cannot be built, nothing is stored half-done.
         pipeline = await get_pipeline(state) if process else None
     except ApiError:
-        await run_in_threadpool(registry.discard, record.id)
+        await run_in_threadpool(intake.discard, record)
         raise
     try:
-        record = await run_in_threadpool(_receive, state, store, pipeline, registry, record, content, sheet)
-    except _UploadUnreadable as exc:
+        record = await state.run_write(intake.receive, record, pipeline)
+    except UploadUnreadable as exc:
         raise ApiError(exc.status, exc.code, str(exc)) from None
     return _answer(record, replayed=False)
 
@@ -296,10 +203,11 @@ async def list_batches(
     station: StationPath,
     state: StateDep,
     user: CurrentUserDep,
+    db: ReviewDBDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: OffsetQuery = 0,
 ) -> dict[str, Any]:
-    _authorise(user, station, "see")
+    _authorise(user, db, station, "see")
     registry = await run_in_threadpool(_registry, state)
     records, total = await run_in_threadpool(lambda: registry.list(station, limit=limit, offset=offset))
     return {
@@ -317,8 +225,9 @@ async def get_batch(
     batch_id: Annotated[str, Path(min_length=1, max_length=64)],
     state: StateDep,
     user: CurrentUserDep,
+    db: ReviewDBDep,
 ) -> dict[str, Any]:
-    _authorise(user, station, "see")
+    _authorise(user, db, station, "see")
     registry = await run_in_threadpool(_registry, state)
     record = await run_in_threadpool(registry.get, batch_id, station)
     if record is None:

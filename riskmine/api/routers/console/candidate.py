@@ -10,6 +10,7 @@ from fastapi.responses import Response
 from riskmine.api.console_views import (
     MEASURE,
     SCOPE,
+    Neighbourhood,
     deadline_view,
     decisions_of,
     evidence_rows,
@@ -23,7 +24,7 @@ from riskmine.api.labels import RISK_LEVEL, STATUS, WARNING_COLOR, label
 from riskmine.api.routers.console import pagekit
 from riskmine.api.svg import weekly_trend_chart
 from riskmine.api.views import candidate_url
-from riskmine.review import workflow
+from riskmine.review import visibility, workflow
 from riskmine.review.repository import ReviewRepository
 from riskmine.review.users import User
 from riskmine.review.workflow import MAX_COMMENT_CHARS, MAX_RATIONALE_CHARS
@@ -59,6 +60,13 @@ def _decide_context(user: User, cand: CandidateRisk) -> dict[str, Any]:
     }
 
 
+def _neighbourhood(request: Request, db: ReviewRepository, user: User, cand: CandidateRisk) -> Neighbourhood:
+    """The candidate's graph neighbourhood as the user's organisation scope sees it."""
+    scoped = visibility.source_scope(db, user)
+    sees = None if scoped.everything else scoped.sees
+    return neighbourhood(cand, request.app.state.riskmine.settings, sees=sees)
+
+
 def candidate_context(
     request: Request, store: Store, db: ReviewRepository, user: User, cand: CandidateRisk
 ) -> dict[str, Any]:
@@ -74,7 +82,7 @@ def candidate_context(
         "scope_labels": SCOPE,
         "trend_chart": weekly_trend_chart(cand.counts_by_week),
         "regions": region_bars(cand),
-        "hood": neighbourhood(cand, request.app.state.riskmine.settings),
+        "hood": _neighbourhood(request, db, user, cand),
         "evidence": evidence_rows(cand, store),
         "decisions": decisions_of(store, cand.id),
         "comments": workflow.list_comments(store, db, cand.id, user) if pagekit.reads_review(user) else [],

@@ -8,15 +8,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from riskmine.api.deps import OptionalUserDep, ReviewDBDep, StoreDep
-from riskmine.api.filters import build_filters
+from riskmine.api.filters import build_filters, within_sources
 from riskmine.api.labels import HAZARD, SOURCE_TYPE
 from riskmine.api.render import signal_excerpt
 from riskmine.api.routers.console import pagekit
 from riskmine.api.views import document_url, signal_url
-from riskmine.review import orgs
-from riskmine.review.roles import STATION, role_name
+from riskmine.review import visibility
 from riskmine.schema import HazardType, SourceType
-from riskmine.schema.enums import STATION_SOURCE_PREFIX
 from riskmine.store.base import Collection, StoreError
 
 router = APIRouter()
@@ -48,10 +46,8 @@ def signals_page(
     notice = None
     items: list[Any] = []
     total = 0
-    filters = build_filters(**chosen)
-    if role_name(user.role) == STATION:
-        # a station searches its own organisation's submissions only
-        filters["source"] = sorted(orgs.scope_for(db, user).sources) or [STATION_SOURCE_PREFIX]
+    # a user searches the signals of its organisation scope only (a station: its own submissions)
+    filters = within_sources(build_filters(**chosen), visibility.visible_sources(store, db, user))
     try:
         result = store.query(
             Collection.signals,

@@ -8,10 +8,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from riskmine.api.console_views import BATCH_STATUS, station_documents
-from riskmine.api.deps import OptionalUserDep, StateDep, StoreDep
+from riskmine.api.deps import OptionalUserDep, ReviewDBDep, StateDep, StoreDep
 from riskmine.api.errors import ApiError
 from riskmine.api.routers.console import pagekit
 from riskmine.feeds.batches import open_batch_registry
+from riskmine.review import visibility
 from riskmine.review.roles import Role
 from riskmine.schema.enums import station_source
 
@@ -25,17 +26,20 @@ def station_page(
     request: Request,
     state: StateDep,
     store: StoreDep,
+    db: ReviewDBDep,
     user: OptionalUserDep,
     station: str | None = None,
     page: str | None = None,
 ) -> Response:
     """A station's batches and submitted documents with their outcomes. A station account sees its own
-    organisation's; admins and analysts choose the station."""
+    organisation's; admins and analysts choose among the stations of their organisation scope."""
     if user is None:
         return pagekit.login_redirect(request)
     if user.role not in STATION_ROLES:
         raise ApiError(403, "forbidden", f"role {user.role.value!r} cannot see station submissions")
     name = (user.organisation or user.username) if user.role is Role.station else pagekit.text_param(station)
+    if name and not visibility.source_scope(db, user).sees_station(name):
+        raise ApiError(403, "forbidden", f"station {name!r} is outside the organisation scope of {user.username!r}")
     number = pagekit.page_number(page)
     batches: list[Any] = []
     batch_total = 0
