@@ -55,6 +55,9 @@ INTERRUPTED_WITHOUT_UPLOAD = "上传在接收过程中中断且未保留原文�
 class UploadUnreadable(RiskmineError):
     """The upload as a whole could not be read (nothing was stored); the message names the upload."""
 
+    code = "invalid_upload"
+    status = 422
+
     def __init__(self, message: str, *, code: str = "invalid_upload", status: int = 422) -> None:
         super().__init__(message)
         self.code = code
