@@ -167,6 +167,9 @@ def serve(var_dir: Path, port: int, workers: int) -> subprocess.Popen[bytes]:
     }
     cmd = [sys.executable, "-m", "uvicorn", "riskmine.api.app:create_app", "--factory"]
     cmd += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log"]
+    # keep idle connections open longer than the load generator pauses between phases (an idle connection
+    # closed by the server under the client is a ReadError on its next request)
+    cmd += ["--timeout-keep-alive", "120"]
     cmd += ["--workers", str(workers)]
     return subprocess.Popen(cmd, env=env)
 

@@ -176,9 +176,10 @@ def _process(settings: Settings, store: Store, ids: list[str] | None, workers: i
     if workers > 1:
         from riskmine.parallel import ConfiguredStages, ParallelProcessingError, ParallelProcessor
 
-        processor = ParallelProcessor(ConfiguredStages(settings), workers)
-        errors = (ParallelProcessingError,)
-        label = f"process ({workers} workers)"
+        parallel = ParallelProcessor(ConfiguredStages(settings), workers)
+        if todo:
+            parallel.start()  # the workers load their models while this process reads the documents
+        processor, errors, label = parallel, (ParallelProcessingError,), f"process ({workers} workers)"
     else:
         processor, label = SerialProcessor(_pipeline(settings, store)), "process"
     submission = Submission(store, processor, batch_size=settings.batch_size, settings=settings)
@@ -190,6 +191,8 @@ def _process(settings: Settings, store: Store, ids: list[str] | None, workers: i
         except errors as exc:
             console.print(f"[red]error[/red] {exc}")
             raise typer.Exit(code=1) from None
+        finally:
+            submission.close()  # the worker pool, if any
     rep = outcome.process
     if todo and rep is not None:
         out.print(
@@ -242,12 +245,15 @@ def analyze(
 def serve(
     host: Annotated[str | None, typer.Option(help="default RISKMINE_HOST or 127.0.0.1")] = None,
     port: Annotated[int | None, typer.Option(help="default RISKMINE_PORT or 8000")] = None,
+    workers: Annotated[
+        int, typer.Option(min=1, max=64, help="server processes (reads scale with them; writes take turns)")
+    ] = 1,
 ) -> None:
     """Serve the API and the review console."""
-    _serve(get_settings(), host, port)
+    _serve(get_settings(), host, port, workers)
 
 
-def _serve(settings: Settings, host: str | None, port: int | None) -> None:
+def _serve(settings: Settings, host: str | None, port: int | None, workers: int = 1) -> None:
     import uvicorn
 
     from riskmine.api.app import create_app
@@ -255,13 +261,27 @@ def _serve(settings: Settings, host: str | None, port: int | None) -> None:
 
     h, p = host or settings.host, port or settings.port
     try:
-        application = create_app(settings)
+        application = create_app(settings)  # also checks the settings before any worker starts
     except InsecureSecretError as exc:
         console.print(f"[red]refusing to start[/red]: {exc}")
         raise typer.Exit(code=2) from None
-    out.print(f"riskmine serving on [bold]http://{h}:{p}/[/bold]  (API docs: http://{h}:{p}/docs)")
+    processes = f", {workers} processes" if workers > 1 else ""
+    out.print(f"riskmine serving on [bold]http://{h}:{p}/[/bold]  (API docs: http://{h}:{p}/docs){processes}")
     # proxy_headers off: uvicorn would believe X-Forwarded-For from loopback; the app trusts RISKMINE_TRUSTED_PROXIES
-    uvicorn.run(application, host=h, port=p, log_level="warning", proxy_headers=False)
+    if workers == 1:
+        uvicorn.run(application, host=h, port=p, log_level="warning", proxy_headers=False)
+        return
+    # each process builds its app from the same RISKMINE_* environment; one write at a time across them
+    # (riskmine.store.locks), and a batch or journal a killed process left is finished by the others' recovery
+    uvicorn.run(
+        "riskmine.api.app:create_app",
+        factory=True,
+        workers=workers,
+        host=h,
+        port=p,
+        log_level="warning",
+        proxy_headers=False,
+    )
 
 
 @app.command()

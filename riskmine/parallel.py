@@ -6,33 +6,50 @@ How a run goes (``riskmine process --workers N``):
   go to the workers; an order-dependent stage (:data:`SEQUENTIAL_STAGES`: ``dedup``,
   whose answer for a document depends on every document seen before it) runs in the
   parent, on the batches in document order;
-* N worker processes (``spawn``: no state inherited from the parent) each build their
-  stages once, in the pool initializer, so models and lexicons load once per worker;
-* the parent reads batches of documents from the store, sends them to the workers,
-  applies the sequential steps in order, and writes the signals itself (so SQLite has a
-  single writer), batch after batch in document order. At most ``2 × N`` batches are in
-  flight, which bounds memory;
+* when the stages' declared contracts allow it (the later parallel stages neither read
+  nor write what the order-dependent stage writes), the order-dependent stage is
+  **hoisted** after them: each batch then makes one trip to a worker, which runs every
+  parallel stage and keeps a copy of the fields the order-dependent stage reads that a
+  later stage overwrites (``normalized_text``, which ``tag`` may fill). The parent runs
+  the order-dependent stage on a view of each signal with those fields as they were at
+  its place in the pipeline, and copies its writes back: the same answer as in place;
+* the **pool lives as long as the processor**: N worker processes (``spawn``: no state
+  inherited from the parent) each build their stages once, in the pool initializer, so
+  models and lexicons load once per worker, and serve every batch of every
+  :meth:`ParallelProcessor.process_documents` call until :meth:`ParallelProcessor.close`
+  (the processor is a context manager). :meth:`ParallelProcessor.start` starts them
+  early, so that loading overlaps the parent's own work;
+* the parent reads batches of documents from the store, hands them to the pool (a free
+  worker takes the next batch, so each gets work in proportion to its speed), applies the
+  order-dependent steps in order as results come back, and writes the signals itself (so
+  SQLite has a single writer), batch after batch in document order. At most ``2 × N + 1``
+  batches are in flight, which bounds memory;
 * results are the same as a one-process run over the same batches: the batches are the
   same, each parallel stage only sees its batch, and the order-dependent stages see the
   batches in the same order;
 * an exception in a stage is re-raised as :class:`ParallelProcessingError` naming the
-  batch; a worker that dies (killed, out of memory) raises :class:`WorkerCrashError`.
-  Either way, batches written before stay written and the rest stay pending, so running
-  ``riskmine process`` again finishes the job.
+  batch; a worker that dies (killed, out of memory) raises :class:`WorkerCrashError` and
+  the broken pool is dropped (the next call starts a fresh one). Either way, batches
+  written before stay written and the rest stay pending (no batch is half-written), so
+  running ``riskmine process`` again finishes the job.
+
+(``multiprocessing.Pool.imap_unordered`` would hand out batches the same way, but it hangs
+for ever when a worker is killed; :class:`~concurrent.futures.ProcessPoolExecutor` notices.)
 """
 
 from __future__ import annotations
 
+import copy
 import multiprocessing
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from riskmine.nlp.base import BoundStage, StageContext, build_stage
+from riskmine.nlp.base import BoundStage, StageContext, build_stage, field_root, registered
 from riskmine.pipeline import Pipeline, StageSpec, load_config
 from riskmine.processing import ProcessReport, pending_document_ids, store_signals
 from riskmine.schema import RawDocument, Signal
@@ -42,6 +59,8 @@ from riskmine.store.base import Collection, Store
 
 # Stages whose result for a document depends on the documents processed before it.
 SEQUENTIAL_STAGES = frozenset({"dedup"})
+
+Contract = tuple[tuple[str, ...], tuple[str, ...]]  # a stage's declared (reads, writes)
 
 
 class ParallelProcessingError(RiskmineError, RuntimeError):
@@ -59,6 +78,10 @@ class StagePlan(Protocol):
     def names(self) -> list[str]: ...
 
     def build(self, names: Sequence[str], store: Store | None) -> list[BoundStage]: ...
+
+    def contracts(self) -> dict[str, Contract]:
+        """The declared reads and writes of the stages it knows (a stage left out is never reordered)."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -79,11 +102,18 @@ class ConfiguredStages:
         ctx = StageContext(settings=self.settings, store=store)
         return [build_stage(s.name, ctx, s.options) for s in self._specs() if s.name in wanted]
 
+    def contracts(self) -> dict[str, Contract]:
+        return {name: (reg.reads, reg.writes) for name, reg in registered().items()}
+
 
 @dataclass(frozen=True)
 class Step:
     names: tuple[str, ...]
     parallel: bool
+    # parallel step: (position in names, fields) — copies of these fields taken before that stage runs;
+    # sequential step: the index of the capture (in its parallel step's list) its view is built from
+    captures: tuple[tuple[int, tuple[str, ...]], ...] = ()
+    view: int | None = None
 
 
 def plan_steps(names: Sequence[str], sequential: frozenset[str] = SEQUENTIAL_STAGES) -> list[Step]:
@@ -103,25 +133,83 @@ def plan_steps(names: Sequence[str], sequential: frozenset[str] = SEQUENTIAL_STA
     return steps
 
 
+def _roots(fields: Sequence[str]) -> set[str]:
+    return {field_root(f) for f in fields}
+
+
+def hoisted_steps(
+    names: Sequence[str], contracts: Mapping[str, Contract], sequential: frozenset[str] = SEQUENTIAL_STAGES
+) -> list[Step] | None:
+    """One parallel step with every parallel stage, then the sequential stages in order (each on a view of
+    the signals as they were at its place); None when the declared contracts do not allow it."""
+    if not any(n in sequential for n in names) or any(n not in contracts for n in names):
+        return None
+    parallel = [n for n in names if n not in sequential]
+    captures: list[tuple[int, tuple[str, ...]]] = []
+    for i, name in enumerate(names):
+        if name not in sequential:
+            continue
+        reads, writes = (_roots(f) for f in contracts[name])
+        later = [n for n in names[i + 1 :] if n not in sequential]
+        for other in later:
+            o_reads, o_writes = (_roots(f) for f in contracts[other])
+            if writes & (o_reads | o_writes):
+                return None  # a later stage needs (or overwrites) what this one writes
+        overwritten = set().union(*(_roots(contracts[o][1]) for o in later)) if later else set()
+        position = sum(1 for n in names[:i] if n not in sequential)
+        captures.append((position, tuple(sorted(reads & overwritten))))
+    steps = [Step(tuple(parallel), True, tuple(captures))] if parallel else []
+    seq = [n for n in names if n in sequential]
+    steps.extend(Step((n,), False, view=k if parallel else None) for k, n in enumerate(seq))
+    return steps
+
+
 # --- the worker side ------------------------------------------------------------------
 
-_WORKER_STEPS: dict[int, Pipeline] = {}
+_WORKER_STEPS: dict[int, list[tuple[Pipeline, tuple[str, ...] | None]]] = {}
+_WORKER_STARTUP = 0.0
+
+Captured = list[list[dict[str, Any]]]  # per capture, per signal: the fields copied
+StepResult = tuple[list[Signal], Captured, dict[str, float]]
 
 
 def _init_worker(plan: StagePlan, steps: list[Step]) -> None:
-    """Build this worker's stages once (models, lexicons), grouped by step."""
+    """Build this worker's stages once (models, lexicons), grouped by step and cut where fields are captured."""
+    global _WORKER_STARTUP
+    t0 = time.perf_counter()
     wanted = [n for step in steps if step.parallel for n in step.names]
     built = {s.name: s for s in plan.build(wanted, None)}
     for i, step in enumerate(steps):
-        if step.parallel:
-            _WORKER_STEPS[i] = Pipeline([built[n] for n in step.names if n in built])
+        if not step.parallel:
+            continue
+        cuts = dict(step.captures)
+        parts: list[tuple[Pipeline, tuple[str, ...] | None]] = []
+        start = 0
+        for pos in [*sorted(cuts), len(step.names)]:
+            stages = [built[n] for n in step.names[start:pos] if n in built]
+            parts.append((Pipeline(stages), cuts.get(pos)))
+            start = pos
+        _WORKER_STEPS[i] = parts
+    _WORKER_STARTUP = time.perf_counter() - t0
 
 
-def _run_step(step: int, batch: list[Signal]) -> tuple[list[Signal], dict[str, float]]:
-    pipeline = _WORKER_STEPS[step]
-    pipeline.timings.clear()
-    out = pipeline.run(batch)
-    return out, dict(pipeline.timings)
+def _ready() -> float:
+    """A no-op task that makes a worker start (and says how long building its stages took)."""
+    return _WORKER_STARTUP
+
+
+def _run_step(step: int, batch: list[Signal] | list[RawDocument]) -> StepResult:
+    signals = [Signal.from_document(d) if isinstance(d, RawDocument) else d for d in batch]
+    captured: Captured = []
+    timings: dict[str, float] = {}
+    for pipeline, capture in _WORKER_STEPS[step]:
+        pipeline.timings.clear()
+        signals = pipeline.run(signals)
+        for name, sec in pipeline.timings.items():
+            timings[name] = timings.get(name, 0.0) + sec
+        if capture is not None:
+            captured.append([{f: copy.deepcopy(getattr(s, f)) for f in capture} for s in signals])
+    return signals, captured, timings
 
 
 # --- the parent side ------------------------------------------------------------------
@@ -132,9 +220,10 @@ class _Batch:
     number: int
     ids: Sequence[str]
     originals: dict[str, str]
-    signals: list[Signal]
+    signals: list[Signal] | list[RawDocument]  # documents until the first step has run
     step: int = 0
-    future: Future[tuple[list[Signal], dict[str, float]]] | None = None
+    future: Future[StepResult] | None = None
+    captured: Captured = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     error: ParallelProcessingError | None = None  # raised when the batch's turn to be written comes
 
@@ -143,8 +232,17 @@ def _context() -> Any:
     return multiprocessing.get_context("spawn")
 
 
+def _signals(batch: _Batch) -> list[Signal]:
+    return [Signal.from_document(d) if isinstance(d, RawDocument) else d for d in batch.signals]
+
+
 class ParallelProcessor:
-    """Runs a :class:`StagePlan` over stored documents with `workers` processes (see the module notes)."""
+    """Runs a :class:`StagePlan` over stored documents with `workers` processes (see the module notes).
+
+    The worker pool is started on first use (or by :meth:`start`) and kept for every later call until
+    :meth:`close`; use the processor as a context manager. ``hoist`` False keeps every order-dependent
+    stage in its place (a round trip to the workers on each side of it).
+    """
 
     def __init__(
         self,
@@ -152,12 +250,61 @@ class ParallelProcessor:
         workers: int,
         *,
         sequential: frozenset[str] = SEQUENTIAL_STAGES,
+        hoist: bool = True,
     ) -> None:
         if workers < 1:
             raise ValueError(f"workers must be at least 1 (got {workers})")
         self.plan = plan
         self.workers = workers
-        self.steps = plan_steps(plan.names(), sequential)
+        names = plan.names()
+        hoisted = hoisted_steps(names, plan.contracts(), sequential) if hoist else None
+        self.hoisted = hoisted is not None
+        self.steps = hoisted if hoisted is not None else plan_steps(names, sequential)
+        self._pool: ProcessPoolExecutor | None = None
+        self._warmup: list[Future[float]] = []
+        self._parent: dict[int, Pipeline] | None = None
+        self._parent_store: Store | None = None
+        # where the last call's time went in the parent (seconds): see bench/parallel_process.py
+        self.profile: dict[str, float] = {}
+
+    # -- the pool
+
+    def start(self) -> ParallelProcessor:
+        """Start the workers now (they build their stages while the caller goes on); idempotent."""
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(
+                max_workers=self.workers,
+                mp_context=_context(),
+                initializer=_init_worker,
+                initargs=(self.plan, self.steps),
+            )
+            self._warmup = [self._pool.submit(_ready) for _ in range(self.workers)]
+        return self
+
+    def close(self) -> None:
+        """Stop the workers (waits for them to exit); the next call would start new ones."""
+        pool, self._pool, self._warmup = self._pool, None, []
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def __enter__(self) -> ParallelProcessor:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _sequential(self, store: Store) -> dict[int, Pipeline]:
+        """The order-dependent stages, built once per store in the parent (they keep their memory across calls)."""
+        if self._parent is None or self._parent_store is not store:
+            names = [n for s in self.steps if not s.parallel for n in s.names]
+            built = {s.name: s for s in self.plan.build(names, store)} if names else {}
+            self._parent = {
+                i: Pipeline([built[n] for n in s.names]) for i, s in enumerate(self.steps) if not s.parallel
+            }
+            self._parent_store = store
+        return self._parent
+
+    # -- a run
 
     def process_documents(
         self,
@@ -169,34 +316,26 @@ class ParallelProcessor:
     ) -> ProcessReport:
         """Process the documents (default: all not yet processed) and store their signals."""
         t0 = time.perf_counter()
+        prof = self.profile = dict.fromkeys(("read", "sequential", "write", "idle", "startup"), 0.0)
         ids = list(document_ids) if document_ids is not None else pending_document_ids(store)
         report = ProcessReport()
         if not ids:
             return report
+        pool = self.start()._pool
+        assert pool is not None
         chunks = deque(ids[i : i + batch_size] for i in range(0, len(ids), batch_size))
-        seq_names = [n for s in self.steps if not s.parallel for n in s.names]
-        seq_stages = {s.name: s for s in self.plan.build(seq_names, store)} if seq_names else {}
-        parent = {i: Pipeline([seq_stages[n] for n in s.names]) for i, s in enumerate(self.steps) if not s.parallel}
+        parent = self._sequential(store)
         next_in_order = {i: 0 for i in parent}  # the batch number each sequential step takes next
-        pool = ProcessPoolExecutor(
-            max_workers=self.workers,
-            mp_context=_context(),
-            initializer=_init_worker,
-            initargs=(self.plan, self.steps),
-        )
         pending: deque[_Batch] = deque()
         number = 0
         try:
             while chunks or pending:
-                while chunks and len(pending) < 2 * self.workers:
+                while chunks and len(pending) < 2 * self.workers + 1:
+                    t = time.perf_counter()
                     chunk = chunks.popleft()
                     docs: list[RawDocument] = store.get_many(Collection.documents, chunk)
-                    batch = _Batch(
-                        number,
-                        chunk,
-                        {d.id: d.model_dump_json() for d in docs},
-                        [Signal.from_document(d) for d in docs],
-                    )
+                    batch = _Batch(number, chunk, {d.id: d.model_dump_json() for d in docs}, docs)
+                    prof["read"] += time.perf_counter() - t
                     number += 1
                     pending.append(batch)
                 moved = False
@@ -205,17 +344,28 @@ class ParallelProcessor:
                 if pending and pending[0].error is not None:
                     raise pending[0].error  # every batch before it is written
                 while pending and pending[0].step == len(self.steps) and pending[0].future is None:
+                    t = time.perf_counter()
                     done = pending.popleft()
                     self._write(store, done, report)
+                    prof["write"] += time.perf_counter() - t
                     if progress:
                         progress(len(done.signals))
                     moved = True
                 if not moved:
                     running = [b.future for b in pending if b.future is not None]
                     if running:
+                        t = time.perf_counter()
                         wait(running, timeout=1.0, return_when=FIRST_COMPLETED)
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+                        prof["idle"] += time.perf_counter() - t
+        except BaseException as exc:
+            for batch in pending:
+                if batch.future is not None:
+                    batch.future.cancel()
+            if isinstance(exc, WorkerCrashError):
+                self.close()  # a dead worker broke the pool: the next call starts a fresh one
+            raise
+        done_warmup = [f.result() for f in self._warmup if f.done() and f.exception() is None]
+        prof["startup"] = max(done_warmup, default=0.0)
         report.seconds = time.perf_counter() - t0
         return report
 
@@ -234,12 +384,11 @@ class ParallelProcessor:
             if not batch.future.done():
                 return False
             try:
-                batch.signals, timings = self._result(batch)
+                batch.signals, batch.captured, timings = self._result(batch)
             except ParallelProcessingError as exc:  # kept until the batches before it are written
                 batch.error, batch.future = exc, None
                 return True
-            for name, sec in timings.items():
-                batch.timings[name] = batch.timings.get(name, 0.0) + sec
+            self._add_timings(batch, timings)
             batch.future = None
             batch.step += 1
             moved = True
@@ -253,17 +402,37 @@ class ParallelProcessor:
                 continue
             if next_in_order[batch.step] != batch.number:
                 return moved  # an earlier batch has not passed this step yet
-            pipeline = parent[batch.step]
-            pipeline.timings.clear()
-            batch.signals = pipeline.run(batch.signals)
-            for name, sec in pipeline.timings.items():
-                batch.timings[name] = batch.timings.get(name, 0.0) + sec
+            t = time.perf_counter()
+            self._run_sequential(batch, step, parent[batch.step])
+            self.profile["sequential"] += time.perf_counter() - t
             next_in_order[batch.step] += 1
             batch.step += 1
             moved = True
         return moved
 
-    def _result(self, batch: _Batch) -> tuple[list[Signal], dict[str, float]]:
+    @staticmethod
+    def _add_timings(batch: _Batch, timings: dict[str, float]) -> None:
+        for name, sec in timings.items():
+            batch.timings[name] = batch.timings.get(name, 0.0) + sec
+
+    def _run_sequential(self, batch: _Batch, step: Step, pipeline: Pipeline) -> None:
+        signals = _signals(batch)
+        pipeline.timings.clear()
+        if step.view is None:
+            batch.signals = pipeline.run(signals)
+        else:  # hoisted: run on the signals as they were at the stage's place, then take its writes
+            views = [s.model_copy(update=c) for s, c in zip(signals, batch.captured[step.view], strict=True)]
+            views = pipeline.run(views)
+            if len(views) != len(signals):
+                raise ParallelProcessingError(f"stage {step.names} returned {len(views)} of {len(signals)} signals")
+            writes = {field_root(w) for st in pipeline.stages for w in st.writes}
+            for sig, view in zip(signals, views, strict=True):
+                for name in writes:
+                    setattr(sig, name, getattr(view, name))
+            batch.signals = signals
+        self._add_timings(batch, pipeline.timings)
+
+    def _result(self, batch: _Batch) -> StepResult:
         assert batch.future is not None
         where = f"batch {batch.number + 1} (documents {batch.ids[0]} … {batch.ids[-1]})"
         try:
@@ -278,6 +447,6 @@ class ParallelProcessor:
 
     @staticmethod
     def _write(store: Store, batch: _Batch, report: ProcessReport) -> None:
-        store_signals(store, batch.signals, batch.originals, report)
+        store_signals(store, _signals(batch), batch.originals, report)
         for name, sec in batch.timings.items():
             report.stage_seconds[name] = report.stage_seconds.get(name, 0.0) + sec

@@ -22,9 +22,8 @@ A submission without a processor only stores (the crawler: processing follows th
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterable, Sequence
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -44,6 +43,7 @@ from riskmine.schema import RawDocument, SourceType
 from riskmine.settings import Settings
 from riskmine.store.base import Collection, DuplicatePolicy, Store
 from riskmine.store.journal import JournalEntry, WorkJournal
+from riskmine.store.locks import write_lock_for
 
 Progress = Callable[[int], None]
 
@@ -106,8 +106,9 @@ class Outcome:
 class Submission:
     """Submit rows, feed files or documents into ``store``, then process, refresh and update the graph.
 
-    ``processor`` None stores only. ``lock`` (the API's write lock) is held for the whole of each
-    submission; ``priority`` and ``now`` reach the candidate refresh (the scenario runner's clock);
+    ``processor`` None stores only. ``lock`` is held for the whole of each submission: by default the var
+    dir's write lock (:mod:`riskmine.store.locks`: one writer at a time across threads and processes, the
+    API's included); ``priority`` and ``now`` reach the candidate refresh (the scenario runner's clock);
     ``settings`` say where the graph is kept and, unless ``priority`` is given, the analysts' budget.
     """
 
@@ -117,20 +118,26 @@ class Submission:
         processor: Processor | Pipeline | None = None,
         *,
         settings: Settings,
-        lock: threading.Lock | None = None,
+        lock: AbstractContextManager[Any] | None = None,
         batch_size: int = 256,
         priority: PriorityConfig | None = None,
     ) -> None:
         self.store = store
         self.processor: Processor | None = SerialProcessor(processor) if isinstance(processor, Pipeline) else processor
-        self.lock = lock
+        self.lock = lock if lock is not None else write_lock_for(settings.var_dir)
         self.batch_size = batch_size
         self.settings = settings
         # the analysts' review budget and scope thresholds: given, else from these settings
         self.priority = priority or config_from_settings(settings)
 
+    def close(self) -> None:
+        """Stop the processor's worker processes, if it keeps any (a ParallelProcessor's pool lives until then)."""
+        close = getattr(self.processor, "close", None)
+        if callable(close):
+            close()
+
     def _locked(self) -> AbstractContextManager[Any]:
-        return self.lock if self.lock is not None else nullcontext()
+        return self.lock
 
     @property
     def journal(self) -> WorkJournal:

@@ -15,12 +15,13 @@ from typing import Any
 
 import pytest
 
-from riskmine.nlp.base import BoundStage, StageContext, build_stage
+from riskmine.nlp.base import BoundStage, StageContext, build_stage, registered
 from riskmine.parallel import (
     ParallelProcessingError,
     ParallelProcessor,
     Step,
     WorkerCrashError,
+    hoisted_steps,
     plan_steps,
 )
 from riskmine.pipeline import Pipeline
@@ -64,6 +65,10 @@ class KeywordPlan:
                 out.append(build_stage(name, ctx))
         return out
 
+    def contracts(self) -> dict[str, tuple[tuple[str, ...], tuple[str, ...]]]:
+        known = {name: (reg.reads, reg.writes) for name, reg in registered().items()}
+        return {**known, "keywords": (("document",), ("hazards", "is_risk")), "explode": (("document",), ())}
+
 
 TEXTS = [
     "这个充电宝充电时外壳很烫，晚上突然起火了，差点烧到床单。",
@@ -106,6 +111,21 @@ def test_plan_steps_isolate_order_dependent_stages() -> None:
     assert plan_steps(["a", "b"], frozenset()) == [Step(("a", "b"), True)]
 
 
+def test_dedup_is_hoisted_after_the_stages_that_do_not_need_it() -> None:
+    contracts = {name: (reg.reads, reg.writes) for name, reg in registered().items()}
+    names = ["normalize", "denoise", "dedup", "segment", "tag", "classify", "grade"]
+    # tag may fill normalized_text, which dedup reads: a copy is taken where dedup stood
+    assert hoisted_steps(names, contracts) == [
+        Step(("normalize", "denoise", "segment", "tag", "classify", "grade"), True, ((2, ("normalized_text",)),)),
+        Step(("dedup",), False, view=0),
+    ]
+    # a later stage reading what dedup writes keeps it in place; so does a stage of unknown contract
+    needy = {**contracts, "spread": (("duplicate_group",), ("weight",))}
+    assert hoisted_steps(["normalize", "dedup", "spread"], needy) is None
+    assert hoisted_steps(["normalize", "dedup", "mystery"], contracts) is None
+    assert hoisted_steps(["normalize", "segment"], contracts) is None  # nothing to hoist
+
+
 def test_two_workers_give_the_same_signals_as_one_process(tmp_path: Path) -> None:
     docs = _documents(120)
     one = _store(tmp_path / "one.sqlite3", docs)
@@ -131,6 +151,38 @@ def test_two_workers_give_the_same_signals_as_one_process(tmp_path: Path) -> Non
         two.close()
 
 
+def test_one_pool_serves_several_submissions_like_serial_runs(tmp_path: Path) -> None:
+    docs = _documents(90)
+    one = _store(tmp_path / "one.sqlite3", docs)
+    two = _store(tmp_path / "two.sqlite3", docs)
+    three = _store(tmp_path / "three.sqlite3", docs)
+    ids = [d.id for d in docs]
+    parts = (ids[:50], ids[50:])  # the second submission meets near duplicates of the first
+    try:
+        plan = KeywordPlan(str(tmp_path / "var1"))
+        pipeline = Pipeline(plan.build(plan.names(), one))
+        for part in parts:
+            process_documents(one, pipeline, part, batch_size=16)
+        with ParallelProcessor(KeywordPlan(str(tmp_path / "var2")), 2) as processor:
+            assert processor.hoisted
+            pool = processor._pool
+            reports = [processor.process_documents(two, part, batch_size=16) for part in parts]
+            assert processor._pool is pool  # the workers started once
+        assert processor._pool is None
+        assert [r.processed for r in reports] == [50, 40]
+        assert _comparable(two) == _comparable(one)
+        # the order-dependent stage kept in place (two trips to the workers) gives the same again
+        with ParallelProcessor(KeywordPlan(str(tmp_path / "var3")), 2, hoist=False) as in_place:
+            assert not in_place.hoisted
+            for part in parts:
+                in_place.process_documents(three, part, batch_size=16)
+        assert _comparable(three) == _comparable(one)
+    finally:
+        one.close()
+        two.close()
+        three.close()
+
+
 def test_a_failing_stage_names_the_batch(tmp_path: Path) -> None:
     bad = RawDocument(source="test", source_type=SourceType.review, source_id="bad", text="这一条会触发异常的评论")
     docs = [*_documents(20), bad]
@@ -147,11 +199,17 @@ def test_a_failing_stage_names_the_batch(tmp_path: Path) -> None:
 def test_a_dead_worker_is_reported(tmp_path: Path) -> None:
     docs = [*_documents(6), RawDocument(source="t", source_type=SourceType.review, source_id="x", text="触发崩溃")]
     store = _store(tmp_path / "s.sqlite3", docs)
+    good = [d.id for d in docs[:6]]
     try:
-        with pytest.raises(WorkerCrashError, match="a worker process died"):
-            ParallelProcessor(KeywordPlan(str(tmp_path / "v")), 2).process_documents(
-                store, [d.id for d in docs], batch_size=4
-            )
+        with ParallelProcessor(KeywordPlan(str(tmp_path / "v")), 2) as processor:
+            with pytest.raises(WorkerCrashError, match="a worker process died"):
+                processor.process_documents(store, [d.id for d in docs], batch_size=4)
+            # nothing half-written: the first batch is stored whole or not at all, the crashing one not
+            written = {s.id for s in store.iterate(Collection.signals)}
+            assert written in (set(), set(good[:4]))
+            assert processor._pool is None  # the broken pool was dropped
+            rep = processor.process_documents(store, good, batch_size=4)  # a fresh pool finishes the job
+        assert rep.processed == 6 and {s.id for s in store.iterate(Collection.signals)} == set(good)
     finally:
         store.close()
 

@@ -15,6 +15,7 @@ from riskmine.review.users import UserStore
 from riskmine.settings import Settings
 from riskmine.station_intake import StationIntake
 from riskmine.store.base import Store
+from riskmine.store.locks import WriteLock, write_lock_for
 from riskmine.submission import Submission
 
 _T = TypeVar("_T")
@@ -29,8 +30,9 @@ class AppState:
     owns_store: bool = False
     _pipeline: Pipeline | None = field(default=None, repr=False)
     _pipeline_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-    # Ingest + processing + candidate refresh run one batch at a time.
-    write_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    # Ingest + processing + candidate refresh (and review changes) run one at a time: across this server's
+    # threads, its worker processes and any CLI run on the same var dir (riskmine.store.locks).
+    write_lock: WriteLock = field(init=False, repr=False)
     # Submissions run on threads of their own, not the pool every read shares: under read load a write
     # would otherwise queue for a thread behind all the reads (one runs at a time, under write_lock; a
     # second thread lets the next one read its body and wait at the lock).
@@ -51,6 +53,9 @@ class AppState:
             writes, self._writes = self._writes, None
         if writes is not None:
             writes.shutdown(wait=True)
+
+    def __post_init__(self) -> None:
+        self.write_lock = write_lock_for(self.settings.var_dir)
 
     @property
     def pipeline_loaded(self) -> bool:

@@ -14,13 +14,17 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from functools import lru_cache, partial
+from itertools import chain, repeat
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 from sklearn.pipeline import FeatureUnion
+from sklearn.preprocessing import normalize
 
 if TYPE_CHECKING:
     from riskmine.text.senses import Rules
@@ -233,3 +237,84 @@ def build_features(config: FeatureConfig) -> FeatureUnion:
         parts.append(("hazard_sense", sense))
         weights = {"char": 1.0, "word": 1.0, "hazard_sense": config.hazard_sense_weight}
     return FeatureUnion(parts, n_jobs=None, transformer_weights=weights or None)
+
+
+def transform(features: FeatureUnion, texts: Sequence[str]) -> sp.csr_matrix:
+    """``features.transform(texts)`` as a CSR matrix, the same numbers, about twice as fast.
+
+    scikit-learn cuts and counts each text's n-grams in Python loops (``_char_ngrams``,
+    ``CountVectorizer._count_vocab``), most of the baseline's time at serving. Here the fitted
+    TF-IDF parts cut character n-grams with one comprehension per length, look every n-gram
+    of the batch up at once (``map(vocabulary.get, …)``) and let scipy sum the repeats; the
+    weighting (sublinear tf, idf, l2 norm) and the union's weights are applied as
+    scikit-learn applies them, so the matrix is equal entry for entry. Other parts, and a
+    union of any other shape, go through scikit-learn.
+    """
+    texts = list(texts)
+    if not texts:
+        return sp.csr_matrix(features.transform(texts))
+    weights = features.transformer_weights or {}
+    blocks = []
+    for name, part in features.transformer_list:
+        if part is None or part == "drop":
+            continue
+        block = _tfidf(part, texts) if _plain_tfidf(part) else part.transform(texts)
+        if name in weights:
+            block = block * weights[name]
+        blocks.append(block)
+    return sp.csr_matrix(sp.hstack(blocks, format="csr"))
+
+
+def _plain_tfidf(part: Any) -> bool:
+    """A fitted TfidfVectorizer counting char or word n-grams, with no option the fast path does not repeat."""
+    return (
+        type(part) is TfidfVectorizer
+        and hasattr(part, "vocabulary_")
+        and part.analyzer in ("char", "word")
+        and not part.binary
+        and part.dtype == np.float64
+        and part.norm in ("l1", "l2", None)
+    )
+
+
+# scikit-learn's char analyser first folds runs of whitespace (sklearn.feature_extraction.text._white_spaces)
+_WHITE_SPACES = re.compile(r"\s\s+")
+
+
+def _char_analyzer(vec: TfidfVectorizer) -> Callable[[str], list[str]]:
+    """``vec.build_analyzer()`` for ``analyzer="char"``: the same n-grams, one comprehension per length."""
+    preprocess, decode = vec.build_preprocessor(), vec.decode
+    low, high = vec.ngram_range
+
+    def analyze(doc: str) -> list[str]:
+        text = _WHITE_SPACES.sub(" ", preprocess(decode(doc)))
+        size = len(text)
+        grams: list[str] = list(text) if low == 1 else []
+        for n in range(max(low, 2), min(high, size) + 1):
+            grams.extend([text[i : i + n] for i in range(size - n + 1)])
+        return grams
+
+    return analyze
+
+
+def _tfidf(vec: TfidfVectorizer, texts: list[str]) -> sp.csr_matrix:
+    analyze = _char_analyzer(vec) if vec.analyzer == "char" else vec.build_analyzer()
+    grams = [analyze(t) for t in texts]
+    lengths = np.fromiter(map(len, grams), dtype=np.int64, count=len(grams))
+    total = int(lengths.sum())
+    cols = np.fromiter(map(vec.vocabulary_.get, chain.from_iterable(grams), repeat(-1)), dtype=np.int64, count=total)
+    rows = np.repeat(np.arange(len(texts), dtype=np.int64), lengths)
+    known = cols >= 0
+    counts = sp.coo_matrix(
+        (np.ones(int(known.sum()), dtype=np.float64), (rows[known], cols[known])),
+        shape=(len(texts), len(vec.vocabulary_)),
+    ).tocsr()  # repeats summed
+    counts.sort_indices()
+    if vec.sublinear_tf:
+        np.log(counts.data, counts.data)
+        counts.data += 1.0
+    if vec.use_idf:
+        counts.data *= vec.idf_[counts.indices]
+    if vec.norm is not None:
+        counts = normalize(counts, norm=vec.norm, copy=False)
+    return counts

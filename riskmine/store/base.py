@@ -13,7 +13,7 @@ filtered, sorted or aggregated; any other name raises :class:`UnknownFieldError`
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -71,6 +71,11 @@ class UnknownFieldError(StoreError):
         super().__init__(f"{collection} has no indexed field {name!r}; known fields: {', '.join(sorted(known))}")
 
 
+class InvalidOmitError(StoreError):
+    code = "invalid_omit"
+    status = 400
+
+
 @dataclass(frozen=True)
 class Range:
     gte: datetime | float | int | str | None = None
@@ -80,6 +85,24 @@ class Range:
 
 
 Filters = Mapping[str, Any]
+
+
+def check_omit(collection: Collection, omit: Iterable[str] | None) -> tuple[str, ...]:
+    """The top-level fields a read may leave out (``query(omit=...)``), validated: each must be a field of the
+    collection's record type with a default, which the records read then carry in its place."""
+    if not omit:
+        return ()
+    if isinstance(omit, str):
+        raise InvalidOmitError(f"omit must be a collection of field names, not the string {omit!r}")
+    model = RECORD_TYPES[Collection(collection)]
+    names = tuple(dict.fromkeys(omit))
+    for name in names:
+        info = model.model_fields.get(name)
+        if info is None:
+            raise UnknownFieldError(str(collection), name, list(model.model_fields))
+        if info.is_required():
+            raise InvalidOmitError(f"{collection} field {name!r} has no default, so it cannot be omitted")
+    return names
 
 
 class TimeBucket(StrEnum):
@@ -138,9 +161,13 @@ class Store(Protocol):
         descending: bool = True,
         limit: int = 50,
         offset: int = 0,
+        omit: Iterable[str] | None = None,
     ) -> Page:
         """Matching records and their total. With `text` and no `sort`, by relevance;
-        else by `sort` (an indexed field or "time"), ties broken by id."""
+        else by `sort` (an indexed field or "time"), ties broken by id.
+
+        `omit` names top-level fields a list view does not need (see :func:`check_omit`): the backend leaves
+        them out of what it reads and parses, and each record carries the field's default instead."""
         ...
 
     def iterate(
@@ -166,5 +193,10 @@ class Store(Protocol):
         ...
 
     def delete(self, collection: Collection, record_ids: Sequence[str]) -> int: ...
+
+    def data_version(self, collection: Collection) -> str:
+        """An opaque token of the collection's state, cheap to read: it changes whenever the collection is
+        written or deleted from, by any process, so that a response computed from it can be cached under it."""
+        ...
 
     def close(self) -> None: ...

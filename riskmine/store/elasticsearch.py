@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import timedelta
 from typing import Any, Literal
 
@@ -52,6 +52,7 @@ from riskmine.store.base import (
     StoreError,
     TimeBucket,
     WriteResult,
+    check_omit,
 )
 from riskmine.store.fields import FIELDS_VERSION, INDEXES, InvalidFilterError, collection_of
 from riskmine.store.writes import check_aggregate, prepare_write
@@ -365,6 +366,14 @@ class ElasticsearchStore:
 
     # --- reading ---------------------------------------------------------------------
 
+    def data_version(self, collection: Collection) -> str:
+        """The collection's indices (by uuid) with their primaries' indexing, deletion and refresh counts: every
+        write raises a count and every refresh that makes writes visible raises another, so the token changes
+        whenever what a search sees can have changed (it may also change without, which costs a cache miss)."""
+        alias = self._alias(collection_of(collection))
+        resp = self._call(lambda: self.client.indices.stats(index=alias, metric="indexing,refresh", level="indices"))
+        return tr.stats_version(resp)
+
     def get(self, collection: Collection, record_id: str) -> Any | None:
         got = self.get_many(collection, [record_id])
         return got[0] if got else None
@@ -401,11 +410,14 @@ class ElasticsearchStore:
         descending: bool = True,
         limit: int = 50,
         offset: int = 0,
+        omit: Iterable[str] | None = None,
     ) -> Page:
         """Matching records and their total; by relevance with `text` and no `sort`, else by `sort`
-        ("time" by default), ties by id; deep pages by ``search_after``."""
+        ("time" by default), ties by id; deep pages by ``search_after``. Fields in `omit` are left out of
+        ``_source`` (source filtering) and take their defaults."""
         coll = collection_of(collection)
         idx = INDEXES[coll]
+        left_out = check_omit(coll, omit)
         if limit < 0 or offset < 0:
             raise InvalidFilterError(f"limit and offset must not be negative (got limit={limit}, offset={offset})")
         order = tr.sort_clause(idx, sort, descending, ranked=False)  # validates the sort field first
@@ -414,7 +426,7 @@ class ElasticsearchStore:
             return Page([], 0)
         if q.ranked:
             order = tr.sort_clause(idx, sort, descending, ranked=True)
-        body = {"query": q.query, "sort": order, "_source": [tr.RECORD]}
+        body = {"query": q.query, "sort": order, "_source": tr.record_source(left_out)}
         hits, total = tr.page_hits(lambda b: self._search(coll, b), body, offset=offset, limit=limit)
         model = RECORD_TYPES[coll]
         return Page([tr.record_from_hit(model, h) for h in hits], total)

@@ -231,6 +231,25 @@ def index_body(idx: CollectionIndex, record: BaseModel) -> dict[str, Any]:
     }
 
 
+def stats_version(stats: Mapping[str, Any]) -> str:
+    """A data version from an index stats answer (``metric=indexing,refresh``, ``level=indices``): per index,
+    its uuid and its primaries' index, delete and refresh totals."""
+    parts = []
+    for name, index in sorted((stats.get("indices") or {}).items()):
+        prim = index.get("primaries") or {}
+        indexing, refresh = prim.get("indexing") or {}, prim.get("refresh") or {}
+        counts = (indexing.get("index_total", 0), indexing.get("delete_total", 0), refresh.get("total", 0))
+        parts.append(f"{name}@{index.get('uuid', '')}:{counts[0]}.{counts[1]}.{counts[2]}")
+    return "|".join(parts)
+
+
+def record_source(omit: Sequence[str] = ()) -> list[str] | dict[str, list[str]]:
+    """The ``_source`` filter of a read: the stored record, without its top-level fields in `omit`."""
+    if not omit:
+        return [RECORD]
+    return {"includes": [RECORD], "excludes": [f"{RECORD}.{name}" for name in omit]}
+
+
 def record_from_hit(model: type[BaseModel], hit: Mapping[str, Any]) -> BaseModel:
     """The record stored in a search hit's ``_source``; StoreError when it holds none."""
     source = hit.get("_source") or {}

@@ -23,7 +23,7 @@ Each read runs in one transaction, so a page and its total come from one snapsho
 ``":memory:"`` databases use a single connection behind the lock.
 
 Schema migrations are an ordered list applied at open; the ``schema_version`` table
-records how many have run.
+records how many have run. ``data_versions`` counts the writes per collection (response caches key on it).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import weakref
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -52,6 +52,7 @@ from riskmine.store.base import (
     StoreError,
     TimeBucket,
     WriteResult,
+    check_omit,
 )
 from riskmine.store.fields import (
     FIELDS_VERSION,
@@ -104,10 +105,21 @@ def _m1_initial(conn: sqlite3.Connection) -> None:
     )
 
 
+def _m2_data_versions(conn: sqlite3.Connection) -> None:
+    """A write counter per collection (see :meth:`SQLiteStore.data_version`)."""
+    conn.execute("CREATE TABLE data_versions (collection TEXT PRIMARY KEY, n INTEGER NOT NULL)")
+    conn.executemany("INSERT INTO data_versions (collection, n) VALUES (?, 0)", [(c.value,) for c in Collection])
+
+
 Migration = Callable[[sqlite3.Connection], None]
 
 # Append only: migration i (1-based) upgrades a database at schema version i-1.
-MIGRATIONS: list[Migration] = [_m1_initial]
+MIGRATIONS: list[Migration] = [_m1_initial, _m2_data_versions]
+
+
+def _bump(conn: sqlite3.Connection, c: str) -> None:
+    """Count a write to collection `c`, in the writing transaction (so every process sees it with the data)."""
+    conn.execute("UPDATE data_versions SET n = n + 1 WHERE collection = ?", (c,))
 
 
 def migrate(conn: sqlite3.Connection, migrations: Sequence[Migration] = MIGRATIONS) -> int:
@@ -437,6 +449,7 @@ class SQLiteStore:
                 conn.executemany(f"DELETE FROM {c}_facets WHERE rid = ?", replaced)
                 conn.executemany(f"DELETE FROM {c}_fts WHERE rowid = ?", replaced)
             self._insert(conn, c, rows, {r for (r,) in replaced})
+            _bump(conn, c)
         if policy is DuplicatePolicy.overwrite:
             return WriteResult(written=len(new), overwritten=n_records - len(new), ids=todo)
         return WriteResult(written=len(new), skipped=n_records - len(new), ids=todo)
@@ -482,6 +495,8 @@ class SQLiteStore:
             conn.executemany(f"DELETE FROM {c}_fts WHERE rowid = ?", rids)
             conn.executemany(f"DELETE FROM {c}_bodies WHERE rid = ?", rids)
             conn.executemany(f"DELETE FROM {c} WHERE rid = ?", rids)
+            if rids:
+                _bump(conn, c)
         return len(rids)
 
     def reindex(self, collection: Collection | None = None) -> int:
@@ -511,9 +526,18 @@ class SQLiteStore:
                     "INSERT OR REPLACE INTO index_state (collection, fields_version) VALUES (?, ?)",
                     (c, FIELDS_VERSION),
                 )
+                _bump(conn, c)
         return done
 
     # --- reading --------------------------------------------------------------------
+
+    def data_version(self, collection: Collection) -> str:
+        """The collection's write counter, kept in the database: it changes with every committed write, delete
+        or reindex of the collection, by this store or any other process on the file."""
+        c = collection_of(collection).value
+        with self._reading() as conn:
+            row = conn.execute("SELECT n FROM data_versions WHERE collection = ?", (c,)).fetchone()
+        return str(row[0])
 
     def get(self, collection: Collection, record_id: str) -> Any | None:
         coll = collection_of(collection)
@@ -600,12 +624,15 @@ class SQLiteStore:
             return self._count(conn, coll.value, where)
 
     @staticmethod
-    def _bodies(conn: sqlite3.Connection, c: str, rids: Sequence[int]) -> list[str]:
-        """Bodies of `rids`, in that order."""
+    def _bodies(conn: sqlite3.Connection, c: str, rids: Sequence[int], omit: Sequence[str] = ()) -> list[str]:
+        """Bodies of `rids`, in that order; without the top-level keys in `omit` (removed by SQLite's
+        json_remove, in C, so that Python neither copies nor parses them)."""
         found: dict[int, str] = {}
+        paths = [f'$."{name}"' for name in omit]  # names are the record type's fields (check_omit)
+        body = f"json_remove(body, {_placeholders(len(paths))})" if paths else "body"
         for part in _chunks(rids):
-            sql = f"SELECT rid, body FROM {c}_bodies WHERE rid IN ({_placeholders(len(part))})"
-            found.update(conn.execute(sql, list(part)).fetchall())
+            sql = f"SELECT rid, {body} FROM {c}_bodies WHERE rid IN ({_placeholders(len(part))})"
+            found.update(conn.execute(sql, [*paths, *part]).fetchall())
         return [found[r] for r in rids if r in found]
 
     def query(
@@ -618,13 +645,16 @@ class SQLiteStore:
         descending: bool = True,
         limit: int = 50,
         offset: int = 0,
+        omit: Iterable[str] | None = None,
     ) -> Page:
         """Matching records and their total. With `text` and no `sort`, by relevance (bm25);
         else by `sort` (an indexed field or "time", the default), ties broken by id in the same
         direction. Records lacking the sort field come last (in id order); a multi-valued field
-        sorts by its largest value when descending, its smallest when ascending."""
+        sorts by its largest value when descending, its smallest when ascending. Fields in `omit` are
+        left out of the bodies read and take their defaults (riskmine.store.base.check_omit)."""
         coll = collection_of(collection)
         c = coll.value
+        left_out = check_omit(coll, omit)
         idx = INDEXES[coll]
         spec = idx.spec(sort) if sort is not None else None
         if limit < 0 or offset < 0:
@@ -651,7 +681,7 @@ class SQLiteStore:
                 rids = [r for (r,) in conn.execute(sql, [*params, limit, offset])]
             else:
                 rids = self._sorted_by_field(conn, c, where, spec, descending, limit, offset)
-            bodies = self._bodies(conn, c, rids)
+            bodies = self._bodies(conn, c, rids, left_out)
         model = RECORD_TYPES[coll]
         return Page([model.model_validate_json(b) for b in bodies], total)
 

@@ -37,7 +37,7 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _rows() -> list[dict[str, str]]:
+def rows() -> list[dict[str, str]]:
     return [
         {"id": f"r{n:05d}", "text": f"{row['text']}（第{n}条反馈）", "product": row["product"]}
         for n, row in ((n, GROUPED_ROWS[n % len(GROUPED_ROWS)]) for n in range(ROWS))
@@ -48,18 +48,18 @@ def _upload() -> bytes:
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=["id", "text", "product"])
     writer.writeheader()
-    writer.writerows(_rows())
+    writer.writerows(rows())
     return out.getvalue().encode("utf-8")
 
 
-class _Server:
-    def __init__(self, tmp: Path, env: dict[str, str], name: str) -> None:
+class Server:
+    def __init__(self, tmp: Path, env: dict[str, str], name: str, *args: str) -> None:
         self.port = _free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log = tmp / f"{name}.log"
         with self.log.open("wb") as fh:
             self.proc = subprocess.Popen(
-                [str(Path(sys.executable).parent / "riskmine"), "serve", "--port", str(self.port)],
+                [str(Path(sys.executable).parent / "riskmine"), "serve", "--port", str(self.port), *args],
                 env=env,
                 stdout=fh,
                 stderr=subprocess.STDOUT,
@@ -123,7 +123,7 @@ class _Server:
                 self.kill()
 
 
-def _setup(tmp_path: Path, models: Path) -> tuple[Settings, dict[str, str]]:
+def setup_var(tmp_path: Path, models: Path) -> tuple[Settings, dict[str, str]]:
     """A var dir with an admin, and the servers' environment (a station batch's lease runs out after 3 s)."""
     settings = Settings(var_dir=tmp_path / "var", models_dir=models)
     UserStore.from_settings(settings).create_user("admin", "admin-pass-123", "admin")
@@ -143,14 +143,14 @@ def _setup(tmp_path: Path, models: Path) -> tuple[Settings, dict[str, str]]:
 def test_a_server_killed_during_a_station_upload_completes_the_batch_after_a_restart(
     tmp_path: Path, shared_models_dir: Path
 ) -> None:
-    settings, env = _setup(tmp_path, shared_models_dir)
+    settings, env = setup_var(tmp_path, shared_models_dir)
     var = settings.var_dir
     content = _upload()
     batch = batch_id(STATION, content_sha256(content))
     batch_url = f"/api/v1/stations/{STATION}/batches"
 
     db = settings.database
-    first = _Server(tmp_path, env, "first")
+    first = Server(tmp_path, env, "first")
     try:
         auth = first.token()
         first.kill_while_processing(
@@ -164,7 +164,7 @@ def test_a_server_killed_during_a_station_upload_completes_the_batch_after_a_res
         assert store.count(Collection.documents) == ROWS
         assert 0 < store.count(Collection.signals) < ROWS  # stored, part processed: the interrupted state
 
-    second = _Server(tmp_path, env, "second")  # its recovery takes the batch over once the lease runs out
+    second = Server(tmp_path, env, "second")  # its recovery takes the batch over once the lease runs out
     try:
         auth = second.token()
         deadline = time.monotonic() + 300
@@ -183,11 +183,11 @@ def test_a_server_killed_during_a_station_upload_completes_the_batch_after_a_res
     finally:
         second.stop()
 
-    _assert_complete(settings)
+    assert_complete(settings)
     assert not list((var / "stations" / "spool").iterdir())
 
 
-def _assert_complete(settings: Settings) -> None:
+def assert_complete(settings: Settings) -> None:
     """Every document processed, and the candidates those a full rebuild from the signals gives."""
     with SQLiteStore(settings.database) as store:
         assert pending_document_ids(store) == []
@@ -202,25 +202,25 @@ def _assert_complete(settings: Settings) -> None:
 def test_documents_a_killed_server_stored_are_processed_when_it_starts_again(
     tmp_path: Path, shared_models_dir: Path
 ) -> None:
-    settings, env = _setup(tmp_path, shared_models_dir)
+    settings, env = setup_var(tmp_path, shared_models_dir)
     var = settings.var_dir
-    first = _Server(tmp_path, env, "first")
+    first = Server(tmp_path, env, "first")
     try:
         auth = first.token()
         first.kill_while_processing(
             settings.database,
             lambda: httpx.post(
-                f"{first.base}/api/v1/documents?source=test&source_type=review", json=_rows(), headers=auth, timeout=600
+                f"{first.base}/api/v1/documents?source=test&source_type=review", json=rows(), headers=auth, timeout=600
             ),
         )
     finally:
         first.kill()
 
-    second = _Server(tmp_path, env, "second")  # its recovery adopts the killed server's journal entry
+    second = Server(tmp_path, env, "second")  # its recovery adopts the killed server's journal entry
     try:
         deadline = time.monotonic() + 300
         while time.monotonic() < deadline and list((var / "journal").glob("*.ids")):
             time.sleep(0.5)
     finally:
         second.stop()
-    _assert_complete(settings)
+    assert_complete(settings)

@@ -55,6 +55,32 @@ def test_predict_gives_every_head_in_one_call(trained: BaselineRiskModel) -> Non
     np.testing.assert_allclose(preds.risk, trained.score_texts([RISKY, SAFE, "洗澡时热水器漏电，手被电得发麻"]))
 
 
+def test_the_fused_heads_give_scikit_learns_probabilities(trained: BaselineRiskModel, module_corpus: Corpus) -> None:
+    from riskmine.models.baseline import _positive_proba
+
+    texts = [e.text for e in module_corpus.dev] + [RISKY, SAFE, ""]
+    preds = trained.predict(texts)
+    X = trained._transform(texts)
+    assert trained._fused() is not None
+    assert trained.risk_head is not None and trained.harm_head is not None and preds.harm is not None
+    np.testing.assert_allclose(preds.risk, _positive_proba(trained.risk_head, X), rtol=0, atol=1e-12)
+    for j, head in enumerate(trained.hazard_heads):
+        np.testing.assert_allclose(preds.hazard[:, j], _positive_proba(head, X), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(preds.harm, _positive_proba(trained.harm_head, X), rtol=0, atol=1e-12)
+
+
+def test_the_fused_heads_are_not_saved_and_are_rebuilt_after_loading(
+    trained: BaselineRiskModel, tmp_path: Path
+) -> None:
+    before = trained.predict([RISKY, SAFE])
+    joblib.dump(trained, tmp_path / "m.joblib")
+    loaded = joblib.load(tmp_path / "m.joblib")
+    assert "_fused_heads" not in loaded.__dict__
+    after = loaded.predict([RISKY, SAFE])
+    np.testing.assert_array_equal(before.risk, after.risk)
+    np.testing.assert_array_equal(before.hazard, after.hazard)
+
+
 def test_empty_batch_predicts_nothing(trained: BaselineRiskModel) -> None:
     preds = trained.predict([])
     assert len(preds) == 0

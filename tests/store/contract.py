@@ -585,6 +585,81 @@ class StoreContract:
             i for off in range(3) for i in ids(loaded.query(S, text="充电宝", limit=1, offset=off).items)
         ] == all_hits
 
+    # --- projection (omit) ------------------------------------------------------------------
+
+    @staticmethod
+    def _without(record: Any, omit: tuple[str, ...]) -> Any:
+        """The record with the `omit` fields at their defaults: what a read with that projection must return."""
+        fields = type(record).model_fields
+        return record.model_copy(update={name: fields[name].get_default(call_default_factory=True) for name in omit})
+
+    @pytest.mark.parametrize(
+        "query",
+        [
+            {"sort": "priority"},
+            {"sort": "time", "descending": False, "limit": 2, "offset": 1},
+            {"text": "充电宝"},
+            {"filters": {"hazard": "fire"}, "sort": "signal_count"},
+        ],
+    )
+    def test_omit_returns_the_same_values_as_the_full_record(
+        self, store: Store, candidates: dict[str, CandidateRisk], query: dict[str, Any]
+    ) -> None:
+        store.write(Collection.candidates, list(candidates.values()))
+        omit = ("evidence", "signal_ids")
+        full = store.query(Collection.candidates, **query)
+        light = store.query(Collection.candidates, omit=omit, **query)
+        assert light.total == full.total and len(light.items) == len(full.items) > 0
+        assert any(c.evidence and c.signal_ids for c in full.items)
+        assert [self._without(c, omit) for c in full.items] == light.items
+        assert all(c.evidence == [] and c.signal_ids == [] for c in light.items)
+
+    def test_omit_on_signals(self, loaded: Store, signals: dict[str, Signal]) -> None:
+        omit = ("segmented_text", "evidence", "organisations", "model_versions")
+        full = loaded.query(S, sort="time", limit=100)
+        light = loaded.query(S, sort="time", limit=100, omit=omit)
+        assert [self._without(s, omit) for s in full.items] == light.items
+        assert light.items and all(s.segmented_text == "" for s in light.items)
+        assert loaded.query(S, omit=(), limit=100).items == full.items
+
+    def test_omit_needs_known_fields_with_defaults(self, loaded: Store) -> None:
+        with pytest.raises(UnknownFieldError):
+            loaded.query(S, omit=("no_such_field",))
+        with pytest.raises(StoreError, match="no default"):
+            loaded.query(S, omit=("document",))
+        with pytest.raises(StoreError, match="not the string"):
+            loaded.query(S, omit="evidence")
+
+    # --- data version ---------------------------------------------------------------------
+
+    def test_data_version_changes_on_every_write(self, store: Store, signals: dict[str, Signal]) -> None:
+        seen = [store.data_version(S)]
+        other_collection = store.data_version(Collection.candidates)
+        store.write(S, list(signals.values()))
+        seen.append(store.data_version(S))
+        store.query(S, text="充电宝")
+        store.count(S)
+        assert store.data_version(S) == seen[-1]  # reads change nothing
+        pb = signals["powerbank_smoke"]
+        store.write(S, [pb.model_copy(update={"risk_score": 0.5})], DuplicatePolicy.overwrite)
+        seen.append(store.data_version(S))
+        store.delete(S, [pb.id])
+        seen.append(store.data_version(S))
+        assert len(set(seen)) == len(seen)
+        assert store.data_version(Collection.candidates) == other_collection
+
+    def test_data_version_sees_writes_by_another_handle(
+        self, make_store: Callable[[], Store], loaded: Store, signals: dict[str, Signal]
+    ) -> None:
+        before = loaded.data_version(S)
+        other = make_store()  # another handle on the same storage, as another process would open
+        try:
+            assert other.data_version(S) == before
+            other.delete(S, [signals["powerbank_smoke"].id])
+            assert loaded.data_version(S) != before
+        finally:
+            other.close()
+
     # --- count, iterate -------------------------------------------------------------------
 
     def test_count(self, loaded: Store, signals: dict[str, Signal]) -> None:

@@ -478,3 +478,20 @@ def test_bulk_report_sorts_items_and_names_the_failures() -> None:
 
 def test_at_is_china_time() -> None:  # the sample times the expectations above rely on
     assert at(2, 5, 10).utcoffset() == timedelta(hours=8)
+
+
+def test_stats_version_changes_with_writes_and_refreshes() -> None:
+    def stats(index_total: int, delete_total: int, refreshes: int, uuid: str = "u1") -> dict[str, Any]:
+        prim = {"indexing": {"index_total": index_total, "delete_total": delete_total}, "refresh": {"total": refreshes}}
+        return {"indices": {"riskmine-signals-2024.01": {"uuid": uuid, "primaries": prim}}}
+
+    base = tr.stats_version(stats(3, 0, 1))
+    assert base == tr.stats_version(stats(3, 0, 1))
+    assert len({base, *(tr.stats_version(s) for s in (stats(4, 0, 1), stats(3, 1, 1), stats(3, 0, 2)))}) == 4
+    assert tr.stats_version(stats(3, 0, 1, uuid="u2")) != base  # the index was dropped and made again
+    assert tr.stats_version({"indices": {}}) == ""
+
+
+def test_record_source_leaves_out_omitted_fields() -> None:
+    assert tr.record_source() == [tr.RECORD]
+    assert tr.record_source(("evidence",)) == {"includes": [tr.RECORD], "excludes": [f"{tr.RECORD}.evidence"]}

@@ -1,14 +1,18 @@
-"""The jieba tokenizer with the domain dictionary, its word lists, and the cache shared with the model features."""
+"""The segmenters (jieba-rs, jieba) with the domain dictionary, their word lists, and the cache the features share."""
 
 from __future__ import annotations
 
+import csv
+import sys
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from riskmine.settings import shared_data_dir
 from riskmine.text.normalize import normalize_text
-from riskmine.text.tokenize import segment_text, tokenizer, tokens
+from riskmine.text.tokenize import segment_text, set_engine, tokenizer, tokens
 from riskmine.text.userdict import LexiconError, domain_words, lexicon_terms, read_lexicon, read_word_list
 
 # Real reviews, copied with their provenance (online_shopping_10_cats/online_shopping_10_cats.csv, file line).
@@ -109,3 +113,62 @@ def test_a_text_is_cut_once_and_its_words_are_shared_with_the_model_features(mon
     assert segment_tokens(text) == [w.lower() for w in segment.tokens(text)]
     assert "anker" in segment_tokens(text) and "mutated" not in segment.tokens(text)
     assert calls == [text]
+
+
+SHOPPING_CSV = shared_data_dir() / "online_shopping_10_cats" / "online_shopping_10_cats.csv"
+
+
+@pytest.fixture
+def engines() -> Iterator[Callable[[str], Callable[[str], list[str]]]]:
+    """`cut_with(engine)`: the tokens function of that segmenter; the process's choice is restored afterwards."""
+    from riskmine.text import tokenize as segment
+
+    before = segment._engine
+
+    def cut_with(engine: str) -> Callable[[str], list[str]]:
+        set_engine(engine)
+        return lambda text: segment._cut(text, False, False)  # uncached
+
+    yield cut_with
+    set_engine(before)
+
+
+@pytest.mark.skipif(not SHOPPING_CSV.is_file(), reason="the shared data sets are not available")
+def test_rjieba_cuts_real_reviews_as_jieba_does(engines: Callable[[str], Callable[[str], list[str]]]) -> None:
+    pytest.importorskip("rjieba")
+    with SHOPPING_CSV.open(encoding="utf-8-sig", newline="") as f:
+        reviews = [normalize_text(r["review"]) for r in csv.DictReader(f) if r["review"].strip()][::20]
+    assert len(reviews) > 3000
+    jieba_words = list(map(engines("jieba"), reviews))
+    rjieba_words = list(map(engines("rjieba"), reviews))
+    same = [a == b for a, b in zip(jieba_words, rjieba_words, strict=True)]
+    # 99.95% on this sample; the rest are ties between equally likely cuts (好|好好 for 好好|好)
+    assert sum(same) / len(same) >= 0.998
+    assert all(sorted(a) == sorted(b) for a, b in zip(jieba_words, rjieba_words, strict=True))
+
+
+@pytest.mark.parametrize("engine", ["jieba", "rjieba"])
+def test_domain_words_stay_whole_with_each_segmenter(
+    engine: str, engines: Callable[[str], Callable[[str], list[str]]]
+) -> None:
+    if engine == "rjieba":
+        pytest.importorskip("rjieba")
+    cut = engines(engine)
+    words = cut("这个充电宝会冒烟，电热毯漏电，甲醛超标，漏电保护器跳闸了")
+    for word in ("充电宝", "冒烟", "电热毯", "漏电", "甲醛超标", "漏电保护器"):
+        assert word in words
+    assert cut("太差了") == ["太差", "了"]  # as jieba, whose total the domain words raise, cuts it
+    assert tokenizer().name == engine
+
+
+def test_jieba_is_the_fallback_without_rjieba(
+    monkeypatch: pytest.MonkeyPatch, engines: Callable[[str], Callable[[str], list[str]]]
+) -> None:
+    monkeypatch.setitem(sys.modules, "rjieba", None)  # import rjieba now raises ImportError
+    cut = engines("auto")
+    assert tokenizer().name == "jieba" and "充电宝" in cut("充电宝冒烟")
+    set_engine("rjieba")
+    with pytest.raises(ImportError):
+        tokenizer()
+    with pytest.raises(ValueError, match="unknown segmenter"):
+        set_engine("pkuseg")

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request, Response
 
+from riskmine.api.cache import app_cache, cached_json, clock_step, json_body
 from riskmine.api.deps import ReaderDep, ReviewDBDep, StoreDep
 from riskmine.api.errors import not_found
 from riskmine.api.filters import MAX_QUERY_CHARS, OffsetQuery, build_filters, clean_query
@@ -22,6 +23,10 @@ router = APIRouter(prefix="/api/v1/candidates", tags=["candidates"])
 MAX_PAGE = 200
 CandidateSort = Literal["priority", "signal_count", "harm_count", "time"]
 Scope = Literal["industry_wide", "regional", "systemic"]
+# What a list of candidates (candidate_summary, the console queue) never shows: the bulk of a stored candidate
+# (its signal ids and evidence), left out by the store rather than parsed and dropped.
+LIST_OMIT = ("signal_ids", "evidence")
+LIST_CLOCK_STEP_S = 30.0  # a cached list's deadline hours are at most this far behind the clock
 
 
 def candidate_filters(
@@ -51,8 +56,9 @@ def candidate_filters(
     )
 
 
-@router.get("", summary="Candidate risks, highest priority first")
+@router.get("", summary="Candidate risks, highest priority first", response_model=dict[str, Any])
 def list_candidates(
+    request: Request,
     store: StoreDep,
     reader: ReaderDep,
     db: ReviewDBDep,
@@ -71,7 +77,7 @@ def list_candidates(
     order: Literal["desc", "asc"] = "desc",
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
     offset: OffsetQuery = 0,
-) -> dict[str, Any]:
+) -> Response:
     filters = candidate_filters(
         tier=tier,
         status=status,
@@ -84,19 +90,49 @@ def list_candidates(
         enterprise=enterprise,
         scope=scope,
     )
-    if not orgs.scope_for(db, reader).everything:
-        page = _scoped(store, db, reader, filters, clean_query(q), sort, order == "desc", limit, offset)
-    else:
-        page = store.query(
-            Collection.candidates,
-            filters=filters,
-            text=clean_query(q),
-            sort=sort,
-            descending=order == "desc",
-            limit=limit,
-            offset=offset,
-        )
-    return {"total": page.total, "items": [candidate_summary(c) for c in page.items], "limit": limit, "offset": offset}
+    text = clean_query(q)
+
+    def listing(page: Page) -> dict[str, Any]:
+        return {
+            "total": page.total,
+            "items": [candidate_summary(c) for c in page.items],
+            "limit": limit,
+            "offset": offset,
+        }
+
+    if not orgs.scope_for(db, reader).everything:  # what it sees also depends on the review database: not cached
+        page = _scoped(store, db, reader, filters, text, sort, order == "desc", limit, offset)
+        return Response(json_body(listing(page)), media_type="application/json")
+    # Everyone who sees everything gets the same list: cached per data version (and clock step, for the deadline
+    # hours, rounded to 0.1 h); see riskmine.api.cache.
+    key = (
+        "candidates",
+        repr(sorted(filters.items())),
+        text,
+        sort,
+        order,
+        limit,
+        offset,
+        store.data_version(Collection.candidates),
+        clock_step(LIST_CLOCK_STEP_S),
+    )
+    return cached_json(
+        request,
+        app_cache(request),
+        key,
+        lambda: listing(
+            store.query(
+                Collection.candidates,
+                filters=filters,
+                text=text,
+                sort=sort,
+                descending=order == "desc",
+                limit=limit,
+                offset=offset,
+                omit=LIST_OMIT,
+            )
+        ),
+    )
 
 
 # The store's sort fields of the list, as attributes of a candidate (for the scoped scan).

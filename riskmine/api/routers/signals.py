@@ -27,6 +27,8 @@ router = APIRouter(prefix="/api/v1/signals", tags=["signals"])
 
 MAX_PAGE = 200
 SignalSort = Literal["time", "risk_score", "relevance"]
+# What signal_summary never shows, left out by the store rather than parsed and dropped.
+LIST_OMIT = ("segmented_text", "evidence", "organisations", "product_terms", "standards", "model_versions")
 
 
 def signal_filters(
@@ -107,6 +109,7 @@ def list_signals(
         descending=order == "desc",
         limit=limit,
         offset=offset,
+        omit=LIST_OMIT,
     )
     return {"total": page.total, "items": [signal_summary(s) for s in page.items], "limit": limit, "offset": offset}
 

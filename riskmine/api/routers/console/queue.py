@@ -12,6 +12,7 @@ from riskmine.api.console_views import deadline_view
 from riskmine.api.deps import OptionalUserDep, ReviewDBDep, StoreDep
 from riskmine.api.filters import build_filters
 from riskmine.api.labels import HAZARD, RISK_LEVEL, STATUS, TIER
+from riskmine.api.routers.candidates import LIST_OMIT
 from riskmine.api.routers.console import pagekit
 from riskmine.api.views import candidate_url
 from riskmine.review import orgs, workflow
@@ -23,16 +24,16 @@ from riskmine.store.base import Collection, Page, Store
 router = APIRouter()
 
 TIER_ORDER = (Tier.immediate, Tier.review, Tier.watch)
+_BY_PRIORITY: dict[str, Any] = {"sort": "priority", "descending": True, "omit": LIST_OMIT}
 
 
 def tiered_page(store: Store, filters: dict[str, Any], *, limit: int, offset: int) -> Page:
     """A page of the candidate queue: immediate first, then review, then watch; by priority within a tier.
+    Its candidates lack what the queue does not show (LIST_OMIT: signal ids and evidence).
 
     The store sorts by one field, so the page is assembled from the tiers' own pages using their counts."""
     if "tier" in filters:
-        return store.query(
-            Collection.candidates, filters=filters, sort="priority", descending=True, limit=limit, offset=offset
-        )
+        return store.query(Collection.candidates, filters=filters, limit=limit, offset=offset, **_BY_PRIORITY)
     counts = {b.key: b.count for b in store.aggregate(Collection.candidates, "tier", filters=filters)}
     items: list[Any] = []
     skip = offset
@@ -45,10 +46,9 @@ def tiered_page(store: Store, filters: dict[str, Any], *, limit: int, offset: in
             part = store.query(
                 Collection.candidates,
                 filters={**filters, "tier": tier.value},
-                sort="priority",
-                descending=True,
                 limit=limit - len(items),
                 offset=skip,
+                **_BY_PRIORITY,
             )
             items.extend(part.items)
         skip = 0

@@ -1,0 +1,86 @@
+"""One writer at a time per var dir: across threads and across processes on this host.
+
+Storing, processing and refreshing candidates read and rewrite shared records (a candidate is rebuilt from
+all of its signals), so two submissions must not interleave: not two request threads of one server, not two
+server processes (``riskmine serve --workers N``), not a server and a ``riskmine process`` run. The lock is a
+re-entrant thread lock taken first, then an exclusive ``flock`` on ``<var_dir>/write.lock`` held while the
+outermost holder is inside. There is one lock object per var dir and process (:func:`write_lock_for`), so
+nested use in one thread never waits on itself. (Several hosts sharing one deployment need the shared-state
+engine's lock instead; a file lock covers one host.)
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import threading
+from pathlib import Path
+from types import TracebackType
+
+__all__ = ["WriteLock", "write_lock_for"]
+
+LOCK_FILE = "write.lock"
+
+
+class WriteLock:
+    """Re-entrant within a thread, exclusive across threads and processes (see the module docstring)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._thread_lock = threading.RLock()
+        self._depth = 0
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        self._thread_lock.acquire()
+        if self._depth == 0:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX)
+                except BaseException:
+                    os.close(fd)
+                    raise
+            except BaseException:
+                self._thread_lock.release()
+                raise
+            self._fd = fd
+        self._depth += 1
+
+    def release(self) -> None:
+        self._depth -= 1
+        if self._depth == 0 and self._fd is not None:
+            fd, self._fd = self._fd, None
+            try:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+            finally:
+                os.close(fd)
+        self._thread_lock.release()
+
+    def locked(self) -> bool:
+        """Whether some thread of this process holds it."""
+        return self._depth > 0
+
+    def __enter__(self) -> WriteLock:
+        self.acquire()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.release()
+
+
+_locks: dict[Path, WriteLock] = {}
+_locks_guard = threading.Lock()
+
+
+def write_lock_for(var_dir: Path) -> WriteLock:
+    """This process's write lock of a var dir (the same object on every call)."""
+    path = (Path(var_dir) / LOCK_FILE).absolute()
+    with _locks_guard:
+        lock = _locks.get(path)
+        if lock is None:
+            lock = _locks[path] = WriteLock(path)
+        return lock
