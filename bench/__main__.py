@@ -12,6 +12,8 @@ import sys
 import time
 from pathlib import Path
 
+from bench.targets import summary
+
 
 def main(argv: list[str]) -> int:
     here = Path(__file__).parent
@@ -29,6 +31,9 @@ def main(argv: list[str]) -> int:
             failed += 1
             print(f"bench.{name} failed: {type(exc).__name__}: {exc}", flush=True)
         print(f"(bench.{name} took {time.perf_counter() - t0:.1f}s)", flush=True)
+    table = summary()
+    if table:
+        print(f"\n=== targets (issue 18) ===\n{table}", flush=True)
     return 1 if failed else 0
 
 

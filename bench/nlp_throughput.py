@@ -36,6 +36,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from bench.targets import record
 from riskmine.settings import shared_data_dir
 
 DATA_DIR = shared_data_dir()
@@ -425,6 +426,7 @@ def run(
 
 
 def _print_target(label: str, ratio: float, target: float, ratio_nohmm: float) -> None:
+    record(label, ratio, target, unit="x")
     verdict = "met" if ratio >= target else "NOT met"
     print(
         f"  {label}: {ratio:.2f}× (target ≥ {target}×: {verdict}, {ratio / target:.2f} of it); "
