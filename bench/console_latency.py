@@ -14,7 +14,7 @@ For each it prints p50, p90, p99 and max latency and the requests per second, an
 goal (50 ms) as a ratio. Then a write (``POST /api/v1/documents?process=false``, one document) is timed
 alone and while the C clients read the queue API: the median of the repeats under load against the
 median alone, beside the goal (at most 2×). Run: ``python -m bench console_latency`` or
-``python bench/console_latency.py [signals] [clients] [requests-per-endpoint] [workers]``.
+``python -m bench.console_latency [signals] [clients] [requests-per-endpoint] [workers]``.
 The "1 client" column is the service time without queueing: at C clients on W workers, p50 is
 roughly C / W times it, so the goal needs a service time well under 50 ms × W / C.
 """

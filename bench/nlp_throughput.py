@@ -16,7 +16,7 @@ fewclue unlabeled, waimai_10k, ChnSentiCorp hotel reviews):
 * the num_perm trade-off: time, memory, recall of perturbed copies and the share
   of near merges that are true near duplicates, for 64/128/256 permutations.
 
-Run: ``python -m bench nlp_throughput`` or ``python bench/nlp_throughput.py [n]``.
+Run: ``python -m bench nlp_throughput`` or ``python -m bench.nlp_throughput [n]``.
 """
 
 from __future__ import annotations

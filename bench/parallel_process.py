@@ -21,7 +21,7 @@ load average is below the core count before the run; the CPU seconds of each run
 included, give a projection for two idle cores that load disturbs less). The last 2-worker run's parent
 profile says where the time went; both modes must give the same signals.
 
-Run: ``python -m bench parallel_process`` or ``python bench/parallel_process.py [n] [repeats]``.
+Run: ``python -m bench parallel_process`` or ``python -m bench.parallel_process [n] [repeats]``.
 """
 
 from __future__ import annotations
