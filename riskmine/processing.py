@@ -50,6 +50,14 @@ def _chunks(ids: Sequence[str], size: int) -> Iterator[Sequence[str]]:
         yield ids[i : i + size]
 
 
+def stored_signals(store: Store, document_ids: Sequence[str], batch_size: int = 1000) -> list[Signal]:
+    """The stored signals of these documents (those processed), read in batches."""
+    found: list[Signal] = []
+    for start in range(0, len(document_ids), batch_size):
+        found.extend(store.get_many(Collection.signals, document_ids[start : start + batch_size]))
+    return found
+
+
 def unprocessed(store: Store, document_ids: Iterable[str], batch_size: int = 1000) -> list[str]:
     """Those of the given document ids that have no signal yet, in the order given."""
     pending: list[str] = []

@@ -34,12 +34,12 @@ from riskmine.feeds.batches import (
 from riskmine.feeds.rows import FeedError, UnsupportedFileType
 from riskmine.ingest import IngestReport
 from riskmine.pipeline import Pipeline
-from riskmine.schema import Signal, SourceType
+from riskmine.processing import stored_signals
+from riskmine.schema import SourceType
 from riskmine.schema.enums import station_source
 from riskmine.schema.errors import RiskmineError
 from riskmine.settings import Settings
-from riskmine.store.base import Collection, Store
-from riskmine.store.journal import JournalEntry, WorkJournal
+from riskmine.store.journal import JournalEntry, work_journal
 from riskmine.submission import Submission
 
 __all__ = ["StationIntake", "UploadUnreadable"]
@@ -64,14 +64,6 @@ class UploadUnreadable(RiskmineError):
         self.status = status
 
 
-def store_signals_of(store: Store, document_ids: list[str], chunk: int = 1000) -> list[Signal]:
-    """The stored signals of these documents (those processed)."""
-    found: list[Signal] = []
-    for start in range(0, len(document_ids), chunk):
-        found.extend(store.get_many(Collection.signals, document_ids[start : start + chunk]))
-    return found
-
-
 def _finished() -> str:
     return datetime.now(UTC).isoformat()
 
@@ -85,7 +77,7 @@ class StationIntake:
         self.submission = submission
         self.lease = settings.batch_lease_seconds
         self.spool_dir = Path(settings.var_dir) / "stations" / "spool"
-        self.journal = WorkJournal(Path(settings.var_dir) / "journal")
+        self.journal = work_journal(settings.var_dir)
 
     # ------------------------------------------------------------------ the upload kept
 
@@ -208,7 +200,7 @@ class StationIntake:
         again = [i for i in report.duplicate_ids if i in stored_before]  # this batch's own, from the earlier try
         record.document_ids = list(dict.fromkeys([*again, *outcome.document_ids]))
         if again:  # what the batch's documents came to, over both tries
-            signals = store_signals_of(self.submission(None).store, record.document_ids)
+            signals = stored_signals(self.submission(None).store, record.document_ids)
             record.processed, record.risks = len(signals), sum(1 for s in signals if s.is_risk)
         else:
             record.processed, record.risks = outcome.processed, outcome.risks

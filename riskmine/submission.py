@@ -42,7 +42,7 @@ from riskmine.processing import (
 from riskmine.schema import RawDocument, SourceType
 from riskmine.settings import Settings
 from riskmine.store.base import Collection, DuplicatePolicy, Store
-from riskmine.store.journal import JournalEntry, WorkJournal
+from riskmine.store.journal import JournalEntry, WorkJournal, work_journal
 from riskmine.store.locks import write_lock_for
 
 Progress = Callable[[int], None]
@@ -142,7 +142,7 @@ class Submission:
     @property
     def journal(self) -> WorkJournal:
         """The journal of submissions stored but not yet fully processed (<var_dir>/journal)."""
-        return WorkJournal(self.settings.var_dir / "journal")
+        return work_journal(self.settings.var_dir)
 
     def _entry(self, process: bool, entry: JournalEntry | None) -> JournalEntry | None:
         """The journal entry a submission records its stored documents in (none when nothing is processed)."""

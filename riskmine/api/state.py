@@ -10,11 +10,13 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, TypeVar
 
+from riskmine.feeds.batches import BatchRegistry, open_batch_registry
 from riskmine.pipeline import Pipeline
 from riskmine.review.users import UserStore
 from riskmine.settings import Settings
 from riskmine.station_intake import StationIntake
 from riskmine.store.base import Store
+from riskmine.store.journal import work_journal
 from riskmine.store.locks import WriteLock, write_lock_for
 from riskmine.submission import Submission
 
@@ -37,11 +39,23 @@ class AppState:
     # would otherwise queue for a thread behind all the reads (one runs at a time, under write_lock; a
     # second thread lets the next one read its body and wait at the lock).
     _writes: ThreadPoolExecutor | None = field(default=None, repr=False)
-    _writes_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _lazy_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)  # the write threads, the registry
+    _batches: BatchRegistry | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        self.write_lock = write_lock_for(self.settings.var_dir)
+
+    @property
+    def batches(self) -> BatchRegistry:
+        """The station batch registry, opened on first use and kept (opening checks its migrations)."""
+        with self._lazy_lock:
+            if self._batches is None:
+                self._batches = open_batch_registry(self.settings)
+            return self._batches
 
     async def run_write(self, fn: Callable[..., _T], *args: Any, **kwargs: Any) -> _T:
         """Run a submission (store, process, refresh) on the write threads, off the event loop."""
-        with self._writes_lock:
+        with self._lazy_lock:
             if self._writes is None:
                 self._writes = ThreadPoolExecutor(max_workers=2, thread_name_prefix="riskmine-write")
             writes = self._writes
@@ -49,13 +63,10 @@ class AppState:
 
     def close(self) -> None:
         """Let running writes finish and stop the write threads (started again by the next write)."""
-        with self._writes_lock:
+        with self._lazy_lock:
             writes, self._writes = self._writes, None
         if writes is not None:
             writes.shutdown(wait=True)
-
-    def __post_init__(self) -> None:
-        self.write_lock = write_lock_for(self.settings.var_dir)
 
     @property
     def pipeline_loaded(self) -> bool:
@@ -78,11 +89,7 @@ class AppState:
 
     def intake(self, store: Store) -> StationIntake:
         """Station batches received into ``store`` (through the submission service, under the write lock)."""
-        from riskmine.feeds.batches import open_batch_registry
-
-        return StationIntake(
-            self.settings, open_batch_registry(self.settings), lambda pipeline: self.submission(store, pipeline)
-        )
+        return StationIntake(self.settings, self.batches, lambda pipeline: self.submission(store, pipeline))
 
     def recover(self, stop: threading.Event) -> None:
         """Finish what a killed process left: journal entries of its submissions, then station batches whose
@@ -91,7 +98,7 @@ class AppState:
         store = self.store
         if store is None:
             return
-        if self.submission(store, None).journal.orphans():
+        if work_journal(self.settings.var_dir).orphans():
             self.submission(store, self.get_pipeline()).recover()
         intake = self.intake(store)
         while not stop.is_set():

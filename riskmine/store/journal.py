@@ -21,7 +21,7 @@ import socket
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-__all__ = ["JournalEntry", "WorkJournal"]
+__all__ = ["JournalEntry", "WorkJournal", "work_journal"]
 
 _SUFFIX = ".ids"
 _counter = itertools.count(1)
@@ -120,3 +120,8 @@ class WorkJournal:
             if gone:
                 found.append(JournalEntry(path))
         return found
+
+
+def work_journal(var_dir: Path) -> WorkJournal:
+    """The journal of a var dir (``<var_dir>/journal``)."""
+    return WorkJournal(Path(var_dir) / "journal")

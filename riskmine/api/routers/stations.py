@@ -27,9 +27,7 @@ from riskmine.api.filters import OffsetQuery
 from riskmine.api.state import AppState
 from riskmine.feeds.batches import (
     BatchRecord,
-    BatchRegistry,
     batch_kind,
-    open_batch_registry,
 )
 from riskmine.feeds.rows import UnsupportedFileType
 from riskmine.review import visibility
@@ -72,10 +70,6 @@ def _authorise(user: User, db: ReviewRepository, station: str, action: str) -> N
         f"station {station!r} is outside the organisation scope of {user.username!r} "
         f"({user.organisation or 'none set'!r}): only the stations of its subtree",
     )
-
-
-def _registry(state: AppState) -> BatchRegistry:
-    return open_batch_registry(state.settings)
 
 
 def batch_url(station: str, batch_id: str) -> str:
@@ -208,7 +202,7 @@ async def list_batches(
     offset: OffsetQuery = 0,
 ) -> dict[str, Any]:
     _authorise(user, db, station, "see")
-    registry = await run_in_threadpool(_registry, state)
+    registry = await run_in_threadpool(lambda: state.batches)
     records, total = await run_in_threadpool(lambda: registry.list(station, limit=limit, offset=offset))
     return {
         "station": station,
@@ -228,7 +222,7 @@ async def get_batch(
     db: ReviewDBDep,
 ) -> dict[str, Any]:
     _authorise(user, db, station, "see")
-    registry = await run_in_threadpool(_registry, state)
+    registry = await run_in_threadpool(lambda: state.batches)
     record = await run_in_threadpool(registry.get, batch_id, station)
     if record is None:
         raise ApiError(404, "not_found", f"station {station!r} has no batch with id {batch_id!r}")

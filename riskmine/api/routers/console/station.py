@@ -11,7 +11,6 @@ from riskmine.api.console_views import BATCH_STATUS, station_documents
 from riskmine.api.deps import OptionalUserDep, ReviewDBDep, StateDep, StoreDep
 from riskmine.api.errors import ApiError
 from riskmine.api.routers.console import pagekit
-from riskmine.feeds.batches import open_batch_registry
 from riskmine.review import visibility
 from riskmine.review.roles import Role
 from riskmine.schema.enums import station_source
@@ -46,7 +45,7 @@ def station_page(
     documents: list[Any] = []
     doc_total = 0
     if name:
-        registry = open_batch_registry(state.settings)
+        registry = state.batches
         batches, batch_total = registry.list(name, limit=pagekit.PAGE_SIZE)
         documents, doc_total = station_documents(
             store, station_source(name), limit=pagekit.PAGE_SIZE, offset=(number - 1) * pagekit.PAGE_SIZE
