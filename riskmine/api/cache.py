@@ -1,4 +1,5 @@
-"""A cache of serialised responses for the read-heavy list views (the candidate queue API, signal search).
+"""A cache of serialised responses for the read-heavy list views (the candidate queue API; one per app, held by
+:class:`riskmine.api.state.AppState`).
 
 Entries are keyed by what determines the response: the endpoint, the full query, the caller's scope, the store's
 data version of the collections it reads (:meth:`riskmine.store.base.Store.data_version`, which changes with every
@@ -131,18 +132,3 @@ def _matches(if_none_match: str | None, etag: str) -> bool:
         return False
     tags = {t.strip().removeprefix("W/") for t in if_none_match.split(",")}
     return "*" in tags or etag in tags
-
-
-_app_lock = threading.Lock()
-
-
-def app_cache(request: Request) -> ResponseCache:
-    """The response cache of the request's app (one per app, made on first use)."""
-    state = request.app.state
-    found: ResponseCache | None = getattr(state, "response_cache", None)
-    if found is None:
-        with _app_lock:
-            found = getattr(state, "response_cache", None)
-            if found is None:
-                found = state.response_cache = ResponseCache()
-    return found

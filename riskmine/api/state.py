@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, TypeVar
 
+from riskmine.api.cache import ResponseCache
 from riskmine.feeds.batches import BatchRegistry, open_batch_registry
 from riskmine.pipeline import Pipeline
 from riskmine.review.users import UserStore
@@ -41,6 +42,8 @@ class AppState:
     _writes: ThreadPoolExecutor | None = field(default=None, repr=False)
     _lazy_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)  # the write threads, the registry
     _batches: BatchRegistry | None = field(default=None, repr=False)
+    # serialised list responses by query and data version (riskmine.api.cache)
+    responses: ResponseCache = field(default_factory=ResponseCache, repr=False)
 
     def __post_init__(self) -> None:
         self.write_lock = write_lock_for(self.settings.var_dir)

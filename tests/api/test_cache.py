@@ -73,7 +73,7 @@ def test_etag_is_a_hash_of_the_body() -> None:
 def test_queue_api_is_cached_until_a_write(reader: TestClient, store: SQLiteStore, seeded: dict[str, Any]) -> None:
     first = reader.get("/api/v1/candidates")
     assert first.status_code == 200 and first.json()["items"]
-    cache = reader.app.state.response_cache  # type: ignore[attr-defined]
+    cache = reader.app.state.riskmine.responses  # type: ignore[attr-defined]
     again = reader.get("/api/v1/candidates")
     assert again.content == first.content and again.headers["etag"] == first.headers["etag"]
     assert cache.hits >= 1

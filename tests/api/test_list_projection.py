@@ -46,7 +46,7 @@ def test_api_lists_are_the_same_as_from_whole_records(
     assert any(r["items"] for r in new)
     monkeypatch.setattr(candidates_router, "LIST_OMIT", ())
     monkeypatch.setattr(signals_router, "LIST_OMIT", ())
-    reader.app.state.response_cache.clear()  # type: ignore[attr-defined]
+    reader.app.state.riskmine.responses.clear()  # type: ignore[attr-defined]
     assert responses(reader, CANDIDATE_LISTS + SIGNAL_LISTS) == new
 
 

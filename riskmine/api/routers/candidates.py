@@ -6,8 +6,8 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 
-from riskmine.api.cache import app_cache, cached_json, clock_step, json_body
-from riskmine.api.deps import ReaderDep, ReviewDBDep, StoreDep
+from riskmine.api.cache import cached_json, clock_step, json_body
+from riskmine.api.deps import ReaderDep, ReviewDBDep, StoreDep, get_state
 from riskmine.api.errors import not_found
 from riskmine.api.filters import MAX_QUERY_CHARS, OffsetQuery, build_filters, clean_query
 from riskmine.api.views import candidate_detail, candidate_summary
@@ -118,7 +118,7 @@ def list_candidates(
     )
     return cached_json(
         request,
-        app_cache(request),
+        get_state(request).responses,
         key,
         lambda: listing(
             store.query(
