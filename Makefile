@@ -3,8 +3,8 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 # The serving path needs no torch. Training the transformer tier needs the `ml` extra (torch from PyPI is a
-# CUDA build of several GiB): `make install EXTRAS=dev,crawl,es,ml`; its tests are skipped without it.
-EXTRAS ?= dev,crawl,es
+# CUDA build of several GiB): `make install EXTRAS=dev,crawl,es,pg,ml`; its tests are skipped without it.
+EXTRAS ?= dev,crawl,es,pg
 STAMP  := $(VENV)/.installed-$(shell (cat pyproject.toml Makefile; echo "$(EXTRAS)") | cksum | cut -d' ' -f1)
 
 .PHONY: install run test test-fast lint format bench clean-var

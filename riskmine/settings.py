@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     es_password: str | None = None
     es_ca_certs: Path | None = Field(None, description="CA bundle to verify the cluster's certificate")
     es_index_prefix: str = Field("riskmine", description="prefix of the Elasticsearch indices and aliases")
+    es_engine: Literal["auto", "elasticsearch", "opensearch"] = Field(
+        "auto", description="auto (ask the server: GET /) | elasticsearch | opensearch: which client talks to it"
+    )
     es_refresh: Literal["wait_for", "true", "false"] = Field(
         "wait_for", description="wait_for | true | false: when writes become visible"
     )
@@ -126,6 +129,38 @@ class Settings(BaseSettings):
     )
     allow_private_urls: bool = Field(False, description="fetch user-supplied URLs on private/loopback addresses")
     redis_url: str | None = Field(None, description="Redis for a crawl frontier shared by several crawler processes")
+    # alerts (issue 19): e-mail through this SMTP server, signed webhooks, retried with doubling back-off
+    smtp_host: str | None = Field(None, description="SMTP server for alert e-mail; unset: e-mail alerts fail, logged")
+    smtp_port: int = Field(587, ge=1, le=65535)
+    smtp_user: str | None = Field(None, description="SMTP login; unset: no login")
+    smtp_password: str | None = None
+    smtp_from: str = Field("riskmine@localhost", description="the From address of alert e-mail")
+    smtp_starttls: bool = Field(True, description="upgrade the SMTP connection with STARTTLS before logging in")
+    alert_worker: bool = Field(True, description="send alerts from a background thread of the API process")
+    alert_poll_seconds: float = Field(30.0, gt=0, description="how often the alert sender looks for work")
+    alert_max_attempts: int = Field(6, ge=1, description="tries of one alert delivery before it is given up")
+    alert_retry_seconds: float = Field(30.0, gt=0, description="wait before the first retry; each retry doubles it")
+    alert_deadline_hours: float = Field(4.0, gt=0, description="alert when a review deadline is this close")
+    alert_digest_hour: int = Field(
+        8, ge=0, le=23, description="hour (China time) the daily digest of the day before goes out"
+    )
+    alert_timeout_seconds: float = Field(10.0, gt=0, description="timeout of one SMTP or webhook attempt")
+    # shared state (issue 20): review, users and keys, station batches in PostgreSQL for several API nodes
+    database_url: str | None = Field(
+        None,
+        description="PostgreSQL for the review state, users and station batches shared by several nodes"
+        " (postgresql://user:password@host:5432/riskmine); unset: SQLite files under the var dir",
+    )
+    database_pool_size: int = Field(10, ge=1, description="most PostgreSQL connections one process holds")
+    # the scheduler (issue 19): `riskmine scheduler`, or inside `riskmine serve` with RISKMINE_SCHEDULER=true
+    scheduler: bool = Field(False, description="run the scheduled jobs (crawls, refresh, reports) inside serve")
+    scheduler_crawl_minutes: int = Field(10, ge=1, description="how often the scheduler crawls the sources due")
+    scheduler_refresh_minutes: int = Field(60, ge=1, description="how often the candidates are refreshed")
+    scheduler_report_hour: int = Field(8, ge=0, le=23, description="hour (China time) the monthly drafts are made")
+    scheduler_report_orgs: str = Field(
+        "", description="comma-separated organisations drafted monthly; default the provinces of the tree"
+    )
+    scheduler_lease_minutes: int = Field(180, ge=1, description="how long a job run holds its lock before it lapses")
 
     @property
     def database(self) -> Path:
@@ -149,6 +184,16 @@ class Settings(BaseSettings):
         if web_url(value) is None:
             raise ValueError(f"{value!r} 不是网址（absolute http(s) URL），例如 https://riskmine.example.cn")
         return value.strip().rstrip("/")
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url_is_postgres(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip()
+        if value.split("://", 1)[0].lower() not in ("postgresql", "postgres") or "://" not in value:
+            raise ValueError("not a PostgreSQL URL: use postgresql://user:password@host:5432/riskmine")
+        return value
 
     @field_validator("trusted_proxies")
     @classmethod

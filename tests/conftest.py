@@ -73,3 +73,19 @@ def _isolated_var(
     get_settings.cache_clear()
     yield var
     get_settings.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[Any]:
+    """A PostgreSQL server on 127.0.0.1 for the session (tests/pg_server.py; skips without the binaries)."""
+    from tests.pg_server import running_postgres
+
+    with running_postgres() as server:
+        yield server
+
+
+@pytest.fixture
+def postgres_url(postgres_server: Any) -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test, dropped after it."""
+    with postgres_server.fresh_database() as url:
+        yield url

@@ -4,7 +4,6 @@ crawl); then its detail page is remembered as fetched. Nothing here writes the s
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from scrapy import Spider
@@ -38,7 +37,7 @@ class IngestPipeline:
         settings = get_settings()
         self.store = open_store(settings)
         self.submission = Submission(self.store, settings=settings)  # stores only: processing follows the crawl
-        self.seen = open_seen_store(Path(self.seen_db))
+        self.seen = open_seen_store(self.seen_db)
 
     def close_spider(self, spider: Spider) -> None:
         if self.store is not None:

@@ -1,5 +1,6 @@
 """Detail pages already fetched, remembered across runs (the :class:`SeenStore` protocol; embedded: a small
-SQLite file under var/crawl/), and the downloader middleware that skips them.
+SQLite file under var/crawl/; shared: PostgreSQL, :mod:`riskmine.crawler.pg_seen`), and the downloader
+middleware that skips them.
 
 A spider marks a request as a detail page with ``meta={"riskmine_detail": True}``; the address is
 remembered only after the document it gave is stored (by the item pipeline), so a crawl killed
@@ -16,6 +17,7 @@ from scrapy import Request, Spider
 from scrapy.exceptions import IgnoreRequest
 
 from riskmine.store.local import SQLiteFile, script
+from riskmine.store.postgres import is_postgres_url
 
 DETAIL = "riskmine_detail"
 
@@ -49,9 +51,14 @@ class SeenStore(Protocol):
     def close(self) -> None: ...
 
 
-def open_seen_store(path: Path) -> SeenStore:
-    """The crawl state at ``path`` (the runner points RISKMINE_SEEN_DB at the var dir)."""
-    return SQLiteSeenStore(path)
+def open_seen_store(location: Path | str) -> SeenStore:
+    """The crawl state at ``location``: a SQLite file, or a PostgreSQL URL (the runner points RISKMINE_SEEN_DB at
+    RISKMINE_DATABASE_URL when that is set, else at a file under the var dir)."""
+    if isinstance(location, str) and is_postgres_url(location):
+        from riskmine.crawler.pg_seen import PgSeenStore
+
+        return PgSeenStore(location)
+    return SQLiteSeenStore(Path(location))
 
 
 class SQLiteSeenStore:
@@ -98,7 +105,7 @@ class SeenRequestsMiddleware:
 
     def _store(self) -> SeenStore:
         if self.store is None:
-            self.store = open_seen_store(Path(self.path))
+            self.store = open_seen_store(self.path)
         return self.store
 
     def process_request(self, request: Request, spider: Spider) -> None:

@@ -219,7 +219,11 @@ class BatchRegistry(Protocol):
 
 
 def open_batch_registry(settings: Settings) -> BatchRegistry:
-    """The batch registry the settings name."""
+    """The batch registry the settings name: PostgreSQL when RISKMINE_DATABASE_URL is set, else a SQLite file."""
+    if settings.database_url:
+        from riskmine.feeds.pg_batches import PgBatchRegistry
+
+        return PgBatchRegistry(settings.database_url, pool_size=settings.database_pool_size)
     from riskmine.feeds.sqlite_batches import SQLiteBatchRegistry
 
     return SQLiteBatchRegistry(registry_path(settings))

@@ -13,7 +13,8 @@ as SHA-256 digests) stay in :mod:`riskmine.review.users`; the repository stores 
 The embedded backends are :class:`~riskmine.review.sqlite_repository.SQLiteReviewRepository`
 (``<var_dir>/review.sqlite3``) and :class:`~riskmine.review.sqlite_repository.SQLiteUserRepository`
 (``<var_dir>/users.sqlite3``). A shared backend for several API nodes implements the same protocols and
-passes the same contract suites (``tests/review/repository_contract.py``).
+passes the same contract suites (``tests/review/repository_contract.py``): with ``RISKMINE_DATABASE_URL`` set,
+:mod:`riskmine.review.pg_repository` keeps both in PostgreSQL.
 """
 
 from __future__ import annotations
@@ -118,7 +119,13 @@ class ReviewRepository(Protocol):
 
 
 def open_review_repository(settings: Settings) -> ReviewRepository:
-    """The review repository the settings name."""
+    """The review repository the settings name: PostgreSQL when RISKMINE_DATABASE_URL is set, else a SQLite file."""
+    if settings.database_url:
+        from riskmine.review.pg_repository import PgReviewRepository
+
+        return PgReviewRepository(
+            settings.database_url, var_dir=Path(settings.var_dir), pool_size=settings.database_pool_size
+        )
     from riskmine.review.sqlite_repository import SQLiteReviewRepository
 
     return SQLiteReviewRepository(Path(settings.var_dir) / REVIEW_FILE)
@@ -192,7 +199,11 @@ class UserRepository(Protocol):
 
 
 def open_user_repository(settings: Settings) -> UserRepository:
-    """The user repository the settings name."""
+    """The user repository the settings name: PostgreSQL when RISKMINE_DATABASE_URL is set, else a SQLite file."""
+    if settings.database_url:
+        from riskmine.review.pg_repository import PgUserRepository
+
+        return PgUserRepository(settings.database_url, pool_size=settings.database_pool_size)
     from riskmine.review.sqlite_repository import SQLiteUserRepository
 
     return SQLiteUserRepository(Path(settings.var_dir) / USERS_FILE)

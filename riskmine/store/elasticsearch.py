@@ -1,7 +1,10 @@
-"""The Elasticsearch backend of the :class:`~riskmine.store.base.Store` Protocol.
+"""The Elasticsearch / OpenSearch backend of the :class:`~riskmine.store.base.Store` Protocol.
 
 What is sent and read is built by :mod:`riskmine.store.es_translate`; this module
-talks to the cluster with the official ``elasticsearch`` client (8.x/9.x API).
+talks to the cluster with the official client of its engine: ``elasticsearch``
+(Elasticsearch 8.x/9.x) or ``opensearch-py`` (OpenSearch 2.x). The engine is chosen by
+setting (``RISKMINE_ES_ENGINE``) or, with ``auto``, by what the server answers to
+``GET /``; only the few calls whose form differs go through :class:`Engine`.
 
 Layout: per collection, one index per month (``<prefix>-signals-2025.03``) created
 from an index template that attaches it to the collection's alias
@@ -17,7 +20,7 @@ query (a document GET or ``mget`` needs one concrete index). Only a record's mon
 index decides retention: a record rewritten with a later time is dropped with the
 month it was first stored in.
 
-Writes use ``helpers.streaming_bulk``: ``skip`` creates (a 409 from a concurrent
+Writes go in ``_bulk`` requests of ``chunk_size`` records: ``skip`` creates (a 409 from a concurrent
 writer counts as skipped), ``overwrite`` indexes, ``fail`` looks the ids up first and
 raises :class:`DuplicateRecordError` writing nothing. Items answered 429 or 5xx are
 retried with exponential backoff (``max_retries``, ``initial_backoff``,
@@ -34,6 +37,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import timedelta
 from typing import Any, Literal
@@ -63,18 +67,236 @@ Refresh = Literal["wait_for", "true", "false"] | bool
 _LOOKUP_CHUNK = 1000  # ids per lookup request
 
 
-def _client_errors() -> tuple[type[BaseException], ...]:
-    from elasticsearch import ApiError, TransportError
+# --- engines: Elasticsearch 8/9 (elasticsearch-py) and OpenSearch 2.x (opensearch-py) ---------------
 
-    return (ApiError, TransportError)
+ENGINES = ("auto", "elasticsearch", "opensearch")
+
+
+class Engine:
+    """The calls whose form differs between the two clients; everything else is called on ``client``."""
+
+    name = "elasticsearch"
+
+    def __init__(self, client: Any, bulk_client: Any = None) -> None:
+        self.client = client
+        self.bulk_client = bulk_client if bulk_client is not None else client
+
+    @property
+    def errors(self) -> tuple[type[BaseException], ...]:
+        from elasticsearch import ApiError, TransportError
+
+        return (ApiError, TransportError)
+
+    def where(self) -> str:
+        try:
+            nodes = self.client.transport.node_pool.all()
+            return ", ".join(str(n.base_url) for n in nodes) or "the cluster"
+        except Exception:  # a client without a node pool (any transport)
+            return "the cluster"
+
+    def put_index_template(self, template: Mapping[str, Any]) -> None:
+        self.client.indices.put_index_template(**template)
+
+    def put_mapping(self, index: str, mapping: Mapping[str, Any]) -> None:
+        self.client.indices.put_mapping(
+            index=index, properties=mapping["properties"], meta=mapping["_meta"], dynamic=mapping["dynamic"]
+        )
+
+    def delete_index_template(self, name: str) -> None:
+        self.client.options(ignore_status=404).indices.delete_index_template(name=name)
+
+    def create_index(self, name: str, body: Mapping[str, Any] | None = None) -> bool:
+        """Create an index from its template (or from `body`: settings, mappings); False when it exists already."""
+        try:
+            self._create(name, body)
+        except self._bad_request() as exc:
+            if "resource_already_exists" not in str(exc):
+                raise
+            return False
+        return True
+
+    def _bad_request(self) -> type[BaseException]:
+        from elasticsearch import BadRequestError
+
+        return BadRequestError
+
+    def _create(self, name: str, body: Mapping[str, Any] | None) -> None:
+        self.client.indices.create(index=name, **(body or {}))
+
+    def count(self, index: str, query: Mapping[str, Any]) -> int:
+        return int(self.client.count(index=index, query=query)["count"])
+
+    def bulk(self, operations: list[dict[str, Any]], refresh: Refresh) -> Mapping[str, Any]:
+        """One ``_bulk`` request, not retried by the transport (the store retries, per item)."""
+        return self.bulk_client.options(max_retries=0).bulk(operations=operations, refresh=refresh)
+
+    def close(self) -> None:
+        self.client.close()
+
+
+class OpenSearchEngine(Engine):
+    name = "opensearch"
+
+    @property
+    def errors(self) -> tuple[type[BaseException], ...]:
+        from opensearchpy.exceptions import OpenSearchException
+
+        return (OpenSearchException,)
+
+    def where(self) -> str:
+        try:
+            hosts = self.client.transport.hosts or []
+            return ", ".join(f"{h.get('scheme', 'http')}://{h['host']}:{h['port']}" for h in hosts) or "the cluster"
+        except Exception:
+            return "the cluster"
+
+    def put_index_template(self, template: Mapping[str, Any]) -> None:
+        body = {("_meta" if k == "meta" else k): v for k, v in template.items() if k != "name"}
+        self.client.indices.put_index_template(name=template["name"], body=body)
+
+    def put_mapping(self, index: str, mapping: Mapping[str, Any]) -> None:
+        self.client.indices.put_mapping(index=index, body=dict(mapping))
+
+    def delete_index_template(self, name: str) -> None:
+        self.client.indices.delete_index_template(name=name, ignore=404)
+
+    def _bad_request(self) -> type[BaseException]:
+        from opensearchpy.exceptions import RequestError
+
+        return RequestError
+
+    def _create(self, name: str, body: Mapping[str, Any] | None) -> None:
+        self.client.indices.create(index=name, body=dict(body) if body else None)
+
+    def count(self, index: str, query: Mapping[str, Any]) -> int:
+        return int(self.client.count(index=index, body={"query": query})["count"])
+
+    def bulk(self, operations: list[dict[str, Any]], refresh: Refresh) -> Mapping[str, Any]:
+        return self.bulk_client.bulk(body=operations, refresh=refresh)
+
+    def close(self) -> None:
+        self.client.close()
+        if self.bulk_client is not self.client:
+            self.bulk_client.close()
+
+
+def engine_of(client: Any) -> Engine:
+    """The engine adapter of a ready client (by the client's package)."""
+    if type(client).__module__.split(".")[0] == "opensearchpy":
+        return OpenSearchEngine(client)
+    return Engine(client)
+
+
+def connect(
+    url: str,
+    engine: str = "auto",
+    *,
+    api_key: str | None = None,
+    basic_auth: tuple[str, str] | None = None,
+    ca_certs: str | None = None,
+    request_timeout: float = 30.0,
+    max_retries: int = 5,
+) -> Engine:
+    """A client for `url`: ``elasticsearch`` (elasticsearch-py), ``opensearch`` (opensearch-py), or ``auto``:
+    ask the server (``GET /``: OpenSearch answers ``version.distribution: opensearch``).
+
+    ``auto`` asks with opensearch-py when it is installed, since elasticsearch-py refuses to talk to a
+    server that is not Elasticsearch; without it, Elasticsearch is assumed."""
+    if engine not in ENGINES:
+        raise StoreError(f"unknown search engine {engine!r} (RISKMINE_ES_ENGINE); use one of {', '.join(ENGINES)}")
+    if engine == "auto":
+        engine = _detect(url, api_key, basic_auth, ca_certs, request_timeout)
+    if engine == "opensearch":
+        return _opensearch(url, api_key, basic_auth, ca_certs, request_timeout, max_retries)
+    try:
+        from elasticsearch import Elasticsearch
+    except ImportError:
+        raise StoreError(
+            "the Elasticsearch store needs the `elasticsearch` package: pip install 'riskmine[es]'"
+        ) from None
+    options = _retry_options("request_timeout", request_timeout, max_retries)
+    if api_key:
+        options["api_key"] = api_key
+    if basic_auth:
+        options["basic_auth"] = basic_auth
+    if ca_certs:
+        options["ca_certs"] = ca_certs
+    return Engine(Elasticsearch(url, **options))
+
+
+def _retry_options(timeout_name: str, timeout: float, max_retries: int) -> dict[str, Any]:
+    """The transport's time-out and retries (on 429/502/503/504 and time-outs), as either client names them."""
+    return {
+        timeout_name: timeout,
+        "retry_on_status": (429, 502, 503, 504),
+        "retry_on_timeout": True,
+        "max_retries": max_retries,
+    }
+
+
+def _opensearch_client(
+    url: str,
+    api_key: str | None,
+    basic_auth: tuple[str, str] | None,
+    ca_certs: str | None,
+    request_timeout: float,
+    max_retries: int,
+) -> Any:
+    from opensearchpy import OpenSearch
+
+    options = _retry_options("timeout", request_timeout, max_retries)
+    if api_key:
+        options["headers"] = {"Authorization": f"ApiKey {api_key}"}
+    if basic_auth:
+        options["http_auth"] = basic_auth
+    if ca_certs:
+        options["ca_certs"] = ca_certs
+        options["verify_certs"] = True
+    return OpenSearch([url], **options)
+
+
+def _opensearch(
+    url: str,
+    api_key: str | None,
+    basic_auth: tuple[str, str] | None,
+    ca_certs: str | None,
+    request_timeout: float,
+    max_retries: int,
+) -> Engine:
+    try:
+        import opensearchpy  # noqa: F401
+    except ImportError:
+        raise StoreError("the OpenSearch store needs the `opensearch-py` package: pip install 'riskmine[es]'") from None
+    client = _opensearch_client(url, api_key, basic_auth, ca_certs, request_timeout, max_retries)
+    # bulk requests are retried by the store, per item, with backoff: not again by the transport
+    bulk = _opensearch_client(url, api_key, basic_auth, ca_certs, request_timeout, 0)
+    return OpenSearchEngine(client, bulk)
+
+
+def _detect(
+    url: str, api_key: str | None, basic_auth: tuple[str, str] | None, ca_certs: str | None, timeout: float
+) -> str:
+    try:
+        import opensearchpy
+    except ImportError:
+        return "elasticsearch"
+    probe = _opensearch_client(url, api_key, basic_auth, ca_certs, timeout, 0)
+    try:
+        info = probe.info()
+    except opensearchpy.exceptions.OpenSearchException as exc:
+        raise StoreError(f"cannot set up the search indices at {url}: no answer to GET / ({exc})") from exc
+    finally:
+        probe.close()
+    return tr.engine_name(info)
 
 
 class ElasticsearchStore:
-    """A :class:`~riskmine.store.base.Store` on an Elasticsearch cluster (see the module notes).
+    """A :class:`~riskmine.store.base.Store` on an Elasticsearch or OpenSearch cluster (see the module notes).
 
-    Give a ready ``client`` or a ``url`` (with optional ``api_key``, ``basic_auth``,
-    ``ca_certs``). `prefix` names the indices, aliases and templates; `utc_offset` sets
-    the calendar of monthly indices and time buckets (default UTC+8, China).
+    Give a ready ``client`` (elasticsearch-py or opensearch-py) or a ``url`` (with optional ``api_key``,
+    ``basic_auth``, ``ca_certs``, and ``engine``: auto, elasticsearch or opensearch). `prefix` names the
+    indices, aliases and templates; `utc_offset` sets the calendar of monthly indices and time buckets
+    (default UTC+8, China).
     """
 
     def __init__(
@@ -82,6 +304,7 @@ class ElasticsearchStore:
         url: str | None = None,
         *,
         client: Any = None,
+        engine: str = "auto",
         prefix: str = tr.DEFAULT_PREFIX,
         api_key: str | None = None,
         basic_auth: tuple[str, str] | None = None,
@@ -108,53 +331,48 @@ class ElasticsearchStore:
         if client is None:
             if not url:
                 raise StoreError("the Elasticsearch store needs a URL (RISKMINE_ES_URL), e.g. http://127.0.0.1:9200")
-            try:
-                from elasticsearch import Elasticsearch
-            except ImportError:  # pragma: no cover - the package is a dependency
-                raise StoreError(
-                    "the Elasticsearch store needs the `elasticsearch` package: pip install 'elasticsearch>=8'"
-                ) from None
-            options: dict[str, Any] = {
-                "request_timeout": request_timeout,
-                "retry_on_status": (429, 502, 503, 504),
-                "retry_on_timeout": True,
-                "max_retries": max_retries,
-            }
-            if api_key:
-                options["api_key"] = api_key
-            if basic_auth:
-                options["basic_auth"] = basic_auth
-            if ca_certs:
-                options["ca_certs"] = ca_certs
-            client = Elasticsearch(url, **options)
-        self.client = client
+            self.engine = connect(
+                url,
+                engine,
+                api_key=api_key,
+                basic_auth=basic_auth,
+                ca_certs=ca_certs,
+                request_timeout=request_timeout,
+                max_retries=max_retries,
+            )
+        else:
+            self.engine = engine_of(client)
+        self.client = self.engine.client
         self._known_indices: set[str] = set()
         self.plugin: tr.Plugin | None = None
         try:
             self._ensure_layout(shards, replicas)
-        except _client_errors() as exc:
+        except self.engine.errors as exc:
             self.close()
-            raise StoreError(f"cannot set up the Elasticsearch indices at {self._where()}: {exc}") from exc
+            raise StoreError(f"cannot set up the {self._engine_title()} indices at {self._where()}: {exc}") from exc
 
     # --- set-up ------------------------------------------------------------------
 
     def _where(self) -> str:
-        try:
-            nodes = self.client.transport.node_pool.all()
-            return ", ".join(str(n.base_url) for n in nodes) or "the cluster"
-        except Exception:  # a client without a node pool (any transport)
-            return "the cluster"
+        return self.engine.where()
+
+    def _engine_title(self) -> str:
+        return "OpenSearch" if self.engine.name == "opensearch" else "Elasticsearch"
 
     def _ensure_layout(self, shards: int, replicas: int) -> None:
         """Detect the analysis plugin, put the templates, give each alias an index, update mappings."""
         self.plugin = tr.detect_plugin(self.client.nodes.info(metric="plugins"))
         if self.plugin:
-            log.info("Elasticsearch has %s: the text field uses it", self.plugin.value)
+            log.info("%s has %s: the text field uses it", self._engine_title(), self.plugin.value)
         for coll in Collection:
             idx = INDEXES[coll]
             template = tr.index_template(self.prefix, idx, self.plugin, shards=shards, replicas=replicas)
-            self.client.indices.put_index_template(**template)
+            self.engine.put_index_template(template)
             alias = tr.alias_name(self.prefix, coll)
+            self._finish_rebuilds(coll)
+            for name in self._outdated(self._indices(coll)):
+                log.warning("%s was built with index layout version < %d: rebuilding it", name, tr.MAPPING_VERSION)
+                self._rebuild(coll, name)
             existing = self._indices(coll)
             if not existing:
                 from datetime import UTC, datetime
@@ -165,9 +383,7 @@ class ElasticsearchStore:
             # New facet fields are added to older indices (adding fields to a mapping is allowed).
             mapping = tr.mappings(idx, self.plugin)
             props = {k: v for k, v in mapping["properties"].items() if k != "text"}
-            self.client.indices.put_mapping(
-                index=",".join(existing), properties=props, meta=mapping["_meta"], dynamic="strict"
-            )
+            self.engine.put_mapping(",".join(existing), {**mapping, "properties": props})
             self._known_indices.update(existing)
             if stale:
                 log.warning("%s was indexed with another fields version: reindexing", alias)
@@ -178,6 +394,64 @@ class ElasticsearchStore:
             index=tr.index_pattern(self.prefix, coll), allow_no_indices=True, ignore_unavailable=True
         )
         return sorted(resp.keys()) if isinstance(resp, Mapping) else sorted(dict(resp).keys())
+
+    def _outdated(self, indices: Sequence[str]) -> list[str]:
+        """The indices built with another index layout (MAPPING_VERSION): analyzers cannot change in place."""
+        if not indices:
+            return []
+        resp = self.client.indices.get_mapping(index=",".join(indices))
+        return sorted(name for name, body in dict(resp).items() if tr.layout_version(body) != tr.MAPPING_VERSION)
+
+    def _copy(self, source: str, target: str) -> int:
+        """Copy every document of one index into another as it is stored (re-analysed there); returns how many."""
+        search: tr.Search = lambda b: self.client.search(index=source, body=b)  # noqa: E731
+        done = 0
+        for batch in tr.scan_after(search, {"query": {"match_all": {}}, "sort": tr.ID_SORT}, 500):
+            actions = [tr.bulk_action("index", target, str(h["_id"]), h["_source"]) for h in batch]
+            report = self._bulk(actions)
+            if report.failed:
+                raise tr.BulkWriteError(target, report.failed, done=len(report.done))
+            done += len(report.done)
+        self.client.indices.refresh(index=target)
+        return done
+
+    def _rebuild(self, coll: Collection, name: str) -> None:
+        """Rebuild an index with the current layout under the same name: copy it aside (into an index outside
+        the alias), delete it, create it again from the template, copy back, delete the copy. A rebuild
+        stopped half-way is finished at the next open (:meth:`_finish_rebuilds`)."""
+        aside = tr.rebuild_name(self.prefix, name)
+        self.client.indices.delete(index=aside, ignore_unavailable=True)
+        self.engine.create_index(aside, tr.rebuild_body(INDEXES[coll], self.plugin))
+        copied = self._copy(name, aside)
+        if self.engine.count(aside, {"match_all": {}}) != copied:
+            raise StoreError(f"rebuilding {name}: the copy in {aside} does not hold the {copied} documents")
+        self.client.indices.delete(index=name)
+        self._finish_rebuild(name, aside)
+
+    def _finish_rebuild(self, name: str, aside: str) -> None:
+        self.engine.create_index(name)
+        self._copy(aside, name)
+        self.client.indices.delete(index=aside)
+
+    def _finish_rebuilds(self, coll: Collection) -> None:
+        """Finish rebuilds that stopped half-way: an index set aside whose original is gone or already rebuilt
+        is copied back; one whose original is still in the old layout is dropped (the rebuild starts over)."""
+        resp = self.client.indices.get(
+            index=tr.rebuild_pattern(self.prefix, coll), allow_no_indices=True, ignore_unavailable=True
+        )
+        present = set(self._indices(coll))
+        outdated = set(self._outdated(sorted(present)))
+        for aside in sorted(dict(resp)):
+            name = tr.rebuilt_name(self.prefix, aside)
+            if name in outdated:
+                self.client.indices.delete(index=aside)
+            else:
+                log.warning("finishing the rebuild of %s from %s", name, aside)
+                if name in present:
+                    self._copy(aside, name)
+                    self.client.indices.delete(index=aside)
+                else:
+                    self._finish_rebuild(name, aside)
 
     def _stale(self, indices: Sequence[str]) -> bool:
         resp = self.client.indices.get_mapping(index=",".join(indices))
@@ -190,13 +464,7 @@ class ElasticsearchStore:
     def _create_index(self, name: str) -> None:
         if name in self._known_indices:
             return
-        from elasticsearch import BadRequestError
-
-        try:
-            self.client.indices.create(index=name)
-        except BadRequestError as exc:
-            if "resource_already_exists" not in str(exc):
-                raise
+        self.engine.create_index(name)
         self._known_indices.add(name)
 
     def _alias(self, coll: Collection) -> str:
@@ -215,9 +483,9 @@ class ElasticsearchStore:
         self._closed = True
         if self._own_client:
             try:
-                self.client.close()
+                self.engine.close()
             except Exception as exc:  # closing never raises to the caller
-                log.debug("closing the Elasticsearch client: %s", exc)
+                log.debug("closing the search client: %s", exc)
 
     def __enter__(self) -> ElasticsearchStore:
         return self
@@ -228,19 +496,16 @@ class ElasticsearchStore:
     def drop(self) -> None:
         """Delete this prefix's indices and templates (tests, and starting a migration afresh)."""
         for coll in Collection:
-            self.client.indices.delete(
-                index=tr.index_pattern(self.prefix, coll), allow_no_indices=True, ignore_unavailable=True
-            )
-            self.client.options(ignore_status=404).indices.delete_index_template(
-                name=tr.template_name(self.prefix, coll)
-            )
+            for pattern in (tr.index_pattern(self.prefix, coll), tr.rebuild_pattern(self.prefix, coll)):
+                self.client.indices.delete(index=pattern, allow_no_indices=True, ignore_unavailable=True)
+            self.engine.delete_index_template(tr.template_name(self.prefix, coll))
         self._known_indices.clear()
 
     def _call(self, fn: Any) -> Any:
         try:
             return fn()
-        except _client_errors() as exc:
-            raise StoreError(f"Elasticsearch request failed: {exc}") from exc
+        except self.engine.errors as exc:
+            raise StoreError(f"{self._engine_title()} request failed: {exc}") from exc
 
     def _search(self, coll: Collection, body: dict[str, Any]) -> Mapping[str, Any]:
         alias = self._alias(coll)
@@ -306,32 +571,30 @@ class ElasticsearchStore:
         return WriteResult(written=len(new), skipped=n_records - len(new), ids=done)
 
     def _bulk(self, actions: list[dict[str, Any]]) -> tr.BulkReport:
-        from elasticsearch import helpers
-
+        """Send the actions in chunks; items answered 429/5xx (or a whole request answered so) are sent
+        again after an exponential backoff, up to ``max_retries`` times."""
         report = tr.BulkReport()
-        if not actions:
-            return report
-        client = self.client.options(max_retries=0)  # retried here, with backoff, per item
-        try:
-            for ok, item in helpers.streaming_bulk(
-                client,
-                actions,
-                chunk_size=self.chunk_size,
-                raise_on_error=False,
-                raise_on_exception=True,
-                max_retries=self.max_retries,
-                initial_backoff=self.initial_backoff,
-                max_backoff=self.max_backoff,
-                retry_on_status=tr.RETRY_STATUSES,
-                refresh=self.refresh_policy,
-            ):
-                report.add(ok, item)
-        except _client_errors() as exc:
-            raise StoreError(
-                f"Elasticsearch bulk request failed after {self.max_retries} retries: {exc}; "
-                f"{len(report.done)} of {len(actions)} records were written"
-            ) from exc
+        for start in range(0, len(actions), max(1, self.chunk_size)):
+            self._bulk_chunk(actions[start : start + max(1, self.chunk_size)], report, len(actions))
         return report
+
+    def _bulk_chunk(self, chunk: list[dict[str, Any]], report: tr.BulkReport, total: int) -> None:
+        pending: Sequence[Mapping[str, Any]] = chunk
+        for attempt in range(self.max_retries + 1):
+            if attempt:
+                time.sleep(min(self.max_backoff, self.initial_backoff * 2 ** (attempt - 1)))
+            try:
+                resp = self.engine.bulk(tr.bulk_operations(pending), self.refresh_policy)
+            except self.engine.errors as exc:
+                if tr.error_status(exc) in tr.RETRY_STATUSES and attempt < self.max_retries:
+                    continue
+                raise StoreError(
+                    f"{self._engine_title()} bulk request failed after {attempt} retries: {exc}; "
+                    f"{len(report.done)} of {total} records were written"
+                ) from exc
+            pending = tr.bulk_results(pending, resp, report, retry=attempt < self.max_retries)
+            if not pending:
+                return
 
     def delete(self, collection: Collection, record_ids: Sequence[str]) -> int:
         """Delete records wherever they are (looked up across the alias); returns how many existed."""
@@ -397,8 +660,7 @@ class ElasticsearchStore:
         if q.empty:
             return 0
         alias = self._alias(coll)
-        resp = self._call(lambda: self.client.count(index=alias, query=q.query))
-        return int(resp["count"])
+        return int(self._call(lambda: self.engine.count(alias, q.query)))
 
     def query(
         self,

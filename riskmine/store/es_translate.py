@@ -1,7 +1,8 @@
-"""The pure Elasticsearch translation layer of the store: no client, no network.
+"""The pure Elasticsearch / OpenSearch translation layer of the store: no client, no network.
 
-Everything the Elasticsearch backend sends or reads is built or parsed here, so it
-can be unit-tested without a cluster:
+Everything the search backend sends or reads is built or parsed here, so it can be
+unit-tested without a cluster. The same bodies serve Elasticsearch 8/9 and OpenSearch
+2.x (their query DSL, mappings and bulk format agree on everything used here):
 
 * **index names**: one index per collection and month (``riskmine-signals-2025.03``)
   behind an alias per collection (``riskmine-signals``); the month is the record's time
@@ -11,8 +12,10 @@ can be unit-tested without a cluster:
   ``time``, a keyword ``id`` (tie-breaks, ``search_after``), whitespace-analysed
   ``words`` (jieba tokens) and ``chars`` (one token per CJK character) text fields that
   give the same matches as the SQLite backend without any plugin, and a ``text`` field
-  analysed with ``ik_max_word`` or ``smartcn`` when the cluster has the plugin (used for
-  ranking only);
+  analysed with ``ik_max_word`` or ``smartcn`` when the cluster has the plugin, else with
+  the built-in ``cjk`` analyzer (CJK bigrams; Elasticsearch's and OpenSearch's
+  analysis-common), used for ranking only; the mapping carries its version
+  (:data:`MAPPING_VERSION`) in ``_meta``;
 * **documents → index bodies**: the record JSON in ``_record`` (an object mapped with
   ``enabled: false``: kept in ``_source``, never indexed) plus the extracted values;
 * **filters, Range, text and sort → query DSL**, paging with ``search_after``;
@@ -58,6 +61,11 @@ MAX_WINDOW = 10_000  # Elasticsearch's default index.max_result_window: from + s
 FACETS = "f"  # object holding the facet fields: f.hazard, f.region, ...
 RECORD = "_record"
 ANALYZER = "riskmine_whitespace"
+# Version of the index layout (settings, analyzers, mapping of the text fields). Raise it when a change
+# cannot be applied to existing indices with a mapping update; the store then rebuilds them at open.
+# 1: `text` analysed per character (standard); 2: CJK bigrams (cjk).
+MAPPING_VERSION = 2
+ENGINE_NAMES = ("elasticsearch", "opensearch")
 _PREFIX_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,100}$")
 
 
@@ -68,13 +76,23 @@ class Plugin(StrEnum):
     smartcn = "analysis-smartcn"
 
 
-# The analyzer of the `text` field per plugin (index time, search time); the built-in standard
-# analyzer (one token per CJK character) without one.
+# The analyzer of the `text` field per plugin (index time, search time); without one, the `cjk`
+# analyzer of analysis-common (overlapping CJK bigrams after width folding), which Elasticsearch
+# ships in every distribution and OpenSearch's analysis-common module provides.
 PLUGIN_ANALYZERS: dict[Plugin | None, tuple[str, str]] = {
     Plugin.ik: ("ik_max_word", "ik_smart"),
     Plugin.smartcn: ("smartcn", "smartcn"),
-    None: ("standard", "standard"),
+    None: ("cjk", "cjk"),
 }
+
+
+def engine_name(info: Mapping[str, Any]) -> str:
+    """ "opensearch" or "elasticsearch", from the answer to ``GET /`` (OpenSearch says
+    ``version.distribution: opensearch``; Elasticsearch says no distribution)."""
+    version = info.get("version") if isinstance(info, Mapping) else None
+    if isinstance(version, Mapping) and version.get("distribution") == "opensearch":
+        return "opensearch"
+    return "elasticsearch"
 
 
 # --- names -----------------------------------------------------------------------
@@ -101,6 +119,20 @@ def index_pattern(prefix: str, collection: Collection) -> str:
 
 def template_name(prefix: str, collection: Collection) -> str:
     return f"{prefix}-{collection.value}"
+
+
+def rebuild_name(prefix: str, index: str) -> str:
+    """Where an index is set aside while it is rebuilt: outside the collection's pattern, so outside its alias."""
+    return f"{prefix}-rebuild-{index[len(prefix) + 1 :]}"
+
+
+def rebuilt_name(prefix: str, aside: str) -> str:
+    """The index that :func:`rebuild_name` set aside."""
+    return f"{prefix}-{aside[len(prefix) + len('-rebuild-') :]}"
+
+
+def rebuild_pattern(prefix: str, collection: Collection) -> str:
+    return f"{prefix}-rebuild-{collection.value}-*"
 
 
 def month_of(when: datetime, offset: timedelta = DEFAULT_OFFSET) -> str:
@@ -130,7 +162,11 @@ def mappings(idx: CollectionIndex, plugin: Plugin | None = None) -> dict[str, An
     analyzer, search_analyzer = PLUGIN_ANALYZERS[plugin]
     return {
         "dynamic": "strict",
-        "_meta": {"fields_version": FIELDS_VERSION, "plugin": plugin.value if plugin else None},
+        "_meta": {
+            "fields_version": FIELDS_VERSION,
+            "mapping_version": MAPPING_VERSION,
+            "plugin": plugin.value if plugin else None,
+        },
         "properties": {
             "id": {"type": "keyword"},
             TIME_FIELD: {"type": "date_nanos"},
@@ -156,6 +192,21 @@ def index_settings(shards: int = 1, replicas: int = 0) -> dict[str, Any]:
     }
 
 
+def layout_version(index_mapping: Mapping[str, Any]) -> int:
+    """The MAPPING_VERSION an index was built with, from its ``GET <index>/_mapping`` entry (1 before it was
+    recorded)."""
+    meta = (index_mapping.get("mappings") or {}).get("_meta") or {}
+    try:
+        return int(meta.get("mapping_version", 1))
+    except (TypeError, ValueError):
+        return 1
+
+
+def rebuild_body(idx: CollectionIndex, plugin: Plugin | None = None) -> dict[str, Any]:
+    """Settings and mappings of the index a rebuild copies into (no template applies to its name)."""
+    return {"settings": index_settings(), "mappings": mappings(idx, plugin)}
+
+
 def index_template(
     prefix: str,
     idx: CollectionIndex,
@@ -175,7 +226,7 @@ def index_template(
             "mappings": mappings(idx, plugin),
             "aliases": {alias_name(prefix, coll): {}},
         },
-        "meta": {"fields_version": FIELDS_VERSION, "managed_by": "riskmine"},
+        "meta": {"fields_version": FIELDS_VERSION, "mapping_version": MAPPING_VERSION, "managed_by": "riskmine"},
     }
 
 
@@ -584,6 +635,44 @@ def bulk_action(op: str, index: str, record_id: str, body: Mapping[str, Any] | N
     if body is not None:
         action["_source"] = body
     return action
+
+
+def bulk_operations(actions: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The lines of a ``_bulk`` request body for actions made by :func:`bulk_action`."""
+    lines: list[dict[str, Any]] = []
+    for action in actions:
+        op = str(action["_op_type"])
+        lines.append({op: {"_index": action["_index"], "_id": action["_id"]}})
+        if op != "delete":
+            lines.append(dict(action["_source"]))
+    return lines
+
+
+def error_status(exc: BaseException) -> int | None:
+    """The HTTP status of a client error (either client's), or None (connection errors, time-outs)."""
+    status = getattr(exc, "status_code", None)
+    return status if isinstance(status, int) else None
+
+
+def bulk_results(
+    actions: Sequence[Mapping[str, Any]], resp: Mapping[str, Any], report: BulkReport, *, retry: bool
+) -> list[Mapping[str, Any]]:
+    """Record the answer to a ``_bulk`` request of `actions` in `report`; return the actions to send
+    again (items answered 429/5xx, when `retry`); those are not recorded."""
+    items = list(resp.get("items") or [])
+    if len(items) != len(actions):
+        raise StoreError(f"the bulk answer has {len(items)} items for {len(actions)} actions")
+    again: list[Mapping[str, Any]] = []
+    for action, item in zip(actions, items, strict=True):
+        info = next(iter(item.values())) if isinstance(item, Mapping) and item else {}
+        status = int(info.get("status", 0) or 0)
+        if 200 <= status < 300:
+            report.add(True, item)
+        elif retry and status in RETRY_STATUSES:
+            again.append(action)
+        else:
+            report.add(False, item)
+    return again
 
 
 class ErrorKind(StrEnum):

@@ -41,12 +41,12 @@ def open_elasticsearch(settings: Any, *, prefix: str | None = None) -> Store:
             "the Elasticsearch store needs RISKMINE_ES_URL (e.g. http://127.0.0.1:9200); "
             "see docs/elasticsearch.md, or set RISKMINE_STORE=sqlite"
         )
-    try:
-        import elasticsearch  # noqa: F401
-    except ImportError:
+    import importlib.util
+
+    if not (importlib.util.find_spec("elasticsearch") or importlib.util.find_spec("opensearchpy")):
         raise StoreError(
-            "the Elasticsearch store needs the `elasticsearch` Python package: pip install 'elasticsearch>=8'"
-        ) from None
+            "the search store needs the `elasticsearch` or `opensearch-py` Python package: pip install 'riskmine[es]'"
+        )
     from riskmine.store.elasticsearch import ElasticsearchStore
 
     refresh_name = str(getattr(settings, "es_refresh", "wait_for") or "wait_for").strip().lower()
@@ -63,4 +63,5 @@ def open_elasticsearch(settings: Any, *, prefix: str | None = None) -> Store:
         basic_auth=(user, password) if user and password else None,
         ca_certs=str(ca) if ca else None,
         refresh=_REFRESH[refresh_name],  # type: ignore[arg-type]
+        engine=str(getattr(settings, "es_engine", None) or "auto"),
     )

@@ -24,3 +24,15 @@ def test_open_gives_the_sqlite_store(tmp_path: Path) -> None:
         assert isinstance(seen, SQLiteSeenStore)
     finally:
         seen.close()
+
+
+@pytest.mark.integration
+class TestPgSeenStore(SeenStoreContract):
+    @pytest.fixture
+    def make_seen(self, postgres_url: str) -> Callable[[], SeenStore]:
+        return lambda: open_seen_store(postgres_url)
+
+    def test_a_database_url_opens_the_postgresql_store(self, postgres_url: str) -> None:
+        from riskmine.crawler.pg_seen import PgSeenStore
+
+        assert isinstance(open_seen_store(postgres_url), PgSeenStore)

@@ -1,8 +1,10 @@
-"""The Elasticsearch backend.
+"""The Elasticsearch / OpenSearch backend.
 
 * :class:`TestElasticsearchStore` runs the shared store contract against a real cluster
-  when ``RISKMINE_ES_URL`` is set (``-m integration``; an index prefix per test, removed
-  after); see docs/elasticsearch.md. It is skipped otherwise.
+  (``-m integration``; an index prefix per test, removed after): the one at
+  ``RISKMINE_ES_URL``, or else the single-node OpenSearch of deploy/opensearch, which the
+  ``es_url`` fixture starts when its launcher is built; see docs/elasticsearch.md. It is
+  skipped when there is neither. The ``migrate --to es`` tests run the same way.
 * The rest runs everywhere. For the retry/backoff and bulk-error paths only, the client
   talks to :class:`_FakeCluster`, a **protocol-level fake** on 127.0.0.1: it answers the
   handful of requests the store makes at open with fixed empty answers and scripts the
@@ -13,7 +15,6 @@
 from __future__ import annotations
 
 import json
-import os
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -23,42 +24,183 @@ from typing import Any
 
 import pytest
 
-from riskmine.schema import Signal
+from riskmine.schema import CandidateRisk, Signal
 from riskmine.settings import Settings
+from riskmine.store import es_translate as tr
 from riskmine.store import open_store
 from riskmine.store.base import Collection, DuplicatePolicy, Store, StoreError
 from riskmine.store.elasticsearch import ElasticsearchStore
 from riskmine.store.es_translate import BulkWriteError, ErrorKind
+from riskmine.store.fields import INDEXES
 
 from .contract import StoreContract
 
-ES_URL = os.environ.get("RISKMINE_ES_URL")
 S = Collection.signals
 
 
 @pytest.mark.integration
-@pytest.mark.skipif(
-    not ES_URL,
-    reason="no Elasticsearch cluster: set RISKMINE_ES_URL=http://127.0.0.1:9200 (deploy/docker-compose.yml) to run",
-)
 class TestElasticsearchStore(StoreContract):
     @pytest.fixture
-    def make_store(self) -> Iterator[Callable[[], Store]]:
+    def make_store(self, es_url: str) -> Iterator[Callable[[], Store]]:
         prefix = f"riskmine-test-{uuid.uuid4().hex[:12]}"
         opened: list[ElasticsearchStore] = []
 
         def make() -> Store:
-            store = ElasticsearchStore(ES_URL, prefix=prefix, refresh="wait_for")
+            store = ElasticsearchStore(es_url, prefix=prefix, refresh="wait_for")
             opened.append(store)
             return store
 
         yield make
         if opened:
-            cleaner = ElasticsearchStore(ES_URL, prefix=prefix)
+            cleaner = ElasticsearchStore(es_url, prefix=prefix)
             cleaner.drop()
             cleaner.close()
         for store in opened:
             store.close()
+
+
+@pytest.fixture
+def real_store(es_url: str) -> Iterator[ElasticsearchStore]:
+    store = ElasticsearchStore(es_url, prefix=f"riskmine-test-{uuid.uuid4().hex[:12]}")
+    yield store
+    store.drop()
+    store.close()
+
+
+@pytest.mark.integration
+def test_the_text_field_is_analysed_in_cjk_bigrams(real_store: ElasticsearchStore) -> None:
+    """The engine has the cjk analyzer (OpenSearch: analysis-common) and the text field uses it."""
+    index = real_store._indices(S)[0]
+    resp = real_store.client.indices.analyze(index=index, body={"field": "text", "text": "充电宝冒烟"})
+    assert [t["token"] for t in resp["tokens"]] == ["充电", "电宝", "宝冒", "冒烟"]
+    meta = real_store.client.indices.get_mapping(index=index)[index]["mappings"]["_meta"]
+    assert meta["mapping_version"] == tr.MAPPING_VERSION
+
+
+@pytest.mark.integration
+def test_an_index_of_an_older_layout_is_rebuilt_at_open(es_url: str, signals: dict[str, Signal]) -> None:
+    """An index built before the cjk analyzer (layout 1: `text` per character) is rebuilt under its name at
+    the next open, its records kept; a rebuild stopped half-way (a copy set aside) is finished."""
+    prefix = f"riskmine-test-{uuid.uuid4().hex[:12]}"
+    store = ElasticsearchStore(es_url, prefix=prefix)
+    try:
+        old = f"{prefix}-signals-2020.01"
+        layout_1 = {"_meta": {"mapping_version": 1}, "properties": {"text": {"type": "text", "analyzer": "standard"}}}
+        store.engine.create_index(old, {"mappings": layout_1})
+        sigs = list(signals.values())
+        first = tr.index_body(INDEXES[S], sigs[0])
+        store._bulk([tr.bulk_action("index", old, sigs[0].id, first)])
+        # a rebuild of another month that stopped after deleting the original: only the copy is left
+        aside = tr.rebuild_name(prefix, f"{prefix}-signals-2020.02")
+        store.engine.create_index(aside, tr.rebuild_body(INDEXES[S]))
+        store._bulk([tr.bulk_action("index", aside, sigs[1].id, tr.index_body(INDEXES[S], sigs[1]))])
+        store.client.indices.refresh(index=f"{old},{aside}")
+        tokens = store.client.indices.analyze(index=old, body={"field": "text", "text": "冒烟"})["tokens"]
+        assert [t["token"] for t in tokens] == ["冒", "烟"]
+    finally:
+        store.close()
+    again = ElasticsearchStore(es_url, prefix=prefix)
+    try:
+        tokens = again.client.indices.analyze(index=old, body={"field": "text", "text": "冒烟"})["tokens"]
+        assert [t["token"] for t in tokens] == ["冒烟"]
+        assert again._outdated(again._indices(S)) == []
+        assert f"{prefix}-signals-2020.02" in again._indices(S)
+        assert not dict(again.client.indices.get(index=tr.rebuild_pattern(prefix, S), allow_no_indices=True))
+        assert again.get_many(S, [sigs[0].id, sigs[1].id]) == [sigs[0], sigs[1]]
+    finally:
+        again.drop()
+        again.close()
+
+
+class _Interrupted(RuntimeError):
+    pass
+
+
+@pytest.mark.integration
+def test_migrate_to_es_resumes_after_an_interruption(
+    es_url: str, tmp_path: Path, signals: dict[str, Signal], candidates: dict[str, CandidateRisk]
+) -> None:
+    """`riskmine migrate --to es`'s copy into the real engine: stopped after two batches, then resumed; each
+    record is written once, and the verification (counts, sampled records, a full-text count) agrees."""
+    from riskmine.store.migrate import Checkpoint, migrate
+    from riskmine.store.sqlite import SQLiteStore
+
+    prefix = f"riskmine-test-{uuid.uuid4().hex[:12]}"
+    source = SQLiteStore(tmp_path / "source.sqlite3")
+    source.write(S, list(signals.values()))
+    source.write(Collection.documents, [s.document for s in signals.values()])
+    source.write(Collection.candidates, list(candidates.values()))
+    cp_path = tmp_path / "cp.json"
+    written: list[tuple[Collection, str]] = []
+
+    class Crashing(ElasticsearchStore):
+        allowed = 2
+
+        def write(self, collection: Collection, records: Any, policy: DuplicatePolicy = DuplicatePolicy.skip) -> Any:
+            if self.allowed == 0:
+                raise _Interrupted("stopped mid-migration")
+            self.allowed -= 1
+            written.extend((collection, r.id) for r in records)
+            return super().write(collection, records, policy)
+
+    first = Crashing(es_url, prefix=prefix, refresh=False)
+    try:
+        with pytest.raises(_Interrupted):
+            migrate(source, first, checkpoint=Checkpoint.load(cp_path, f"es:{prefix}"), batch_size=3)
+    finally:
+        first.close()
+    before = len(written)
+    assert before == 6
+    target = Crashing(es_url, prefix=prefix, refresh=False)
+    target.allowed = 10_000
+    try:
+        report = migrate(source, target, checkpoint=Checkpoint.load(cp_path, f"es:{prefix}"), batch_size=3)
+        assert report.ok, report.problems()
+        total = sum(source.count(c) for c in Collection)
+        assert len(written) == total and len(set(written)) == total  # nothing written twice, nothing lost
+        target.refresh()
+        for coll in Collection:
+            assert target.count(coll) == source.count(coll)
+            assert list(target.iterate(coll)) == list(source.iterate(coll))
+        assert target.count(S, text="冒烟") == source.count(S, text="冒烟") > 0
+    finally:
+        target.drop()
+        target.close()
+        source.close()
+
+
+@pytest.mark.integration
+def test_migrate_cli_copies_into_the_engine(
+    es_url: str, tmp_path: Path, signals: dict[str, Signal], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`riskmine migrate --to es` with RISKMINE_ES_URL: copies, verifies, and a second run copies nothing."""
+    from typer.testing import CliRunner
+
+    from riskmine.cli import app
+    from riskmine.settings import get_settings
+    from riskmine.store.sqlite import SQLiteStore
+
+    with SQLiteStore(tmp_path / "source.sqlite3") as source:
+        source.write(S, list(signals.values()))
+    prefix = f"riskmine-test-{uuid.uuid4().hex[:12]}"
+    for name, value in {
+        "DB_PATH": str(tmp_path / "source.sqlite3"),
+        "ES_URL": es_url,
+        "ES_INDEX_PREFIX": prefix,
+    }.items():
+        monkeypatch.setenv(f"RISKMINE_{name}", value)
+    get_settings.cache_clear()
+    runner = CliRunner()
+    try:
+        first = runner.invoke(app, ["migrate", "--to", "es", "--batch-size", "4"])
+        assert first.exit_code == 0, first.output
+        assert f"signals: {len(signals)} → {len(signals)} records" in first.output and "verified" in first.output
+        again = runner.invoke(app, ["migrate", "--to", "es"])
+        assert again.exit_code == 0 and f"0 copied now, {len(signals)} before" in again.output, again.output
+    finally:
+        cleaner = ElasticsearchStore(es_url, prefix=prefix)
+        cleaner.drop()
+        cleaner.close()
 
 
 # --- the protocol-level fake for error paths ------------------------------------------------
@@ -72,7 +214,8 @@ class _FakeCluster:
     When the script runs out, every item succeeds.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, distribution: str | None = None) -> None:
+        self.distribution = distribution  # what GET / says: None (Elasticsearch) or "opensearch"
         self.bulk_script: list[tuple[int, Callable[[list[tuple[str, str]]], list[dict[str, Any]]] | None]] = []
         self.bulk_requests: list[list[tuple[str, str]]] = []
         self.requests: list[str] = []
@@ -103,7 +246,10 @@ class _FakeCluster:
                 elif path.endswith("/_search"):
                     self._send(200, {"hits": {"total": {"value": 0, "relation": "eq"}, "hits": []}})
                 elif path == "/":
-                    self._send(200, {"version": {"number": "8.15.0"}, "tagline": "You Know, for Search"})
+                    version = {"number": "8.15.0"}
+                    if cluster.distribution:
+                        version = {"number": "2.19.6", "distribution": cluster.distribution}
+                    self._send(200, {"version": version, "tagline": "You Know, for Search"})
                 else:  # templates, index creation, index listing: acknowledged, nothing there
                     self._send(200, {} if self.command == "GET" else {"acknowledged": True})
 
@@ -126,7 +272,9 @@ class _FakeCluster:
         status, items_for = self.bulk_script.pop(0) if self.bulk_script else (200, None)
         if status != 200:
             return status, {"error": {"type": "unavailable", "reason": "scripted"}, "status": status}
-        items = items_for(actions) if items_for else [{op: {"_id": i, "status": 201}} for op, i in actions]
+        items: list[dict[str, Any]] = (
+            items_for(actions) if items_for else [{op: {"_id": i, "status": 201}} for op, i in actions]
+        )
         return 200, {"took": 1, "errors": any(next(iter(x.values()))["status"] >= 300 for x in items), "items": items}
 
     def stop(self) -> None:
@@ -135,9 +283,10 @@ class _FakeCluster:
         self.thread.join(timeout=5)
 
 
-@pytest.fixture
-def cluster() -> Iterator[_FakeCluster]:
-    fake = _FakeCluster()
+@pytest.fixture(params=[None, "opensearch"], ids=["elasticsearch", "opensearch"])
+def cluster(request: pytest.FixtureRequest) -> Iterator[_FakeCluster]:
+    """The fake, answering GET / as Elasticsearch 8 or as OpenSearch 2 (so each client's code path runs)."""
+    fake = _FakeCluster(request.param)
     yield fake
     fake.stop()
 
@@ -145,6 +294,7 @@ def cluster() -> Iterator[_FakeCluster]:
 @pytest.fixture
 def es(cluster: _FakeCluster) -> Iterator[ElasticsearchStore]:
     store = ElasticsearchStore(cluster.url, prefix="rm-fake", initial_backoff=0.01, max_backoff=0.05, max_retries=3)
+    assert store.engine.name == (cluster.distribution or "elasticsearch")  # auto: what GET / said
     yield store
     store.close()
 
@@ -231,8 +381,20 @@ def test_a_concurrent_create_counts_as_skipped(
     assert (result.written, result.skipped, result.ids) == (1, 1, [sigs[1].id])
 
 
+def test_the_engine_can_be_named(cluster: _FakeCluster) -> None:
+    for engine in ("elasticsearch", "opensearch"):
+        store = ElasticsearchStore(cluster.url, engine=engine, prefix="rm-named")
+        try:
+            assert store.engine.name == engine
+            assert type(store.client).__module__.split(".")[0] == engine.replace("opensearch", "opensearchpy")
+        finally:
+            store.close()
+    with pytest.raises(StoreError, match="RISKMINE_ES_ENGINE"):
+        ElasticsearchStore(cluster.url, engine="solr")
+
+
 def test_no_cluster_is_a_clear_error() -> None:
-    with pytest.raises(StoreError, match="cannot set up the Elasticsearch indices"):
+    with pytest.raises(StoreError, match=r"cannot set up the .* indices"):
         ElasticsearchStore("http://127.0.0.1:9", max_retries=0, request_timeout=2)
 
 
@@ -241,7 +403,7 @@ def test_no_cluster_is_a_clear_error() -> None:
 
 def test_factory_needs_a_url(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="RISKMINE_ES_URL"):
-        open_store(Settings(store="es", var_dir=tmp_path))
+        open_store(Settings(store="es", es_url=None, var_dir=tmp_path))  # whatever RISKMINE_ES_URL says
 
 
 def test_factory_opens_the_es_store(tmp_path: Path, cluster: _FakeCluster) -> None:
@@ -251,8 +413,14 @@ def test_factory_opens_the_es_store(tmp_path: Path, cluster: _FakeCluster) -> No
             assert isinstance(store, ElasticsearchStore)
             assert isinstance(store, Store)
             assert store.prefix == "rm-fac" and store.refresh_policy == "wait_for"
+            assert store.engine.name == (cluster.distribution or "elasticsearch")
         finally:
             store.close()
+    named = open_store(Settings(store="es", es_url=cluster.url, es_engine="opensearch", var_dir=tmp_path))
+    try:
+        assert isinstance(named, ElasticsearchStore) and named.engine.name == "opensearch"
+    finally:
+        named.close()
 
 
 def test_factory_refuses_bad_settings(tmp_path: Path, cluster: _FakeCluster) -> None:

@@ -62,8 +62,9 @@ def test_mapping_derives_from_the_field_specs() -> None:
     assert props["id"] == {"type": "keyword"}
     assert props["_record"] == {"type": "object", "enabled": False}  # stored, never indexed
     assert props["words"]["analyzer"] == props["chars"]["analyzer"] == tr.ANALYZER
-    assert props["text"]["analyzer"] == "standard"
+    assert props["text"]["analyzer"] == props["text"]["search_analyzer"] == "cjk"  # CJK bigrams, no plugin needed
     assert m["dynamic"] == "strict" and m["_meta"]["fields_version"] == FIELDS_VERSION
+    assert m["_meta"]["mapping_version"] == tr.MAPPING_VERSION
 
 
 def test_plugin_analyzers_when_detected() -> None:
@@ -495,3 +496,66 @@ def test_stats_version_changes_with_writes_and_refreshes() -> None:
 def test_record_source_leaves_out_omitted_fields() -> None:
     assert tr.record_source() == [tr.RECORD]
     assert tr.record_source(("evidence",)) == {"includes": [tr.RECORD], "excludes": [f"{tr.RECORD}.evidence"]}
+
+
+# --- two engines, one layer ----------------------------------------------------------------
+
+
+def test_engine_name_from_the_root_answer() -> None:
+    assert tr.engine_name({"version": {"distribution": "opensearch", "number": "2.19.6"}}) == "opensearch"
+    assert tr.engine_name({"version": {"number": "8.15.0", "build_flavor": "default"}}) == "elasticsearch"
+    assert tr.engine_name({}) == "elasticsearch"
+
+
+def test_bulk_operations_and_results() -> None:
+    actions = [
+        tr.bulk_action("create", "i", "a", {"x": 1}),
+        tr.bulk_action("index", "i", "b", {"x": 2}),
+        tr.bulk_action("delete", "i", "c"),
+    ]
+    assert tr.bulk_operations(actions) == [
+        {"create": {"_index": "i", "_id": "a"}},
+        {"x": 1},
+        {"index": {"_index": "i", "_id": "b"}},
+        {"x": 2},
+        {"delete": {"_index": "i", "_id": "c"}},
+    ]
+    resp = {
+        "items": [
+            {"create": {"_id": "a", "status": 201}},
+            {"index": {"_id": "b", "status": 429, "error": {"type": "es_rejected_execution_exception"}}},
+            {"delete": {"_id": "c", "status": 404}},
+        ]
+    }
+    report = tr.BulkReport()
+    assert tr.bulk_results(actions, resp, report, retry=True) == [actions[1]]  # sent again, not yet reported
+    assert (report.done, report.missing, report.failed) == (["a"], ["c"], [])
+    last = tr.BulkReport()
+    assert tr.bulk_results(actions, resp, last, retry=False) == []
+    assert last.failed_ids == ["b"] and last.failed[0].kind is tr.ErrorKind.retryable
+    with pytest.raises(StoreError, match="2 items for 3 actions"):
+        tr.bulk_results(actions, {"items": resp["items"][:2]}, tr.BulkReport(), retry=True)
+
+
+def test_error_status_of_either_client() -> None:
+    class Api(Exception):
+        status_code = 503
+
+    class Conn(Exception):
+        status_code = "N/A"  # opensearch-py's connection errors
+
+    assert tr.error_status(Api()) == 503
+    assert tr.error_status(Conn()) is None and tr.error_status(ValueError()) is None
+
+
+def test_layout_versions_and_rebuild_names() -> None:
+    assert tr.layout_version({"mappings": {"_meta": {"mapping_version": 2}}}) == 2
+    assert tr.layout_version({"mappings": {"_meta": {"fields_version": 3}}}) == 1  # before it was recorded
+    assert tr.layout_version({}) == 1
+    aside = tr.rebuild_name("rm", "rm-signals-2025.03")
+    assert aside == "rm-rebuild-signals-2025.03" and tr.rebuilt_name("rm", aside) == "rm-signals-2025.03"
+    assert not aside.startswith("rm-signals-")  # outside the alias's pattern
+    assert tr.rebuild_pattern("rm", Collection.signals) == "rm-rebuild-signals-*"
+    body = tr.rebuild_body(SIG)
+    assert body["mappings"]["_meta"]["mapping_version"] == tr.MAPPING_VERSION
+    assert body["settings"]["analysis"]["analyzer"][tr.ANALYZER]["tokenizer"] == "whitespace"
