@@ -12,6 +12,10 @@ so the baseline's figure includes cutting the texts into words (in the pipeline 
 before classify). The cascade's dev F1 is optimistic (its band was chosen on dev); `riskmine models evaluate
 --model risk-cascade --split test` gives the honest figure. The test split is never touched here.
 
+The transformer is served from its ONNX Runtime int8 export (what the API runs, no torch). When torch is installed
+(the ``ml`` extra) the same tuned weights also run in PyTorch fp32 for comparison, in this run, interleaved: the
+ratio of texts/s (median of rounds, with the load average), the cosine of their embeddings, and the dev F1 of each.
+
 Run: ``python -m bench encoder_speed``.
 """
 
@@ -20,17 +24,61 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
 from bench.targets import record
 
 TARGET = 1000.0  # cascade texts/s on one core when at most 10 % of texts reach the transformer
+TIER_TARGET = 110.0  # transformer texts/s on one thread (int8, cosine >= 0.995 to fp32)
+ROUNDS = 3
+SAMPLE = 256
+
+
+def compare_with_fp32(head: Any, texts: list[str], y: np.ndarray) -> None:
+    """The served int8 export against the same tuned weights in PyTorch fp32, in this run (needs torch)."""
+    import copy
+    import os
+    import statistics
+
+    from riskmine.models.evaluate import risk_metrics
+    from riskmine.models.registry import ml_available
+
+    if not ml_available():
+        print("int8 vs fp32: skipped, torch is not installed (pip install 'riskmine[ml]')")
+        return
+    fp32 = copy.copy(head)
+    fp32._onnx, fp32._encoder, fp32.folder = None, None, None  # no export: the tuned weights in torch
+    served, reference = head._runtime(), fp32._runtime()
+    sample = texts[:SAMPLE]
+    speeds: dict[str, list[float]] = {"int8": [], "fp32": []}
+    for _ in range(ROUNDS):
+        for name, encoder in (("int8", served), ("fp32", reference)):
+            t0 = time.perf_counter()
+            vecs = encoder.embed(sample)
+            speeds[name].append(len(sample) / (time.perf_counter() - t0))
+            if name == "int8":
+                int8_vecs = vecs
+    cos = np.sum(int8_vecs * vecs, axis=1)
+    ratio = statistics.median(a / b for a, b in zip(speeds["int8"], speeds["fp32"], strict=True))
+    int8_speed = statistics.median(speeds["int8"])
+    print(
+        f"transformer tier, one thread, {len(sample)} dev texts, {ROUNDS} rounds interleaved "
+        f"(load average {os.getloadavg()[0]:.2f}): ONNX Runtime int8 {int8_speed:.1f} texts/s, "
+        f"PyTorch fp32 {statistics.median(speeds['fp32']):.1f} texts/s, ratio {ratio:.2f}x; "
+        f"embedding cosine int8 to fp32: mean {cos.mean():.4f}, min {cos.min():.4f}"
+    )
+    record("transformer tier texts/s, one thread (int8)", int8_speed, TIER_TARGET, unit="/s")
+    f1 = {
+        name: risk_metrics(y, model.score_texts(texts), model.threshold)["f1"]
+        for name, model in (("int8", head), ("fp32", fp32))
+    }
+    print(f"transformer alone, dev F1 at its threshold: int8 {f1['int8']:.3f}, fp32 {f1['fp32']:.3f}")
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     try:
-        import torch
         from threadpoolctl import threadpool_limits
 
         from riskmine.models.corpus import as_served, load_corpus
@@ -41,7 +89,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         from riskmine.settings import get_settings
         from riskmine.text.tokenize import clear_cache
     except ImportError as exc:
-        print(f"encoder_speed: skipped, {exc.name} is not installed (pip install 'riskmine[ml]')")
+        print(f"encoder_speed: skipped, {exc.name} is not installed")
         return
 
     settings = get_settings()
@@ -59,7 +107,6 @@ def main(argv: Sequence[str] | None = None) -> None:
             cascade = train_cascade_and_register(settings, corpus=corpus).model
         assert isinstance(cascade, CascadeModel)
         baseline, head = cascade.baseline, cascade.transformer
-        torch.set_num_threads(1)
         with threadpool_limits(limits=1):
             cascade.warm_up()
             timings: dict[str, tuple[np.ndarray, np.ndarray, float]] = {}
@@ -70,6 +117,8 @@ def main(argv: Sequence[str] | None = None) -> None:
                 seconds = time.perf_counter() - t0
                 timings[name] = (preds.risk, preds.decisions(model.threshold), seconds)
             routed = cascade.last_routed
+            if hasattr(head, "_runtime"):  # a fine-tuned transformer: served from its export
+                compare_with_fp32(head, texts, y)
     except EncoderUnavailable as exc:
         print(f"encoder_speed: skipped, {exc}")
         return

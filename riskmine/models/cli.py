@@ -8,6 +8,7 @@ from typing import Annotated, Any, cast
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
 from riskmine.models.baseline import BaselineConfig, ThresholdRule
@@ -173,8 +174,26 @@ def _train_cascade(
     from riskmine.models.encoder.training import HELD_OUT_FINETUNE, TransformerKind, train_cascade_and_register
     from riskmine.models.evaluate import render_evaluation
 
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("epoch {task.fields[epoch]} loss {task.fields[loss]}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    )
     try:
-        with err.status(f"training the transformer ({transformer}) and the cascade (a first run rebuilds the encoder)"):
+        with Progress(*columns, console=err, transient=False) as progress:
+            task = progress.add_task(
+                f"training the transformer ({transformer}; a first run rebuilds the encoder)",
+                total=None,
+                epoch="-",
+                loss="-",
+            )
+
+            def on_step(step: int, total: int, epochs: float, loss: float) -> None:
+                progress.update(task, total=total, completed=step, epoch=f"{epochs:.2f}", loss=f"{loss:.4f}")
+
             result = train_cascade_and_register(
                 settings,
                 corpus_path=corpus,
@@ -184,6 +203,7 @@ def _train_cascade(
                 transformer=cast(TransformerKind, transformer),
                 finetune_config=HELD_OUT_FINETUNE if measured else None,
                 promote=promote,
+                on_step=on_step,
             )
     except _USER_ERRORS as exc:
         raise _fail(exc) from None
@@ -394,6 +414,28 @@ def list_cmd() -> None:
         out.print(table)
     if not found:
         out.print(f"no trained models under {settings.models_path}; run `riskmine models train`")
+
+
+@app.command()
+def export(
+    version: Annotated[str | None, typer.Argument(help="risk-cascade version id (default: the serving one)")] = None,
+) -> None:
+    """Export a cascade's fine-tuned encoder for ONNX Runtime (int8), so it is served without torch.
+
+    Training exports it already; this is for versions trained before. Needs the `ml` extra (the torch weights)."""
+    from riskmine.models.encoder.training import export_saved
+
+    settings = _settings()
+    try:
+        with err.status("exporting the fine-tuned encoder to ONNX (int8) and checking it against torch"):
+            summary = export_saved(settings, version)
+    except (*_USER_ERRORS, ValueError) as exc:
+        raise _fail(exc) from None
+    out.print(
+        f"exported: {summary['quantization']}, {summary['megabytes']} MiB; cosine to the fp32 encoder on "
+        f"{summary['checked_texts']} dev texts: mean {summary['mean_cosine_to_fp32']}, "
+        f"min {summary['min_cosine_to_fp32']}"
+    )
 
 
 @app.command()

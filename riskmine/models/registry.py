@@ -100,9 +100,19 @@ def serving_name(settings: Settings | None = None) -> str:
         raise ModelNotFoundError(
             f"RISKMINE_RISK_MODEL={choice!r} names no risk model; use {AUTO}, " + " or ".join(MODEL_NAMES)
         )
-    if current_version(settings, CASCADE_NAME) is not None and ml_available():
+    version = current_version(settings, CASCADE_NAME)
+    if version is not None and (ml_available() or exported(settings, version)):
         return CASCADE_NAME
     return MODEL_NAME
+
+
+def exported(settings: Settings | None, version: str, name: str = CASCADE_NAME) -> bool:
+    """Whether a saved version serves without torch: its card lists an ONNX export (written at training time)."""
+    try:
+        card = read_card(version, settings, name)
+    except RiskmineError:  # no card, or an unreadable one: not servable without torch
+        return False
+    return bool((card.get("artifacts") or {}).get("onnx"))
 
 
 def model_root(settings: Settings | None = None, name: str = MODEL_NAME) -> Path:
@@ -199,6 +209,9 @@ def save_model(
     staging = Path(tempfile.mkdtemp(dir=root, prefix=f".{model.version}."))
     try:
         joblib.dump(model, staging / ARTIFACT, compress=3)
+        write = getattr(model, "write_artifacts", None)
+        if callable(write):  # files the model serves from (the transformer's ONNX export), checked as they are made
+            card = {**card, "artifacts": write(staging)}
         (staging / CARD).write_text(json.dumps(card, ensure_ascii=False, indent=2, default=str) + "\n", "utf-8")
         os.chmod(staging, DIR_MODE)  # mkdtemp makes 0700 directories
         os.replace(staging, final)
@@ -245,6 +258,9 @@ def load_model(version: str | None = None, settings: Settings | None = None, nam
         bind = getattr(model, "bind", None)
         if callable(bind):  # a cascade loads its encoder lazily, from these settings
             bind(_settings(settings))
+        locate = getattr(model, "locate", None)
+        if callable(locate):  # and from the files saved beside it (its ONNX export)
+            locate(root / version)
         trained_with = _trained_sklearn(root / version)
         if trained_with and trained_with != sklearn.__version__:
             log.warning(

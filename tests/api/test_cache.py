@@ -10,6 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from riskmine.api.cache import ResponseCache, make_entry
+from riskmine.review.users import UserStore
 from riskmine.schema import CandidateRisk
 from riskmine.store.base import Collection
 from riskmine.store.sqlite import SQLiteStore
@@ -95,3 +96,43 @@ def test_a_write_by_another_process_invalidates(reader: TestClient, store: SQLit
         other.close()
     after = reader.get("/api/v1/candidates").json()
     assert after["total"] == first["total"] - 1
+
+
+def test_signal_search_is_cached_until_a_write(reader: TestClient, store: SQLiteStore, seeded: dict[str, Any]) -> None:
+    cache = reader.app.state.riskmine.responses  # type: ignore[attr-defined]
+    params = {"q": "充电宝", "limit": 5}
+    first = reader.get("/api/v1/signals", params=params)
+    assert first.status_code == 200 and first.json()["total"] >= 1
+    hits = cache.hits
+    again = reader.get("/api/v1/signals", params=params)
+    assert again.content == first.content and cache.hits == hits + 1
+    assert (
+        reader.get("/api/v1/signals", params=params, headers={"If-None-Match": first.headers["etag"]}).status_code
+        == 304
+    )
+    signal = store.get(Collection.signals, first.json()["items"][0]["id"])
+    store.delete(Collection.signals, [signal.id])  # type: ignore[union-attr]
+    after = reader.get("/api/v1/signals", params=params, headers={"If-None-Match": first.headers["etag"]})
+    assert after.status_code == 200 and after.json()["total"] == first.json()["total"] - 1
+
+
+def test_cached_searches_are_not_shared_across_scopes(
+    client: TestClient, users: UserStore, store: SQLiteStore, seeded: dict[str, Any]
+) -> None:
+    from tests.api.test_scope import A, B, upload, user_login
+
+    analyst = user_login(client, users, "analyst", None, "centre-analyst")
+    stations = {s: user_login(client, users, "station", s, f"user-{i}") for i, s in enumerate((A, B))}
+    for s, headers in stations.items():
+        upload(client, headers, s, n=2)
+
+    def sources(headers: dict[str, str]) -> set[str]:
+        r = client.get("/api/v1/signals", params={"limit": 200}, headers=headers)
+        assert r.status_code == 200, r.text
+        return {item["source"] for item in r.json()["items"]}
+
+    everything = sources(analyst)  # computed first and cached: the stations must not get it
+    assert {f"station:{A}", f"station:{B}"} < everything
+    assert sources(stations[A]) == {f"station:{A}"}
+    assert sources(stations[B]) == {f"station:{B}"}
+    assert sources(analyst) == everything

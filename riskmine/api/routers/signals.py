@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request, Response
 
-from riskmine.api.deps import ReaderDep, ReviewDBDep, StoreDep
+from riskmine.api.cache import cached_json
+from riskmine.api.deps import ReaderDep, ReviewDBDep, StoreDep, get_state
 from riskmine.api.errors import not_found
 from riskmine.api.filters import (
     MAX_QUERY_CHARS,
@@ -67,8 +68,9 @@ def store_sort(sort: str | None, q: str | None) -> str | None:
     return sort or "time"
 
 
-@router.get("", summary="Search and filter signals")
+@router.get("", summary="Search and filter signals", response_model=dict[str, Any])
 def list_signals(
+    request: Request,
     store: StoreDep,
     reader: ReaderDep,
     db: ReviewDBDep,
@@ -87,7 +89,7 @@ def list_signals(
     order: Literal["desc", "asc"] = "desc",
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
     offset: OffsetQuery = 0,
-) -> dict[str, Any]:
+) -> Response:
     text = clean_query(q)
     filters = signal_filters(
         source=source,
@@ -101,17 +103,35 @@ def list_signals(
         since=since,
         until=until,
     )
-    page = store.query(
-        Collection.signals,
-        filters=within_sources(filters, visibility.visible_sources(store, db, reader)),
-        text=text,
-        sort=store_sort(sort, text),
-        descending=order == "desc",
-        limit=limit,
-        offset=offset,
-        omit=LIST_OMIT,
+    # The reader's sources are part of the filters, so readers who see the same sources share one cached answer
+    # per data version of the signals (riskmine.api.cache): a write by any process is a new version.
+    scoped = within_sources(filters, visibility.visible_sources(store, db, reader))
+    by = store_sort(sort, text)
+
+    def listing() -> dict[str, Any]:
+        page = store.query(
+            Collection.signals,
+            filters=scoped,
+            text=text,
+            sort=by,
+            descending=order == "desc",
+            limit=limit,
+            offset=offset,
+            omit=LIST_OMIT,
+        )
+        return {"total": page.total, "items": [signal_summary(s) for s in page.items], "limit": limit, "offset": offset}
+
+    key = (
+        "signals",
+        repr(sorted(scoped.items())),
+        text,
+        by,
+        order,
+        limit,
+        offset,
+        store.data_version(Collection.signals),
     )
-    return {"total": page.total, "items": [signal_summary(s) for s in page.items], "limit": limit, "offset": offset}
+    return cached_json(request, get_state(request).responses, key, listing)
 
 
 @router.get("/{signal_id}", summary="One signal with all its annotations")

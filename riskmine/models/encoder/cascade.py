@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -132,6 +133,17 @@ class CascadeModel:
         bind = getattr(self.transformer, "bind", None)
         if callable(bind):
             bind(settings)
+
+    def locate(self, folder: Path | None) -> None:
+        """The registry's version folder (the transformer's ONNX export lies in it)."""
+        locate = getattr(self.transformer, "locate", None)
+        if callable(locate):
+            locate(folder)
+
+    def write_artifacts(self, folder: Path) -> dict[str, Any]:
+        """Files saved beside the pickle in the version folder: the transformer's ONNX export, if it makes one."""
+        write = getattr(self.transformer, "write_artifacts", None)
+        return dict(write(folder)) if callable(write) else {}
 
     def info(self) -> dict[str, Any]:
         return {

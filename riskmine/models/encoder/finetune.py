@@ -8,18 +8,22 @@ chosen on dev.
 
 :class:`FinetunedModel` implements :class:`riskmine.models.base.RiskModel`. It keeps the weights that changed
 (every parameter but the frozen table, about 21 M floats) and the head as numpy arrays, so a saved model is a
-plain pickle; on first use it loads the base checkpoint the weights were trained from (checked by name) and
-applies them.
+plain pickle. Saved by the registry, it also writes the tuned encoder exported for ONNX Runtime (int8) into its
+version folder (:meth:`FinetunedModel.write_artifacts`), and a loaded model serves from that export, without
+torch; a version without an export loads the base checkpoint the weights were trained from (checked by name) and
+applies them with torch.
 """
 
 from __future__ import annotations
 
 import math
 import os
+import shutil
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -36,11 +40,15 @@ from riskmine.models.encoder.load import (
     load_encoder,
     require_ml,
 )
+from riskmine.models.encoder.onnx_runtime import OnnxEncoder, has_export, head_probability, load_onnx_encoder
 
 if TYPE_CHECKING:
     from riskmine.settings import Settings
 
 MODEL_NAME = "risk-e5-finetuned"
+StepCallback = Callable[[int, int, float, float], None]  # step, total steps, epochs done, loss
+EXPORT_DIR = "encoder"  # the ONNX export, inside the registry's version folder
+CHECK_TEXTS = 200  # dev texts the export is checked on against the torch encoder
 _attach_lock = threading.Lock()
 
 
@@ -106,11 +114,39 @@ class FinetunedModel:
         self.harm_threshold = 0.5
         self.training: dict[str, Any] = {}
         self.settings: Settings | None = None
+        self.folder: Path | None = None
         self._encoder: Encoder | None = None
+        self._onnx: OnnxEncoder | None = None
+        self._check_texts: list[str] = []
 
     def bind(self, settings: Settings | None) -> None:
         """Remember the settings a saved model was loaded with; the base encoder is loaded from them on first use."""
         self.settings = settings
+
+    def locate(self, folder: Path | None) -> None:
+        """The registry's version folder this model was loaded from (where its ONNX export lies)."""
+        self.folder = folder
+
+    def export_folder(self) -> Path | None:
+        return self.folder / EXPORT_DIR if self.folder is not None else None
+
+    def export(self, folder: Path) -> dict[str, Any]:
+        """Export the tuned encoder into ``folder`` for ONNX Runtime (int8), checked against torch fp32 on dev texts,
+        and serve from the export from now on (so the threshold and the figures are those of what is served)."""
+        from riskmine.models.encoder.onnx_export import export_encoder
+
+        report = export_encoder(self._torch_encoder(), folder, self._check_texts or ["充电宝充电时冒烟", "很好用"])
+        self._onnx = load_onnx_encoder(folder, threads=1, expect_name=self.encoder_name)
+        self.training["onnx"] = report.summary()
+        return report.summary()
+
+    def write_artifacts(self, folder: Path) -> dict[str, Any]:
+        """Write the ONNX export into the registry's version ``folder`` (exported now unless it already was)."""
+        if self._onnx is None:
+            self.export(folder / EXPORT_DIR)
+        else:
+            shutil.copytree(self._onnx.path, folder / EXPORT_DIR)
+        return {"onnx": self.training.get("onnx", {})}
 
     def attach(self, encoder: Encoder) -> None:
         """Apply the fine-tuned weights to ``encoder`` (a private copy of the base checkpoint) and use it."""
@@ -130,12 +166,26 @@ class FinetunedModel:
         encoder.max_length = min(encoder.max_length, self.max_length)
         self._encoder = encoder
 
-    def _ready(self) -> Encoder:
+    def _torch_encoder(self) -> Encoder:
         with _attach_lock:  # concurrent first requests (API worker threads) load one copy, not one each
             if self._encoder is None:
                 self._load()
         assert self._encoder is not None
         return self._encoder
+
+    def _runtime(self) -> OnnxEncoder | Encoder:
+        """The ONNX export when this version has one (no torch), else the torch encoder with the tuned weights."""
+        if self._onnx is not None:
+            return self._onnx
+        if self._encoder is not None:  # just trained, not exported: the torch encoder is at hand
+            return self._encoder
+        export = self.export_folder()
+        if export is not None and has_export(export):
+            with _attach_lock:
+                if self._onnx is None:
+                    self._onnx = load_onnx_encoder(export, threads=1, expect_name=self.encoder_name)
+            return self._onnx
+        return self._torch_encoder()
 
     def _load(self) -> None:
         if self._encoder is None:
@@ -149,8 +199,10 @@ class FinetunedModel:
         out = np.zeros(len(texts))
         if not texts:
             return out
+        encoder = self._runtime()
+        if isinstance(encoder, OnnxEncoder):
+            return head_probability(encoder.embed(texts, batch_size), self.head, self.logit_scale)
         torch, _ = require_ml()
-        encoder = self._ready()
         weight = torch.from_numpy(self.head[0])
         bias = torch.from_numpy(self.head[1])
         order = np.argsort([len(t) for t in texts], kind="stable")
@@ -183,9 +235,14 @@ class FinetunedModel:
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
-        state["_encoder"] = None
-        state["settings"] = None
+        state.update(_encoder=None, _onnx=None, settings=None, folder=None, _check_texts=[])
         return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        state.setdefault("folder", None)  # models pickled before the ONNX export
+        state.setdefault("_onnx", None)
+        state.setdefault("_check_texts", [])
+        self.__dict__.update(state)
 
 
 def freeze_below_top(model: Any, n: int) -> None:
@@ -219,8 +276,15 @@ def finetune(
     train: Sequence[LabelledExample],
     dev: Sequence[LabelledExample],
     config: FinetuneConfig | None = None,
+    *,
+    export_to: Path | None = None,
+    on_step: StepCallback | None = None,
 ) -> tuple[FinetunedModel, FinetuneResult]:
-    """Fine-tune ``encoder`` in place (pass a private copy: its weights change); the model and the run's figures."""
+    """Fine-tune ``encoder`` in place (pass a private copy: its weights change); the model and the run's figures.
+
+    With ``export_to`` the tuned encoder is exported there for ONNX Runtime before the threshold is chosen, and
+    the model scores with the export (what serving runs). ``on_step(step, total_steps, epochs_done, loss)`` is
+    called after every step (progress)."""
     torch, transformers = require_ml()
     cfg = config or FinetuneConfig()
     y = np.array([e.is_risk for e in train], dtype=np.int64)
@@ -270,6 +334,8 @@ def finetune(
             losses.append(float(loss.detach()))
             step += 1
             seen += len(idx)
+            if on_step is not None:
+                on_step(step, total_steps, seen / len(train), losses[-1])
             if time.perf_counter() - t0 > cfg.time_cap_s:
                 stopped = True
                 break
@@ -287,10 +353,14 @@ def finetune(
         max_length=encoder.max_length,
     )
     result._encoder = encoder
+    result._check_texts = [e.text for e in (dev or train)][:CHECK_TEXTS]
+    run_figures: dict[str, Any] = {}
+    if export_to is not None:
+        run_figures["onnx"] = result.export(export_to)
     y_dev = np.array([e.is_risk for e in dev], dtype=np.int8)
     if dev and 0 < int(y_dev.sum()) < len(y_dev):
         result.threshold, how = choose_threshold(y_dev, result.score_texts([e.text for e in dev]))
         result.threshold_note = f"max_f1: {how}, on dev split ({len(dev)} texts)"
     run = FinetuneResult(step, seen, seconds, stopped, result.threshold, losses)
-    result.training = {"train_examples": len(train), **run.summary(), "config": cfg.__dict__}
+    result.training = {"train_examples": len(train), **run.summary(), "config": cfg.__dict__, **run_figures}
     return result, run

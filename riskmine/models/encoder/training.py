@@ -19,6 +19,8 @@ Texts are the normalised texts the classify stage sees (:func:`riskmine.models.c
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,7 +32,7 @@ from riskmine.models.base import RiskModel
 from riskmine.models.baseline import BaselineRiskModel
 from riskmine.models.corpus import Corpus, InsufficientDataError, LabelledExample, as_served, load_corpus
 from riskmine.models.encoder.cascade import CascadeModel, choose_band
-from riskmine.models.encoder.finetune import FinetuneConfig, FinetunedModel, finetune
+from riskmine.models.encoder.finetune import FinetuneConfig, FinetunedModel, StepCallback, finetune
 from riskmine.models.encoder.head import HeadConfig, train_head
 from riskmine.models.encoder.load import Encoder, load_checkpoint, load_encoder
 from riskmine.models.evaluate import evaluate_model, measure_speed
@@ -69,10 +71,24 @@ def _dev_labels(dev: Sequence[LabelledExample]) -> np.ndarray:
 
 
 def _fine_tuned(
-    encoder: Encoder, train: Sequence[LabelledExample], dev: Sequence[LabelledExample], cfg: FinetuneConfig
+    encoder: Encoder,
+    train: Sequence[LabelledExample],
+    dev: Sequence[LabelledExample],
+    cfg: FinetuneConfig,
+    export_to: Path,
+    on_step: StepCallback | None = None,
 ) -> FinetunedModel:
+    """The encoder fine-tuned, exported to ``export_to`` for ONNX Runtime and scoring with the export (its
+    threshold and figures are those of the int8 model that is served)."""
     copy = load_checkpoint(encoder.path, threads=1, max_length=cfg.max_length)  # a private copy: its weights change
-    return finetune(copy, train, dev, cfg)[0]
+    return finetune(copy, train, dev, cfg, export_to=export_to, on_step=on_step)[0]
+
+
+def _export_scratch(settings: Settings) -> Path:
+    """A fresh folder for an export made during training (the registry copies it into the version folder)."""
+    root = Path(settings.var_dir) / "cache" / "onnx"
+    root.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(dir=root, prefix="export-"))
 
 
 def _banded(
@@ -96,6 +112,7 @@ def train_cascade_and_register(
     head_config: HeadConfig | None = None,
     finetune_config: FinetuneConfig | None = None,
     promote: bool = True,
+    on_step: StepCallback | None = None,
 ) -> CascadeTrainResult:
     """Train baseline (unless given), transformer head and band; evaluate on dev; save ``risk-cascade``.
 
@@ -125,7 +142,8 @@ def train_cascade_and_register(
         fitted.cache = None  # serving embeds each text once; it must not grow the training cache
         head = fitted
     else:
-        head = _fine_tuned(encoder, train, dev, finetune_config or FinetuneConfig())
+        scratch = _export_scratch(settings)
+        head = _fine_tuned(encoder, train, dev, finetune_config or FinetuneConfig(), scratch / "encoder", on_step)
         head_dev = head.score_texts(texts)
     cascade = _banded(baseline, head, head_dev, texts, y_dev, max_share)
     cascade.version = head.version = new_version(settings, cascade.name, corpus, created)
@@ -139,8 +157,12 @@ def train_cascade_and_register(
     card["evaluation"]["dev"]["routed"] = {"texts": cascade.last_routed, "share": cascade.last_routed / len(dev)}
     card["transformer_dev"] = evaluate_model(head, dev, split="dev")
     card["baseline_dev_speed"] = measure_speed(baseline, texts)
-    saved = save_model(cascade, card, settings, promote=promote)
-    return TrainResult(cascade, card, saved)
+    try:
+        saved = save_model(cascade, card, settings, promote=promote)
+    finally:
+        if transformer != "head":
+            shutil.rmtree(scratch, ignore_errors=True)  # the loaded session keeps serving from memory
+    return TrainResult(cascade, saved.card, saved)  # the card as saved, with the export's check
 
 
 # The fine-tuning of the held-out comparison: one epoch, the top four layers, 96 tokens, one thread. A full
@@ -158,14 +180,47 @@ def cascade_fold_fit(
     test splits, their thresholds and the band on the dev split. Nothing of the held-out groups is seen.
     """
     cfg = config or HELD_OUT_FINETUNE
-    encoder = load_encoder(_settings(settings), threads=1, verify=True)
+    settings = _settings(settings)
+    encoder = load_encoder(settings, threads=1, verify=True)
 
     def fit(examples: list[LabelledExample]) -> CascadeModel:
         train, dev = train_dev_split(examples)
         y_dev = _dev_labels(dev)
         baseline = BaselineRiskModel().fit(train, dev)  # as fit_on_train_split trains the baseline compared
-        head = _fine_tuned(encoder, train, dev, cfg)
+        scratch = _export_scratch(settings)
+        try:  # the fold's figures are those of the int8 export, as served
+            head = _fine_tuned(encoder, train, dev, cfg, scratch / "encoder")
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
         texts = [e.text for e in dev]
         return _banded(baseline, head, head.score_texts(texts), texts, y_dev, max_share)
 
     return fit
+
+
+def export_saved(settings: Settings | None = None, version: str | None = None) -> dict[str, object]:
+    """Export the fine-tuned encoder of a saved cascade version (trained before exports were made) for ONNX
+    Runtime into its version folder, and record it in the card; needs the ``ml`` extra (the torch weights)."""
+    from riskmine.models.encoder.finetune import CHECK_TEXTS, EXPORT_DIR
+    from riskmine.models.registry import current_version, load_model, model_root, read_card, write_card
+
+    settings = _settings(settings)
+    version = version or current_version(settings, CascadeModel.name)
+    model = load_model(version, settings, CascadeModel.name)
+    assert isinstance(model, CascadeModel) and version is not None
+    transformer = model.transformer
+    if not isinstance(transformer, FinetunedModel):
+        raise ValueError(
+            f"{CascadeModel.name} {version} has a {transformer.name} transformer; only a fine-tuned one is exported"
+        )
+    folder = model_root(settings, CascadeModel.name) / version / EXPORT_DIR
+    if folder.exists():
+        shutil.rmtree(folder)
+    if not transformer._check_texts:  # not kept in the pickle: the dev texts of the corpus, as at training
+        dev = as_served(load_corpus(settings=settings).dev)
+        transformer._check_texts = [e.text for e in dev][:CHECK_TEXTS]
+    summary = transformer.export(folder)
+    card = read_card(version, settings, CascadeModel.name)
+    card["artifacts"] = {**(card.get("artifacts") or {}), "onnx": summary}
+    write_card(version, card, settings, CascadeModel.name)
+    return summary

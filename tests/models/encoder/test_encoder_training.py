@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -120,7 +121,9 @@ def test_a_different_encoder_is_refused(
 ) -> None:
     from riskmine.models.encoder import load
 
-    request.getfixturevalue(kind)  # a cascade with a frozen-embedding head, or with the fine-tuned encoder
+    result = request.getfixturevalue(kind)  # a cascade with a frozen-embedding head, or with the fine-tuned encoder
+    if kind == "finetuned":  # its ONNX export carries the encoder; a version saved without one applies the weights
+        shutil.rmtree(result.saved.path / "encoder")
     other = write_tiny_checkpoint(tmp_path / "other", TEXTS, name="another-encoder", seed=1)
     monkeypatch.setenv(ENCODER_ENV, str(other))
     load._loaded.clear()
@@ -204,12 +207,20 @@ def test_finetuned_cascade_saves_the_tuned_weights_and_reloads_them(settings: Se
     # only the word-embedding table stays frozen; every other parameter was saved
     assert "embeddings.word_embeddings.weight" not in tuned.weights
     assert "encoder.layer.0.attention.self.query.weight" in tuned.weights
+    # the tuned encoder was exported for ONNX Runtime (int8) into the version folder, checked against torch fp32,
+    # and the threshold was chosen on the export's scores (what is served)
+    saved = finetuned.saved.path  # type: ignore[attr-defined]
+    assert {p.name for p in (saved / "encoder").iterdir()} == {"encoder.onnx", "encoder.json", "tokenizer.json"}
+    check = card["artifacts"]["onnx"]
+    assert check["mean_cosine_to_fp32"] >= 0.995 and check["checked_texts"] > 0
+    assert "int8" in check["quantization"] and training["onnx"] == check
     registry._cache.clear()
     loaded = load_serving(settings)
     again = loaded.transformer  # type: ignore[attr-defined]
     assert isinstance(again, FinetunedModel) and again._encoder is None
     texts = TEXTS * 3
     assert np.allclose(again.score_texts(texts), tuned.score_texts(texts), atol=1e-6)
+    assert again._onnx is not None and again._encoder is None  # served by the export, not by torch
     # the base checkpoint the process shares is not modified by applying the tuned weights
     from riskmine.models.encoder.load import load_encoder
 
@@ -228,8 +239,18 @@ def test_tuning_only_the_top_layers_keeps_the_lower_ones_and_refuses_a_bad_count
     corpus = load_corpus(corpus_file)
     path = load_encoder(settings).path
     config = FinetuneConfig(epochs=1, batch_size=8, lr=1e-3, head_lr=1e-2, threads=1, train_layers=1)
-    tuned, _ = finetune(load_checkpoint(path), as_served(corpus.train), as_served(corpus.dev), config)
+    steps: list[tuple[int, int, float, float]] = []
+    tuned, run = finetune(
+        load_checkpoint(path),
+        as_served(corpus.train),
+        as_served(corpus.dev),
+        config,
+        on_step=lambda *a: steps.append(a),
+    )
     assert tuned.weights and all(name.startswith("encoder.layer.1.") for name in tuned.weights)
+    # progress: every step reported with the total, the epochs done and the loss
+    assert [s[0] for s in steps] == list(range(1, run.steps + 1)) and {s[1] for s in steps} == {run.steps}
+    assert 0 < steps[0][2] < steps[-1][2] <= 1.0 + 8 / len(corpus.train) and steps[-1][3] == run.losses[-1]
     with pytest.raises(ValueError, match=r"train_layers must lie in \[0, 2\]"):
         finetune(load_checkpoint(path), as_served(corpus.train), (), FinetuneConfig(train_layers=3))
 
@@ -254,3 +275,46 @@ def test_held_out_cascade_folds_against_the_baseline_on_the_same_splits(
     for name in ("risk-baseline", "risk-cascade"):
         assert set(table[name]["groups"]) == set(GROUPS)
         assert sorted(g for fold in table[name]["folds"] for g in fold) == sorted(GROUPS)
+
+
+def test_an_exported_cascade_is_served_without_torch_or_the_checkpoint(
+    settings: Settings, finetuned: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from riskmine.models.encoder import finetune as finetune_module
+
+    def no_torch() -> None:
+        raise EncoderUnavailable("torch is not installed here")
+
+    expected = finetuned.model.predict(TEXTS * 2).risk  # type: ignore[attr-defined]
+    monkeypatch.setattr(registry, "ml_available", lambda: False)
+    monkeypatch.setattr(finetune_module, "require_ml", no_torch)
+    monkeypatch.setenv(ENCODER_ENV, str(tmp_path / "no-such-checkpoint"))
+    registry._cache.clear()
+    assert serving_name(settings) == CASCADE_NAME
+    served = load_serving(settings)
+    assert np.allclose(served.predict(TEXTS * 2).risk, expected, atol=1e-6)
+
+
+def test_export_makes_a_version_saved_without_an_export_servable_again(
+    settings: Settings, finetuned: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from riskmine.cli import app
+
+    saved, version = finetuned.saved.path, finetuned.version  # type: ignore[attr-defined]
+    shutil.rmtree(saved / "encoder")  # as a version trained before the export was made
+    card = json.loads((saved / "card.json").read_text(encoding="utf-8"))
+    del card["artifacts"]
+    (saved / "card.json").write_text(json.dumps(card), encoding="utf-8")
+    registry._cache.clear()
+    monkeypatch.setattr(registry, "ml_available", lambda: False)
+    assert serving_name(settings) == MODEL_NAME  # neither torch nor an export: the baseline serves
+    torch_scores = load_model(version, settings, CASCADE_NAME).transformer.score_texts(TEXTS)  # type: ignore[attr-defined]
+
+    result = CliRunner().invoke(app, ["models", "export", version])
+    assert result.exit_code == 0, result.output
+    assert "int8" in result.output and "mean" in result.output
+    assert (saved / "encoder" / "encoder.onnx").is_file()
+    assert serving_name(settings) == CASCADE_NAME
+    registry._cache.clear()
+    exported = load_model(version, settings, CASCADE_NAME).transformer.score_texts(TEXTS)  # type: ignore[attr-defined]
+    assert np.allclose(exported, torch_scores, atol=0.05)
