@@ -182,7 +182,11 @@ def _process(settings: Settings, store: Store, ids: list[str] | None, workers: i
         processor, errors, label = parallel, (ParallelProcessingError,), f"process ({workers} workers)"
     else:
         processor, label = SerialProcessor(_pipeline(settings, store)), "process"
-    submission = Submission(store, processor, batch_size=settings.batch_size, settings=settings)
+    from riskmine.review.alerts import refresh_hook
+
+    submission = Submission(
+        store, processor, batch_size=settings.batch_size, settings=settings, after_refresh=refresh_hook(settings)
+    )  # immediate-tier candidates reach the alert outbox; the server's alert sender tells people
     if not todo:
         out.print("nothing to process")
     with _progress(label, len(todo)) as advance:
@@ -265,6 +269,10 @@ def _serve(settings: Settings, host: str | None, port: int | None, workers: int 
     except InsecureSecretError as exc:
         console.print(f"[red]refusing to start[/red]: {exc}")
         raise typer.Exit(code=2) from None
+    if settings.scheduler:  # the scheduled jobs, in background threads of this (the parent) process
+        from riskmine.scheduler import start_background
+
+        start_background(settings)
     processes = f", {workers} processes" if workers > 1 else ""
     out.print(f"riskmine serving on [bold]http://{h}:{p}/[/bold]  (API docs: http://{h}:{p}/docs){processes}")
     # proxy_headers off: uvicorn would believe X-Forwarded-For from loopback; the app trusts RISKMINE_TRUSTED_PROXIES
@@ -358,6 +366,46 @@ def status() -> None:
     from riskmine.crawler.cli import print_sources
 
     print_sources(out, settings)
+    _print_jobs(settings)
+
+
+def _print_jobs(settings: Settings) -> None:
+    from riskmine.scheduler import job_rows
+
+    table = Table(title="scheduled jobs (riskmine scheduler)")
+    for col in ("job", "last run", "outcome", "next run", "message"):
+        table.add_column(col)
+    for r in job_rows(settings):
+        colour = {"ok": "green", "failed": "red"}.get(r["outcome"], "yellow")
+        outcome = f"[{colour}]{r['outcome']}[/{colour}]"
+        table.add_row(r["name"], r["last_started"] or "never", outcome, r["next_run"] or "-", r["message"])
+    out.print(table)
+
+
+@app.command("scheduler")
+def scheduler_cmd(
+    run: Annotated[str | None, typer.Option("--run", help="run this job once now and exit")] = None,
+    once: Annotated[bool, typer.Option("--once", help="run the jobs that are due once and exit")] = False,
+) -> None:
+    """Run the scheduled jobs (due crawls, candidate refresh, monthly drafts, alerts, digest) until interrupted."""
+    from riskmine.scheduler import JobRunner, run_forever
+
+    settings = get_settings()
+    if run is None and not once:
+        out.print("riskmine scheduler running (Ctrl+C to stop)")
+        run_forever(settings)
+        return
+    runner = JobRunner(settings)
+    if run is not None and run not in runner.jobs:
+        console.print(f"[red]error[/red] unknown job {run!r}; jobs: {', '.join(runner.jobs)}")
+        raise typer.Exit(code=2)
+    results = [runner.run(run, force=True)] if run is not None else runner.run_due()
+    for result in results:
+        if result is None:
+            out.print(f"{run}: another process is running it")
+        else:
+            out.print(f"{result.job}: {result.outcome} {result.message}", highlight=False)
+    raise typer.Exit(code=1 if any(r is not None and r.outcome != "ok" for r in results) else 0)
 
 
 def _print_stages(settings: Settings) -> None:
@@ -403,11 +451,15 @@ def export_signals(
     store = _open(settings)
     n = 0
     try:
-        with out_path.open("w", encoding="utf-8") as fh:
-            filters = {"is_risk": True} if risks_only else None
+        filters = {"is_risk": True} if risks_only else None
+        with (
+            out_path.open("w", encoding="utf-8") as fh,
+            _progress("export signals", store.count(Collection.signals, filters=filters)) as advance,
+        ):
             for sig in store.iterate(Collection.signals, filters=filters):
                 fh.write(json.dumps(sig.model_dump(mode="json"), ensure_ascii=False) + "\n")
                 n += 1
+                advance(1)
     finally:
         store.close()
     out.print(f"{n} signals written to {out_path}")

@@ -8,17 +8,21 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich.console import Console
 
 from riskmine.reports.errors import ReportError
 from riskmine.reports.names import check_organisation, resolve_category
 from riskmine.reports.scope import ReportScope, report_scope
 from riskmine.store.base import Store
+
+if TYPE_CHECKING:
+    from riskmine.reports.monthly import MonthlyDraft
 
 app = typer.Typer(help="Monthly report forms, immediate reports and thematic analysis reports.", no_args_is_help=True)
 
@@ -35,6 +39,12 @@ def _store() -> Iterator[Store]:
         yield store
     finally:
         store.close()
+
+
+def _working(what: str) -> AbstractContextManager[Any]:
+    """A spinner on stderr while a report is drafted and rendered (none when stderr is not a terminal)."""
+    err = Console(stderr=True)
+    return err.status(what) if err.is_terminal else nullcontext()
 
 
 def _fail(exc: Exception) -> typer.Exit:
@@ -74,12 +84,32 @@ def monthly(
     ] = True,
 ) -> None:
     """The monthly report form (报送表) of an organisation for a period."""
-    from riskmine.reports.monthly import build_monthly_draft, parse_draft
     from riskmine.reports.monthly_render import RENDERERS
-    from riskmine.reports.periods import parse_period
 
     if fmt not in (*RENDERERS, "json"):
         raise _fail(ReportError(f"unknown format {fmt!r}; use xlsx, csv or json"))
+    with _working(f"monthly form {form} {period}"):
+        result = _monthly_draft(org, period, form, draft, filled_by, phone, unassigned)
+        target = out or _reports_dir() / "monthly" / f"{result.period}-{result.form}-{_safe(result.organisation)}.{fmt}"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if fmt == "json":
+            target.write_text(result.model_dump_json(indent=2), encoding="utf-8")
+        else:
+            target.write_bytes(RENDERERS[fmt][0](result))
+    typer.echo(
+        f"{target}: {result.form} form, period {result.period_start}–{result.period_end}, "
+        f"due {result.due}, {len(result.rows)} rows"
+    )
+    for note in result.notes:
+        typer.echo(f"  note: {note}")
+
+
+def _monthly_draft(
+    org: str, period: str, form: str, draft: Path | None, filled_by: str, phone: str, unassigned: bool
+) -> MonthlyDraft:
+    from riskmine.reports.monthly import build_monthly_draft, parse_draft
+    from riskmine.reports.periods import parse_period
+
     try:
         if draft is not None:
             try:
@@ -100,18 +130,7 @@ def monthly(
                 )
     except ReportError as exc:
         raise _fail(exc) from None
-    target = out or _reports_dir() / "monthly" / f"{result.period}-{result.form}-{_safe(result.organisation)}.{fmt}"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if fmt == "json":
-        target.write_text(result.model_dump_json(indent=2), encoding="utf-8")
-    else:
-        target.write_bytes(RENDERERS[fmt][0](result))
-    typer.echo(
-        f"{target}: {result.form} form, period {result.period_start}–{result.period_end}, "
-        f"due {result.due}, {len(result.rows)} rows"
-    )
-    for note in result.notes:
-        typer.echo(f"  note: {note}")
+    return result
 
 
 def _safe(name: str) -> str:
@@ -131,22 +150,24 @@ def immediate(
 
     if fmt not in ("docx", "html", "both"):
         raise _fail(ReportError(f"unknown format {fmt!r}; use docx, html or both"))
-    try:
-        with _store() as store:
-            if org:
-                _scope(store, org)  # refuses an unknown 报告单位
-            report = build_immediate_report(store, candidate_id, organisation=org)
-    except ReportError as exc:
-        raise _fail(exc) from None
-    folder = out_dir or _reports_dir() / "immediate"
-    folder.mkdir(parents=True, exist_ok=True)
-    if fmt in ("docx", "both"):
-        path = folder / f"immediate-{_safe(candidate_id)}.docx"
-        path.write_bytes(render_docx(report))
-        typer.echo(str(path))
-    if fmt in ("html", "both"):
-        path = folder / f"immediate-{_safe(candidate_id)}.html"
-        path.write_text(render_html(report), encoding="utf-8")
+    with _working(f"immediate report {candidate_id}"):
+        try:
+            with _store() as store:
+                if org:
+                    _scope(store, org)  # refuses an unknown 报告单位
+                report = build_immediate_report(store, candidate_id, organisation=org)
+        except ReportError as exc:
+            raise _fail(exc) from None
+        folder = out_dir or _reports_dir() / "immediate"
+        folder.mkdir(parents=True, exist_ok=True)
+        written = []
+        if fmt in ("docx", "both"):
+            written.append(folder / f"immediate-{_safe(candidate_id)}.docx")
+            written[-1].write_bytes(render_docx(report))
+        if fmt in ("html", "both"):
+            written.append(folder / f"immediate-{_safe(candidate_id)}.html")
+            written[-1].write_text(render_html(report), encoding="utf-8")
+    for path in written:
         typer.echo(str(path))
 
 
@@ -164,16 +185,17 @@ def thematic(
 
     if fmt not in ("docx", "html"):
         raise _fail(ReportError(f"unknown format {fmt!r}; use docx or html"))
-    try:
-        with _store() as store:
-            name = resolve_category(store, category)
-            report = build_thematic_report(store, name, year, _scope(store, org), organisation=org)
-    except ReportError as exc:
-        raise _fail(exc) from None
-    target = out or _reports_dir() / "thematic" / f"{year}-{_safe(name)}.{fmt}"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if fmt == "docx":
-        target.write_bytes(render_docx(report))
-    else:
-        target.write_text(render_html(report), encoding="utf-8")
+    with _working(f"thematic report {category} {year}"):
+        try:
+            with _store() as store:
+                name = resolve_category(store, category)
+                report = build_thematic_report(store, name, year, _scope(store, org), organisation=org)
+        except ReportError as exc:
+            raise _fail(exc) from None
+        target = out or _reports_dir() / "thematic" / f"{year}-{_safe(name)}.{fmt}"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if fmt == "docx":
+            target.write_bytes(render_docx(report))
+        else:
+            target.write_text(render_html(report), encoding="utf-8")
     typer.echo(str(target))

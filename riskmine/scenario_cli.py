@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from contextlib import nullcontext
 from typing import Annotated
 
 import typer
@@ -43,13 +44,15 @@ def scenario_cmd(
             settings = get_settings()
             scenario_settings = settings.model_copy(update={"var_dir": folder, "models_dir": settings.models_path})
             pipeline = Pipeline.from_settings(scenario_settings, store)
-            report = run_scenario(
-                store,
-                pipeline,
-                cfg,
-                progress=lambda line: console.print(line, highlight=False),
-                settings=scenario_settings,
-            )
+            # the latest step on a spinner on stderr; nothing where stderr is not a terminal
+            with console.status("scenario") if console.is_terminal else nullcontext() as status:
+                report = run_scenario(
+                    store,
+                    pipeline,
+                    cfg,
+                    progress=(lambda line: status.update(f"scenario {line}")) if status else (lambda line: None),
+                    settings=scenario_settings,
+                )
         except ScenarioError as exc:
             console.print(f"[red]error[/red] {exc}")
             raise typer.Exit(code=1) from None

@@ -121,8 +121,11 @@ class Submission:
         lock: AbstractContextManager[Any] | None = None,
         batch_size: int = 256,
         priority: PriorityConfig | None = None,
+        after_refresh: Callable[[Store], Any] | None = None,
     ) -> None:
         self.store = store
+        # told after each candidate refresh, under the lock (the API passes riskmine.review.alerts.refresh_hook)
+        self.after_refresh = after_refresh
         self.processor: Processor | None = SerialProcessor(processor) if isinstance(processor, Pipeline) else processor
         self.lock = lock if lock is not None else write_lock_for(settings.var_dir)
         self.batch_size = batch_size
@@ -287,6 +290,8 @@ class Submission:
             outcome.candidates = refresh_candidates(self.store, now=now, config=self.priority)
         else:  # incremental: only the candidate groups these signals touch are rebuilt
             outcome.candidates = refresh_candidates(self.store, now=now, signal_ids=touched, config=self.priority)
+        if self.after_refresh is not None:
+            self.after_refresh(self.store)
         if touched:
             from riskmine.knowledge_graph.graph import update_graph
 

@@ -22,6 +22,7 @@ from riskmine.api.limits import BodySizeLimit
 from riskmine.api.render import STATIC_DIR, build_templates
 from riskmine.api.routers import (
     advisories,
+    alerts,
     analyze,
     audit,
     auth,
@@ -41,6 +42,8 @@ from riskmine.api.routers import (
 from riskmine.api.routers import users as users_router
 from riskmine.api.state import AppState
 from riskmine.pipeline import Pipeline
+from riskmine.review.alert_delivery import AlertWorker, Context, context_for
+from riskmine.review.repository import open_review_repository
 from riskmine.review.users import UserStore
 from riskmine.settings import Settings, get_settings
 from riskmine.store.base import Store
@@ -65,6 +68,13 @@ def _recover(state: AppState, stop: threading.Event) -> None:
         state.recover(stop)
     except Exception:  # recovery must never take the server down; the next start tries again
         log.exception("recovering interrupted work")
+
+
+def _alert_context(state: AppState) -> Context | None:
+    """What the alert sender works with (riskmine.review.alert_delivery), once the store is open."""
+    if state.store is None:
+        return None
+    return context_for(state.settings, state.store, open_review_repository(state.settings), state.users.repository)
 
 
 _frozen = False
@@ -115,9 +125,14 @@ def create_app(
         stop_recovery = threading.Event()
         recovery = threading.Thread(target=_recover, args=(state, stop_recovery), name="recovery", daemon=True)
         recovery.start()
+        # alerts are sent off the request path, by a thread of their own (a failing endpoint blocks nothing)
+        alert_worker = AlertWorker(lambda: _alert_context(state), settings.alert_poll_seconds)
+        if settings.alert_worker:
+            alert_worker.start()
         try:
             yield
         finally:
+            alert_worker.stop()
             stop_recovery.set()
             recovery.join(timeout=30)
             state.close()
@@ -157,6 +172,7 @@ def create_app(
         enterprises,
         review,
         advisories,
+        alerts,
         audit,
         reports,
         console,

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 from riskmine.api.cache import ResponseCache
 from riskmine.feeds.batches import BatchRegistry, open_batch_registry
 from riskmine.pipeline import Pipeline
+from riskmine.review.alerts import refresh_hook
 from riskmine.review.users import UserStore
 from riskmine.settings import Settings
 from riskmine.station_intake import StationIntake
@@ -87,7 +88,12 @@ class AppState:
     def submission(self, store: Store, pipeline: Pipeline | None) -> Submission:
         """The submission service over ``store``, under the write lock (``pipeline`` None: store only)."""
         return Submission(
-            store, pipeline, lock=self.write_lock, batch_size=self.settings.batch_size, settings=self.settings
+            store,
+            pipeline,
+            lock=self.write_lock,
+            batch_size=self.settings.batch_size,
+            settings=self.settings,
+            after_refresh=refresh_hook(self.settings),
         )
 
     def intake(self, store: Store) -> StationIntake:

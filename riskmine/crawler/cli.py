@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -48,19 +50,48 @@ def crawl_cmd(
     if not names:
         typer.echo("nothing to crawl" if due else "error: give a SOURCE or --due", err=not due)
         raise typer.Exit(0 if due else 2)
+    unknown = [name for name in names if name not in sources]
+    if unknown:
+        typer.echo(f"error: unknown source {unknown[0]!r}; configured: {', '.join(sorted(sources))}", err=True)
+        raise typer.Exit(2)
     failed = 0
-    for name in names:
-        if name not in sources:
-            typer.echo(f"error: unknown source {name!r}; configured: {', '.join(sorted(sources))}", err=True)
-            raise typer.Exit(2)
-        report = crawl(name, settings, start_urls=start_url or None, sources_file=sources_file, sites_file=sites_file)
-        state = "ok" if report.ok else "FAILED"
-        typer.echo(
-            f"{name}: {state} items={report.items} new={report.new_items} errors={report.errors} "
-            f"finish={report.finish_reason}" + (f" ({report.error})" if report.error else "")
-        )
-        failed += not report.ok
+    with crawl_progress(len(names)) as progress:
+        for name in names:
+            progress(name)
+            report = crawl(
+                name, settings, start_urls=start_url or None, sources_file=sources_file, sites_file=sites_file
+            )
+            state = "ok" if report.ok else f"FAILED: {report.failure_label}"
+            typer.echo(
+                f"{name}: {state} items={report.items} new={report.new_items} errors={report.errors} "
+                f"finish={report.finish_reason}" + (f" ({report.error})" if report.error else "")
+            )
+            failed += not report.ok
+        progress(None)
     raise typer.Exit(1 if failed else 0)
+
+
+@contextmanager
+def crawl_progress(total: int) -> Iterator[Callable[[str | None], None]]:
+    """A progress bar over the sources on stderr (off when stderr is not a terminal); the callable names the
+    source now crawling (None when done) and counts the one before it as done."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    console = Console(stderr=True)
+    columns = [SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn()]
+    with Progress(*columns, TimeElapsedColumn(), console=console, disable=not console.is_terminal) as bar:
+        task = bar.add_task("crawl", total=total)
+        started = False
+
+        def step(name: str | None) -> None:
+            nonlocal started
+            if started:
+                bar.advance(task)
+            started = True
+            bar.update(task, description=f"crawl {name}" if name else "crawl")
+
+        yield step
 
 
 @app.command("sources")
@@ -79,10 +110,11 @@ def sources_cmd(sources_file: Path = typer.Option(None, "--sources", help="sourc
     for name, src in sorted(sources.items()):
         h = health.get(name, {})
         flag = " FLAGGED" if h.get("flagged") else ""
+        failure = (h.get("last_failure") or {}).get("label")
         typer.echo(
             f"{name}\t{src.spider}\t{src.source_type}\tevery {src.interval}\t"
             f"{'enabled' if src.enabled else 'disabled'}\tlast run {h.get('last_run', '-')}\t"
-            f"last success {h.get('last_success', '-')}{flag}"
+            f"last success {h.get('last_success', '-')}{flag}" + (f"\t失败原因 {failure}" if failure else "")
         )
 
 
@@ -99,7 +131,8 @@ def print_sources(console: Any, settings: Any) -> None:
         console.print(f"[red]crawl sources cannot be read[/red]: {exc}")
         return
     table = Table(title="crawl sources")
-    for col in ("source", "interval", "last run", "items", "new", "errors", "last success", "failures", "state"):
+    cols = ("source", "interval", "last run", "items", "new", "errors", "last success", "failures", "state", "reason")
+    for col in cols:
         table.add_column(col, justify="right" if col in ("items", "new", "errors", "failures") else "left")
     for r in rows:
         if r["flagged"]:
@@ -120,5 +153,6 @@ def print_sources(console: Any, settings: Any) -> None:
             r["last_success"] or "-",
             str(r["consecutive_failures"]),
             state,
+            r["failure_reason"] or "-",
         )
     console.print(table)

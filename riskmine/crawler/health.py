@@ -49,9 +49,15 @@ def record_run(settings: Any, report: CrawlReport, *, threshold: int = FAIL_THRE
         rec["failures_in_a_row"] = 0
         rec["last_success"] = report.finished_at
         rec["last_error"] = None
+        rec["last_failure"] = None
     else:
         rec["failures_in_a_row"] = int(rec.get("failures_in_a_row", 0)) + 1
         rec["last_error"] = report.error or f"{report.errors} errors, finish reason {report.finish_reason!r}"
+        rec["last_failure"] = {
+            "code": report.failure or ("crawl_error" if report.error else "errors"),
+            "status": report.failure_status,
+            "label": report.failure_label,
+        }
     rec["flagged"] = rec["failures_in_a_row"] >= threshold
     data[report.source] = rec
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -63,7 +69,8 @@ def record_run(settings: Any, report: CrawlReport, *, threshold: int = FAIL_THRE
 
 def source_health(settings: Any) -> list[dict[str, Any]]:
     """One record per source that has run: source, runs, last_run, last_success, items, new_items,
-    errors, failures_in_a_row, flagged, last_error (sorted by source)."""
+    errors, failures_in_a_row, flagged, last_error, last_failure ({code, status, label}: why the last run
+    failed, None after a success) (sorted by source)."""
     return [{"source": name, **rec} for name, rec in sorted(_load(health_path(settings)).items())]
 
 
@@ -135,6 +142,8 @@ def source_overview(
                 "consecutive_failures": int(rec.get("failures_in_a_row", 0)),
                 "flagged": bool(rec.get("flagged", False)),
                 "last_error": rec.get("last_error"),
+                "last_failure": rec.get("last_failure"),
+                "failure_reason": (rec.get("last_failure") or {}).get("label"),
                 "due": due,
             }
         )

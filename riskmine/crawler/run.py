@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from riskmine.crawler import frontier, health
+from riskmine.schema.labels import crawl_failure_label
 
 NORMAL_FINISH = ("finished", "closespider_itemcount", "closespider_pagecount", "closespider_timeout")
 
@@ -47,16 +48,25 @@ class CrawlReport:
     robots_forbidden: int = 0
     returncode: int = 0
     error: str | None = None
+    failure: str | None = None  # why a crawl that gave nothing failed (a CRAWL_FAILURE_LABELS code)
+    failure_status: int | None = None  # the HTTP status, for the http_* failures
 
     @property
     def ok(self) -> bool:
         """The crawl ran to a normal end and did not only fail."""
-        if self.returncode != 0 or self.error or self.finish_reason not in NORMAL_FINISH:
+        if self.returncode != 0 or self.error or self.failure or self.finish_reason not in NORMAL_FINISH:
             return False
         return not (self.errors and not self.items)
 
+    @property
+    def failure_label(self) -> str | None:
+        """Why the crawl failed, in Chinese with the technical term (连接被拒绝（connection refused）)."""
+        if self.ok:
+            return None
+        return crawl_failure_label(self.failure or ("crawl_error" if self.error else "errors"), self.failure_status)
+
     def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "ok": self.ok}
+        return {**asdict(self), "ok": self.ok, "failure_label": self.failure_label}
 
 
 def _now() -> str:
@@ -98,11 +108,46 @@ def prepare_jobdir(job: Path) -> bool:
     return dropped
 
 
+# Download exceptions (Scrapy's downloader/exception_type_count/<class>) by the failure they mean.
+# (twisted.internet.error.ConnectionRefusedError, scrapy.exceptions.DownloadConnectionRefusedError, ...);
+# IgnoreRequest is a request dropped on purpose (robots.txt, already seen), not a download failure.
+_EXCEPTION_FAILURES = (("ConnectionRefused", "connection_refused"), ("DNSLookup", "dns_error"), ("Timeout", "timeout"))
+_NOT_FAILURES = ("IgnoreRequest",)
+
+
+def failure_from_stats(stats: dict[str, Any]) -> tuple[str, int | None] | None:
+    """Why a crawl that stored nothing failed, from its Scrapy stats: the pages could not be downloaded
+    (connection refused, DNS, timeout), were refused (HTTP 4xx/5xx), robots.txt forbade them, or could not
+    be parsed; None when nothing points at a failure (a crawl with nothing new is not a failure)."""
+    if int(stats.get("riskmine/items", 0) or 0):
+        return None
+    prefix = "downloader/exception_type_count/"
+    exceptions = [k.removeprefix(prefix).rsplit(".", 1)[-1] for k, v in stats.items() if k.startswith(prefix) and v]
+    exceptions = [e for e in exceptions if e not in _NOT_FAILURES]
+    for name, code in _EXCEPTION_FAILURES:
+        if any(name in e for e in exceptions):
+            return code, None
+    if exceptions:
+        return "download_error", None
+    prefix = "httperror/response_ignored_status_count/"
+    statuses = sorted((int(v), int(k.removeprefix(prefix))) for k, v in stats.items() if k.startswith(prefix) and v)
+    if statuses:
+        status = statuses[-1][1]  # the most frequent
+        code = "http_forbidden" if status in (401, 403) else "http_not_found" if status in (404, 410) else "http_error"
+        return code, status
+    if int(stats.get("robotstxt/forbidden", 0) or 0):
+        return "robots_forbidden", None
+    if int(stats.get("riskmine/extract_errors", 0) or 0) or int(stats.get("spider_exceptions/count", 0) or 0):
+        return "parse_error", None
+    return None
+
+
 def _report_from_stats(source: str, started: str, stats: dict[str, Any]) -> CrawlReport:
     def n(key: str) -> int:
         return int(stats.get(key, 0) or 0)
 
     errors = n("log_count/ERROR")
+    failure, status = failure_from_stats(stats) or (None, None)
     return CrawlReport(
         source=source,
         started_at=started,
@@ -118,6 +163,8 @@ def _report_from_stats(source: str, started: str, stats: dict[str, Any]) -> Craw
         revalidated=n("httpcache/revalidate"),
         seen_skipped=n("riskmine/seen_skipped"),
         robots_forbidden=n("robotstxt/forbidden"),
+        failure=failure,
+        failure_status=status,
     )
 
 
@@ -141,7 +188,8 @@ def run_in_process(
     scrapy_settings = ScrapySettings()
     scrapy_settings.setmodule("riskmine.crawler.settings", priority="project")
     scrapy_settings.set("HTTPCACHE_DIR", str(var_dir / "crawl" / "httpcache"), priority="project")
-    scrapy_settings.set("RISKMINE_SEEN_DB", str(var_dir / "crawl" / "seen.sqlite3"), priority="project")
+    seen_db = settings.database_url or str(var_dir / "crawl" / "seen.sqlite3")  # shared crawl state, else a file
+    scrapy_settings.set("RISKMINE_SEEN_DB", seen_db, priority="project")
     redis_url = settings.redis_url
     round_id = str((overrides or {}).get(frontier.ROUND) or frontier.frontier_round(cfg.interval))
     if redis_url:
@@ -241,7 +289,14 @@ def crawl(
         try:
             proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout, check=False)
         except subprocess.TimeoutExpired:
-            report = CrawlReport(source, started, _now(), returncode=-1, error=f"crawl timed out after {timeout} s")
+            report = CrawlReport(
+                source,
+                started,
+                _now(),
+                returncode=-1,
+                error=f"crawl timed out after {timeout} s",
+                failure="crawl_timeout",
+            )
         else:
             if report_path.exists():
                 report = CrawlReport(**json.loads(report_path.read_text(encoding="utf-8")))

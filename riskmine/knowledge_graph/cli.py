@@ -95,10 +95,9 @@ def show_cmd(
         out.print("also matching: " + ", ".join(f"{m.label} ({m.id})" for m in matches[1:]))
     grouped: dict[str, list[str]] = defaultdict(list)
     for n in hood.nodes[1:]:
-        if n["type"] != "signal":
-            grouped[n["type"]].append(f"{n['label']} ({n['hops']})")
+        grouped[n["type"]].append(f"{n['label']} ({n['hops']})" if n["type"] != "signal" else n["id"].split(":", 1)[1])
     table = Table("type", "reached", "listed (hops)")
-    for kind, count in hood.counts.items():
+    for kind, count in sorted(hood.counts.items(), key=lambda kv: kv[0] == "signal"):  # entities, then signals
         table.add_row(kind, str(count), ", ".join(grouped.get(kind, [])[:12]))
     out.print(table)
     if hood.truncated:

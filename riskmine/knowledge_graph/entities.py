@@ -19,6 +19,7 @@ Keys are stable: they depend only on the name and the bundled data files.
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -314,3 +315,23 @@ def display_name(kind: str, name: str) -> str:
     if kind == "product":
         return unicodedata.normalize("NFKC", name).strip().upper()
     return _SPACES.sub(" ", unicodedata.normalize("NFKC", name)).strip()
+
+
+def region_divisions(name: str) -> list[Division]:
+    """The divisions a region name denotes: one term (台州市, 台州) or a chain of them naming each level
+    (浙江省台州市, 浙江台州, 浙江省台州市椒江区), each within the one before; the most specific level's
+    divisions, or none when the name is not wholly region names."""
+    text = _SPACES.sub("", unicodedata.normalize("NFKC", name)).strip()
+    matches = get_gazetteer().index.find(text)
+    if not matches or matches[0].start != 0 or matches[-1].end != len(text):
+        return []
+    if any(a.end != b.start for a, b in itertools.pairwise(matches)):
+        return []
+    if len(matches) == 1:
+        return list(matches[0].value.divisions) if matches[0].term == text else []
+    chain: list[Division] = list(matches[0].value.divisions)
+    for m in matches[1:]:
+        chain = [d for d in m.value.divisions if any(d.within(p) and d.code != p.code for p in chain)]
+        if not chain:
+            return []
+    return chain

@@ -46,6 +46,7 @@ from riskmine.knowledge_graph.entities import (
     fold,
     is_null_name,
     parse_enterprise,
+    region_divisions,
     split_enterprises,
 )
 from riskmine.schema import HazardType, Population, Signal, SourceType
@@ -500,12 +501,7 @@ class KnowledgeGraph:
             cat = get_lexicons().taxonomy.lookup(name)
             return [node_id(kind, cat.name if cat else name)]
         if kind == "region":
-            return [
-                node_id(kind, d.code)
-                for m in get_gazetteer().index.find(name)
-                if m.term == name
-                for d in m.value.divisions
-            ]
+            return [node_id(kind, d.code) for d in region_divisions(name)]
         if kind == "hazard":  # a code (fire) or a hazard term of the lexicon (起火, 漏电)
             term = get_lexicons().hazards.get(name)
             return [node_id(kind, term.hazard.value if term else name)]
@@ -519,30 +515,35 @@ class KnowledgeGraph:
         return []
 
     def lookup(self, q: str, kind: str | None = None, limit: int = 20) -> list[Match]:
-        """Entities named ``q``: exact resolutions first, then nodes whose label contains it."""
+        """Entities named ``q``, at most ``limit``: exact resolutions first (浙江省台州市 is the city), then
+        nodes whose name starts with it, then those whose name contains it (极充 finds 深圳市极充科技有限公司),
+        each group by degree."""
         if kind is not None and kind not in NODE_TYPES:
             raise GraphError(f"unknown node type {kind!r}; known: {', '.join(NODE_TYPES)}")
-        found: dict[str, bool] = {nid: True for nid in self.resolve(q, kind)}
+        rank: dict[str, int] = {nid: 0 for nid in self.resolve(q, kind)}  # 0 exact, 1 prefix, 2 substring
         needle = fold(q)
-        if needle and len(found) < limit:
+        if needle:
             for nid, data in self.graph.nodes(data=True):
                 t = data.get("type")
-                if t == "signal" or (kind and t != kind) or nid in found:
+                if t == "signal" or (kind and t != kind) or nid in rank:
                     continue
-                if needle in fold(str(data.get("label", ""))) or needle in nid.split(":", 1)[1]:
-                    found[nid] = False
+                names = (fold(str(data.get("label", ""))), nid.split(":", 1)[1])
+                if any(n.startswith(needle) for n in names):
+                    rank[nid] = 1
+                elif any(needle in n for n in names):
+                    rank[nid] = 2
         matches = [
-            Match(nid, node_type(nid), str(self.graph.nodes[nid].get("label", nid)), self.graph.degree(nid), exact)
-            for nid, exact in found.items()
+            Match(nid, node_type(nid), str(self.graph.nodes[nid].get("label", nid)), self.graph.degree(nid), r == 0)
+            for nid, r in rank.items()
         ]
-        matches.sort(key=lambda m: (not m.exact, -m.degree, m.id))
+        matches.sort(key=lambda m: (rank[m.id], -m.degree, m.id))
         return matches[:limit]
 
     def neighbourhood(
         self, centre: str, depth: int = 1, types: Sequence[str] | None = None, limit: int = 100
     ) -> Neighbourhood:
-        """Nodes within ``depth`` hops (either direction), of the given types, at most ``limit`` of them;
-        the walk passes through nodes of other types without listing them."""
+        """Nodes within ``depth`` hops (either direction), of the given types, at most ``limit`` of them, entities
+        before signals and nearest first; the walk passes through nodes of other types without listing them."""
         if centre not in self.graph:
             raise GraphError(f"no node {centre!r} in the graph")
         if depth < 1 or depth > 4:
@@ -573,9 +574,10 @@ class KnowledgeGraph:
                 queue.append(v)
         counts = Counter(node_type(n) for n in seen if n != centre)
         listed = [n for n in seen if n != centre and (wanted is None or node_type(n) in wanted)]
+        # entities before signals (a hub's signals must not crowd its brands and hazards out), nearest first
+        listed.sort(key=lambda n: (node_type(n) == "signal", seen[n], -g.degree(n), n))
         if len(listed) > limit:
             truncated = True
-            listed.sort(key=lambda n: (seen[n], -g.degree(n), n))
             listed = listed[:limit]
         keep = {centre, *listed}
         nodes = [{**self._describe(n), "hops": seen[n]} for n in [centre, *listed]]

@@ -79,7 +79,8 @@ def _region_of(kg: KnowledgeGraph, ent: str) -> dict[str, str] | None:
 
 
 def find_enterprise(kg: KnowledgeGraph, name: str) -> str:
-    """The enterprise node for a name, key or node id; raises GraphError naming what was asked."""
+    """The enterprise node for a name, key or node id, else the best partial match (prefix before substring,
+    then most connected); raises GraphError naming what was asked."""
     name = name.strip()
     if not name:
         raise GraphError("enterprise name is empty")
@@ -94,6 +95,10 @@ def find_enterprise(kg: KnowledgeGraph, name: str) -> str:
     nid = node_id("enterprise", fold(name))
     if nid in kg:
         return nid
+    # part of a name (极充 → 深圳市极充科技有限公司); one character names nothing
+    partial = kg.lookup(name, "enterprise", limit=1) if len(fold(name)) >= 2 else []
+    if partial:
+        return partial[0].id
     raise GraphError(f"no enterprise {name!r} in the knowledge graph; search with GET /api/v1/enterprises?q=…")
 
 

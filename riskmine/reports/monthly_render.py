@@ -10,25 +10,30 @@ from __future__ import annotations
 
 import csv
 import io
+import math
+import unicodedata
 from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.page import PageMargins
+from openpyxl.worksheet.worksheet import Worksheet
 
 from riskmine.reports.monthly import MonthlyDraft
 
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
-# Column widths in characters (a CJK character counts about 2).
+# Column widths in characters (a CJK character counts 2). Each form adds up to about 170, which prints
+# on A4 landscape at about 85% (the sheet is set to fit the page width; long text wraps downwards).
 COLUMN_WIDTHS: dict[str, float] = {
     "涉及产品": 14,
     "涉及企业数量": 10,
     "涉及区域": 16,
-    "风险信息内容": 48,
-    "信息分析": 48,
-    "初步建议": 30,
-    "信息来源": 30,
+    "风险信息内容": 40,
+    "信息分析": 40,
+    "初步建议": 26,
+    "信息来源": 24,
     "序号": 6,
     "关键词": 12,
     "评论关键词": 18,
@@ -36,14 +41,17 @@ COLUMN_WIDTHS: dict[str, float] = {
     "差评数": 8,
     "评论数": 8,
     "店铺名称": 18,
-    "商品名称": 26,
-    "商品地址": 34,
+    "商品名称": 22,
+    "商品地址": 28,
     "商品价格": 10,
     "公司所在区域": 14,
 }
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _THIN = Side(style="thin", color="000000")
 _BOX = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
+_LINE_HEIGHT = 15.0  # points per line of 11-point text
+_MAX_ROW_HEIGHT = 409.0  # Excel's limit
+PAGE_FOOTER = "第 &P 页，共 &N 页"
 
 
 def header_line(draft: MonthlyDraft) -> tuple[str, str]:
@@ -100,19 +108,61 @@ def render_xlsx(draft: MonthlyDraft) -> bytes:
             if name == "商品价格" and isinstance(value, int | float):
                 cell.number_format = "0.00"
     ws.freeze_panes = ws.cell(row=header_row + 1, column=1)
+    for r in range(header_row, header_row + len(draft.rows) + 1):
+        ws.row_dimensions[r].height = _row_height(ws, r, n)
 
     footer_row = header_row + len(draft.rows) + 2
     filler, phone = footer_line(draft)
     _set(ws.cell(row=footer_row, column=1), filler)
     _set(ws.cell(row=footer_row, column=half + 1), phone)
     if draft.notes:
-        _set(ws.cell(row=footer_row + 1, column=1), "注：" + "；".join(draft.notes))
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.fitToWidth = 1
-    ws.print_title_rows = f"{header_row}:{header_row}"
+        note = ws.cell(row=footer_row + 1, column=1)
+        _set(note, "注：" + "；".join(draft.notes))
+        note.alignment = Alignment(vertical="top", wrap_text=True)
+        ws.merge_cells(start_row=footer_row + 1, start_column=1, end_row=footer_row + 1, end_column=n)
+        ws.row_dimensions[footer_row + 1].height = _row_height(ws, footer_row + 1, n, merged=True)
+    _print_setup(ws, header_row, footer_row + (1 if draft.notes else 0), n)
     buffer = io.BytesIO()
     wb.save(buffer)
     return buffer.getvalue()
+
+
+def _print_setup(ws: Worksheet, header_row: int, last_row: int, n: int) -> None:
+    """A4 landscape, fitted to the page width (as many pages down as it takes), the column headers
+    repeated on every page, narrow margins, page numbers in the footer."""
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.orientation = ws.ORIENTATION_LANDSCAPE
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True  # without it Excel ignores fitToWidth
+    ws.page_margins = PageMargins(left=0.4, right=0.4, top=0.5, bottom=0.6, header=0.3, footer=0.3)
+    ws.print_options.horizontalCentered = True
+    ws.print_title_rows = f"{header_row}:{header_row}"
+    ws.print_area = f"A1:{get_column_letter(n)}{last_row}"
+    ws.oddFooter.center.text = PAGE_FOOTER
+
+
+def display_width(text: str) -> int:
+    """Width in spreadsheet characters: East Asian wide and fullwidth characters count 2."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _row_height(ws: Worksheet, row: int, n: int, *, merged: bool = False) -> float:
+    """A height that shows every wrapped line of the row's cells (openpyxl cannot measure text, and
+    Excel does not refit rows on opening a file)."""
+    lines = 1
+    for col in range(1, n + 1):
+        value = ws.cell(row=row, column=col).value
+        if value is None or value == "":
+            continue
+        letters = range(1, n + 1) if merged else (col,)
+        width = sum(ws.column_dimensions[get_column_letter(c)].width or 16 for c in letters)
+        usable = max(1.0, width - 1)
+        cell_lines = sum(max(1, math.ceil(display_width(part) / usable)) for part in str(value).splitlines() or [""])
+        lines = max(lines, cell_lines)
+        if merged:
+            break
+    return min(_MAX_ROW_HEIGHT, lines * _LINE_HEIGHT + 3)
 
 
 def _set(cell: Any, value: Any) -> None:

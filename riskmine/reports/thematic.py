@@ -15,7 +15,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime, time
 
-from riskmine.reports.charts import bar_chart, cjk_font
+from riskmine.reports.charts import bar_chart, barh_chart
 from riskmine.reports.document import Figure, ReportDocument, Section, Table
 from riskmine.reports.errors import ReportError
 from riskmine.reports.gather import (
@@ -92,10 +92,8 @@ def _is_failure(s: Signal) -> bool:
 
 
 class _Builder:
-    def __init__(
-        self, category: str, year: int, signals: list[Signal], candidates: list[CandidateRisk], cjk: bool
-    ) -> None:
-        self.category, self.year, self.signals, self.candidates, self.cjk = category, year, signals, candidates, cjk
+    def __init__(self, category: str, year: int, signals: list[Signal], candidates: list[CandidateRisk]) -> None:
+        self.category, self.year, self.signals, self.candidates = category, year, signals, candidates
         self.risky = [s for s in signals if s.is_risk]
 
     def no_data(self, what: str) -> str:
@@ -113,11 +111,11 @@ class _Builder:
         months = [f"{self.year}-{m:02d}" for m in range(1, 13)]
         counts = Counter(china_date(s.when).strftime("%Y-%m") for s in self.risky)
         chart = bar_chart(
-            [m[5:] for m in months],
+            [f"{int(m[5:])}月" for m in months],
             [counts.get(m, 0) for m in months],
-            title=f"{self.year} risk signals per month" if not self.cjk else f"{self.year}年风险信号月度趋势",
-            xlabel="month" if not self.cjk else "月份",
-            ylabel="signals" if not self.cjk else "条数",
+            title=f"{self.year}年风险信号月度趋势",
+            xlabel="月份",
+            ylabel="条数",
         )
         return Figure(f"{self.year}年各月风险信号数（共{len(self.risky)}条）", chart.png, chart.svg, _ids(self.risky))
 
@@ -125,32 +123,23 @@ class _Builder:
         if not hazards:
             return None
         top = hazards.most_common(TOP)
-        labels = [hazard_label(h) if self.cjk else h for h, _ in top]
-        chart = bar_chart(labels, [n for _, n in top], title="hazards" if not self.cjk else "危害类型分布")
-        legend = [] if self.cjk else [(h, hazard_label(h)) for h, _ in top]
+        chart = barh_chart([hazard_label(h) for h, _ in top], [n for _, n in top], title="危害类型分布")
         counted = [s for h, _ in top for s in by_hazard[h]]
-        return Figure("风险信号的危害类型分布", chart.png, chart.svg, _ids(counted), legend)
+        return Figure("风险信号的危害类型分布", chart.png, chart.svg, _ids(counted))
 
     def region_figure(self) -> Figure | None:
         counts: Counter[str] = Counter()
-        codes: dict[str, str] = {}
         members: dict[str, list[Signal]] = defaultdict(list)
         for s in self.risky:
             for name in signal_regions(s):
                 counts[name] += 1
                 members[name].append(s)
-            for r in s.regions:
-                name = r.province or r.name
-                if r.code and name and name not in codes and (r.level == "province" or r.province == name):
-                    codes[name] = r.code
         if not counts:
             return None
         top = counts.most_common(TOP)
-        labels = [name if self.cjk else codes.get(name, f"R{i}") for i, (name, _) in enumerate(top, 1)]
-        chart = bar_chart(labels, [n for _, n in top], title="regions" if not self.cjk else "地区分布")
-        legend = [] if self.cjk else [(lab, name) for lab, (name, _) in zip(labels, top, strict=True)]
+        chart = barh_chart([name for name, _ in top], [n for _, n in top], title="地区分布")
         counted = [s for name, _ in top for s in members[name]]
-        return Figure("风险信号的地区分布（省级，前10）", chart.png, chart.svg, _ids(counted), legend)
+        return Figure("风险信号的地区分布（省级，前10）", chart.png, chart.svg, _ids(counted))
 
     # --- sections ------------------------------------------------------------------------------------------
 
@@ -423,8 +412,7 @@ def build_thematic_report(
         if china_date(s.when).year == year and scope.covers_signal(s, owner.get(s.id))
     ]
     signals.sort(key=lambda s: (s.when, s.id))
-    cjk = cjk_font() is not None
-    builder = _Builder(category, year, signals, [p.candidate for p in pieces], cjk)
+    builder = _Builder(category, year, signals, [p.candidate for p in pieces])
     sections = [*builder.overview(), *builder.situation(), *builder.factors(), *builder.suggestions()]
     meta = [
         ("产品类别", category),
@@ -434,8 +422,6 @@ def build_thematic_report(
         ("生成时间", (now or datetime.now(CST)).astimezone(CST).strftime("%Y-%m-%d %H:%M")),
     ]
     notes = ["本报告由系统根据采集数据生成初稿，各节中标明“未采集”的内容需编制单位补充。"]
-    if not cjk:
-        notes.append("本机未安装中文字体，图表坐标以代码标注，代码含义见各图图例。")
     return ReportDocument(
         title=f"{year}年{category}产品质量安全形势专题分析报告", meta=meta, sections=sections, notes=notes
     )

@@ -583,6 +583,9 @@ def record_objection(
         result_received_at=iso(result_received_at) if result_received_at else None,
     )
     db.add_objection(obj, audit.entry(actor, "objection.add", "objection", obj.id, after=obj.public()))
+    from riskmine.review.alerts import objection_received  # alerts reads candidates through this module
+
+    objection_received(db.var_dir, cand, obj)  # into the alert outbox; never fails the objection
     return obj
 
 

@@ -90,3 +90,49 @@ MEASURE_LABELS: dict[str, str] = {
     DispositionMeasure.standard_revision: "提出标准制修订建议",
 }
 SCOPE_LABELS: dict[str, str] = {"industry_wide": "行业性", "regional": "区域性", "systemic": "系统性"}
+# Alerts (riskmine.review.alerts): what happened, how people are told, how a delivery went.
+ALERT_EVENT_LABELS: dict[str, str] = {
+    "immediate_tier": "候选风险进入立即处置",
+    "deadline_near": "研判时限将至",
+    "objection": "收到异议",
+}
+ALERT_CHANNEL_LABELS: dict[str, str] = {"email": "电子邮件", "webhook": "Webhook 回调", "digest": "每日摘要邮件"}
+ALERT_OWNER_LABELS: dict[str, str] = {"user": "本人", "org": "单位"}
+DELIVERY_STATUS_LABELS: dict[str, str] = {
+    "pending": "待发送",
+    "sending": "发送中",
+    "sent": "已送达",
+    "failed": "发送失败",
+}
+# Scheduled jobs (riskmine.scheduler) and how their last run went.
+JOB_LABELS: dict[str, str] = {
+    "crawl": "到期抓取",
+    "refresh": "候选风险刷新",
+    "monthly_draft": "月报草稿",
+    "alerts": "预警发送",
+    "digest": "每日摘要",
+}
+JOB_OUTCOME_LABELS: dict[str, str] = {"ok": "成功", "failed": "失败", "running": "运行中", "never": "尚未运行"}
+# Why a crawl source failed (riskmine.crawler.run), in Chinese with the technical term in brackets.
+CRAWL_FAILURE_LABELS: dict[str, str] = {
+    "connection_refused": "连接被拒绝（connection refused）",
+    "dns_error": "域名解析失败（DNS lookup failed）",
+    "timeout": "连接超时（timeout）",
+    "download_error": "下载失败（download error）",
+    "http_forbidden": "被拒绝访问（HTTP {status}）",
+    "http_not_found": "页面不存在（HTTP {status}）",
+    "http_error": "服务器返回错误（HTTP {status}）",
+    "robots_forbidden": "robots.txt 禁止抓取",
+    "parse_error": "解析失败（parse error）",
+    "crawl_timeout": "抓取超时（crawl timed out）",
+    "crawl_error": "抓取进程出错（crawl error）",
+    "errors": "抓取出错（errors）",
+}
+
+
+def crawl_failure_label(code: str | None, status: int | None = None) -> str | None:
+    """The Chinese reason of a failed crawl (None when it did not fail); HTTP reasons name the status."""
+    if not code:
+        return None
+    template = CRAWL_FAILURE_LABELS.get(code, CRAWL_FAILURE_LABELS["errors"])
+    return template.replace("{status}", str(status or "?"))

@@ -92,3 +92,9 @@ def test_profiles_are_those_of_the_readers_scope(
     assert client.get("/api/v1/enterprises", headers=station).json()["total"] == 0
     for path in (name, "/api/v1/enterprises/极充科技"):
         assert client.get(path, headers=station).status_code == 404
+
+
+def test_profile_by_part_of_the_name(client: TestClient, graphed: None) -> None:
+    r = client.get("/api/v1/enterprises/极充")
+    assert r.status_code == 200, r.text
+    assert r.json()["key"] == "极充科技" and r.json()["name"] == "深圳市极充科技有限公司"

@@ -103,3 +103,11 @@ def test_reads_need_a_login_in_every_mode(make_client: Callable[..., TestClient]
     closed = make_client()  # development, as `make run` serves
     assert closed.get("/api/v1/graph/stats").status_code == 401
     assert closed.get("/api/v1/graph/entities", params={"q": "极充"}).status_code == 401
+
+
+def test_entities_take_partial_names_and_full_region_names(client: TestClient, graphed: int) -> None:
+    items = client.get("/api/v1/graph/entities", params={"q": "极充", "type": "enterprise"}).json()["items"]
+    assert [i["label"] for i in items] == ["深圳市极充科技有限公司"] and items[0]["exact"] is False
+    city = client.get("/api/v1/graph/entities", params={"q": "浙江省台州市"}).json()["items"][0]
+    assert city == {**city, "id": "region:331000", "label": "台州市", "exact": True}
+    assert len(client.get("/api/v1/graph/entities", params={"q": "市", "limit": 3}).json()["items"]) == 3

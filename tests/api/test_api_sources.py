@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -82,3 +83,31 @@ def test_a_broken_sources_file_is_a_clear_503(client: TestClient, sources_file: 
 def test_sources_need_a_login_in_every_mode(make_client: Callable[..., TestClient], sources_file: Path) -> None:
     for env in ("development", "production"):
         assert make_client(env=env).get("/api/v1/sources").status_code == 401
+
+
+def test_a_failed_source_says_why_in_the_api_and_the_console(
+    client: TestClient, settings: Settings, sources_file: Path, users: Any
+) -> None:
+    from tests.api.test_api_console import console_login
+
+    forbidden = CrawlReport("news-a", "t0", "2024-05-01T00:00:00+00:00", "finished", failure="http_forbidden")
+    forbidden.failure_status = 403
+    record_run(settings, forbidden)
+    record_run(settings, CrawlReport("shop-b", "t0", "2024-05-01T00:00:00+00:00", "finished", 3, 3))
+
+    items = {i["source"]: i for i in client.get("/api/v1/sources").json()["items"]}
+    assert items["news-a"]["failure_reason"] == "被拒绝访问（HTTP 403）"
+    assert items["news-a"]["last_failure"] == {
+        "code": "http_forbidden",
+        "status": 403,
+        "label": "被拒绝访问（HTTP 403）",
+    }
+    assert items["shop-b"]["failure_reason"] is None and items["shop-b"]["last_failure"] is None
+
+    client.headers.pop("Authorization", None)
+    assert client.get("/sources", follow_redirects=False).status_code == 303  # the console needs a login
+    console_login(client, users, "viewer")
+    html = client.get("/sources").text
+    row = html.split('id="source-news-a"', 1)[1].split("</tr>", 1)[0]
+    assert "被拒绝访问（HTTP 403）" in row and "新闻舆情" in row
+    assert 'href="/sources"' in html

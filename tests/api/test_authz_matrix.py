@@ -79,6 +79,12 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/v1/advisories"): REVIEWERS,
     ("POST", "/api/v1/advisories/{advisory_id}/approve"): PUBLISHERS,
     ("GET", "/api/v1/audit"): ADMIN,
+    # alerts: everyone who reads candidates manages their own subscriptions and sees their delivery log
+    ("GET", "/api/v1/alerts/kinds"): READERS,
+    ("GET", "/api/v1/alerts/subscriptions"): READERS,
+    ("POST", "/api/v1/alerts/subscriptions"): READERS,
+    ("DELETE", "/api/v1/alerts/subscriptions/{subscription_id}"): READERS,
+    ("GET", "/api/v1/alerts/deliveries"): READERS,
     # other routers, as built by their owners (extend when routes are added)
     # a station reads and submits only its own batches: "x" is not the test station's, so it is refused
     ("POST", "/api/v1/stations/{station}/batches"): REVIEWERS,
@@ -115,7 +121,12 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/signals"): READERS,
     ("GET", "/login"): EVERYONE,
     ("GET", "/overdue"): READERS,
+    ("GET", "/sources"): READERS,
     ("GET", "/station"): WRITERS,
+    ("GET", "/alerts"): READERS,
+    ("GET", "/jobs"): ADMIN,
+    ("POST", "/alerts/subscriptions"): READERS,
+    ("POST", "/alerts/subscriptions/{subscription_id}/delete"): READERS,
 }
 # A well-formed form for each console POST, so that the access checks, not the form's checks, answer.
 FORMS: dict[str, dict[str, str]] = {
@@ -125,6 +136,7 @@ FORMS: dict[str, dict[str, str]] = {
     "/candidates/{candidate_id}/comments": {"text": "意见"},
     "/candidates/{candidate_id}/objections": {"objector": "某厂", "objector_kind": "producer", "text": "异议"},
     "/candidates/{candidate_id}/objections/{objection_id}/answer": {"answer": "答复"},
+    "/alerts/subscriptions": {"events": "objection", "channel": "email", "target": "a@example.cn"},
 }
 # The way in and out, for anyone: an empty login form is refused (401) and a logout lands on the login page.
 SESSION = frozenset({("POST", "/login"), ("POST", "/logout")})

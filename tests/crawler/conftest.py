@@ -123,6 +123,9 @@ def _handler(site: FixtureSite) -> type[SimpleHTTPRequestHandler]:
 
         def send_head(self) -> Any:
             site.log.append(self.path)
+            if self.path.startswith("/forbidden/"):  # a site that refuses the crawler
+                self.send_error(403)
+                return None
             return super().send_head()
 
         def log_message(self, format: str, *args: Any) -> None:

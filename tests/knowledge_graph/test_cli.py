@@ -59,3 +59,15 @@ def test_enterprise_profile(stored: int) -> None:
     assert json.loads(failing.stdout)["spot_check_failures"] >= 1
     missing = runner.invoke(app, ["graph", "enterprise", "没有这家公司"])
     assert missing.exit_code == 1 and "no enterprise" in missing.output
+
+
+def test_show_lists_entities_before_signals_and_takes_partial_names(stored: int) -> None:
+    res = runner.invoke(app, ["graph", "show", "深圳市极充科技有限公司"], env={"COLUMNS": "200"})
+    assert res.exit_code == 0, res.output
+    rows = [line.split("│")[1].strip() for line in res.output.splitlines() if line.count("│") == 4]
+    rows = [r for r in rows if r]  # a wrapped cell continues on a row of its own
+    assert rows[-1] == "signal" and {"brand", "region"} <= set(rows[:-1])
+    city = runner.invoke(app, ["graph", "show", "浙江省台州市", "--json"])
+    assert json.loads(city.stdout)["centre"] == "region:331000"
+    partial = runner.invoke(app, ["graph", "enterprise", "极充", "--json"])
+    assert json.loads(partial.stdout)["name"] == "深圳市极充科技有限公司"

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from riskmine.knowledge_graph.entities import fold
 from riskmine.knowledge_graph.graph import (
     GraphError,
     KnowledgeGraph,
@@ -295,3 +296,45 @@ def test_the_persisted_graph_holds_no_phone_number_or_e_mail_address(tmp_path: P
     finally:
         store.close()
         forget_graphs()
+
+
+def test_lookup_takes_partial_names_ranked_exact_prefix_substring(demo_graph: KnowledgeGraph) -> None:
+    found = demo_graph.lookup("极充", kind="enterprise")
+    assert [m.id for m in found] == ["enterprise:极充科技"] and not found[0].exact  # part of 深圳市极充科技有限公司
+    ranked = demo_graph.lookup("极充", limit=50)
+    assert ranked[0].id == "brand:极充" and ranked[0].exact
+    seen: set[int] = set()
+    for q in ("极充", "电源", "台州"):
+        found = demo_graph.lookup(q, limit=100)
+
+        def rank(m: Any, q: str = q) -> int:
+            names = (fold(m.label), m.id.split(":", 1)[1])
+            return 0 if m.exact else 1 if any(n.startswith(fold(q)) for n in names) else 2
+
+        ranks = [rank(m) for m in found]
+        assert ranks == sorted(ranks), (q, ranks)  # exact, then prefix, then substring
+        seen.update(ranks)
+    assert seen == {0, 1, 2}
+    assert len(demo_graph.lookup("市", limit=5)) == 5  # bounded
+
+
+@pytest.mark.parametrize("name", ["浙江省台州市", "浙江台州", "台州市", "台州"])
+def test_lookup_finds_a_city_by_its_full_or_short_name(demo_graph: KnowledgeGraph, name: str) -> None:
+    found = demo_graph.lookup(name)
+    assert found[0].id == "region:331000" and found[0].exact and found[0].label == "台州市"
+    assert demo_graph.resolve(name, "region") == ["region:331000"]
+
+
+def test_lookup_of_a_region_chain_checks_each_level(demo_graph: KnowledgeGraph) -> None:
+    assert demo_graph.resolve("浙江省台州市椒江区", "region") == ["region:331002"]
+    assert demo_graph.resolve("江苏省台州市", "region") == []  # 台州 is not in 江苏
+    assert demo_graph.resolve("广东省深圳市", "region") == ["region:440300"]
+
+
+def test_neighbourhood_lists_entities_before_signals(demo_graph: KnowledgeGraph) -> None:
+    hood = demo_graph.neighbourhood("brand:极充", depth=2, limit=30)
+    types = [n["type"] for n in hood.nodes[1:]]
+    assert hood.truncated and "signal" not in types and {"hazard", "population", "enterprise"} <= set(types)
+    wide = demo_graph.neighbourhood("enterprise:极充科技", depth=1, limit=100)
+    kinds = [n["type"] == "signal" for n in wide.nodes[1:]]
+    assert kinds == sorted(kinds) and any(kinds) and not all(kinds)

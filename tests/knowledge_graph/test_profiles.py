@@ -88,3 +88,10 @@ def test_profile_with_store_reads_records_and_candidates(tmp_path: Path, kg: Kno
         assert "不合格" in (failing.failures[0]["title"] or "")
     finally:
         store.close()
+
+
+def test_an_enterprise_is_found_by_part_of_its_name(kg: KnowledgeGraph) -> None:
+    assert find_enterprise(kg, "极充") == "enterprise:极充科技"
+    assert enterprise_profile(kg, "极充").name == "深圳市极充科技有限公司"
+    with pytest.raises(GraphError, match="no enterprise"):
+        find_enterprise(kg, "极")  # one character names nothing

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from docx import Document
 
-from riskmine.reports.document import Table, render_docx, render_html
+from riskmine.reports.document import Figure, Table, render_docx, render_html
 from riskmine.reports.errors import NotEligibleError, NotFoundError
 from riskmine.reports.immediate import build_immediate_report, on_candidate_confirmed
 from riskmine.reports.monthly import build_monthly_draft
@@ -134,6 +134,9 @@ def test_thematic_report_sections_and_figures(store: SQLiteStore) -> None:
     ]
     spot = by_heading["（一）一年来国家、本省产品质量监督抽查情况"]
     assert "监督抽查信息1条，其中不合格1条" in str(spot.blocks[0]) and "过充保护1条" in str(spot.blocks[0])
+    figures = [b for s in report.sections for b in s.blocks if isinstance(b, Figure)]
+    assert len(figures) == 3 and not any(f.legend for f in figures)  # Chinese labels, never codes with a key
+    assert not any("字体" in note for note in report.notes)
     docx = render_docx(report)
     assert len(Document(BytesIO(docx)).inline_shapes) == 3  # trend, hazards, regions
     appendix = dict(report.appendix())

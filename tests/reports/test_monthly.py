@@ -101,8 +101,38 @@ def test_xlsx_layout(store: SQLiteStore) -> None:
     assert [c.value for c in ws[3]] == GENERAL
     assert ws["A4"].value == "充电宝" and ws["B4"].value == 1
     assert ws["D4"].alignment.wrap_text
-    assert ws.column_dimensions["D"].width == 48
+    assert ws.column_dimensions["D"].width == 40
     assert ws["A7"].value == "填报人：张三" and ws["D7"].value == "联系电话：010-1234"
+
+
+@pytest.mark.parametrize("form", ["general", "ecommerce"])
+def test_xlsx_prints_on_a4_landscape(store: SQLiteStore, form: str) -> None:
+    d = draft(store, form, filled_by="张三", phone="010-1234")
+    d.notes = ["本表由系统生成初稿，" * 20]
+    d.rows[0].cells[d.columns[-1]] = "很长的一段说明文字，" * 30
+    ws = load_workbook(BytesIO(render_xlsx(d))).active
+    setup = ws.page_setup
+    assert setup.paperSize == 9 and setup.orientation == "landscape"  # 9: A4
+    assert ws.sheet_properties.pageSetUpPr.fitToPage  # without it Excel ignores the fit
+    assert (setup.fitToWidth, setup.fitToHeight) == (1, 0)  # one page wide, as many pages down as needed
+    assert ws.print_title_rows == "$3:$3"  # the column headers on every printed page
+    assert ws.print_area == f"'报送表'!$A$1:${chr(64 + len(d.columns))}${len(d.rows) + 6}"
+    assert "&P" in ws.oddFooter.center.text and "&N" in ws.oddFooter.center.text
+    header, body = ws[3], [ws[r] for r in range(4, 4 + len(d.rows))]
+    assert all(c.alignment.wrap_text for c in header)
+    assert all(c.alignment.wrap_text for row in body for c in row)
+    # every column has its own width, and the form fits the printable width at 80% or more
+    widths = [ws.column_dimensions[chr(65 + i)].width for i in range(len(d.columns))]
+    assert all(6 <= w <= 40 for w in widths)
+    printable_in = 11.69 - ws.page_margins.left - ws.page_margins.right
+    sheet_in = sum(w * 7 + 5 for w in widths) / 96  # Excel's column width in pixels at 96 dpi
+    assert printable_in / sheet_in >= 0.8
+    # rows are tall enough for their wrapped text: the long cell takes several lines, a short row one
+    long_row = ws.row_dimensions[4].height
+    assert long_row is not None and long_row >= 15 * 300 / (widths[-1] - 1)
+    notes = ws.row_dimensions[len(d.rows) + 6].height
+    assert notes is not None and notes > 15
+    assert any(str(m) == f"A{len(d.rows) + 6}:{chr(64 + len(d.columns))}{len(d.rows) + 6}" for m in ws.merged_cells)
 
 
 def test_text_never_becomes_a_formula(store: SQLiteStore) -> None:

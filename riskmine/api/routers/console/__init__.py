@@ -9,17 +9,21 @@ from fastapi import APIRouter
 
 from riskmine.api.routers.console import (
     advisories,
+    alerts,
     candidate,
     candidate_forms,
+    jobs,
     overdue,
     queue,
     session,
     signals,
+    sources,
     station,
 )
 
 router = APIRouter(include_in_schema=False)
-for _pages in (queue, candidate, candidate_forms, advisories, signals, session, overdue, station):
+for _pages in (queue, candidate, candidate_forms, advisories, signals, session, overdue, station, alerts, jobs):
     router.include_router(_pages.router)
+router.include_router(sources.router)
 
 __all__ = ["router"]
