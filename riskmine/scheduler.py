@@ -40,6 +40,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from riskmine.pipeline import Pipeline
 from riskmine.reports.periods import ReportPeriod, due_date, monthly_period
+from riskmine.schema.errors import RiskmineError
 from riskmine.schema.labels import JOB_LABELS, JOB_OUTCOME_LABELS
 from riskmine.settings import Settings
 from riskmine.store.base import Store
@@ -57,8 +58,11 @@ GRID_START = datetime(2000, 1, 3, tzinfo=CHINA_TZ)
 MONTHLY_FORMS = ("general", "ecommerce")
 
 
-class JobFailed(Exception):
+class JobFailed(RiskmineError):
     """A job that did its part but failed (the message, in Chinese, is what the job table shows)."""
+
+    code = "job_failed"
+    status = 500
 
 
 # --- when ---------------------------------------------------------------------------------------------

@@ -31,6 +31,8 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 from noto_cjk_sans_otc import FONT_PATH
 
+from riskmine.schema.errors import RiskmineError
+
 # The Simplified Chinese face of the Noto Sans CJK collection (the collection holds JP, KR, SC, TC, HK).
 CJK_FAMILY = "Noto Sans CJK SC"
 FONT_SIZE = 9.0
@@ -43,8 +45,11 @@ _STYLE_LOCK = threading.RLock()
 _MAX_WIDTH_IN = 11.0  # a vertical chart no wider than this: past it, its labels wrap narrower
 
 
-class ChartFontError(RuntimeError):
+class ChartFontError(RiskmineError, RuntimeError):
     """The bundled CJK font could not be registered with matplotlib."""
+
+    code = "chart_font_missing"
+    status = 500
 
 
 @lru_cache(maxsize=1)
