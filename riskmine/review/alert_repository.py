@@ -8,8 +8,9 @@ enqueued once per key, a delivery is made once per (subscription, event), and a 
 sender at a time (a lease: a sender that dies lets it fall due again).
 
 The embedded backend is :class:`~riskmine.review.sqlite_alert_repository.SQLiteAlertRepository`
-(``<var_dir>/alerts.sqlite3``); a shared one for several API nodes implements the same protocol and passes the
-contract suite in ``tests/review/alert_repository_contract.py``.
+(``<var_dir>/alerts.sqlite3``); the shared one for several API nodes,
+:class:`~riskmine.review.pg_alert_repository.PgAlertRepository` (``RISKMINE_DATABASE_URL``), passes the same
+contract suite (``tests/review/alert_repository_contract.py``).
 """
 
 from __future__ import annotations
@@ -169,6 +170,21 @@ def alert_repository_at(var_dir: Path) -> AlertRepository:
     return SQLiteAlertRepository(Path(var_dir) / ALERTS_FILE)
 
 
+def alert_outbox_of(review: Any) -> AlertRepository:
+    """The alert repository beside a review repository (the workflow knows that, not the settings): the same
+    PostgreSQL database when the review state lives in one, else the SQLite file of its var dir."""
+    url = getattr(review, "database_url", None)
+    if url:
+        from riskmine.review.pg_alert_repository import PgAlertRepository
+
+        return PgAlertRepository(str(url), pool_size=int(getattr(review, "pool_size", 10)))
+    return alert_repository_at(Path(review.var_dir))
+
+
 def open_alert_repository(settings: Settings) -> AlertRepository:
-    """The alert repository the settings name."""
+    """The alert repository the settings name: PostgreSQL when RISKMINE_DATABASE_URL is set, else a SQLite file."""
+    if settings.database_url:
+        from riskmine.review.pg_alert_repository import PgAlertRepository
+
+        return PgAlertRepository(settings.database_url, pool_size=settings.database_pool_size)
     return alert_repository_at(Path(settings.var_dir))

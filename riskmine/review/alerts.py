@@ -38,7 +38,15 @@ from typing import Any
 
 from riskmine.feeds.netguard import check_url
 from riskmine.review import deadlines, orgs
-from riskmine.review.alert_repository import AlertEvent, AlertRepository, Delivery, Subscription, alert_repository_at
+from riskmine.review.alert_repository import (
+    AlertEvent,
+    AlertRepository,
+    Delivery,
+    Subscription,
+    alert_outbox_of,
+    alert_repository_at,
+    open_alert_repository,
+)
 from riskmine.review.errors import ReviewError, ReviewForbidden, ReviewNotFound
 from riskmine.review.records import Objection, iso, now_utc
 from riskmine.review.repository import ReviewRepository, UserRepository
@@ -138,18 +146,17 @@ def _quietly(what: str, fn: Callable[[], int]) -> int:
         return 0
 
 
-def candidates_refreshed(store: Store, var_dir: Path, *, now: datetime | None = None) -> int:
+def candidates_refreshed(store: Store, outbox: AlertRepository | Path, *, now: datetime | None = None) -> int:
     """After a candidate refresh: an ``immediate_tier`` event for each undecided immediate-tier candidate (new ones
     only reach the outbox: the key holds one per candidate). Never raises; returns how many were new."""
     when = now or now_utc()
-    return _quietly(
-        "immediate-tier events", lambda: enqueue(alert_repository_at(var_dir), immediate_events(store, when))
-    )
+    repo = alert_repository_at(outbox) if isinstance(outbox, Path) else outbox
+    return _quietly("immediate-tier events", lambda: enqueue(repo, immediate_events(store, when)))
 
 
 def refresh_hook(settings: Settings) -> Callable[[Store], int]:
     """What the submission service calls after each candidate refresh."""
-    return lambda store: candidates_refreshed(store, Path(settings.var_dir))
+    return lambda store: candidates_refreshed(store, open_alert_repository(settings))
 
 
 def scan(store: Store, repo: AlertRepository, *, now: datetime | None = None, deadline_hours: float = 4.0) -> int:
@@ -159,7 +166,7 @@ def scan(store: Store, repo: AlertRepository, *, now: datetime | None = None, de
     return enqueue(repo, [*immediate_events(store, when), *deadline_events(store, when, deadline_hours)])
 
 
-def objection_received(var_dir: Path, candidate: CandidateRisk, objection: Objection) -> None:
+def objection_received(review: ReviewRepository, candidate: CandidateRisk, objection: Objection) -> None:
     """An ``objection`` event for a just-recorded objection. Never raises."""
     event = _event(
         OBJECTION,
@@ -172,7 +179,7 @@ def objection_received(var_dir: Path, candidate: CandidateRisk, objection: Objec
         objection_text=objection.text[:2000],
         due_at=objection.deadline,
     )
-    _quietly("an objection event", lambda: int(alert_repository_at(var_dir).enqueue(event)))
+    _quietly("an objection event", lambda: int(alert_outbox_of(review).enqueue(event)))
 
 
 # --- who is responsible ------------------------------------------------------------------------------

@@ -131,6 +131,7 @@ class PgReviewRepository(SQLReviewRepository):
 
     def __init__(self, url: str, *, var_dir: Path, pool_size: int = 10) -> None:
         self.var_dir = Path(var_dir)
+        self.database_url, self.pool_size = url, pool_size  # the alert outbox lives in the same database
         self.db = PostgresDatabase(url, "review", MIGRATIONS, pool_size=pool_size)
 
     def _connect(self) -> AbstractContextManager[QmarkConnection]:

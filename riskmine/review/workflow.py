@@ -585,7 +585,7 @@ def record_objection(
     db.add_objection(obj, audit.entry(actor, "objection.add", "objection", obj.id, after=obj.public()))
     from riskmine.review.alerts import objection_received  # alerts reads candidates through this module
 
-    objection_received(db.var_dir, cand, obj)  # into the alert outbox; never fails the objection
+    objection_received(db, cand, obj)  # into the alert outbox beside the review state; never fails the objection
     return obj
 
 

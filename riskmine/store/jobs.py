@@ -3,13 +3,15 @@
 A run is taken with :meth:`JobState.claim`, which succeeds for one caller only: the job must be due (its next run
 has come) and nobody may hold its lease. Several scheduler processes share the state, so each scheduled run
 happens once; a process that dies while running lets its lease lapse, and the next due run takes over.
-:class:`SQLiteJobState` keeps the rows in <var_dir>/scheduler/jobs.sqlite3; a PostgreSQL state for several
-machines implements the same protocol. Times are aware datetimes, stored as ISO text in UTC.
+:class:`SQLiteJobState` keeps the rows in <var_dir>/scheduler/jobs.sqlite3;
+:class:`~riskmine.store.pg_jobs.PgJobState` keeps them in the shared PostgreSQL database (``RISKMINE_DATABASE_URL``)
+for schedulers on several machines. Times are aware datetimes, stored as ISO text in UTC.
 """
 
 from __future__ import annotations
 
 import sqlite3
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,7 +24,7 @@ FAILED = "failed"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
-    name TEXT PRIMARY KEY,
+    name TEXT{C} PRIMARY KEY,
     next_run TEXT,
     owner TEXT,
     lease_until TEXT,
@@ -33,8 +35,14 @@ CREATE TABLE IF NOT EXISTS jobs (
 );
 """
 
+
+def schema(*, collate: str) -> str:
+    """The table, for SQLite (``collate`` "") or PostgreSQL (``' COLLATE "C"'``: names sort by code point)."""
+    return _SCHEMA.format(C=collate)
+
+
 # Append only: each entry upgrades the file by one schema version.
-MIGRATIONS = [script(_SCHEMA)]
+MIGRATIONS = [script(schema(collate=""))]
 
 
 @dataclass(frozen=True)
@@ -111,19 +119,25 @@ def may_claim(record: JobRecord | None, now: datetime, *, force: bool = False) -
     return force or record.next_run is None or record.next_run <= now
 
 
-class SQLiteJobState:
-    """The job state in a SQLite file; a claim decides under the file's write lock (``BEGIN IMMEDIATE``)."""
+class SQLJobState:
+    """The job state in SQL that SQLite and PostgreSQL both run (a backend subclasses it; implements
+    :class:`JobState`). A backend supplies a connection in a transaction per call (``?`` placeholders, rows read by
+    column name) and how a claim keeps every other claimer of the job waiting while it decides."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-        self.file = SQLiteFile(self.path, MIGRATIONS, timeout=30.0)
+    def _connect(self) -> AbstractContextManager[Any]:
+        """A connection in a transaction: committed when the block ends, rolled back on an error."""
+        raise NotImplementedError
 
-    def _row(self, db: sqlite3.Connection, name: str) -> JobRecord | None:
+    def _lock(self, db: Any, name: str) -> None:
+        """Hold the job against every other claim until the transaction ends."""
+        raise NotImplementedError
+
+    def _row(self, db: Any, name: str) -> JobRecord | None:
         row = db.execute("SELECT * FROM jobs WHERE name = ?", (name,)).fetchone()
         return None if row is None else _record(row)
 
     def schedule(self, name: str, next_run: datetime) -> None:
-        with self.file.connect() as db:
+        with self._connect() as db:
             db.execute(
                 "INSERT INTO jobs (name, next_run) VALUES (?, ?) "
                 "ON CONFLICT (name) DO UPDATE SET next_run = COALESCE(jobs.next_run, excluded.next_run)",
@@ -131,32 +145,22 @@ class SQLiteJobState:
             )
 
     def claim(self, name: str, owner: str, now: datetime, lease_until: datetime, *, force: bool = False) -> bool:
-        conn = self.file.open()
-        try:
-            conn.isolation_level = None
-            conn.execute("BEGIN IMMEDIATE")  # the whole file: one claim decides at a time
-            try:
-                if not may_claim(self._row(conn, name), now, force=force):
-                    conn.execute("ROLLBACK")
-                    return False
-                conn.execute(
-                    "INSERT INTO jobs (name, owner, lease_until, last_started) VALUES (?, ?, ?, ?) "
-                    "ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, lease_until = excluded.lease_until, "
-                    "last_started = excluded.last_started",
-                    (name, owner, _text(lease_until), _text(now)),
-                )
-                conn.execute("COMMIT")
-                return True
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-        finally:
-            conn.close()
+        with self._connect() as db:
+            self._lock(db, name)
+            if not may_claim(self._row(db, name), now, force=force):
+                return False
+            db.execute(
+                "INSERT INTO jobs (name, owner, lease_until, last_started) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, lease_until = excluded.lease_until, "
+                "last_started = excluded.last_started",
+                (name, owner, _text(lease_until), _text(now)),
+            )
+            return True
 
     def finish(
         self, name: str, owner: str, finished: datetime, outcome: str, message: str | None, next_run: datetime
     ) -> None:
-        with self.file.connect() as db:
+        with self._connect() as db:
             db.execute(
                 "UPDATE jobs SET owner = NULL, lease_until = NULL, last_finished = ?, last_outcome = ?, "
                 "last_message = ?, next_run = ? WHERE name = ? AND owner = ?",
@@ -164,12 +168,26 @@ class SQLiteJobState:
             )
 
     def get(self, name: str) -> JobRecord | None:
-        with self.file.connect() as db:
+        with self._connect() as db:
             return self._row(db, name)
 
     def jobs(self) -> list[JobRecord]:
-        with self.file.connect() as db:
+        with self._connect() as db:
             return [_record(r) for r in db.execute("SELECT * FROM jobs ORDER BY name").fetchall()]
+
+
+class SQLiteJobState(SQLJobState):
+    """The job state in a SQLite file; a claim decides under the file's write lock (``BEGIN IMMEDIATE``)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.file = SQLiteFile(self.path, MIGRATIONS, timeout=30.0)
+
+    def _connect(self) -> AbstractContextManager[sqlite3.Connection]:
+        return self.file.connect()
+
+    def _lock(self, db: Any, name: str) -> None:
+        db.execute("BEGIN IMMEDIATE")  # the whole file: one claim decides at a time
 
 
 def job_state_path(var_dir: Path) -> Path:
@@ -177,5 +195,10 @@ def job_state_path(var_dir: Path) -> Path:
 
 
 def open_job_state(settings: Any) -> JobState:
-    """The job state the settings name: a SQLite file under the var dir."""
+    """The job state the settings name: PostgreSQL when RISKMINE_DATABASE_URL is set, else a SQLite file under the
+    var dir."""
+    if getattr(settings, "database_url", None):
+        from riskmine.store.pg_jobs import PgJobState
+
+        return PgJobState(settings.database_url, pool_size=settings.database_pool_size)
     return SQLiteJobState(job_state_path(settings.var_dir))
