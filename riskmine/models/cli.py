@@ -183,7 +183,7 @@ def _train_cascade(
         TimeRemainingColumn(),
     )
     try:
-        with Progress(*columns, console=err, transient=False) as progress:
+        with Progress(*columns, console=err, transient=False, disable=not err.is_terminal) as progress:
             task = progress.add_task(
                 f"training the transformer ({transformer}; a first run rebuilds the encoder)",
                 total=None,
