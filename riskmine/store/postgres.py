@@ -36,6 +36,7 @@ INSTALL_HINT = "install the PostgreSQL driver: pip install 'riskmine[pg]' (psyco
 
 _pools: dict[tuple[int, str], ConnectionPool[Any]] = {}
 _pools_lock = threading.Lock()
+_migrated: dict[tuple[int, str, str, int], int] = {}  # schema version of each component this process opened
 
 
 class DatabaseUnavailable(RiskmineError, RuntimeError):
@@ -150,13 +151,22 @@ class PostgresDatabase:
         psycopg, _ = _psycopg()
         self.url = url
         self.component = component
-        try:
-            with psycopg.connect(url, connect_timeout=10) as conn:
-                self.version = migrate(conn, component, migrations)
-        except psycopg.OperationalError as exc:
-            raise DatabaseUnavailable(
-                f"cannot open the PostgreSQL database {redact(url)} (RISKMINE_DATABASE_URL): {exc}".strip()
-            ) from None
+        # Migrated once per process, database, component and schema length: repositories opened per event (the
+        # alert outbox beside the review state) reuse the pool without a new connection and version check.
+        key = (os.getpid(), url, component, len(migrations))
+        version = _migrated.get(key)
+        if version is None:
+            try:
+                with psycopg.connect(url, connect_timeout=10) as conn:
+                    version = migrate(conn, component, migrations)
+            except psycopg.OperationalError as exc:
+                raise DatabaseUnavailable(
+                    f"cannot open the PostgreSQL database {redact(url)} (RISKMINE_DATABASE_URL): {exc}".strip()
+                ) from None
+            for other in [k for k in _migrated if k[:3] == key[:3]]:  # another schema length: check it again
+                del _migrated[other]
+            _migrated[key] = version
+        self.version = version
         self.pool = _pool(url, pool_size)
 
     @contextmanager

@@ -133,8 +133,12 @@ def _cosines(model_file: Path, tokenizer_file: Path, encoder: Encoder, texts: li
         encoder.threads or 1,
         {"dim": encoder.dim},
     )
-    vecs = probe.embed(texts)
-    return np.sum(vecs * reference, axis=1) / (np.linalg.norm(vecs, axis=1) * np.linalg.norm(reference, axis=1) + 1e-12)
+    return _cosine(probe.embed(texts), reference)
+
+
+def _cosine(a: np.ndarray, b: np.ndarray) -> Any:
+    """Row-wise cosine similarity."""
+    return np.sum(a * b, axis=1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1) + 1e-12)
 
 
 def _pad(encoder: Encoder) -> str:
@@ -209,10 +213,7 @@ def export_encoder(
         "sha256": file_sha256(folder / ONNX_FILE),
     }
     (folder / MANIFEST_FILE).write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", "utf-8")
-    exported = load_onnx_encoder(folder, threads=encoder.threads or 1).embed(texts)
-    cosine = np.sum(reference * exported, axis=1) / (
-        np.linalg.norm(reference, axis=1) * np.linalg.norm(exported, axis=1) + 1e-12
-    )
+    cosine = _cosine(reference, load_onnx_encoder(folder, threads=encoder.threads or 1).embed(texts))
     report = ExportReport(
         folder,
         str(manifest["quantization"]),
