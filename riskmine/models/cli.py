@@ -436,6 +436,12 @@ def export(
         f"{summary['checked_texts']} dev texts: mean {summary['mean_cosine_to_fp32']}, "
         f"min {summary['min_cosine_to_fp32']}"
     )
+    dev = cast(dict[str, Any], summary["dev"])
+    out.print(
+        f"dev F1 ({dev['dev_texts']} texts), unquantised fp32 → int8 as served: transformer alone "
+        f"{dev['transformer_f1_fp32']:.4f} → {dev['transformer_f1_int8']:.4f}; cascade {dev['cascade_f1_fp32']:.4f} → "
+        f"{dev['cascade_f1_int8']:.4f} ({dev['cascade_decisions_changed']} of {dev['routed']} band decisions changed)"
+    )
 
 
 @app.command()

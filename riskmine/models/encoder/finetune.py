@@ -195,11 +195,18 @@ class FinetunedModel:
             self.attach(load_checkpoint(path, threads=1, max_length=self.max_length))  # its own copy: weights change
 
     def score_texts(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
+        return self._score(self._runtime(), texts, batch_size)
+
+    def score_unquantised(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
+        """Scores of the torch fp32 encoder with the tuned weights, whatever is served (needs the ``ml`` extra):
+        the reference the int8 export is checked against."""
+        return self._score(self._torch_encoder(), texts, batch_size)
+
+    def _score(self, encoder: OnnxEncoder | Encoder, texts: Sequence[str], batch_size: int) -> np.ndarray:
         texts = list(texts)
         out = np.zeros(len(texts))
         if not texts:
             return out
-        encoder = self._runtime()
         if isinstance(encoder, OnnxEncoder):
             return head_probability(encoder.embed(texts, batch_size), self.head, self.logit_scale)
         torch, _ = require_ml()

@@ -31,7 +31,7 @@ import numpy as np
 from riskmine.models.base import RiskModel
 from riskmine.models.baseline import BaselineRiskModel
 from riskmine.models.corpus import Corpus, InsufficientDataError, LabelledExample, as_served, load_corpus
-from riskmine.models.encoder.cascade import CascadeModel, choose_band
+from riskmine.models.encoder.cascade import CascadeModel, choose_band, decide
 from riskmine.models.encoder.finetune import FinetuneConfig, FinetunedModel, StepCallback, finetune
 from riskmine.models.encoder.head import HeadConfig, train_head
 from riskmine.models.encoder.load import Encoder, load_checkpoint, load_encoder
@@ -147,6 +147,8 @@ def train_cascade_and_register(
         head_dev = head.score_texts(texts)
     cascade = _banded(baseline, head, head_dev, texts, y_dev, max_share)
     cascade.version = head.version = new_version(settings, cascade.name, corpus, created)
+    if isinstance(head, FinetunedModel):  # what int8 costs in F1, recorded with the export's check
+        head.training["onnx"]["dev"] = quantisation_effect(cascade, dev)
 
     card = build_card(baseline, corpus, created)
     card.update(name=cascade.name, version=cascade.version, model=cascade.info())
@@ -198,6 +200,32 @@ def cascade_fold_fit(
     return fit
 
 
+def quantisation_effect(cascade: CascadeModel, dev: Sequence[LabelledExample]) -> dict[str, float | int]:
+    """Dev F1 of what is served (the int8 export) beside the unquantised torch fp32 encoder, at the same thresholds
+    and band: the transformer alone on every dev text, and the cascade (the transformer deciding the band only).
+    Needs the ``ml`` extra (the fp32 reference)."""
+    from sklearn.metrics import f1_score
+
+    transformer = cascade.transformer
+    if not isinstance(transformer, FinetunedModel):
+        raise ValueError(f"only a fine-tuned transformer is quantised; {cascade.version} has {transformer.name}")
+    texts = [e.text for e in dev]
+    y = np.array([e.is_risk for e in dev], dtype=np.int8)
+    base = cascade.baseline.predict(texts).risk
+    routed = cascade.band.contains(base)
+    out: dict[str, float | int] = {"dev_texts": len(texts), "routed": int(routed.sum())}
+    flags = {}
+    for label, scores in (
+        ("fp32", transformer.score_unquantised(texts)),
+        ("int8", transformer.score_texts(texts)),
+    ):
+        out[f"transformer_f1_{label}"] = round(float(f1_score(y, scores >= transformer.threshold)), 4)
+        flags[label] = decide(base, cascade.threshold, cascade.band, routed, scores[routed], transformer.threshold)
+        out[f"cascade_f1_{label}"] = round(float(f1_score(y, flags[label])), 4)
+    out["cascade_decisions_changed"] = int((flags["fp32"] != flags["int8"]).sum())
+    return out
+
+
 def export_saved(settings: Settings | None = None, version: str | None = None) -> dict[str, object]:
     """Export the fine-tuned encoder of a saved cascade version (trained before exports were made) for ONNX
     Runtime into its version folder, and record it in the card; needs the ``ml`` extra (the torch weights)."""
@@ -216,10 +244,11 @@ def export_saved(settings: Settings | None = None, version: str | None = None) -
     folder = model_root(settings, CascadeModel.name) / version / EXPORT_DIR
     if folder.exists():
         shutil.rmtree(folder)
+    dev = as_served(load_corpus(settings=settings).dev)
     if not transformer._check_texts:  # not kept in the pickle: the dev texts of the corpus, as at training
-        dev = as_served(load_corpus(settings=settings).dev)
         transformer._check_texts = [e.text for e in dev][:CHECK_TEXTS]
     summary = transformer.export(folder)
+    summary["dev"] = quantisation_effect(model, dev)
     card = read_card(version, settings, CascadeModel.name)
     card["artifacts"] = {**(card.get("artifacts") or {}), "onnx": summary}
     write_card(version, card, settings, CascadeModel.name)

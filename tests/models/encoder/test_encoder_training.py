@@ -214,6 +214,12 @@ def test_finetuned_cascade_saves_the_tuned_weights_and_reloads_them(settings: Se
     check = card["artifacts"]["onnx"]
     assert check["mean_cosine_to_fp32"] >= 0.995 and check["checked_texts"] > 0
     assert "int8" in check["quantization"] and training["onnx"] == check
+    # what int8 costs in dev F1, beside the unquantised encoder at the same thresholds and band
+    effect = check["dev"]
+    assert effect["dev_texts"] == card["corpus"]["dev"]["examples"] and 0 <= effect["routed"] <= effect["dev_texts"]
+    for key in ("transformer_f1_fp32", "transformer_f1_int8", "cascade_f1_fp32", "cascade_f1_int8"):
+        assert 0.0 <= effect[key] <= 1.0
+    assert abs(effect["cascade_f1_int8"] - effect["cascade_f1_fp32"]) <= 0.05
     registry._cache.clear()
     loaded = load_serving(settings)
     again = loaded.transformer  # type: ignore[attr-defined]
@@ -312,7 +318,9 @@ def test_export_makes_a_version_saved_without_an_export_servable_again(
 
     result = CliRunner().invoke(app, ["models", "export", version])
     assert result.exit_code == 0, result.output
-    assert "int8" in result.output and "mean" in result.output
+    assert "int8" in result.output and "mean" in result.output and "dev F1" in result.output
+    card = json.loads((saved / "card.json").read_text(encoding="utf-8"))
+    assert set(card["artifacts"]["onnx"]["dev"]) >= {"transformer_f1_fp32", "transformer_f1_int8", "cascade_f1_int8"}
     assert (saved / "encoder" / "encoder.onnx").is_file()
     assert serving_name(settings) == CASCADE_NAME
     registry._cache.clear()
