@@ -3,8 +3,8 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 # The serving path needs no torch. Training the transformer tier needs the `ml` extra (torch from PyPI is a
-# CUDA build of several GiB): `make install EXTRAS=dev,crawl,es,pg,ml`; its tests are skipped without it.
-EXTRAS ?= dev,crawl,es,pg
+# CUDA build of several GiB): `make install EXTRAS=dev,crawl,es,pg,queue,ml`; its tests are skipped without it.
+EXTRAS ?= dev,crawl,es,pg,queue
 STAMP  := $(VENV)/.installed-$(shell (cat pyproject.toml Makefile; echo "$(EXTRAS)") | cksum | cut -d' ' -f1)
 
 .PHONY: install run test test-fast lint format bench clean-var
@@ -22,9 +22,14 @@ install: $(STAMP)
 run: install
 	$(BIN)/riskmine demo --serve
 
-## test: lint, type-check and the whole test suite (what CI runs)
+## test: lint, type-check and the whole test suite (what CI runs); then the API suite again over a real search
+## cluster when one is at hand (RISKMINE_ES_URL, or the OpenSearch node deploy/opensearch/opensearch.sh builds)
 test: install lint
 	$(BIN)/python -m pytest
+	@if [ -n "$$RISKMINE_ES_URL" ] || [ -f deploy/opensearch/target/classpath.txt ]; then \
+		echo "the API suite over the search cluster (RISKMINE_TEST_STORE=opensearch)"; \
+		RISKMINE_TEST_STORE=opensearch $(BIN)/python -m pytest tests/api -m "not slow" -q; \
+	else echo "no search cluster: the API suite ran over SQLite only (see docs/elasticsearch.md)"; fi
 
 test-fast: install
 	$(BIN)/python -m pytest -m "not slow"

@@ -293,6 +293,42 @@ def _serve(settings: Settings, host: str | None, port: int | None, workers: int 
 
 
 @app.command()
+def worker() -> None:
+    """Process queued submissions (RISKMINE_QUEUE_URL): run one per core, on any host, until stopped."""
+    import signal
+    import threading
+
+    from riskmine.queue import QueueError, check_queue
+    from riskmine.review.alerts import refresh_hook
+    from riskmine.schema.labels import WORKER_LABELS
+    from riskmine.worker import TaskRunner, serve_tasks
+
+    settings = get_settings()
+    try:
+        check_queue(settings)
+    except QueueError as exc:
+        console.print(f"[red]错误[/red] {exc}", highlight=False)
+        raise typer.Exit(code=2) from None
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+
+    def log(line: str) -> None:
+        out.print(line, highlight=False)
+
+    store = _open(settings)
+    try:
+        log(WORKER_LABELS["loading"])
+        pipeline = _pipeline(settings, store)  # models load once, here, for every task this process takes
+        runner = TaskRunner(settings, store, pipeline, after_refresh=refresh_hook(settings), log=log)
+        try:
+            serve_tasks(settings, runner, stop, log=log)
+        except KeyboardInterrupt:
+            return
+    finally:
+        store.close()
+
+
+@app.command()
 def demo(
     serve_after: Annotated[bool, typer.Option("--serve/--no-serve", help="serve the API afterwards")] = False,
     host: Annotated[str | None, typer.Option()] = None,

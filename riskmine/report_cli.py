@@ -74,7 +74,7 @@ def monthly(
     org: Annotated[str, typer.Option(help="填报单位: the organisation or station reporting")],
     period: Annotated[str, typer.Option(help="the month the period ends in, e.g. 2025-03 (25 Feb - 24 Mar)")],
     form: Annotated[str, typer.Option(help="general | ecommerce")] = "general",
-    fmt: Annotated[str, typer.Option("--format", help="xlsx | csv | json (the editable draft)")] = "xlsx",
+    fmt: Annotated[str, typer.Option("--format", help="xlsx | csv | docx | pdf | json (the editable draft)")] = "xlsx",
     out: Annotated[Path | None, typer.Option(help="output file; default <var_dir>/reports/monthly/…")] = None,
     draft: Annotated[Path | None, typer.Option(help="render this edited draft (JSON) instead of drafting anew")] = None,
     filled_by: Annotated[str, typer.Option(help="填报人")] = "",
@@ -84,10 +84,10 @@ def monthly(
     ] = True,
 ) -> None:
     """The monthly report form (报送表) of an organisation for a period."""
-    from riskmine.reports.monthly_render import RENDERERS
+    from riskmine.reports.downloads import MONTHLY_RENDERERS, render_monthly
 
-    if fmt not in (*RENDERERS, "json"):
-        raise _fail(ReportError(f"unknown format {fmt!r}; use xlsx, csv or json"))
+    if fmt not in (*MONTHLY_RENDERERS, "json"):
+        raise _fail(ReportError(f"unknown format {fmt!r}; use xlsx, csv, docx, pdf or json"))
     with _working(f"monthly form {form} {period}"):
         result = _monthly_draft(org, period, form, draft, filled_by, phone, unassigned)
         target = out or _reports_dir() / "monthly" / f"{result.period}-{result.form}-{_safe(result.organisation)}.{fmt}"
@@ -95,7 +95,7 @@ def monthly(
         if fmt == "json":
             target.write_text(result.model_dump_json(indent=2), encoding="utf-8")
         else:
-            target.write_bytes(RENDERERS[fmt][0](result))
+            target.write_bytes(render_monthly(result, fmt)[0])
     typer.echo(
         f"{target}: {result.form} form, period {result.period_start}–{result.period_end}, "
         f"due {result.due}, {len(result.rows)} rows"
@@ -140,16 +140,17 @@ def _safe(name: str) -> str:
 @app.command()
 def immediate(
     candidate_id: Annotated[str, typer.Argument(help="id of the candidate risk")],
-    fmt: Annotated[str, typer.Option("--format", help="docx | html | both")] = "both",
+    fmt: Annotated[str, typer.Option("--format", help="docx | pdf | html | both (docx and html)")] = "both",
     out_dir: Annotated[Path | None, typer.Option(help="default <var_dir>/reports/immediate")] = None,
     org: Annotated[str | None, typer.Option(help="报告单位")] = None,
 ) -> None:
     """The immediate report (重要风险信息及时报) of a candidate risk."""
-    from riskmine.reports.document import render_docx, render_html
+    from riskmine.reports.document import render_html
+    from riskmine.reports.downloads import render_document
     from riskmine.reports.immediate import build_immediate_report
 
-    if fmt not in ("docx", "html", "both"):
-        raise _fail(ReportError(f"unknown format {fmt!r}; use docx, html or both"))
+    if fmt not in ("docx", "pdf", "html", "both"):
+        raise _fail(ReportError(f"unknown format {fmt!r}; use docx, pdf, html or both"))
     with _working(f"immediate report {candidate_id}"):
         try:
             with _store() as store:
@@ -161,9 +162,10 @@ def immediate(
         folder = out_dir or _reports_dir() / "immediate"
         folder.mkdir(parents=True, exist_ok=True)
         written = []
-        if fmt in ("docx", "both"):
-            written.append(folder / f"immediate-{_safe(candidate_id)}.docx")
-            written[-1].write_bytes(render_docx(report))
+        for kind in ("docx", "pdf"):
+            if fmt == kind or (fmt == "both" and kind == "docx"):
+                written.append(folder / f"immediate-{_safe(candidate_id)}.{kind}")
+                written[-1].write_bytes(render_document(report, kind)[0])
         if fmt in ("html", "both"):
             written.append(folder / f"immediate-{_safe(candidate_id)}.html")
             written[-1].write_text(render_html(report), encoding="utf-8")
@@ -175,16 +177,17 @@ def immediate(
 def thematic(
     category: Annotated[str, typer.Option(help="product category, e.g. 充电宝")],
     year: Annotated[int, typer.Option(help="report year")] = date.today().year,
-    fmt: Annotated[str, typer.Option("--format", help="docx | html")] = "docx",
+    fmt: Annotated[str, typer.Option("--format", help="docx | pdf | html")] = "docx",
     out: Annotated[Path | None, typer.Option(help="output file; default <var_dir>/reports/thematic/…")] = None,
     org: Annotated[str | None, typer.Option(help="编制单位; limits the report to its organisations")] = None,
 ) -> None:
     """The thematic analysis report (专题分析报告) of a product category and year."""
-    from riskmine.reports.document import render_docx, render_html
+    from riskmine.reports.document import render_html
+    from riskmine.reports.downloads import render_document
     from riskmine.reports.thematic import build_thematic_report
 
-    if fmt not in ("docx", "html"):
-        raise _fail(ReportError(f"unknown format {fmt!r}; use docx or html"))
+    if fmt not in ("docx", "pdf", "html"):
+        raise _fail(ReportError(f"unknown format {fmt!r}; use docx, pdf or html"))
     with _working(f"thematic report {category} {year}"):
         try:
             with _store() as store:
@@ -194,8 +197,8 @@ def thematic(
             raise _fail(exc) from None
         target = out or _reports_dir() / "thematic" / f"{year}-{_safe(name)}.{fmt}"
         target.parent.mkdir(parents=True, exist_ok=True)
-        if fmt == "docx":
-            target.write_bytes(render_docx(report))
+        if fmt != "html":
+            target.write_bytes(render_document(report, fmt)[0])
         else:
             target.write_text(render_html(report), encoding="utf-8")
     typer.echo(str(target))

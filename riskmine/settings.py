@@ -49,6 +49,16 @@ class InsecureSecretError(RiskmineError, RuntimeError):
     status = 500
 
 
+def _url_or_none(value: str | None, schemes: tuple[str, ...], kind: str, example: str) -> str | None:
+    """A URL setting: blank is unset; otherwise one of these schemes, or a ValueError showing an example."""
+    if value is None or not value.strip():
+        return None
+    value = value.strip()
+    if "://" not in value or value.split("://", 1)[0].lower() not in schemes:
+        raise ValueError(f"not a {kind} URL: use {example}")
+    return value
+
+
 class Settings(BaseSettings):
     """Every setting, typed and bounded: a bad value is refused when the settings are read, naming the variable."""
 
@@ -99,6 +109,9 @@ class Settings(BaseSettings):
     )
     token_ttl_minutes: int = Field(480, ge=1)
     max_analyze_items: int = Field(10_000, ge=1)
+    export_max_rows: int = Field(
+        20_000, ge=1, le=1_000_000, description="rows a console export (CSV/XLSX) of a filtered list holds at most"
+    )
     graph_update: bool = Field(True, description="update the knowledge graph as signals are processed")
     graph_path: Path | None = Field(None, description="persisted knowledge graph; default <var_dir>/graph/graph.pickle")
     candidate_review_top_n: int = Field(20, ge=0, description="candidates sent to analysts for review per period")
@@ -129,6 +142,15 @@ class Settings(BaseSettings):
     )
     allow_private_urls: bool = Field(False, description="fetch user-supplied URLs on private/loopback addresses")
     redis_url: str | None = Field(None, description="Redis for a crawl frontier shared by several crawler processes")
+    # the task queue (issue 20): submissions become tasks that `riskmine worker` processes on any host
+    queue_url: str | None = Field(
+        None,
+        description="Redis of the task queue (redis://host:6379/1): submissions are stored, then processed by"
+        " `riskmine worker` processes, sharing the near-duplicate index there; unset: processed in the request",
+    )
+    queue_redelivery_seconds: float = Field(
+        60.0, ge=1, description="a task taken by a worker that stopped answering for this long is handed out again"
+    )
     # alerts (issue 19): e-mail through this SMTP server, signed webhooks, retried with doubling back-off
     smtp_host: str | None = Field(None, description="SMTP server for alert e-mail; unset: e-mail alerts fail, logged")
     smtp_port: int = Field(587, ge=1, le=65535)
@@ -188,12 +210,14 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _database_url_is_postgres(cls, value: str | None) -> str | None:
-        if value is None or not value.strip():
-            return None
-        value = value.strip()
-        if value.split("://", 1)[0].lower() not in ("postgresql", "postgres") or "://" not in value:
-            raise ValueError("not a PostgreSQL URL: use postgresql://user:password@host:5432/riskmine")
-        return value
+        return _url_or_none(
+            value, ("postgresql", "postgres"), "PostgreSQL", "postgresql://user:password@host:5432/riskmine"
+        )
+
+    @field_validator("queue_url")
+    @classmethod
+    def _queue_url_is_redis(cls, value: str | None) -> str | None:
+        return _url_or_none(value, ("redis", "rediss", "unix"), "Redis", "redis://host:6379/1 (rediss:// for TLS)")
 
     @field_validator("trusted_proxies")
     @classmethod

@@ -18,12 +18,15 @@ killed process left behind, so a rerun after any interruption gives the uninterr
 document is stored already but was never processed (an interrupted earlier try) is processed now.
 
 A submission without a processor only stores (the crawler: processing follows the crawl).
+
+With a task queue (``RISKMINE_QUEUE_URL``, :mod:`riskmine.queue`) step 2 onwards is a task: the stored
+documents' ids are sent to the queue and a ``riskmine worker`` runs :meth:`Submission.process_task` on them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -39,6 +42,7 @@ from riskmine.processing import (
     refresh_candidates,
     unprocessed,
 )
+from riskmine.queue import TaskQueue, task_queue
 from riskmine.schema import RawDocument, SourceType
 from riskmine.settings import Settings
 from riskmine.store.base import Collection, DuplicatePolicy, Store
@@ -89,6 +93,7 @@ class Outcome:
     ingest: IngestReport | None = None
     process: ProcessReport | None = None
     candidates: int | None = None  # candidate risks after the refresh; None when nothing was processed
+    queued: bool = False  # the documents were sent to the task queue, to be processed by a worker
 
     @property
     def document_ids(self) -> list[str]:
@@ -122,8 +127,13 @@ class Submission:
         batch_size: int = 256,
         priority: PriorityConfig | None = None,
         after_refresh: Callable[[Store], Any] | None = None,
+        queue: TaskQueue | None = None,
+        shared_lock: AbstractContextManager[Any] | None = None,
     ) -> None:
         self.store = store
+        # where new documents go to be processed: a task queue (default the settings' one, if any), else here
+        self.queue = queue if queue is not None else task_queue(settings)
+        self.shared_lock = shared_lock  # also held by a task's refresh: the workers' lock across hosts
         # told after each candidate refresh, under the lock (the API passes riskmine.review.alerts.refresh_hook)
         self.after_refresh = after_refresh
         self.processor: Processor | None = SerialProcessor(processor) if isinstance(processor, Pipeline) else processor
@@ -243,6 +253,30 @@ class Submission:
             ids = list(document_ids) if document_ids is not None else pending_document_ids(self.store)
             return self._process(Outcome(), ids, progress, now, None)
 
+    def process_task(self, document_ids: Sequence[str], *, progress: Progress | None = None) -> Outcome:
+        """Process a queued task's documents, those not processed yet, then refresh candidates and the graph
+        for all of them: a task handed out again (its worker died) adds nothing twice.
+
+        The NLP stages run outside the lock, so that workers process in parallel (the near-duplicate index
+        keeps its own lock); the refresh and the graph update take the lock and ``shared_lock`` (the workers'
+        lock across hosts), so that each refresh reads every signal written before it."""
+        ids = list(dict.fromkeys(document_ids))
+        entry = self.journal.begin()
+        entry.add(ids)  # until refreshed; also for those an earlier try processed before it died
+        todo = unprocessed(self.store, ids)
+        done = ProcessReport()
+        if todo:
+            if self.processor is None:
+                raise ValueError("this submission has no processor: it stores documents only")
+            done = self.processor.process_documents(self.store, todo, batch_size=self.batch_size, progress=progress)
+        with self._locked(), self.shared_lock or nullcontext():
+            outcome = self._process(Outcome(), [], progress, None, entry, refresh_all=False)
+        adopted = outcome.process or ProcessReport()  # documents of killed processes' entries, finished here
+        for name in ("processed", "risks", "duplicates", "noisy", "seconds"):
+            setattr(done, name, getattr(done, name) + getattr(adopted, name))
+        outcome.process = done
+        return outcome
+
     def recover(self) -> Outcome | None:
         """Finish what killed processes left in the journal (None when there was nothing)."""
         with self._locked():
@@ -256,6 +290,12 @@ class Submission:
         # new documents, and those stored by an interrupted earlier try but never processed
         ids = outcome.document_ids + unprocessed(self.store, outcome.ingest.duplicate_ids)
         if not ids:
+            if entry is not None:
+                entry.close()
+            return outcome
+        if self.queue is not None:  # a worker processes them; until the task is sent the journal keeps them
+            self.queue.enqueue(ids)
+            outcome.queued = True
             if entry is not None:
                 entry.close()
             return outcome

@@ -34,6 +34,14 @@ def test_report_commands(tmp_path: Path) -> None:
     r = runner.invoke(app, ["report", "immediate", "c-fire", "--out-dir", str(tmp_path)])
     assert r.exit_code == 0, r.output
     assert (tmp_path / "immediate-c-fire.docx").exists()
+    r = runner.invoke(app, ["report", "immediate", "c-fire", "--format", "pdf", "--out-dir", str(tmp_path)])
+    assert r.exit_code == 0 and (tmp_path / "immediate-c-fire.pdf").read_bytes().startswith(b"%PDF")
+    pdf = tmp_path / "form.pdf"
+    r = runner.invoke(
+        app, ["report", "monthly", "--org", "示范中心", "--period", "2025-03", "--format", "pdf", "--out", str(pdf)]
+    )
+    assert r.exit_code == 0, r.output
+    assert pdf.read_bytes().startswith(b"%PDF")
     target = tmp_path / "t.html"
     r = runner.invoke(
         app, ["report", "thematic", "--category", "充电宝", "--year", "2025", "--format", "html", "--out", str(target)]

@@ -11,11 +11,17 @@ Anonymous callers reach published advisories (and their Atom feed), the public-r
 /docs and the console's login page, in development as in production (Sichuan 第七条: no risk
 information goes out without approval); everything else needs a login. POST /api/v1/analyze opens to
 anonymous callers only where RISKMINE_OPEN_ANALYZE opts in.
+
+A credential is resolved once per process and kept (riskmine.review.users.PrincipalCache): a verified token by
+an HMAC of it under the signing key, until its expiry; a request then reads only the users' generation, which any
+change of a user's standing or a key's revocation changes, in every process.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -71,11 +77,25 @@ def create_access_token(user: User, settings: Any, now: datetime | None = None, 
 
 
 def user_from_token(token: str, settings: Any, users: UserStore, via: str = "token") -> User:
-    """The current user for a token; ApiError 401 if the token is invalid, expired or its user is gone."""
+    """The current user for a token; ApiError 401 if the token is invalid, expired or its user is gone.
+
+    Kept in the users' principal cache until the token expires or the users' generation changes."""
+    signing_key = _signing_key(settings)
+    key = "jwt:" + hmac.digest(signing_key, token.encode("utf-8"), "sha256").hex()
+    generation = users.generation()  # read before resolving: a change after it is seen by the next request
+    user = users.principals.get(key, generation)
+    if user is None:
+        user, expires = _resolve_token(token, signing_key, users)
+        users.principals.put(key, generation, user, expires)
+    return user if user.via == via else replace(user, via=via)
+
+
+def _resolve_token(token: str, signing_key: bytes, users: UserStore) -> tuple[User, float]:
+    """The token's user (``via="token"``) and the token's expiry (seconds since the epoch)."""
     try:
         claims = jwt.decode(
             token,
-            _signing_key(settings),
+            signing_key,
             algorithms=[ALGORITHM],
             issuer=ISSUER,
             options={"require": ["sub", "exp", "iat", "iss"]},
@@ -89,7 +109,7 @@ def user_from_token(token: str, settings: Any, users: UserStore, via: str = "tok
         raise _unauthorized("invalid_token", "the token's user no longer exists or is disabled")
     if claims.get("ver", 0) != users.token_version(user.id):
         raise _unauthorized("token_revoked", "访问令牌（access token）已因密码修改而失效，请重新登录")
-    return User(user.id, user.username, user.role, user.organisation, via=via)
+    return User(user.id, user.username, user.role, user.organisation, via="token"), float(claims["exp"])
 
 
 def _unauthorized(code: str, message: str) -> ApiError:

@@ -26,7 +26,7 @@ from riskmine.knowledge_graph.graph import lock as graph_lock
 from riskmine.knowledge_graph.graph import node_id as graph_node_id
 from riskmine.review.deadlines import current_deadline
 from riskmine.schema import CandidateRisk, Evidence, RawDocument, Signal
-from riskmine.schema.labels import MEASURE_LABELS, SCOPE_LABELS
+from riskmine.schema.labels import MEASURE_LABELS, NODE_TYPE_LABELS, SCOPE_LABELS
 from riskmine.store.base import Collection, Store
 
 # Names of the statistics a candidate may carry (riskmine.knowledge_graph statistics), in display order.
@@ -288,20 +288,7 @@ class Neighbourhood:
     groups: dict[str, list[Neighbour]] = field(default_factory=dict)
 
 
-KIND: dict[str, str] = {
-    "product": "产品",
-    "category": "品类",
-    "brand": "品牌",
-    "enterprise": "企业",
-    "shop": "店铺",
-    "region": "地区",
-    "hazard": "危害",
-    "standard": "标准",
-    "signal": "信号",
-    "population": "人群",
-    "platform": "平台",
-    "source": "信息来源",
-}
+KIND: dict[str, str] = NODE_TYPE_LABELS
 
 
 def _neighbours_from_candidate(cand: CandidateRisk) -> Neighbourhood:

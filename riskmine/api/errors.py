@@ -75,11 +75,15 @@ def error_body(code: str, message: str, details: Sequence[Mapping[str, Any]] | N
     return {"error": {"code": code, "message": message, "details": [dict(d) for d in details or []]}}
 
 
-def _wants_html(request: Request) -> bool:
-    path = request.url.path
+def wants_html(path: str, accept: str) -> bool:
+    """Whether an error for this path and Accept header is shown as a page (a browser on the console)."""
     if path.startswith(("/api/", "/health", "/docs", "/redoc", "/openapi", "/static/")):
         return False
-    return "text/html" in request.headers.get("accept", "")
+    return "text/html" in accept
+
+
+def _wants_html(request: Request) -> bool:
+    return wants_html(request.url.path, request.headers.get("accept", ""))
 
 
 def error_response(

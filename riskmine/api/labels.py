@@ -9,7 +9,9 @@ from riskmine.schema.labels import (
     HARM_LABELS,
     HAZARD_LABELS,
     MEASURE_LABELS,
+    NODE_TYPE_LABELS,
     POPULATION_LABELS,
+    RELATION_LABELS,
     RISK_LEVEL_LABELS,
     SCOPE_LABELS,
     SOURCE_TYPE_LABELS,
@@ -71,6 +73,8 @@ TABLES: dict[str, dict[str, str]] = {
     "role": ROLE,
     "factor": FACTOR,
     "deadline_basis": DEADLINE_BASIS,
+    "node_type": NODE_TYPE_LABELS,
+    "relation": RELATION_LABELS,
 }
 
 

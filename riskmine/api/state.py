@@ -13,13 +13,14 @@ from typing import Any, TypeVar
 from riskmine.api.cache import ResponseCache
 from riskmine.feeds.batches import BatchRegistry, open_batch_registry
 from riskmine.pipeline import Pipeline
+from riskmine.queue import refresh_lock
 from riskmine.review.alerts import refresh_hook
 from riskmine.review.users import UserStore
 from riskmine.settings import Settings
 from riskmine.station_intake import StationIntake
 from riskmine.store.base import Store
 from riskmine.store.journal import work_journal
-from riskmine.store.locks import WriteLock, write_lock_for
+from riskmine.store.locks import SharedWriteLock, WriteLock, write_lock_for
 from riskmine.submission import Submission
 
 _T = TypeVar("_T")
@@ -35,8 +36,10 @@ class AppState:
     _pipeline: Pipeline | None = field(default=None, repr=False)
     _pipeline_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     # Ingest + processing + candidate refresh (and review changes) run one at a time: across this server's
-    # threads, its worker processes and any CLI run on the same var dir (riskmine.store.locks).
-    write_lock: WriteLock = field(init=False, repr=False)
+    # threads, its worker processes and any CLI run on the same var dir (riskmine.store.locks); with a task
+    # queue also across hosts: the workers' refresh lock is held too (a worker's candidate refresh on another
+    # host would otherwise write back candidates it read before a decision or merge, undoing it).
+    write_lock: WriteLock | SharedWriteLock = field(init=False, repr=False)
     # Submissions run on threads of their own, not the pool every read shares: under read load a write
     # would otherwise queue for a thread behind all the reads (one runs at a time, under write_lock; a
     # second thread lets the next one read its body and wait at the lock).
@@ -47,7 +50,9 @@ class AppState:
     responses: ResponseCache = field(default_factory=ResponseCache, repr=False)
 
     def __post_init__(self) -> None:
-        self.write_lock = write_lock_for(self.settings.var_dir)
+        local = write_lock_for(self.settings.var_dir)
+        settings = self.settings
+        self.write_lock = SharedWriteLock(local, lambda: refresh_lock(settings)) if settings.queue_url else local
 
     @property
     def batches(self) -> BatchRegistry:

@@ -27,7 +27,9 @@ from riskmine.feeds.values import parse_datetime
 from riskmine.schema.errors import RiskmineError
 
 __all__ = [
+    "DAMAGED_FEED_STAT",
     "Article",
+    "DamagedFeed",
     "ExtractError",
     "FeedEntry",
     "SiteProfile",
@@ -119,9 +121,16 @@ def _codec(name: str | None) -> str | None:
 
 
 def decode_html(body: bytes, declared: str | None = None, *, override: str | None = None) -> str:
-    """Text of a page: the site override's encoding, else the HTTP header's, else the page's <meta>
-    (or XML declaration), else UTF-8 if it decodes, else GB18030. GBK and GB2312 are read as
-    GB18030, their superset, so characters outside GB2312 that sites send anyway decode too."""
+    """Text of a page: the site override's encoding, else UTF-8 when the bytes hold non-ASCII text that is
+    valid UTF-8 (pages re-saved as UTF-8 often keep a stale `<meta charset=gbk>`, and GBK text is practically
+    never valid UTF-8), else the HTTP header's, else the page's <meta> (or XML declaration), else UTF-8 if it
+    decodes, else GB18030. GBK and GB2312 are read as GB18030, their superset, so characters outside GB2312
+    that sites send anyway decode too."""
+    if override is None and not body.isascii():
+        try:
+            return body.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
     head = body[:4096]
     found = _META_CHARSET_RE.search(head) or _XML_ENCODING_RE.search(head)
     candidates = [_codec(override), _codec(declared), _codec(found.group(1).decode("ascii")) if found else None]
@@ -195,6 +204,19 @@ def _date(value: str | None) -> datetime | None:
             return None
 
 
+def _untable_layout(tree: lxml.html.HtmlElement, cell_chars: int = 100) -> None:
+    """Turn layout tables (holding another table, or a cell of more than `cell_chars` characters) into divs.
+
+    Older Chinese portals lay whole pages out in tables; trafilatura keeps a table it picks as one block, rows
+    of navigation and all, while as divs its boilerplate rules apply row by row. Data tables (short cells) stay.
+    """
+    for table in tree.xpath("//table"):
+        cells = table.xpath(".//td | .//th")
+        if table.xpath(".//table") or any(len(_bare(c.text_content())) > cell_chars for c in cells):
+            for el in [table, *table.xpath(".//tbody | .//thead | .//tfoot | .//tr"), *cells]:
+                el.tag = "div"
+
+
 def _drop_noise(tree: lxml.html.HtmlElement, noise: Sequence[str]) -> None:
     for css in noise:
         for node in tree.cssselect(css):
@@ -219,44 +241,202 @@ def _first_meta(tree: lxml.html.HtmlElement, selectors: Sequence[str]) -> str | 
     return None
 
 
+# Where a <title> splits into headline and site name: "_", "--", "|", "»", ">", " - " and the like, spaces, and
+# before a bracket (「(页 1)」); not "——", which Chinese headlines use between headline and subtitle.
+_TITLE_SPLIT_RE = re.compile(r"\s*(?:[_|｜»›>]+|-{1,2}|::)\s*|\s[–—]\s|\s+|(?=[(（])")
+_STRONG_SPLIT_RE = re.compile(r"\s*(?:_+|\s[-–—|｜»]\s|--|[|｜»])\s*")
+_HEADING_TAGS = {"h1", "h2", "h3", "h4", "b", "strong"}
+
+
+def _bare(text: str) -> str:
+    return "".join(text.split())
+
+
+def _shown_text(tree: lxml.html.HtmlElement) -> str:
+    """The text the page shows (no scripts or styles), without whitespace."""
+    return _bare("".join(tree.xpath("//body//text()[not(ancestor::script or ancestor::style)]")))
+
+
+def _title_tag(tree: lxml.html.HtmlElement) -> str:
+    nodes = tree.xpath("//title")
+    return _squash(nodes[0].text_content()) if nodes else ""
+
+
+def _heading_like(el: lxml.html.HtmlElement) -> bool:
+    marks = f"{el.get('class', '')} {el.get('id', '')}".lower()
+    return el.tag in _HEADING_TAGS or "title" in marks
+
+
+def _page_title(tree: lxml.html.HtmlElement) -> tuple[str | None, bool]:
+    """(headline, whether a heading of the page shows it) from <title>: the run of its segments (split at
+    separators such as "_", " - ", "|") that an element of the page shows as its whole text, so site names such
+    as 「-新华网」 drop off. Runs shown by a heading (h1-h4, b, strong, class or id "title") win, then runs that
+    open the <title>, then longer runs. When no run is shown: the longest segment between strong separators.
+    (None, False) when the page has no <title>."""
+    full = _title_tag(tree)
+    if not full:
+        return None, False
+    floor = max(4, int(0.2 * len(_bare(full))))
+    shown: dict[str, tuple[str, bool]] = {}
+    size = "string-length(normalize-space(.))"
+    for el in tree.xpath(f"//body//*[not(self::title)][{size} >= {floor} and {size} <= {len(full) + 8}]"):
+        text = _squash(el.text_content())
+        key = _bare(text)
+        known = shown.get(key)
+        shown[key] = (known[0] if known else text, _heading_like(el) or (known is not None and known[1]))
+    cuts = [0, *(pos for m in _TITLE_SPLIT_RE.finditer(full) for pos in (m.start(), m.end())), len(full)]
+    starts, ends = sorted(set(cuts[0::2])), sorted(set(cuts[1::2]))
+    best: tuple[bool, bool, int] | None = None
+    headline = ""
+    for i in starts:
+        for j in ends:
+            piece = _bare(full[i:j])
+            if len(piece) >= floor and piece in shown:
+                text, heading = shown[piece]
+                rank = (heading, i == 0, len(piece))
+                if best is None or rank > best:
+                    best, headline = rank, text
+    if headline:
+        return headline, bool(best and best[0])
+    return max(_STRONG_SPLIT_RE.split(full), key=len).strip() or full, False
+
+
+def _headline_near_body(tree: lxml.html.HtmlElement, body: str, title: str | None, reach: int = 300) -> str | None:
+    """For a <title> run that no heading shows: the longer of the run (when the page shows it within `reach`
+    characters before the first line of the body) and the last heading there (see `_heading_like`, 4 to 80
+    characters), which is the headline of a page whose <title> names only the site or column; else None."""
+    flat = _shown_text(tree)
+    lead = _bare(body.strip().partition("\n")[0])[:12]
+    start = flat.find(lead) if len(lead) >= 4 else -1
+    if start < 0:
+        return None
+    low = max(0, start - reach)
+    near = [title] if title and flat.rfind(_bare(title), low, start + len(_bare(title))) >= 0 else []
+    found = None
+    size = "string-length(normalize-space(.))"
+    for el in tree.xpath(f"//body//*[{size} >= 4 and {size} <= 80]"):
+        if _heading_like(el):
+            text = _squash(el.text_content())
+            pos = flat.rfind(_bare(text), low, start)
+            if pos >= 0 and (found is None or pos > found[0]):
+                found = (pos, text)
+    if found and not (near and _bare(near[0]) in _bare(found[1])):  # a heading around the run adds only a label
+        near.append(found[1])
+    return max(near, key=lambda t: len(_bare(t))) if near else None
+
+
+def _date_after_headline(tree: lxml.html.HtmlElement, title: str | None) -> datetime | None:
+    """The first date written within 300 characters after the headline (news pages print the publish time
+    under it, 「2005年03月21日 11:21 来源：…」), skipping the headline's own text."""
+    if not title:
+        return None
+    flat = _shown_text(tree)
+    pos = flat.find(_bare(title))
+    if pos < 0:
+        return None
+    window = flat[pos + len(_bare(title)) : pos + len(_bare(title)) + 300]
+    m = _DATE_IN_TEXT_RE.search(window)
+    return _date(m.group(0)) if m else None
+
+
+# No dateparser search over the page text: slow (seconds per page) and often wrong on Chinese pages.
+_DATE_PARAMS = {"extensive_search": False, "original_date": True}
+
+
+def _trafilatura(html: str, url: str, *, precision: bool, metadata: bool = True) -> Any:
+    doc = trafilatura.bare_extraction(
+        html,
+        url=url,
+        with_metadata=metadata,
+        include_comments=False,
+        favor_precision=precision,
+        date_extraction_params=_DATE_PARAMS if metadata else None,
+    )
+    return doc if doc is not None and not isinstance(doc, dict) else None
+
+
 def extract_article(html: str, url: str, profile: SiteProfile | None = None) -> Article:
     """Title, body, publish time and author of an article page.
 
-    Site selectors (after noise nodes are removed) win; trafilatura fills what they leave out.
+    Site selectors (after noise nodes are removed) win; then the headline from <title> (see `_page_title`) and
+    trafilatura for the rest. Trafilatura's precise mode is kept unless it returns under half of what its
+    default mode finds (it cuts some long articles and notices to a fragment).
     Raises ExtractError when no body text can be found.
     """
     profile = profile or SiteProfile()
     tree = _tree(html)
     _drop_noise(tree, profile.noise)
-    cleaned = lxml.html.tostring(tree, encoding="unicode")
     title = select_text(tree, profile.title)
+    title_shown = title is not None
+    if title is None:
+        title, title_shown = _page_title(tree)
     body = select_text(tree, profile.body, block=True)
     when = _date(select_text(tree, profile.date)) or _date(_first_meta(tree, _DATE_METAS))
     author = select_text(tree, profile.author) or _first_meta(tree, _AUTHOR_METAS)
-    if body is None or title is None or when is None or author is None:
-        doc = trafilatura.bare_extraction(
-            cleaned, url=url, with_metadata=True, include_comments=False, favor_precision=True
-        )
-        if doc is not None and not isinstance(doc, dict):
-            title = title or (doc.title or None)
-            body = body or (doc.text or None)
-            when = when or _date(doc.date)
-            author = author or (doc.author or None)
-    if body and title and body.startswith(title + "\n"):
-        body = body[len(title) + 1 :]  # trafilatura keeps the headline as the first line
+    doc = None
+    if body is None or not title_shown or when is None or author is None:
+        _untable_layout(tree)
+        cleaned = lxml.html.tostring(tree, encoding="unicode")
+        doc = _trafilatura(cleaned, url, precision=True)
+        if body is None:
+            body = (doc.text if doc is not None else None) or None
+            broad = _trafilatura(cleaned, url, precision=False, metadata=False)
+            if broad is not None and len(broad.text or "") > 2 * len(body or ""):
+                body = broad.text
+    if not title_shown and body:
+        title = _headline_near_body(tree, body, title) or title
+    if doc is not None:
+        title = title or (doc.title or None)
+        author = author or (doc.author or None)
+    when = when or _date_after_headline(tree, title) or (_date(doc.date) if doc is not None else None)
+    if body and title:
+        body = _drop_headline(body, title)
     if not body or not body.strip():
         raise ExtractError(f"{url}: no article text found (set 'body' for this site in sites.toml)")
     return Article(url=url, title=title, text=body.strip(), published_at=when, author=author)
 
 
+def _drop_headline(body: str, title: str) -> str:
+    """The body without the headline that trafilatura keeps as its first line."""
+    first, _, rest = body.partition("\n")
+    return rest if rest and _bare(first) == _bare(title) else body
+
+
+DAMAGED_FEED_STAT = "riskmine/damaged_feeds"  # the crawl stat counting feeds the XML parser had to repair
+
+
+class DamagedFeed(ExtractError):
+    """A feed the XML parser had to repair (cut off in transfer, or malformed): ``entries`` holds what could be
+    read of it, which is worth following, but the crawl of its source is not a success."""
+
+    def __init__(self, message: str, entries: list[FeedEntry]) -> None:
+        super().__init__(message)
+        self.entries = entries
+
+
 def parse_feed(data: bytes) -> list[FeedEntry]:
-    """Entries of an RSS 2.0, Atom or sitemap (urlset) document; ExtractError if it is none of them."""
+    """Entries of an RSS 2.0, Atom or sitemap (urlset) document; ExtractError if it is none of them, and
+    DamagedFeed (with the entries read) if it is one but malformed or cut off."""
+    parser = lxml.etree.XMLParser(recover=True, resolve_entities=False)
     try:
-        root = lxml.etree.fromstring(data, parser=lxml.etree.XMLParser(recover=True, resolve_entities=False))
+        root = lxml.etree.fromstring(data, parser=parser)
     except lxml.etree.XMLSyntaxError as exc:
         raise ExtractError(f"not an XML feed ({exc})") from None
     if root is None:
         raise ExtractError("not an XML feed (empty document)")
+    entries = _feed_entries(root)
+    damage = [e for e in parser.error_log if e.level >= lxml.etree.ErrorLevels.ERROR]
+    if damage:
+        first = damage[0]
+        raise DamagedFeed(
+            f"the feed is malformed or cut off (line {first.line}: {first.message}); "
+            f"{len(entries)} entr{'y' if len(entries) == 1 else 'ies'} read",
+            entries,
+        )
+    return entries
+
+
+def _feed_entries(root: lxml.etree._Element) -> list[FeedEntry]:
     tag = lxml.etree.QName(root).localname
     entries: list[FeedEntry] = []
     if tag == "rss":

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from riskmine.crawler import frontier, health
+from riskmine.crawler.extract import DAMAGED_FEED_STAT
 from riskmine.schema.labels import crawl_failure_label
 
 NORMAL_FINISH = ("finished", "closespider_itemcount", "closespider_pagecount", "closespider_timeout")
@@ -118,7 +119,10 @@ _NOT_FAILURES = ("IgnoreRequest",)
 def failure_from_stats(stats: dict[str, Any]) -> tuple[str, int | None] | None:
     """Why a crawl that stored nothing failed, from its Scrapy stats: the pages could not be downloaded
     (connection refused, DNS, timeout), were refused (HTTP 4xx/5xx), robots.txt forbade them, or could not
-    be parsed; None when nothing points at a failure (a crawl with nothing new is not a failure)."""
+    be parsed; None when nothing points at a failure (a crawl with nothing new is not a failure). A feed that
+    was cut off or malformed fails its crawl even when the entries read from it were stored."""
+    if int(stats.get(DAMAGED_FEED_STAT, 0) or 0):
+        return "feed_damaged", None
     if int(stats.get("riskmine/items", 0) or 0):
         return None
     prefix = "downloader/exception_type_count/"

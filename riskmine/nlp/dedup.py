@@ -20,10 +20,17 @@ independent of datasketch's pickle format and lets the threshold change between 
 Writers take an exclusive file lock and first read what other processes appended,
 so concurrent processes share one consistent index. Changing num_perm, the shingle
 size or the seed starts a separate journal (signatures are not comparable).
+
+With a task queue on Redis (``RISKMINE_QUEUE_URL``), workers on several hosts share no var dir, so the same
+frames go to a Redis list instead, appended under a Redis lock (:class:`RedisJournal`): every worker replays
+what the others appended before it assigns groups, and two workers never both accept one of two near
+duplicates. (datasketch's own Redis storage would share the LSH bands only, not the signatures, groups and
+content hashes they are checked against, nor make a look-up and its insertion one step.)
 """
 
 from __future__ import annotations
 
+import io
 import os
 import struct
 import threading
@@ -32,7 +39,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 import numpy as np
 
@@ -276,6 +283,34 @@ def _file_lock(path: Path) -> Iterator[None]:
             fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
 
 
+class RedisJournal:
+    """The journal's frames as a Redis list, appended under a Redis lock, for processes on several hosts."""
+
+    LOCK_SECONDS = 60.0  # a holder that dies releases the lock this late; assigning a batch takes far less
+
+    def __init__(self, url: str, name: str) -> None:
+        import redis
+
+        self.client = redis.Redis.from_url(url)
+        self.key = f"riskmine:{name}:frames"
+        self.lock_key = f"riskmine:{name}:lock"
+
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        with self.client.lock(self.lock_key, timeout=self.LOCK_SECONDS, blocking_timeout=10 * self.LOCK_SECONDS):
+            yield
+
+    def length(self) -> int:
+        return int(self.client.llen(self.key))
+
+    def frames(self, start: int) -> list[bytes]:
+        return cast("list[bytes]", self.client.lrange(self.key, start, -1))  # raw bytes: no decode_responses
+
+    def append(self, frame: bytes) -> int:
+        """Append one frame; the number of frames now."""
+        return int(self.client.rpush(self.key, frame))
+
+
 # ---------------------------------------------------------------- the index
 
 
@@ -300,6 +335,7 @@ class DedupIndex:
         recall_weight: float = 0.9,
         max_signatures: int | None = None,
         directory: Path | None = None,
+        redis_url: str | None = None,
     ) -> None:
         if not 0.0 < threshold <= 1.0:
             raise DedupError(f"threshold must lie in (0, 1], got {threshold}")
@@ -328,9 +364,11 @@ class DedupIndex:
         self.directory = directory
         self.journal: Path | None = None
         self._lock_file: Path | None = None
-        self._offset = 0
-        if directory is not None:
-            name = f"dedup-v{JOURNAL_VERSION}-k{shingle}-p{num_perm}-s{seed}"
+        self._offset = 0  # bytes of the file journal read, or frames of the Redis one
+        name = f"dedup-v{JOURNAL_VERSION}-k{shingle}-p{num_perm}-s{seed}"
+        # the journal in Redis (shared between hosts) when a URL is given, else in `directory`, if any
+        self._remote = RedisJournal(redis_url, name) if redis_url else None
+        if directory is not None and self._remote is None:
             self.journal = directory / f"{name}.journal"
             self._lock_file = directory / f"{name}.lock"
 
@@ -451,6 +489,30 @@ class DedupIndex:
         self._inserted = 0
         self._offset = 0
 
+    def _catch_up_remote(self, remote: RedisJournal) -> None:
+        if remote.length() < self._offset:  # the list was removed: start again from what is there
+            self._reset()
+        for frame in remote.frames(self._offset):
+            for _, entries in read_frames(io.BytesIO(frame), self._sig_bytes):
+                for entry in entries:
+                    self._apply(entry)
+            self._offset += 1
+
+    @contextmanager
+    def _journal_locked(self) -> Iterator[bool]:
+        """Under the journal's lock (Redis's or the file's), with what other processes appended read;
+        yields False for an in-memory index (no lock, nothing to read)."""
+        if self._remote is not None:
+            with self._remote.locked():
+                self._catch_up_remote(self._remote)
+                yield True
+        elif self._lock_file is not None:
+            with _file_lock(self._lock_file):
+                self._catch_up()
+                yield True
+        else:
+            yield False
+
     def _catch_up(self) -> None:
         assert self.journal is not None
         size = self.journal.stat().st_size if self.journal.exists() else 0
@@ -466,10 +528,13 @@ class DedupIndex:
                 self._offset = offset
 
     def _append(self, entries: Sequence[Entry]) -> None:
-        assert self.journal is not None
         if not entries:
             return
         frame = encode_frame(entries, self._sig_bytes)
+        if self._remote is not None:
+            self._offset = self._remote.append(frame)
+            return
+        assert self.journal is not None
         with self.journal.open("r+b" if self.journal.exists() else "w+b") as f:
             f.truncate(self._offset)  # drop a torn frame left by a killed writer
             f.seek(self._offset)
@@ -480,21 +545,16 @@ class DedupIndex:
 
     def load(self) -> None:
         """Read the journal (under the lock); a no-op for an in-memory index."""
-        if self.journal is None or self._lock_file is None:
-            return
-        with self._lock, _file_lock(self._lock_file):
-            self._catch_up()
+        with self._lock, self._journal_locked():
+            pass
 
     def assign(self, items: Sequence[tuple[str, str, str]]) -> list[Assignment]:
         """Groups for (doc id, content hash, text) triples, in order; remembers them (and persists)."""
-        with self._lock:
-            if self.journal is None or self._lock_file is None:
-                return self._assign_batch(items)[0]
-            with _file_lock(self._lock_file):
-                self._catch_up()
-                results, entries = self._assign_batch(items)
+        with self._lock, self._journal_locked() as persisted:
+            results, entries = self._assign_batch(items)
+            if persisted:
                 self._append(entries)
-                return results
+            return results
 
 
 # One persisted index per journal and parameters in a process, shared by every stage built on it.
@@ -502,12 +562,13 @@ _SHARED: dict[tuple[Any, ...], DedupIndex] = {}
 _SHARED_LOCK = threading.Lock()
 
 
-def shared_index(directory: Path, **params: Any) -> DedupIndex:
-    key = (str(Path(directory).resolve()), tuple(sorted(params.items())))
+def shared_index(directory: Path, redis_url: str | None = None, **params: Any) -> DedupIndex:
+    """The process's persisted index: in ``directory``, or in the Redis at ``redis_url`` (shared between hosts)."""
+    key = (redis_url or str(Path(directory).resolve()), tuple(sorted(params.items())))
     with _SHARED_LOCK:
         index = _SHARED.get(key)
         if index is None:
-            index = DedupIndex(directory=directory, **params)
+            index = DedupIndex(directory=directory, redis_url=redis_url, **params)
             index.load()
             _SHARED[key] = index
         return index
@@ -537,7 +598,8 @@ def make_dedup(
     recall_weight: LSH banding weight on missed pairs versus candidates to check (0-1).
     max_signatures: near duplicates are looked for among the newest this many signed texts
     (memory stays bounded; exact duplicates are found for ever); 0 or none for no bound.
-    persist: keep the index in <var_dir>/dedup (or `directory`) across runs and processes.
+    persist: keep the index in <var_dir>/dedup (or `directory`) across runs and processes; with a task
+    queue on Redis (RISKMINE_QUEUE_URL) and no `directory`, in that Redis, shared by the workers of every host.
     """
     params: dict[str, Any] = {
         "threshold": threshold,
@@ -550,7 +612,8 @@ def make_dedup(
     }
     if persist:
         folder = Path(directory) if directory else ctx.settings.var_dir / "dedup"
-        index = shared_index(folder, **params)
+        shared = None if directory else ctx.settings.queue_url
+        index = shared_index(folder, shared, **params)
     else:
         index = DedupIndex(**params)
 

@@ -10,12 +10,21 @@ a role without those privileges).
 
 from __future__ import annotations
 
+import os
+import threading
 from contextlib import AbstractContextManager
 from pathlib import Path
+from typing import Any
 
 import psycopg
 
-from riskmine.review.sql_repository import Connection, SQLReviewRepository, SQLUserRepository
+from riskmine.review.sql_repository import (
+    GENERATION_QUERY,
+    Connection,
+    SQLReviewRepository,
+    SQLUserRepository,
+    generation_of,
+)
 from riskmine.store.postgres import PostgresDatabase, QmarkConnection, advisory_key
 
 _SCHEMA = """
@@ -121,7 +130,28 @@ CREATE TABLE login_throttle (
 
 # Append only: each entry upgrades the component by one schema version.
 MIGRATIONS = [_SCHEMA]
-USER_MIGRATIONS = [_USERS_SCHEMA]
+USER_MIGRATIONS = [
+    _USERS_SCHEMA,
+    # the users' generation (SQLUserRepository.generation): bumped by triggers on every change of a user's or a
+    # key's standing, whoever writes it, so that each process's cache of resolved principals sees it at once
+    """
+CREATE TABLE users_generation (id INTEGER PRIMARY KEY CHECK (id = 1), generation BIGINT NOT NULL);
+INSERT INTO users_generation (id, generation) VALUES (1, 0);
+CREATE FUNCTION riskmine_users_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE users_generation SET generation = generation + 1 WHERE id = 1;
+    RETURN NULL;
+END;
+$$;
+CREATE TRIGGER users_changed AFTER UPDATE OF username, role, organisation, disabled, token_version OR DELETE
+    ON users FOR EACH STATEMENT EXECUTE FUNCTION riskmine_users_changed();
+CREATE TRIGGER users_truncated AFTER TRUNCATE ON users FOR EACH STATEMENT EXECUTE FUNCTION riskmine_users_changed();
+CREATE TRIGGER api_keys_changed AFTER UPDATE OF key_hash, user_id, revoked OR DELETE
+    ON api_keys FOR EACH STATEMENT EXECUTE FUNCTION riskmine_users_changed();
+CREATE TRIGGER api_keys_truncated AFTER TRUNCATE ON api_keys
+    FOR EACH STATEMENT EXECUTE FUNCTION riskmine_users_changed();
+""",
+]
 
 
 class PgReviewRepository(SQLReviewRepository):
@@ -146,9 +176,33 @@ class PgUserRepository(SQLUserRepository):
 
     def __init__(self, url: str, *, pool_size: int = 10) -> None:
         self.db = PostgresDatabase(url, "users", USER_MIGRATIONS, pool_size=pool_size)
+        # one connection kept (autocommit) for reading the generation on every request in one round trip; a pooled
+        # one costs a check, the read and a commit
+        self._kept: tuple[int, psycopg.Connection[Any]] | None = None
+        self._kept_lock = threading.Lock()
 
     def _connect(self) -> AbstractContextManager[QmarkConnection]:
         return self.db.connect()
+
+    def generation(self) -> int:
+        with self._kept_lock:
+            try:
+                if self._kept is None or self._kept[0] != os.getpid():  # a forked child opens its own
+                    self._kept = (os.getpid(), psycopg.connect(self.db.url, autocommit=True, connect_timeout=10))
+                row = self._kept[1].execute(GENERATION_QUERY).fetchone()
+                return generation_of(row[0] if row else None)
+            except (psycopg.OperationalError, psycopg.InterfaceError):
+                self._drop_kept()  # a lost connection (a server restart): read through the pool, reconnect next time
+        return super().generation()
+
+    def _drop_kept(self) -> None:
+        if self._kept is not None and self._kept[0] == os.getpid():
+            self._kept[1].close()
+        self._kept = None
+
+    def close(self) -> None:
+        with self._kept_lock:
+            self._drop_kept()
 
     def _lock_throttle(self, db: Connection, key: str) -> None:
         # one key's lock, held to the end of the transaction (a row lock cannot hold a row not there yet)

@@ -166,6 +166,17 @@ class UserRepository(Protocol):
 
     def set_organisation(self, username: str, organisation: str | None) -> bool: ...
 
+    def set_disabled(self, username: str, disabled: bool) -> bool:
+        """Disable (or enable again) a user: a disabled user is not found, logs in with nothing; False if no such
+        user."""
+        ...
+
+    def generation(self) -> int:
+        """A number that changes, for every process, whenever a user's or an API key's standing changes (role,
+        organisation, disabled, token version, a revoked or deleted key), by any writer: a principal resolved
+        under one generation holds until it changes. Cheap enough to read on every request."""
+        ...
+
     def add_api_key(self, key: ApiKey, key_hash: str) -> None: ...
 
     def user_for_key(self, key_hash: str, used_at: str) -> User | None:

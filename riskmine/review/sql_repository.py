@@ -8,6 +8,7 @@ A change and its audit entry are written in one transaction.
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
@@ -237,6 +238,18 @@ def _user(row: Row, via: str = "password", api_key_id: str | None = None) -> Use
     )
 
 
+# The users' generation: a counter that triggers bump on every change of a user's or key's standing (sqlite_repository,
+# pg_repository).
+GENERATION_QUERY = "SELECT generation FROM users_generation WHERE id = 1"
+_no_generation = itertools.count(-1, -1)
+
+
+def generation_of(value: Any) -> int:
+    """The generation read (its row's value); without the row (deleted by hand) a new number at every read, so that
+    nothing stays cached under it."""
+    return int(value) if value is not None else next(_no_generation)
+
+
 def _api_key(r: Row) -> ApiKey:
     return ApiKey(r["id"], r["user_id"], r["name"], r["created_at"], bool(r["revoked"]), r["last_used_at"])
 
@@ -309,6 +322,14 @@ class SQLUserRepository:
             "UPDATE users SET password_hash = ?, token_version = token_version + 1 WHERE username = ?",
             (password_hash, username),
         )
+
+    def set_disabled(self, username: str, disabled: bool) -> bool:
+        return self._update("UPDATE users SET disabled = ? WHERE username = ?", (int(disabled), username))
+
+    def generation(self) -> int:
+        with self._connect() as db:
+            row = db.execute(GENERATION_QUERY).fetchone()
+        return generation_of(row["generation"] if row else None)
 
     def token_version(self, user_id: str) -> int:
         with self._connect() as db:

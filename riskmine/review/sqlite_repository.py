@@ -7,11 +7,19 @@ transaction. Triggers abort any UPDATE or DELETE on the audit table.
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import threading
 from contextlib import AbstractContextManager
 from pathlib import Path
 
-from riskmine.review.sql_repository import Connection, SQLReviewRepository, SQLUserRepository
+from riskmine.review.sql_repository import (
+    GENERATION_QUERY,
+    Connection,
+    SQLReviewRepository,
+    SQLUserRepository,
+    generation_of,
+)
 from riskmine.store.local import SQLiteFile, script
 
 _SCHEMA = """
@@ -114,6 +122,22 @@ USER_MIGRATIONS = [
         "CREATE TABLE IF NOT EXISTS login_throttle (key TEXT PRIMARY KEY, failures INTEGER NOT NULL,"
         " last_failure_at TEXT NOT NULL, locked_until TEXT);"
     ),
+    # the users' generation (SQLUserRepository.generation): bumped by triggers on every change of a user's or a
+    # key's standing, whoever writes it, so that each process's cache of resolved principals sees it at once
+    script(
+        """
+CREATE TABLE IF NOT EXISTS users_generation (id INTEGER PRIMARY KEY CHECK (id = 1), generation INTEGER NOT NULL);
+INSERT OR IGNORE INTO users_generation (id, generation) VALUES (1, 0);
+CREATE TRIGGER IF NOT EXISTS users_changed AFTER UPDATE OF username, role, organisation, disabled, token_version
+    ON users BEGIN UPDATE users_generation SET generation = generation + 1; END;
+CREATE TRIGGER IF NOT EXISTS users_deleted AFTER DELETE ON users
+    BEGIN UPDATE users_generation SET generation = generation + 1; END;
+CREATE TRIGGER IF NOT EXISTS api_keys_changed AFTER UPDATE OF key_hash, user_id, revoked ON api_keys
+    BEGIN UPDATE users_generation SET generation = generation + 1; END;
+CREATE TRIGGER IF NOT EXISTS api_keys_deleted AFTER DELETE ON api_keys
+    BEGIN UPDATE users_generation SET generation = generation + 1; END;
+"""
+    ),
 ]
 
 
@@ -140,9 +164,27 @@ class SQLiteUserRepository(SQLUserRepository):
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self.file = SQLiteFile(self.path, USER_MIGRATIONS)
+        # one connection kept for reading the generation on every request (opening one costs more than the read)
+        self._kept: tuple[int, sqlite3.Connection] | None = None
+        self._kept_lock = threading.Lock()
 
     def _connect(self) -> AbstractContextManager[sqlite3.Connection]:
         return self.file.connect()
+
+    def generation(self) -> int:
+        with self._kept_lock:
+            if self._kept is None or self._kept[0] != os.getpid():  # a forked child opens its own
+                conn = sqlite3.connect(str(self.path), timeout=self.file.timeout, check_same_thread=False)
+                conn.isolation_level = None  # autocommit: every read sees the latest commit of any process
+                self._kept = (os.getpid(), conn)
+            row = self._kept[1].execute(GENERATION_QUERY).fetchone()
+        return generation_of(row[0] if row else None)
+
+    def close(self) -> None:
+        with self._kept_lock:
+            if self._kept is not None and self._kept[0] == os.getpid():
+                self._kept[1].close()
+            self._kept = None
 
     def _lock_throttle(self, db: Connection, key: str) -> None:
         db.execute("BEGIN IMMEDIATE")  # the whole file: SQLite has no finer write lock

@@ -2,18 +2,28 @@
 
 Passwords are hashed with argon2id; API keys are random tokens of which only the
 SHA-256 digest is stored (a key is shown once, when it is created).
+
+Every request names its principal by a credential (a token, a session cookie, an API key). Resolving one reads the
+users database, so each process keeps the principals it resolved in a :class:`PrincipalCache`, by a digest of the
+credential, and reads only the users' generation per request (one row; see
+:meth:`~riskmine.review.repository.UserRepository.generation`): any change of a user's or key's standing, in any
+process, changes it and empties every cache at the next request, so revocation is still immediate. argon2 is for
+passwords at login only; an API key is found by its SHA-256 digest.
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from cachetools import TLRUCache
 
 from riskmine.review.errors import DemoUsersRefused, UserError, UserExists
 from riskmine.review.records import ApiKey, User, now_utc
@@ -28,9 +38,11 @@ __all__ = [
     "DEMO_USERS",
     "MAX_USERNAME_CHARS",
     "MIN_PASSWORD_CHARS",
+    "PRINCIPAL_CACHE_SIZE",
     "USERS_FILE",
     "ApiKey",
     "DemoUsersRefused",
+    "PrincipalCache",
     "User",
     "UserError",
     "UserExists",
@@ -69,6 +81,52 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+# How many resolved principals a process keeps (least recently used dropped first).
+PRINCIPAL_CACHE_SIZE = 10_000
+# How long an API key's principal is kept before the key is looked up again, which notes its use (last_used_at).
+KEY_NOTE_SECONDS = 60.0
+
+
+def _until(_key: str, entry: tuple[User, float], _now: float) -> float:
+    return entry[1]
+
+
+class PrincipalCache:
+    """This process's resolved principals, by credential digest. An entry holds until its time (a token's expiry;
+    for an API key, until its use is noted again) and while the users' generation is the one it was resolved
+    under: a request that reads another generation empties the cache. At most `maxsize` entries, least recently
+    used dropped first. Thread-safe."""
+
+    def __init__(self, maxsize: int = PRINCIPAL_CACHE_SIZE, timer: Callable[[], float] = time.time) -> None:
+        if maxsize < 1:
+            raise ValueError(f"a principal cache keeps at least one entry, not {maxsize}")
+        self.timer = timer
+        self._entries: TLRUCache[str, tuple[User, float]] = TLRUCache(maxsize, ttu=_until, timer=timer)
+        self._generation: int | None = None
+        self._lock = threading.Lock()
+
+    def get(self, key: str, generation: int) -> User | None:
+        """The principal kept for `key`, if it was resolved under this generation and has not expired."""
+        with self._lock:
+            if generation != self._generation:
+                self._entries.clear()
+                self._generation = generation
+                return None
+            found = self._entries.get(key)
+        return found[0] if found else None
+
+    def put(self, key: str, generation: int, user: User, until: float) -> None:
+        """Keep `user` for `key` until `until` (the timer's time), unless the generation it was resolved under
+        (read before resolving it) has been replaced meanwhile."""
+        with self._lock:
+            if generation == self._generation:
+                self._entries[key] = (user, until)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._entries)
+
+
 def _parse_role(role: str | Role) -> Role:
     try:
         return Role(role)
@@ -84,10 +142,12 @@ class UserStore:
         repository: UserRepository,
         hasher: PasswordHasher | None = None,
         clock: Callable[[], datetime] = now_utc,
+        principals: PrincipalCache | None = None,
     ) -> None:
         self.repository = repository
         self.hasher = hasher or default_hasher()
         self.clock = clock  # the time login throttling goes by (riskmine.review.login_guard)
+        self.principals = principals or PrincipalCache()
         # A hash to verify against when the user does not exist, so both cases take as long.
         self._dummy_hash = self.hasher.hash(secrets.token_urlsafe(16))
 
@@ -144,6 +204,16 @@ class UserStore:
         """The version a token of this user must carry (see :meth:`set_password`)."""
         return self.repository.token_version(user_id)
 
+    def generation(self) -> int:
+        """The users' generation (see :class:`PrincipalCache`)."""
+        return self.repository.generation()
+
+    def set_disabled(self, username: str, disabled: bool = True) -> None:
+        """Disable a user (or enable one again): a disabled user's tokens, session and API keys are refused on the
+        next request, in every process."""
+        if not self.repository.set_disabled(username, disabled):
+            raise UserError(f"no user {username!r}")
+
     def set_role(self, username: str, role: str | Role) -> User:
         """Change a user's role; returns the changed user."""
         if not self.repository.set_role(username, _parse_role(role)):
@@ -181,9 +251,18 @@ class UserStore:
         return record, key
 
     def authenticate_api_key(self, key: str) -> User | None:
+        """The owner of an unrevoked key (``via="api_key"``), from this process's cache while the users' generation
+        holds; the key's use is noted at most once every KEY_NOTE_SECONDS."""
         if not key.startswith(API_KEY_PREFIX):
             return None
-        return self.repository.user_for_key(hash_api_key(key), _now())
+        digest = hash_api_key(key)
+        generation = self.generation()  # read before the lookup: a change after it is seen by the next request
+        user = self.principals.get("key:" + digest, generation)
+        if user is None:
+            user = self.repository.user_for_key(digest, _now())
+            if user is not None:
+                self.principals.put("key:" + digest, generation, user, self.principals.timer() + KEY_NOTE_SECONDS)
+        return user
 
     def list_api_keys(self, user_id: str) -> list[ApiKey]:
         return self.repository.api_keys(user_id)

@@ -65,6 +65,7 @@ DRAFTABLE_STATUSES = frozenset({S.confirmed, S.disposed, S.closed})
 # Where assignment stops: the candidate was merged into another, or closed.
 FINAL_STATUSES = frozenset({S.merged, S.closed})
 MAX_COMMENT_CHARS = 5000
+MAX_REASON_CHARS = 2000  # why a reviewer merged or split candidates (kept in the audit log)
 MAX_RATIONALE_CHARS = 10_000
 MAX_OBJECTION_CHARS = 20_000
 OBJECTOR_KINDS = ("producer", "seller")
@@ -429,9 +430,11 @@ def merge(
     actor: Actor,
     *,
     now: datetime | None = None,
+    reason: str | None = None,
 ) -> CandidateRisk:
     """Merge candidates `source_ids` into `target_id`: each source becomes merged (merged_into = target,
-    no deadline) and the target's signals become the union, its statistics recomputed. Returns the target."""
+    no deadline) and the target's signals become the union, its statistics recomputed. Returns the target.
+    `reason` (the reviewer's words) is kept in the audit entries."""
     if not source_ids:
         raise ReviewError("name at least one candidate to merge into the target")
     if target_id in source_ids:
@@ -453,12 +456,17 @@ def merge(
         src.merged_into = merged_target.id
         src.due_at = None
         src.updated_at = when
-        audit.record(db, actor, "candidate.merged", "candidate", src.id, before=src_before, after=review_view(src))
+        src_after = review_view(src) | ({"reason": reason} if reason else {})
+        audit.record(db, actor, "candidate.merged", "candidate", src.id, before=src_before, after=src_after)
     store.write(Collection.candidates, [merged_target, *sources], DuplicatePolicy.overwrite)
-    after = review_view(merged_target) | {
-        "signal_ids": list(merged_target.signal_ids),
-        "merged": [s.id for s in sources],
-    }
+    after = (
+        review_view(merged_target)
+        | {
+            "signal_ids": list(merged_target.signal_ids),
+            "merged": [s.id for s in sources],
+        }
+        | ({"reason": reason} if reason else {})
+    )
     audit.record(db, actor, "candidate.merge", "candidate", merged_target.id, before=before, after=after)
     return merged_target
 
@@ -471,9 +479,10 @@ def split(
     actor: Actor,
     *,
     now: datetime | None = None,
+    reason: str | None = None,
 ) -> tuple[CandidateRisk, CandidateRisk]:
     """Move `signal_ids` out of a candidate into a new candidate (status in_review, same organisation).
-    Returns (the reduced candidate, the new one)."""
+    Returns (the reduced candidate, the new one). `reason` (the reviewer's words) is kept in the audit entries."""
     cand = _editable(store, db, actor, candidate_id, "split candidates")
     if cand.status not in (S.new, S.in_review):
         raise InvalidTransition(f"candidate {cand.id} is {cand.status.value}; only new or in_review ones can be split")
@@ -505,7 +514,8 @@ def split(
     created.due_at = deadline.due_at if deadline else None
     reduced.updated_at = created.updated_at = when
     store.write(Collection.candidates, [reduced, created], DuplicatePolicy.overwrite)
-    after = review_view(reduced) | {"signal_ids": list(reduced.signal_ids), "split_into": created.id}
+    why = {"reason": reason} if reason else {}
+    after = review_view(reduced) | {"signal_ids": list(reduced.signal_ids), "split_into": created.id} | why
     audit.record(db, actor, "candidate.split", "candidate", cand.id, before=before, after=after)
     audit.record(
         db,
@@ -513,7 +523,7 @@ def split(
         "candidate.create",
         "candidate",
         created.id,
-        after=review_view(created) | {"signal_ids": list(created.signal_ids), "split_from": cand.id},
+        after=review_view(created) | {"signal_ids": list(created.signal_ids), "split_from": cand.id} | why,
     )
     return reduced, created
 

@@ -90,6 +90,34 @@ MEASURE_LABELS: dict[str, str] = {
     DispositionMeasure.standard_revision: "提出标准制修订建议",
 }
 SCOPE_LABELS: dict[str, str] = {"industry_wide": "行业性", "regional": "区域性", "systemic": "系统性"}
+# The knowledge graph (riskmine.knowledge_graph.graph): node types and the relation an edge's ends make.
+NODE_TYPE_LABELS: dict[str, str] = {
+    "product": "产品",
+    "category": "品类",
+    "brand": "品牌",
+    "enterprise": "企业",
+    "shop": "店铺",
+    "region": "地区",
+    "hazard": "危害",
+    "standard": "标准",
+    "signal": "信号",
+    "population": "人群",
+    "platform": "平台",
+    "source": "信息来源",
+}
+RELATION_LABELS: dict[str, str] = {
+    "about": "涉及",
+    "mentions": "提及",
+    "cites": "引用",
+    "affects": "影响",
+    "located_in": "位于",
+    "from": "来自",
+    "parent": "上级",
+    "owned_by": "隶属于",
+    "of_brand": "品牌为",
+    "in_category": "属于品类",
+    "related": "相关",
+}
 # Alerts (riskmine.review.alerts): what happened, how people are told, how a delivery went.
 ALERT_EVENT_LABELS: dict[str, str] = {
     "immediate_tier": "候选风险进入立即处置",
@@ -104,6 +132,55 @@ DELIVERY_STATUS_LABELS: dict[str, str] = {
     "sent": "已送达",
     "failed": "发送失败",
 }
+# Console exports (CSV/XLSX of what a filter shows): the column headers, by field.
+CANDIDATE_EXPORT_COLUMNS: dict[str, str] = {
+    "id": "编号",
+    "tier": "层级",
+    "title": "候选风险",
+    "product_category": "品类",
+    "hazard": "危害",
+    "signal_count": "信号数",
+    "event_count": "事件数",
+    "first_seen": "首次发现",
+    "last_seen": "最近发现",
+    "risk_level": "风险等级",
+    "warning_color": "预警级别",
+    "status": "状态",
+    "assignee": "负责人",
+    "organisation": "责任单位",
+    "due_at": "办理期限",
+}
+SIGNAL_EXPORT_COLUMNS: dict[str, str] = {
+    "id": "编号",
+    "when": "时间",
+    "source_type": "来源类型",
+    "source": "来源",
+    "title": "标题",
+    "is_risk": "风险信号",
+    "risk_score": "风险分",
+    "risk_level": "风险等级",
+    "hazards": "危害",
+    "product_category": "品类",
+    "url": "原文链接",
+    "text": "内容摘要",
+}
+EXPORT_TRUNCATED = "仅导出前 {cap} 条（共 {total} 条，超过导出上限）：请缩小筛选范围后分批导出。"
+YES_NO_LABELS: dict[bool, str] = {True: "是", False: "否"}
+# Saved filters and report drafts (the console's workspace).
+SAVED_FILTER_PAGE_LABELS: dict[str, str] = {"queue": "候选风险队列", "signals": "信号检索"}
+FILTER_FIELD_LABELS: dict[str, str] = {
+    "tier": "层级",
+    "status": "状态",
+    "hazard": "危害",
+    "risk_level": "风险等级",
+    "product_category": "品类",
+    "region": "地区",
+    "q": "关键词",
+    "source_type": "来源",
+    "is_risk": "风险信号",
+}
+REPORT_FORM_LABELS: dict[str, str] = {"general": "行业组织、检验检测机构", "ecommerce": "电商平台"}
+REPORT_FORMAT_LABELS: dict[str, str] = {"xlsx": "Excel（XLSX）", "csv": "CSV", "docx": "Word（DOCX）", "pdf": "PDF"}
 # Scheduled jobs (riskmine.scheduler) and how their last run went.
 JOB_LABELS: dict[str, str] = {
     "crawl": "到期抓取",
@@ -113,6 +190,45 @@ JOB_LABELS: dict[str, str] = {
     "digest": "每日摘要",
 }
 JOB_OUTCOME_LABELS: dict[str, str] = {"ok": "成功", "failed": "失败", "running": "运行中", "never": "尚未运行"}
+# The audit log (riskmine.review.audit): what was done, and to what kind of record.
+AUDIT_ACTION_LABELS: dict[str, str] = {
+    "candidate.transition": "变更候选风险状态",
+    "candidate.assign": "分派候选风险",
+    "candidate.decide": "研判候选风险",
+    "candidate.merge": "合并候选风险（并入方）",
+    "candidate.merged": "候选风险被合并",
+    "candidate.split": "拆分候选风险",
+    "candidate.create": "拆分新建候选风险",
+    "decision.add": "记录研判结论",
+    "comment.add": "添加研判意见",
+    "objection.add": "登记异议",
+    "objection.answer": "答复异议",
+    "advisory.draft": "起草风险通告",
+    "advisory.publish": "批准发布风险通告",
+    "report.immediate": "生成即时报告",
+    "feedback.export": "导出研判反馈语料",
+    "org.add": "新增单位",
+    "user.create": "新建用户",
+    "user.set_role": "变更用户角色",
+    "user.set_org": "变更用户单位",
+    "user.set_password": "重设用户密码",
+    "key.issue": "签发接口密钥",
+    "key.revoke": "吊销接口密钥",
+    "login.failed": "登录失败",
+    "login.locked": "登录被锁定",
+}
+AUDIT_TARGET_LABELS: dict[str, str] = {
+    "candidate": "候选风险",
+    "decision": "研判结论",
+    "objection": "异议",
+    "advisory": "风险通告",
+    "export": "导出",
+    "org": "单位",
+    "user": "用户",
+    "api_key": "接口密钥",
+    "account": "登录账号",
+    "client": "客户端地址",
+}
 # Why a crawl source failed (riskmine.crawler.run), in Chinese with the technical term in brackets.
 CRAWL_FAILURE_LABELS: dict[str, str] = {
     "connection_refused": "连接被拒绝（connection refused）",
@@ -124,6 +240,7 @@ CRAWL_FAILURE_LABELS: dict[str, str] = {
     "http_error": "服务器返回错误（HTTP {status}）",
     "robots_forbidden": "robots.txt 禁止抓取",
     "parse_error": "解析失败（parse error）",
+    "feed_damaged": "订阅源不完整或格式错误，仅读取部分条目（feed cut off or malformed）",
     "crawl_timeout": "抓取超时（crawl timed out）",
     "crawl_error": "抓取进程出错（crawl error）",
     "errors": "抓取出错（errors）",
@@ -136,3 +253,50 @@ def crawl_failure_label(code: str | None, status: int | None = None) -> str | No
         return None
     template = CRAWL_FAILURE_LABELS.get(code, CRAWL_FAILURE_LABELS["errors"])
     return template.replace("{status}", str(status or "?"))
+
+
+# The task queue and `riskmine worker` (riskmine.queue, riskmine.worker): its log lines and errors.
+WORKER_LABELS: dict[str, str] = {
+    "no_queue": "未配置任务队列：请设置 RISKMINE_QUEUE_URL（例如 redis://127.0.0.1:6379/1）",
+    "not_installed": "任务队列需要 queue 扩展：pip install 'riskmine[queue]'（Dramatiq 与 redis）",
+    "unreachable": "无法连接任务队列 Redis（{url}）：{reason}",
+    "started": "处理进程已启动，等待任务（队列 {url}）",
+    "loading": "正在加载处理模型",
+    "task": "收到任务：{count} 篇文档",
+    "skipped": "其中 {count} 篇已处理，跳过",
+    "done": "任务完成：处理 {processed} 篇，风险信号 {risks} 条，重复 {duplicates} 篇，"
+    "候选风险 {candidates} 个，用时 {seconds} 秒",
+    "failed": "任务失败（将重试）：{error}",
+    "stopping": "处理进程正在停止",
+    "queued": "已提交处理队列",
+}
+
+# Who sends a public report (Shanxi plan: 任何单位、组织和个人均可以…提供风险信息).
+REPORTER_KIND_LABELS: dict[str, str] = {"person": "个人", "unit": "单位", "organisation": "组织"}
+# The public report form's fields, as its page and its error messages name them.
+PUBLIC_REPORT_FIELD_LABELS: dict[str, str] = {
+    "kind": "举报人",
+    "product": "涉及产品",
+    "problem": "存在的问题",
+    "region": "所在地区",
+    "contact": "联系方式",
+    "link": "相关网址",
+    "text": "详细情况",
+    "description": "问题描述",
+}
+# Why a station's upload could not be read as a whole (nothing recorded), by error code; {limit} is the size limit.
+UPLOAD_ERROR_LABELS: dict[str, str] = {
+    "missing_file": "没有选择文件：请选择要报送的报送表文件",
+    "empty_batch": "文件中没有数据行（只有表头，或只有空行和表尾行）",
+    "unsupported_file_type": "不支持的文件类型：请上传 CSV、TSV、JSON Lines（.jsonl）或 Excel（.xlsx）文件；"
+    "旧版 .xls 请先另存为 .xlsx",
+    "undecodable_file": "文件编码无法识别：既不是 UTF-8，也不是 GBK/GB18030",
+    "bad_feed_format": "文件内容无法按其格式读取（文件损坏，或扩展名与内容不符）",
+    "line_too_long": "文件中有一行过长，无法读取",
+    "payload_too_large": "文件过大：超过上限 {limit}，请拆分成较小的文件分批报送",
+    "batch_in_progress": "同一文件正在处理中，请稍后刷新本页查看结果",
+    "forbidden": "无权为监测站 {station} 报送：监测站账号只能为本单位报送，"
+    "管理员和分析员只能为所属机构范围内的监测站报送",
+    "role_forbidden": "{role}账号不能报送监测站报送表",
+    "invalid_upload": "文件无法读取",
+}

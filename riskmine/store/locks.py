@@ -5,8 +5,9 @@ all of its signals), so two submissions must not interleave: not two request thr
 server processes (``riskmine serve --workers N``), not a server and a ``riskmine process`` run. The lock is a
 re-entrant thread lock taken first, then an exclusive ``flock`` on ``<var_dir>/write.lock`` held while the
 outermost holder is inside. There is one lock object per var dir and process (:func:`write_lock_for`), so
-nested use in one thread never waits on itself. (Several hosts sharing one deployment need the shared-state
-engine's lock instead; a file lock covers one host.)
+nested use in one thread never waits on itself. A file lock covers one host: several hosts sharing one deployment
+add the shared engine's lock (:class:`SharedWriteLock`, which the API takes with a task queue: its review changes
+must not interleave with a worker's candidate refresh on another host).
 """
 
 from __future__ import annotations
@@ -14,15 +15,43 @@ from __future__ import annotations
 import fcntl
 import os
 import threading
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 from types import TracebackType
+from typing import Any, Self
 
-__all__ = ["WriteLock", "write_lock_for"]
+__all__ = ["SharedWriteLock", "WriteLock", "write_lock_for"]
 
 LOCK_FILE = "write.lock"
 
 
-class WriteLock:
+class _Held:
+    """What the write locks share: ``with`` takes and releases them, :meth:`locked` says whether one is held."""
+
+    _depth: int  # how deep the holding thread is inside
+
+    def acquire(self) -> None:
+        raise NotImplementedError
+
+    def release(self) -> None:
+        raise NotImplementedError
+
+    def locked(self) -> bool:
+        """Whether some thread of this process holds it."""
+        return self._depth > 0
+
+    def __enter__(self) -> Self:
+        self.acquire()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.release()
+
+
+class WriteLock(_Held):
     """Re-entrant within a thread, exclusive across threads and processes (see the module docstring)."""
 
     def __init__(self, path: Path) -> None:
@@ -58,18 +87,37 @@ class WriteLock:
                 os.close(fd)
         self._thread_lock.release()
 
-    def locked(self) -> bool:
-        """Whether some thread of this process holds it."""
-        return self._depth > 0
 
-    def __enter__(self) -> WriteLock:
-        self.acquire()
-        return self
+class SharedWriteLock(_Held):
+    """A var dir's :class:`WriteLock` whose outermost holder also holds a lock every host shares (made by
+    ``shared`` on first use, e.g. a Redis lock): re-entrant within a thread like the write lock, exclusive across
+    threads, processes and hosts. The shared lock is taken after the local one and released before it."""
 
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.release()
+    def __init__(self, local: WriteLock, shared: Callable[[], AbstractContextManager[Any]]) -> None:
+        self.local = local
+        self._make_shared = shared
+        self._shared: AbstractContextManager[Any] | None = None
+        self._depth = 0  # guarded by the local lock
+
+    def acquire(self) -> None:
+        self.local.acquire()
+        if self._depth == 0:
+            try:
+                if self._shared is None:
+                    self._shared = self._make_shared()
+                self._shared.__enter__()
+            except BaseException:
+                self.local.release()
+                raise
+        self._depth += 1
+
+    def release(self) -> None:
+        self._depth -= 1
+        try:
+            if self._depth == 0 and self._shared is not None:
+                self._shared.__exit__(None, None, None)
+        finally:
+            self.local.release()
 
 
 _locks: dict[Path, WriteLock] = {}

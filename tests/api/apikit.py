@@ -12,6 +12,7 @@ from typing import Any
 from riskmine.nlp.base import BoundStage
 from riskmine.pipeline import Pipeline
 from riskmine.schema import HarmKind, HazardMention, HazardType, RawDocument, RiskLevel, Signal, SourceType
+from riskmine.store.sqlite import SQLiteStore
 
 CST = timezone(timedelta(hours=8))
 TEST_SECRET = "test-secret-for-api-tests-0123456789abcdef"
@@ -94,3 +95,9 @@ SEED_DOCUMENTS = [
     doc("ok1", "质量很好，物流很快，充电速度也不错。", days=2),
     doc("ok2", "衣服尺码合适，颜色好看。", days=4),
 ]
+
+
+def another_handle(store: Any) -> Any:
+    """A second, independent handle on the data of the test's store, as another process would open it."""
+    reopen = getattr(store, "reopen", None)
+    return reopen() if reopen is not None else SQLiteStore(store.path)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -24,8 +26,28 @@ def settings(tmp_path: Any) -> Settings:
     return Settings(env="development", var_dir=tmp_path / "var", secret_key=TEST_SECRET)
 
 
+# RISKMINE_TEST_STORE=opensearch runs the API suite over the real search cluster of tests/conftest.py's es_url
+# (each test in its own index prefix, dropped after it); the default is the embedded SQLite store.
+STORE_ENV = "RISKMINE_TEST_STORE"
+
+
+def over_search_cluster() -> bool:
+    return os.environ.get(STORE_ENV, "sqlite") == "opensearch"
+
+
 @pytest.fixture
-def store(tmp_path: Any) -> Iterator[SQLiteStore]:
+def store(tmp_path: Any, request: pytest.FixtureRequest) -> Iterator[SQLiteStore]:
+    if over_search_cluster():
+        from riskmine.store.elasticsearch import ElasticsearchStore
+
+        url = request.getfixturevalue("es_url")
+        prefix = f"riskmine-api-{uuid.uuid4().hex[:12]}"
+        cluster = ElasticsearchStore(url, prefix=prefix, refresh="wait_for")
+        cluster.reopen = lambda: ElasticsearchStore(url, prefix=prefix, refresh="wait_for")  # type: ignore[attr-defined]
+        yield cluster  # type: ignore[misc]  # the Store protocol; tests type the default backend
+        cluster.drop()
+        cluster.close()
+        return
     s = SQLiteStore(tmp_path / "store.sqlite3")
     yield s
     s.close()

@@ -2,23 +2,30 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import jwt
 import pytest
+from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 
 from riskmine.api.app import create_app
 from riskmine.api.auth import COOKIE_NAME, check_secret, create_access_token
 from riskmine.review import audit
 from riskmine.review.orgs import DEMO_ORGS, list_orgs
-from riskmine.review.repository import open_review_repository
+from riskmine.review.records import User
+from riskmine.review.repository import open_review_repository, open_user_repository
 from riskmine.review.roles import Role
-from riskmine.review.users import DemoUsersRefused, UserStore, ensure_demo_users
+from riskmine.review.users import DemoUsersRefused, PrincipalCache, UserStore, ensure_demo_users
 from riskmine.settings import InsecureSecretError, Settings
-from tests.api.apikit import PASSWORD, TEST_SECRET
+from riskmine.store.sqlite import SQLiteStore
+from tests.api.apikit import PASSWORD, TEST_SECRET, keyword_pipeline
 
 PRODUCTION = {"env": "production", "secret_key": TEST_SECRET}
 
@@ -452,3 +459,210 @@ def test_console_login_is_throttled_with_the_api(client: TestClient, users: User
     clock.advance(60)
     r = client.post("/login", data={"username": "li", "password": PASSWORD, "next": "/"}, follow_redirects=False)
     assert r.status_code == 303
+
+
+# --- the principal cache (issue 18): no users-database read per request, revocation still immediate ------------
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.integration)])
+def on_backend(request: pytest.FixtureRequest, settings: Settings) -> Settings:
+    """The settings, with the users in a SQLite file under the var dir or in PostgreSQL (tests/pg_server.py)."""
+    if request.param == "sqlite":
+        return settings
+    pytest.importorskip("psycopg", reason="the PostgreSQL driver is not installed: pip install -e '.[pg]'")
+    return settings.model_copy(update={"database_url": request.getfixturevalue("postgres_url")})
+
+
+def user_store(settings: Settings) -> UserStore:
+    """A new handle on the settings' users database, with its own cache: another process, in effect."""
+    return UserStore(
+        open_user_repository(settings), hasher=PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    )
+
+
+@pytest.fixture
+def served(on_backend: Settings, store: SQLiteStore) -> Iterator[tuple[TestClient, UserStore]]:
+    """A client of an app whose users live on the backend, and the app's user store."""
+    users = user_store(on_backend)
+    with TestClient(create_app(on_backend, store=store, users=users, pipeline_factory=keyword_pipeline)) as client:
+        yield client, users
+
+
+def bearer(client: TestClient, username: str) -> dict[str, str]:
+    r = token_for(client, username)
+    assert r.status_code == 200, r.text
+    return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+
+def me(client: TestClient, headers: dict[str, str]) -> Any:
+    return client.get("/api/v1/auth/me", headers=headers)
+
+
+def credentials_of_li(client: TestClient, users: UserStore) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
+    """A station user li's bearer token, API key and session cookie (as headers), each used once, so cached."""
+    li = users.create_user("li", PASSWORD, "station")
+    token = bearer(client, "li")
+    _, key = users.create_api_key(li.id, "feed")
+    cookie = {"Cookie": f"{COOKIE_NAME}={token['Authorization'].split()[1]}"}
+    for headers in (token, {"X-API-Key": key}, cookie):
+        assert me(client, headers).status_code == 200
+    return token, {"X-API-Key": key}, cookie
+
+
+def test_a_user_disabled_by_another_process_is_refused_on_the_next_request(
+    served: tuple[TestClient, UserStore], on_backend: Settings
+) -> None:
+    client, users = served
+    token, key, cookie = credentials_of_li(client, users)
+    for headers in (token, key, cookie):
+        assert me(client, headers).status_code == 200  # from the cache
+    env = {**os.environ, "RISKMINE_VAR_DIR": str(on_backend.var_dir)}
+    env.pop("RISKMINE_DATABASE_URL", None)
+    if on_backend.database_url:
+        env["RISKMINE_DATABASE_URL"] = on_backend.database_url
+    code = (
+        "from riskmine.review.repository import open_user_repository; from riskmine.settings import get_settings;"
+        " assert open_user_repository(get_settings()).set_disabled('li', True)"
+    )
+    subprocess.run([sys.executable, "-c", code], env=env, check=True, timeout=120)
+    assert me(client, token).json()["error"]["code"] == "invalid_token"
+    assert me(client, key).json()["error"]["code"] == "invalid_api_key"
+    assert me(client, cookie).status_code == 401  # the session counts as logged out
+    user_store(on_backend).set_disabled("li", False)
+    for headers in (token, key, cookie):
+        assert me(client, headers).status_code == 200
+
+
+def test_a_key_revoked_through_another_handle_is_refused_on_the_next_request(
+    served: tuple[TestClient, UserStore], on_backend: Settings
+) -> None:
+    client, users = served
+    li = users.create_user("li", PASSWORD, "station")
+    record, key = users.create_api_key(li.id, "feed")
+    _, kept = users.create_api_key(li.id, "backup")
+    assert me(client, {"X-API-Key": key}).json()["via"] == "api_key"
+    assert me(client, {"X-API-Key": kept}).status_code == 200
+    assert user_store(on_backend).revoke_api_key(record.id)
+    r = me(client, {"X-API-Key": key})
+    assert r.status_code == 401 and r.json()["error"]["code"] == "invalid_api_key"
+    assert me(client, {"X-API-Key": kept}).status_code == 200
+
+
+def test_role_organisation_and_password_changes_apply_on_the_next_request(
+    served: tuple[TestClient, UserStore], on_backend: Settings
+) -> None:
+    client, users = served
+    users.create_user("li", PASSWORD, "analyst", organisation="四川省")
+    token = bearer(client, "li")
+    assert me(client, token).json()["role"] == "analyst"
+    assert client.get("/api/v1/candidates", headers=token).status_code == 200
+    other = user_store(on_backend)
+    other.set_role("li", "api_consumer")
+    assert me(client, token).json()["role"] == "api_consumer"
+    assert client.get("/api/v1/candidates", headers=token).status_code == 403
+    other.set_organisation("li", "成都市")
+    assert me(client, token).json()["organisation"] == "成都市"
+    other.set_password("li", PASSWORD + "-new")
+    assert me(client, token).json()["error"]["code"] == "token_revoked"
+
+
+def test_a_cached_token_is_refused_once_it_expires(client: TestClient, users: UserStore, settings: Settings) -> None:
+    user = users.create_user("li", PASSWORD, "analyst")
+    ttl = timedelta(minutes=settings.token_ttl_minutes)
+    token, _ = create_access_token(user, settings, now=datetime.now(UTC) - ttl + timedelta(seconds=3))
+    headers = {"Authorization": f"Bearer {token}"}
+    assert me(client, headers).status_code == 200
+    assert me(client, headers).status_code == 200  # from the cache
+    expires = jwt.decode(token, options={"verify_signature": False})["exp"]
+    time.sleep(max(0.0, expires - time.time() + 0.05))
+    r = me(client, headers)
+    assert r.status_code == 401 and r.json()["error"]["code"] == "token_expired"
+
+
+def test_a_cached_principal_costs_one_generation_read(
+    client: TestClient, users: UserStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After the first request of a credential, neither the token's user, its token version nor the key is read
+    again (nor argon2 run); only the users' generation is, once per request."""
+    token, key, cookie = credentials_of_li(client, users)
+    calls: list[str] = []
+
+    def counting(name: str, real: Callable[..., Any]) -> Callable[..., Any]:
+        def call(*args: Any) -> Any:
+            calls.append(name)
+            return real(*args)
+
+        return call
+
+    for name in ("get_user", "token_version", "user_for_key", "credentials", "generation"):
+        monkeypatch.setattr(users.repository, name, counting(name, getattr(users.repository, name)))
+    monkeypatch.setattr(users, "hasher", None)  # argon2 on the request path would fail the request
+    for headers in (token, key, cookie) * 3:
+        assert me(client, headers).status_code == 200
+    assert calls == ["generation"] * 9
+    assert me(client, cookie).json()["via"] == "cookie" and me(client, token).json()["via"] == "token"
+
+
+def test_the_principal_cache_is_bounded_least_recently_used_first() -> None:
+    cache = PrincipalCache(maxsize=3)
+    until = time.time() + 3600
+    users = {k: User(f"u{k}", f"user{k}", Role.analyst) for k in range(5)}
+    assert cache.get("k0", 7) is None  # the first read takes the generation
+    for k in range(3):
+        cache.put(f"k{k}", 7, users[k], until)
+    assert cache.get("k0", 7) == users[0]  # k1 is now the least recently used
+    cache.put("k3", 7, users[3], until)
+    cache.put("k4", 7, users[4], until)
+    assert len(cache) == 3
+    assert [cache.get(f"k{k}", 7) for k in range(5)] == [users[0], None, None, users[3], users[4]]
+
+
+def test_the_principal_cache_keeps_nothing_across_generations_or_past_expiry() -> None:
+    now = [1000.0]
+    cache = PrincipalCache(maxsize=10, timer=lambda: now[0])
+    li = User("u1", "li", Role.analyst)
+    assert cache.get("k", 1) is None
+    cache.put("k", 1, li, 1010.0)
+    assert cache.get("k", 1) == li
+    now[0] = 1010.0
+    assert cache.get("k", 1) is None  # expired
+    cache.put("k", 1, li, 1100.0)
+    assert cache.get("k", 2) is None and len(cache) == 0  # another generation empties it
+    cache.put("k", 1, li, 1100.0)  # resolved under the generation since replaced: not kept
+    assert cache.get("k", 2) is None
+
+
+def test_many_tokens_do_not_grow_the_cache_past_its_cap(
+    client: TestClient, users: UserStore, settings: Settings
+) -> None:
+    users.principals = PrincipalCache(maxsize=4)
+    user = users.create_user("li", PASSWORD, "analyst")
+    start = datetime.now(UTC)
+    tokens = [create_access_token(user, settings, now=start - timedelta(seconds=i))[0] for i in range(10)]
+    for token in tokens:
+        assert me(client, {"Authorization": f"Bearer {token}"}).status_code == 200
+    assert len(users.principals) == 4
+
+
+def test_an_api_keys_use_is_noted_again_once_a_minute(
+    client: TestClient, users: UserStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cached key is looked up again (and its use noted, last_used_at) once its minute is over."""
+    now = [time.time()]
+    users.principals = PrincipalCache(timer=lambda: now[0])
+    li = users.create_user("li", PASSWORD, "station")
+    record, key = users.create_api_key(li.id, "feed")
+    lookups: list[str] = []
+    real = users.repository.user_for_key
+
+    def counted(digest: str, used_at: str) -> User | None:
+        lookups.append(used_at)
+        return real(digest, used_at)
+
+    monkeypatch.setattr(users.repository, "user_for_key", counted)
+    for step in (0, 30, 29, 2, 1):
+        now[0] += step
+        assert me(client, {"X-API-Key": key}).status_code == 200
+    assert len(lookups) == 2  # the first request and the one past the minute
+    noted = users.get_api_key(record.id)
+    assert noted is not None and noted.last_used_at == lookups[-1]

@@ -417,7 +417,9 @@ def test_candidate_page_lists_graph_neighbours(
         forget_graphs()
     section = html[html.index("关联实体") : html.index("证据（")]
     assert "来自候选风险记录" not in section
-    assert re.search(r'<dt>信息来源</dt><dd><span class="entity">test <span class="muted">\(2\)</span>', section)
+    # each entity links to its graph page
+    entity = r'<span class="entity"><a href="/graph/test">test</a> <span class="muted">\(2\)</span>'
+    assert re.search(r"<dt>信息来源</dt><dd>" + entity, section)
 
 
 def test_station_sees_only_its_own_candidates_and_signals(

@@ -31,7 +31,7 @@ def test_all_valid_rows_give_201_and_are_processed(client: TestClient, login: An
     assert body["duplicates"] == 0
     assert body["rejected"] == []
     assert body["rows"] == 3
-    assert body["processed"] == 3
+    assert body["processed"] == 3 and body["queued"] is False  # processed in the request: no task queue set
     assert body["risks"] == 3
     assert body["candidates"] == 1
     assert len(body["document_ids"]) == 3

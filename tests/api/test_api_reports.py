@@ -91,6 +91,12 @@ def test_monthly_draft_edit_and_render(client: TestClient, users: UserStore, rep
     assert ws["F4"].value == "建议开展专项整治。"
     r = client.post("/api/v1/reports/monthly/render?format=csv", json=draft, headers=headers)
     assert r.content.startswith(b"\xef\xbb\xbf")
+    r = client.post("/api/v1/reports/monthly/render?format=docx", json=draft, headers=headers)
+    assert r.status_code == 200 and r.headers["content-disposition"].endswith(".docx")
+    cells = [c.text for t in Document(BytesIO(r.content)).tables for row in t.rows for c in row.cells]
+    assert "建议开展专项整治。" in cells
+    r = client.post("/api/v1/reports/monthly/render?format=pdf", json=draft, headers=headers)
+    assert r.status_code == 200 and r.headers["content-type"] == "application/pdf" and r.content.startswith(b"%PDF")
     draft["rows"][0]["cells"]["备注"] = "x"
     r = client.post("/api/v1/reports/monthly/render", json=draft, headers=headers)
     assert r.status_code == 422
@@ -107,6 +113,10 @@ def test_immediate_and_thematic(client: TestClient, users: UserStore, reports_st
     r = client.get("/api/v1/reports/thematic?category=充电宝&year=2025&format=docx", headers=headers)
     assert r.status_code == 200
     assert Document(BytesIO(r.content)).paragraphs[0].text == "2025年充电宝产品质量安全形势专题分析报告"
+    r = client.get("/api/v1/reports/thematic?category=充电宝&year=2025&format=pdf", headers=headers)
+    assert r.status_code == 200 and r.content.startswith(b"%PDF")
+    r = client.get("/api/v1/reports/immediate/c-fire?format=pdf", headers=headers)
+    assert r.status_code == 200 and r.content.startswith(b"%PDF") and "c-fire.pdf" in r.headers["content-disposition"]
     r = client.get("/api/v1/reports/thematic?category=充电宝&year=2025", headers=headers)
     assert r.status_code == 200 and "四、下步工作建议" in r.text
     r = client.get("/api/v1/reports/thematic?category=移动电源&year=2025", headers=headers)  # a synonym

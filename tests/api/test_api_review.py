@@ -98,14 +98,21 @@ def test_merge_split_and_unknown_candidate(
 ) -> None:
     fire, kettle = _ids(seeded)
     analyst = login("analyst")
-    r = client.post(f"{R}/candidates/{fire}/merge", json={"candidate_ids": [kettle]}, headers=analyst)
+    body = {"candidate_ids": [kettle], "reason": "同一批次插线板"}
+    r = client.post(f"{R}/candidates/{fire}/merge", json=body, headers=analyst)
     assert r.status_code == 200 and r.json()["merged"] == [kettle]
     merged_signals = r.json()["signal_ids"]
     kettle_view = client.get(f"/api/v1/candidates/{kettle}", headers=analyst).json()
     assert kettle_view["status"] == "merged"
     moved = merged_signals[-1:]
-    r = client.post(f"{R}/candidates/{fire}/split", json={"signal_ids": moved}, headers=analyst)
+    r = client.post(f"{R}/candidates/{fire}/split", json={"signal_ids": moved, "reason": "另一产品"}, headers=analyst)
     assert r.status_code == 201 and r.json()["new_candidate"]["signal_ids"] == moved
+    # the reviewer's reasons are kept in the audit entries of the merge and the split
+    events = client.get("/api/v1/audit", params={"target_id": fire}, headers=login("admin")).json()["items"]
+    reasons = {e["action"]: e["after"].get("reason") for e in events}
+    assert reasons["candidate.merge"] == "同一批次插线板" and reasons["candidate.split"] == "另一产品"
+    too_long = {"candidate_ids": [kettle], "reason": "长" * 2001}
+    assert client.post(f"{R}/candidates/{fire}/merge", json=too_long, headers=analyst).status_code == 422
     r = client.post(f"{R}/candidates/nope/transition", json={"to": "in_review"}, headers=analyst)
     assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
     r = client.post(f"{R}/candidates/{fire}/transition", json={"to": "bogus"}, headers=analyst)

@@ -116,17 +116,41 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/candidates/{candidate_id}/assign"): REVIEWERS,
     ("POST", "/candidates/{candidate_id}/objections"): REVIEWERS,
     ("POST", "/candidates/{candidate_id}/objections/{objection_id}/answer"): REVIEWERS,
+    ("POST", "/candidates/{candidate_id}/merge"): REVIEWERS,
+    ("POST", "/candidates/{candidate_id}/split"): REVIEWERS,
     ("GET", "/advisories"): EVERYONE,
     ("POST", "/advisories/{advisory_id}/approve"): PUBLISHERS,
     ("GET", "/signals"): READERS,
     ("GET", "/login"): EVERYONE,
     ("GET", "/overdue"): READERS,
     ("GET", "/sources"): READERS,
+    ("GET", "/graph"): READERS,
+    ("GET", "/graph/{node:path}"): READERS,
+    ("GET", "/enterprises/{name:path}"): READERS,
     ("GET", "/station"): WRITERS,
+    # the upload form: a station for its own organisation only ("x" is not the test station's), as in the API
+    ("POST", "/station/batches"): REVIEWERS,
+    # the public report form: anyone, logged in or not (Shanxi plan 二.(三))
+    ("GET", "/public-report"): EVERYONE,
+    ("POST", "/public-report"): EVERYONE,
     ("GET", "/alerts"): READERS,
     ("GET", "/jobs"): ADMIN,
+    ("GET", "/audit"): ADMIN,
     ("POST", "/alerts/subscriptions"): READERS,
     ("POST", "/alerts/subscriptions/{subscription_id}/delete"): READERS,
+    # exports and saved filters: everyone who reads the queue and the signals
+    ("GET", "/export/{kind}"): READERS,
+    ("GET", "/filters"): READERS,
+    ("POST", "/filters"): READERS,
+    ("POST", "/filters/{filter_id}/delete"): READERS,
+    # report pages: as the reports API (a draft of the matrix's station, which has no organisation, is refused)
+    ("GET", "/reports"): WRITERS,
+    ("POST", "/reports/drafts"): REVIEWERS,
+    ("GET", "/reports/drafts/{draft_id}"): WRITERS,
+    ("POST", "/reports/drafts/{draft_id}"): WRITERS,
+    ("GET", "/reports/drafts/{draft_id}/download"): WRITERS,
+    ("POST", "/reports/drafts/{draft_id}/delete"): WRITERS,
+    ("GET", "/reports/thematic"): WRITERS,
 }
 # A well-formed form for each console POST, so that the access checks, not the form's checks, answer.
 FORMS: dict[str, dict[str, str]] = {
@@ -136,7 +160,13 @@ FORMS: dict[str, dict[str, str]] = {
     "/candidates/{candidate_id}/comments": {"text": "意见"},
     "/candidates/{candidate_id}/objections": {"objector": "某厂", "objector_kind": "producer", "text": "异议"},
     "/candidates/{candidate_id}/objections/{objection_id}/answer": {"answer": "答复"},
+    "/candidates/{candidate_id}/merge": {"source_id": "y", "reason": "同一批次", "confirm": "yes"},
+    "/candidates/{candidate_id}/split": {"signal_ids": "s1", "reason": "不同型号"},
     "/alerts/subscriptions": {"events": "objection", "channel": "email", "target": "a@example.cn"},
+    "/filters": {"page": "queue", "name": "高风险", "query": "tier=immediate"},
+    "/reports/drafts": {"period": "2025-03", "form": "general"},
+    "/station/batches": {"station": "x"},
+    "/public-report": {"product": "电热水壶", "problem": "底座漏电，手一碰就麻"},
 }
 # The way in and out, for anyone: an empty login form is refused (401) and a logout lands on the login page.
 SESSION = frozenset({("POST", "/login"), ("POST", "/logout")})
@@ -239,6 +269,8 @@ def test_anonymous_reaches_only_what_is_published() -> None:
         ("GET", "/api/v1/advisories/feed.atom"),
         ("GET", "/api/v1/advisories/{advisory_id}"),
         ("POST", "/api/v1/public-reports"),
+        ("GET", "/public-report"),
+        ("POST", "/public-report"),
         ("GET", "/advisories"),
         ("GET", "/login"),
         ("GET", "/docs"),

@@ -14,6 +14,7 @@ from riskmine.review.users import UserStore
 from riskmine.schema import CandidateRisk
 from riskmine.store.base import Collection
 from riskmine.store.sqlite import SQLiteStore
+from tests.api.apikit import another_handle
 
 
 def test_concurrent_misses_compute_once() -> None:
@@ -89,7 +90,7 @@ def test_queue_api_is_cached_until_a_write(reader: TestClient, store: SQLiteStor
 
 def test_a_write_by_another_process_invalidates(reader: TestClient, store: SQLiteStore, seeded: dict[str, Any]) -> None:
     first = reader.get("/api/v1/candidates").json()
-    other = SQLiteStore(store.path)  # another connection on the file, as another process would open
+    other = another_handle(store)  # another connection on the same data, as another process would open
     try:
         other.delete(Collection.candidates, [first["items"][0]["id"]])
     finally:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from riskmine.crawler.cli import due_sources
-from riskmine.crawler.extract import ExtractError, decode_html, parse_feed
+from riskmine.crawler.extract import DamagedFeed, ExtractError, decode_html, parse_feed
 from riskmine.crawler.sources import ConfigError, load_sources, parse_interval
 from riskmine.settings import Settings
 
@@ -28,6 +28,17 @@ def test_parse_feed_rss_atom_sitemap_and_error() -> None:
     assert [e.url for e in parse_feed(sitemap)] == ["http://h/c"]
     with pytest.raises(ExtractError, match="root element <html>"):
         parse_feed(b"<html><body/></html>")
+
+
+def test_a_feed_cut_off_in_transfer_is_damaged_but_its_entries_are_kept() -> None:
+    items = "".join(f"<item><title>召回{i}</title><link>/n{i}.html</link></item>" for i in range(3))
+    whole = f'<?xml version="1.0" encoding="utf-8"?><rss><channel>{items}</channel></rss>'.encode()
+    assert len(parse_feed(whole)) == 3
+    cut = whole[: whole.index(b"<item><title>\xe5\x8f\xac\xe5\x9b\x9e2") + 20]  # inside the third item
+    with pytest.raises(DamagedFeed, match="malformed or cut off") as caught:
+        parse_feed(cut)
+    assert [e.url for e in caught.value.entries] == ["/n0.html", "/n1.html"]
+    assert isinstance(caught.value, ExtractError)  # counted as the source's parse error
 
 
 def test_sources_errors_name_the_entry(tmp_path: Path) -> None:

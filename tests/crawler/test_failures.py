@@ -28,12 +28,15 @@ def _closed_port() -> int:
 def failing_env(crawl_env: CrawlEnv, fixture_site: FixtureSite) -> CrawlEnv:
     broken = '<?xml version="1.0"?><catalog><book>not a feed</book></catalog>'
     (fixture_site.root / "news" / "broken.xml").write_text(broken, encoding="utf-8")
+    feed = (fixture_site.root / "news" / "rss.xml").read_bytes()
+    (fixture_site.root / "news" / "cut.xml").write_bytes(feed[: len(feed) * 2 // 3])  # cut off in transfer
     base = fixture_site.base_url
     sources = {
         "refused": f"http://127.0.0.1:{_closed_port()}/news/rss.xml",
         "forbidden": f"{base}/forbidden/rss.xml",
         "robots": f"{base}/news/private/secret.html",
         "broken": f"{base}/news/broken.xml",
+        "truncated": f"{base}/news/cut.xml",
     }
     text = "".join(
         f'[source.{name}]\nspider = "news"\nsite = "fixture-news"\nstart_urls = ["{url}"]\ninterval = "1h"\n{FAST}\n\n'
@@ -50,6 +53,7 @@ def failing_env(crawl_env: CrawlEnv, fixture_site: FixtureSite) -> CrawlEnv:
         ("forbidden", "http_forbidden", "被拒绝访问（HTTP 403）"),
         ("robots", "robots_forbidden", "robots.txt 禁止抓取"),
         ("broken", "parse_error", "解析失败（parse error）"),
+        ("truncated", "feed_damaged", "订阅源不完整或格式错误，仅读取部分条目（feed cut off or malformed）"),
     ],
 )
 def test_a_failed_source_says_why(failing_env: CrawlEnv, source: str, code: str, label: str) -> None:

@@ -3,9 +3,6 @@
 
 from __future__ import annotations
 
-import shutil
-import socket
-import subprocess
 import threading
 import time
 import uuid
@@ -18,10 +15,10 @@ import pytest
 
 from riskmine.crawler.frontier import frontier_keys, frontier_round, frontier_settings
 from riskmine.crawler.run import CrawlReport
+from tests.redis_server import redis_server
 
 from .conftest import CrawlEnv, FixtureSite
 
-REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 PAGES = 24
 # one process alone needs PAGES × DOWNLOAD_DELAY = 24 s, far longer than the second one takes to start (a few
 # seconds on a loaded CI machine), so both get work; at 0.25 s the first sometimes finished alone
@@ -58,46 +55,10 @@ def test_frontier_round_and_keys() -> None:
     assert s["SCHEDULER_QUEUE_KEY"] == keys["requests"] and s["SCHEDULER_DUPEFILTER_KEY"] == keys["dupefilter"]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def redis_url(tmp_path: Path) -> Iterator[str]:
-    if not Path(REDIS_SERVER).exists():
-        pytest.skip("redis-server is not installed (apt-get install redis-server)")
-    import redis
-
-    port = _free_port()
-    proc = subprocess.Popen(
-        [REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        cwd=tmp_path,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"redis://127.0.0.1:{port}/0"
-    try:
-        client = redis.Redis.from_url(url)
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                client.ping()
-                break
-            except redis.ConnectionError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    pytest.fail("redis-server did not start")
-                time.sleep(0.05)
-        client.close()
+    with redis_server(tmp_path) as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def _big_site(site: FixtureSite) -> list[str]:

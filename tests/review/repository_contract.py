@@ -354,3 +354,47 @@ class UserRepositoryContract:
         assert errors == []
         counted = make_repo().login_throttle("client:10.0.0.1")
         assert counted is not None and counted.failures == 40
+
+    def test_a_disabled_user_is_found_by_nothing_until_enabled_again(self, repo: UserRepository) -> None:
+        li = User("u1", "li", Role.station, "站")
+        repo.add_user(li, "h", "2026-05-01T00:00:00+00:00")
+        repo.add_api_key(ApiKey("k1", "u1", "feed", "2026-05-01T00:00:00+00:00", False, None), "digest-1")
+        assert repo.set_disabled("li", True)
+        assert repo.get_user("u1") is None and repo.get_by_username("li") is None
+        assert repo.credentials("li") is None and repo.list_users() == []
+        assert repo.user_for_key("digest-1", "2026-05-03T00:00:00+00:00") is None
+        assert repo.set_disabled("li", False)
+        assert repo.get_user("u1") == li
+        assert repo.user_for_key("digest-1", "2026-05-03T00:00:00+00:00") is not None
+        assert not repo.set_disabled("zhao", True)
+
+    def test_the_generation_changes_with_every_change_of_standing_by_any_handle(
+        self, repo: UserRepository, make_repo: Callable[[], UserRepository]
+    ) -> None:
+        """What a process's cache of resolved principals relies on: a change written through another handle (as
+        another process would) shows in this handle's very next read of the generation; noting a key's use, a
+        rehash and the login counters leave it as it is."""
+        at = "2026-05-01T00:00:00+00:00"
+        repo.add_user(User("u1", "li", Role.analyst, "四川省"), "h1", at)
+        repo.add_api_key(ApiKey("k1", "u1", "feed", at, False, None), "digest-1")
+        other = make_repo()
+        changes: list[Callable[[], object]] = [
+            lambda: other.set_role("li", Role.viewer),
+            lambda: other.set_organisation("li", "成都市"),
+            lambda: other.change_password_hash("li", "h2"),
+            lambda: other.set_disabled("li", True),
+            lambda: other.set_disabled("li", False),
+            lambda: other.revoke_api_key("k1"),
+        ]
+        for change in changes:
+            before = repo.generation()
+            assert repo.generation() == before  # reading it changes nothing
+            change()
+            assert repo.generation() != before
+            assert make_repo().generation() == repo.generation()
+        repo.add_api_key(ApiKey("k2", "u1", "backup", at, False, None), "digest-2")
+        still = repo.generation()
+        assert other.user_for_key("digest-2", "2026-05-03T00:00:00+00:00") is not None
+        assert other.set_password_hash("li", "h3")
+        other.change_login_throttle("account:li", lambda _: LoginThrottle("account:li", 1, at))
+        assert repo.generation() == still

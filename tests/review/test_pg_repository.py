@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from riskmine.review.records import AuditQuery
+from riskmine.review.records import AuditQuery, User
 from riskmine.review.repository import ReviewRepository, UserRepository, open_review_repository, open_user_repository
+from riskmine.review.roles import Role
 from riskmine.settings import Settings
 
 from .repository_contract import ReviewRepositoryContract, UserRepositoryContract, entry
@@ -95,3 +96,18 @@ def test_the_documented_app_role_appends_to_the_audit_log_but_cannot_change_it(
         with psycopg.connect(postgres_url, autocommit=True) as owner:
             owner.execute(f"DROP OWNED BY {role}")
             owner.execute(f"DROP ROLE {role}")
+
+
+def test_the_users_generation_is_read_again_after_the_server_drops_the_connections(postgres_url: str) -> None:
+    """The connection kept for the generation is lost (a server restart): the read goes on, through the pool."""
+    repo = PgUserRepository(postgres_url)
+    repo.add_user(User("u1", "li", Role.analyst), "h", "2026-05-01T00:00:00+00:00")
+    first = repo.generation()
+    with psycopg.connect(postgres_url, autocommit=True) as admin:
+        admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    assert repo.generation() == first
+    assert PgUserRepository(postgres_url).set_role("li", Role.viewer)
+    assert repo.generation() != first

@@ -65,6 +65,15 @@ def test_a_users_file_from_before_login_throttling_keeps_its_users_and_gains_cou
             "INSERT INTO users (id, username, password_hash, role, created_at) VALUES ('u1', 'li', 'h', 'analyst', 'x')"
         )
     repo = SQLiteUserRepository(path)
-    assert repo.file.version == len(USER_MIGRATIONS) == 3
+    assert repo.file.version == len(USER_MIGRATIONS) == 4
     assert repo.credentials("li") is not None
     assert repo.login_throttle("account:li") is None
+
+
+def test_without_its_generation_row_the_users_generation_never_repeats(tmp_path: Path) -> None:
+    """A generation row deleted by hand must not freeze the generation (and with it every process's cache)."""
+    repo = SQLiteUserRepository(tmp_path / "users.sqlite3")
+    assert repo.generation() == repo.generation() == 0
+    with repo.file.connect() as conn:
+        conn.execute("DELETE FROM users_generation")
+    assert repo.generation() != repo.generation()

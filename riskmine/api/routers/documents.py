@@ -47,6 +47,7 @@ def _submit(
         "processed": outcome.processed,
         "risks": outcome.risks,
         "candidates": outcome.candidates,
+        "queued": outcome.queued,  # sent to the task queue (RISKMINE_QUEUE_URL): a worker processes them
     }
 
 

@@ -198,6 +198,23 @@ def _store_and_process(state: AppState, store: Store, pipeline: Pipeline | None,
     },
 )
 async def post_public_report(request: Request, report: PublicReport, state: StateDep, store: StoreDep) -> JSONResponse:
+    doc, duplicate = await receive_public_report(request, state, store, report)
+    body = {
+        "id": doc.id,
+        "document_url": document_url(doc.id),
+        "duplicate": duplicate,
+        "link_check": doc.meta.get("link_check"),
+        "message": PUBLIC_REPLY_DUPLICATE if duplicate else PUBLIC_REPLY,
+    }
+    return JSONResponse(body, status_code=200 if duplicate else 201)
+
+
+async def receive_public_report(
+    request: Request, state: AppState, store: Store, report: PublicReport, *, meta: dict[str, Any] | None = None
+) -> tuple[RawDocument, bool]:
+    """Count the report against its client's rate limit (429 beyond it), then store and process it, with `meta`
+    added to the document's: the stored document and whether it had been received before. The API's route and
+    the console's public-report form both send reports here."""
     wait = _limiter(request, state).hit(client_key(request))
     if wait:
         retry = max(1, math.ceil(wait))
@@ -214,13 +231,7 @@ async def post_public_report(request: Request, report: PublicReport, state: Stat
             headers={"Retry-After": str(retry)},
         )
     doc = await run_in_threadpool(build_document, report, allow_private=bool(state.settings.allow_private_urls))
+    doc.meta.update(meta or {})
     pipeline = await get_pipeline(state)
     outcome = await state.run_write(_store_and_process, state, store, pipeline, doc)
-    body = {
-        "id": doc.id,
-        "document_url": document_url(doc.id),
-        "duplicate": outcome["duplicate"],
-        "link_check": doc.meta.get("link_check"),
-        "message": PUBLIC_REPLY_DUPLICATE if outcome["duplicate"] else PUBLIC_REPLY,
-    }
-    return JSONResponse(body, status_code=200 if outcome["duplicate"] else 201)
+    return doc, bool(outcome["duplicate"])

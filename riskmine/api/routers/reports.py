@@ -15,11 +15,11 @@ from fastapi.responses import HTMLResponse, Response
 
 from riskmine.api.deps import CurrentUserDep, ReviewDBDep, StoreDep
 from riskmine.api.errors import ApiError
-from riskmine.reports.document import DOCX_MEDIA_TYPE, render_docx, render_html
+from riskmine.reports.document import render_html
+from riskmine.reports.downloads import render_document, render_monthly
 from riskmine.reports.gather import candidate_slice
 from riskmine.reports.immediate import build_immediate_report
 from riskmine.reports.monthly import MonthlyDraft, build_monthly_draft, parse_draft
-from riskmine.reports.monthly_render import RENDERERS
 from riskmine.reports.names import check_organisation, resolve_category
 from riskmine.reports.periods import parse_period
 from riskmine.reports.scope import ReportScope, organisation_subtree, report_scope
@@ -117,13 +117,13 @@ def monthly_render(
     db: ReviewDBDep,
     user: ReporterDep,
     draft: Annotated[dict[str, Any], Body(description="a draft as returned by GET /monthly, edited")],
-    fmt: Annotated[Literal["xlsx", "csv"], Query(alias="format")] = "xlsx",
+    fmt: Annotated[Literal["xlsx", "csv", "docx", "pdf"], Query(alias="format")] = "xlsx",
 ) -> Response:
-    """The form file of an (edited) draft."""
+    """The form file of an (edited) draft: XLSX or CSV to send on, DOCX or PDF to print."""
     checked = parse_draft(draft)
     authorised_scope(user, checked.organisation or None, db, store)
-    render, media_type = RENDERERS[fmt]
-    return _download(render(checked), media_type, f"{checked.period}-{checked.form}-报送表.{fmt}")
+    content, media_type = render_monthly(checked, fmt)
+    return _download(content, media_type, f"{checked.period}-{checked.form}-报送表.{fmt}")
 
 
 @router.get("/immediate/{candidate_id}")
@@ -132,7 +132,7 @@ def immediate_report(
     db: ReviewDBDep,
     user: ReporterDep,
     candidate_id: str,
-    fmt: Annotated[Literal["html", "docx"], Query(alias="format")] = "html",
+    fmt: Annotated[Literal["html", "docx", "pdf"], Query(alias="format")] = "html",
 ) -> Response:
     """The immediate report (重要风险信息及时报) of a candidate in your scope."""
     scope = authorised_scope(user, None, db, store)
@@ -144,7 +144,8 @@ def immediate_report(
     report = build_immediate_report(store, candidate_id, organisation=scope.organisation)
     if fmt == "html":
         return HTMLResponse(render_html(report))
-    return _download(render_docx(report), DOCX_MEDIA_TYPE, f"immediate-{candidate_id}.docx")
+    content, media_type = render_document(report, fmt)
+    return _download(content, media_type, f"immediate-{candidate_id}.{fmt}")
 
 
 @router.get("/thematic")
@@ -154,7 +155,7 @@ def thematic_report(
     user: ReporterDep,
     category: Annotated[str, Query(min_length=1, max_length=MAX_NAME_CHARS, description="product category")],
     year: Annotated[int, Query(ge=1901, le=2199)] = date.today().year,
-    fmt: Annotated[Literal["html", "docx"], Query(alias="format")] = "html",
+    fmt: Annotated[Literal["html", "docx", "pdf"], Query(alias="format")] = "html",
     org: OrgQuery = None,
 ) -> Response:
     """The thematic analysis report (专题分析报告) of a product category and year."""
@@ -163,4 +164,5 @@ def thematic_report(
     report = build_thematic_report(store, category, year, scope, organisation=scope.organisation)
     if fmt == "html":
         return HTMLResponse(render_html(report))
-    return _download(render_docx(report), DOCX_MEDIA_TYPE, f"{year}-{category}-专题分析报告.docx")
+    content, media_type = render_document(report, fmt)
+    return _download(content, media_type, f"{year}-{category}-专题分析报告.{fmt}")

@@ -27,7 +27,7 @@ from riskmine.api.deps import (
 from riskmine.api.labels import label
 from riskmine.review import feedback, orgs, workflow
 from riskmine.review.records import Objection
-from riskmine.review.workflow import MAX_COMMENT_CHARS, MAX_OBJECTION_CHARS, MAX_RATIONALE_CHARS
+from riskmine.review.workflow import MAX_COMMENT_CHARS, MAX_OBJECTION_CHARS, MAX_RATIONALE_CHARS, MAX_REASON_CHARS
 from riskmine.schema import CandidateStatus, DispositionMeasure, RiskLevel, WarningColor
 
 router = APIRouter(prefix="/api/v1/review", tags=["review"])
@@ -74,10 +74,12 @@ class DecisionBody(BaseModel):
 
 class MergeBody(BaseModel):
     candidate_ids: list[str] = Field(min_length=1, max_length=100, description="merged into the path's candidate")
+    reason: str | None = Field(None, max_length=MAX_REASON_CHARS, description="why, kept in the audit log")
 
 
 class SplitBody(BaseModel):
     signal_ids: list[str] = Field(min_length=1, max_length=MAX_IDS, description="moved into a new candidate")
+    reason: str | None = Field(None, max_length=MAX_REASON_CHARS, description="why, kept in the audit log")
 
 
 class ObjectionBody(BaseModel):
@@ -175,7 +177,7 @@ async def post_decision(
 async def post_merge(
     candidate_id: str, body: MergeBody, user: ReviewerDep, store: StoreDep, db: ReviewDBDep, state: StateDep
 ) -> dict[str, Any]:
-    cand = await write(state, workflow.merge, store, db, candidate_id, body.candidate_ids, user)
+    cand = await write(state, workflow.merge, store, db, candidate_id, body.candidate_ids, user, reason=body.reason)
     return _candidate_review(cand) | {"signal_ids": cand.signal_ids, "merged": body.candidate_ids}
 
 
@@ -183,7 +185,9 @@ async def post_merge(
 async def post_split(
     candidate_id: str, body: SplitBody, user: ReviewerDep, store: StoreDep, db: ReviewDBDep, state: StateDep
 ) -> JSONResponse:
-    reduced, created = await write(state, workflow.split, store, db, candidate_id, body.signal_ids, user)
+    reduced, created = await write(
+        state, workflow.split, store, db, candidate_id, body.signal_ids, user, reason=body.reason
+    )
     out = {
         "candidate": _candidate_review(reduced) | {"signal_ids": reduced.signal_ids},
         "new_candidate": _candidate_review(created) | {"signal_ids": created.signal_ids},

@@ -14,6 +14,7 @@ assessment centre's, every station's).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
@@ -35,6 +36,7 @@ from riskmine.review.repository import ReviewRepository
 from riskmine.review.roles import Role
 from riskmine.review.users import User
 from riskmine.station_intake import UploadUnreadable
+from riskmine.store.base import Store
 
 router = APIRouter(prefix="/api/v1/stations", tags=["stations"])
 
@@ -50,7 +52,7 @@ StationPath = Annotated[
 ]
 
 
-def _authorise(user: User, db: ReviewRepository, station: str, action: str) -> None:
+def authorise_station(user: User, db: ReviewRepository, station: str, action: str) -> None:
     """Admins, analysts and stations may act for the stations of their organisation scope
     (riskmine.review.visibility: the centre for any station, a station account only for its own)."""
     if user.role not in STATION_ROLES:
@@ -160,11 +162,35 @@ async def post_batch(
         str | None, Query(max_length=2_000, description="fetch the file from this public http(s) address instead")
     ] = None,
 ) -> JSONResponse:
-    _authorise(user, db, station, "send")
+    authorise_station(user, db, station, "send")
     if url is not None:
         content, name, media_type = await run_in_threadpool(_fetch, state, url, filename)
     else:
         content, name, media_type = await _upload(request, filename)
+    upload = Upload(content, name, media_type, fmt=fmt, sheet=sheet)
+    record, created = await receive_upload(state, store, user, station, upload, process=process)
+    return _answer(record, replayed=not created)
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A station's file as received: its bytes, name and media type, and the declared format and worksheet."""
+
+    content: bytes
+    filename: str | None
+    media_type: str | None
+    fmt: str | None = None
+    sheet: str | None = None
+
+
+async def receive_upload(
+    state: AppState, store: Store, user: User, station: str, upload: Upload, *, process: bool = True
+) -> tuple[BatchRecord, bool]:
+    """Record, store and process one upload for `station` (the caller has checked that `user` may send for it):
+    the batch record and whether this call received it (False: the same file was sent before). Whole-file
+    problems raise ApiError (415 not a feed file, 422 empty or unreadable, ...); nothing is recorded then.
+    The API's upload route and the console's upload form both send files here."""
+    content, name, media_type, fmt, sheet = upload.content, upload.filename, upload.media_type, upload.fmt, upload.sheet
     if not content.strip():
         raise ApiError(422, "empty_batch", "the upload is empty: send a file with at least one row")
     try:
@@ -178,7 +204,7 @@ async def post_batch(
         lambda: intake.claim(station, content, kind, filename=name, submitted_by=user.username, sheet=sheet)
     )
     if not created:
-        return _answer(record, replayed=True)
+        return record, False
     try:
         # Build the pipeline first: if it cannot be built, nothing is stored half-done.
         pipeline = await get_pipeline(state) if process else None
@@ -189,7 +215,7 @@ async def post_batch(
         record = await state.run_write(intake.receive, record, pipeline)
     except UploadUnreadable as exc:
         raise ApiError(exc.status, exc.code, str(exc)) from None
-    return _answer(record, replayed=False)
+    return record, True
 
 
 @router.get("/{station}/batches", summary="A station's batches, newest first")
@@ -201,7 +227,7 @@ async def list_batches(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: OffsetQuery = 0,
 ) -> dict[str, Any]:
-    _authorise(user, db, station, "see")
+    authorise_station(user, db, station, "see")
     registry = await run_in_threadpool(lambda: state.batches)
     records, total = await run_in_threadpool(lambda: registry.list(station, limit=limit, offset=offset))
     return {
@@ -221,7 +247,7 @@ async def get_batch(
     user: CurrentUserDep,
     db: ReviewDBDep,
 ) -> dict[str, Any]:
-    _authorise(user, db, station, "see")
+    authorise_station(user, db, station, "see")
     registry = await run_in_threadpool(lambda: state.batches)
     record = await run_in_threadpool(registry.get, batch_id, station)
     if record is None:

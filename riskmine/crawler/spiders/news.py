@@ -9,7 +9,7 @@ from typing import Any
 import scrapy
 from scrapy.http import Response
 
-from riskmine.crawler.extract import ExtractError, extract_article, parse_feed
+from riskmine.crawler.extract import DAMAGED_FEED_STAT, DamagedFeed, ExtractError, extract_article, parse_feed
 from riskmine.crawler.items import DocumentItem
 from riskmine.crawler.seen import DETAIL
 from riskmine.crawler.spiders.base import RiskmineSpider
@@ -25,6 +25,10 @@ class NewsSpider(RiskmineSpider):
         if "xml" in content_type or response.body.lstrip()[:16].startswith(_XML_HEADS):
             try:
                 entries = parse_feed(response.body)
+            except DamagedFeed as exc:  # follow what could be read; the source's crawl is reported failed
+                self.logger.error("%s: %s", response.url, exc)
+                self.crawler.stats.inc_value(DAMAGED_FEED_STAT)
+                entries = exc.entries
             except ExtractError as exc:
                 self.logger.error("%s: %s", response.url, exc)
                 self.crawler.stats.inc_value("riskmine/extract_errors")

@@ -77,12 +77,14 @@ def login_redirect(request: Request) -> RedirectResponse:
     return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
 
 
-def pager(page: int, total: int, params: dict[str, Any]) -> dict[str, Any]:
-    pages = max(1, -(-total // PAGE_SIZE))
+def pager(page: int, total: int, params: dict[str, Any], *, size: int = PAGE_SIZE, anchor: str = "") -> dict[str, Any]:
+    """Page ``page`` of ``total`` items, ``size`` a page: links to the previous and next page keeping ``params``,
+    each ending in ``anchor`` ("#id", or empty)."""
+    pages = max(1, -(-total // size))
     keep = {k: v for k, v in params.items() if v not in (None, "")}
 
     def link(n: int) -> str:
-        return "?" + urlencode({**keep, "page": n})
+        return "?" + urlencode({**keep, "page": n}) + anchor
 
     return {
         "page": page,
