@@ -163,6 +163,32 @@ def users_passwd(
     out.print(f"password of {username} changed")
 
 
+def _set_disabled(username: str, disabled: bool) -> None:
+    from riskmine.review.users import UserError
+
+    try:
+        _users().set_disabled(username, disabled)
+    except UserError as exc:
+        raise _fail(str(exc)) from None
+    action = "user.disable" if disabled else "user.enable"
+    audit.record(_db(), _actor(), action, "user", username, after={"disabled": disabled})
+
+
+@users_app.command("disable")
+def users_disable(username: str) -> None:
+    """Disable a user: its tokens, console session and API keys are refused from the next request on, in every
+    server process; nothing of what it did is removed."""
+    _set_disabled(username, True)
+    out.print(f"{username} is disabled")
+
+
+@users_app.command("enable")
+def users_enable(username: str) -> None:
+    """Enable a disabled user again."""
+    _set_disabled(username, False)
+    out.print(f"{username} is enabled again")
+
+
 # --- keys ----------------------------------------------------------------------------------
 
 

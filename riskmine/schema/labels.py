@@ -212,6 +212,8 @@ AUDIT_ACTION_LABELS: dict[str, str] = {
     "user.set_role": "变更用户角色",
     "user.set_org": "变更用户单位",
     "user.set_password": "重设用户密码",
+    "user.disable": "停用用户",
+    "user.enable": "重新启用用户",
     "key.issue": "签发接口密钥",
     "key.revoke": "吊销接口密钥",
     "login.failed": "登录失败",

@@ -327,6 +327,22 @@ def test_user_admin_endpoints(client: TestClient, login: Any) -> None:
     assert r.status_code == 403
 
 
+def test_an_admin_disables_a_user_who_is_refused_from_the_next_request(client: TestClient, login: Any) -> None:
+    admin, analyst = login("admin"), login("analyst")
+    assert client.get("/api/v1/auth/me", headers=analyst).status_code == 200
+    assert client.post("/api/v1/users/analyst-user/disable", headers=analyst).status_code == 403
+    r = client.post("/api/v1/users/analyst-user/disable", headers=admin)
+    assert r.status_code == 200 and r.json() == {"username": "analyst-user", "disabled": True}
+    assert client.get("/api/v1/auth/me", headers=analyst).status_code == 401  # the token it holds
+    assert client.post("/api/v1/users/analyst-user/enable", headers=admin).json()["disabled"] is False
+    assert client.get("/api/v1/auth/me", headers=analyst).status_code == 200
+    assert client.post("/api/v1/users/admin-user/disable", headers=admin).status_code == 409  # not oneself
+    missing = client.post("/api/v1/users/nobody/disable", headers=admin)
+    assert missing.status_code == 404 and "nobody" in missing.json()["error"]["message"]
+    events = client.get("/api/v1/audit", params={"target_id": "analyst-user"}, headers=admin).json()["items"]
+    assert [e["action"] for e in events][:2] == ["user.enable", "user.disable"]
+
+
 # --- secrets and demo users -------------------------------------------------------------
 
 

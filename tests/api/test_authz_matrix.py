@@ -48,6 +48,8 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("DELETE", "/api/v1/auth/api-keys/{key_id}"): LOGGED_IN,
     ("GET", "/api/v1/users"): ADMIN,
     ("POST", "/api/v1/users"): ADMIN,
+    ("POST", "/api/v1/users/{username}/disable"): ADMIN,
+    ("POST", "/api/v1/users/{username}/enable"): ADMIN,
     ("POST", "/api/v1/documents"): WRITERS,
     ("GET", "/api/v1/documents/{document_id}"): READERS,
     ("GET", "/api/v1/signals"): READERS,

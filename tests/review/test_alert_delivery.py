@@ -201,6 +201,40 @@ def test_a_refused_connection_is_logged_failed_and_never_blocks_the_objection(
     assert len(ctx.repo.get_delivery(delivery.id).log) == 3  # type: ignore[union-attr]
 
 
+def test_a_hanging_endpoint_does_not_hold_up_the_others(
+    ctx: Context, store: SQLiteStore, db: SQLiteReviewRepository
+) -> None:
+    reached = {"/a": threading.Event(), "/b": threading.Event()}
+
+    class EachWaitsForTheOther(BaseHTTPRequestHandler):
+        """Each endpoint answers only once the other one has been reached: sent one after the other, the first
+        would time out (504) whichever it is."""
+
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            reached[self.path].set()
+            other = reached["/b" if self.path == "/a" else "/a"]
+            self.send_response(200 if other.wait(4) else 504)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *_args: Any) -> None:
+            return None
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), EachWaitsForTheOther)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        for path in reached:
+            subscribe(ctx, "webhook", f"http://127.0.0.1:{server.server_address[1]}{path}")
+        object_to(store, db, immediate(store))
+        assert run_once(ctx).sent == 2
+    finally:
+        server.shutdown()
+        server.server_close()
+    deliveries, _ = ctx.repo.deliveries(limit=10, offset=0)
+    assert [d.status for d in deliveries] == ["sent", "sent"]
+
+
 def test_a_client_error_is_not_retried(ctx: Context, hook: tuple[type[Hook], str], store: SQLiteStore, db: Any) -> None:
     handler, url = hook
     handler.script[:] = [410]

@@ -37,6 +37,11 @@ def test_orgs_users_and_keys_commands() -> None:
     assert runner.invoke(keys_app, ["revoke", key_id]).exit_code == 0
     assert users.authenticate_api_key(key) is None
     assert "wang" in runner.invoke(users_app, ["list"]).output
+    assert runner.invoke(users_app, ["disable", "wang"]).exit_code == 0
+    assert users.authenticate("wang", "another-password") is None  # a disabled user cannot log in
+    assert runner.invoke(users_app, ["enable", "wang"]).exit_code == 0
+    assert users.authenticate("wang", "another-password") is not None
+    assert runner.invoke(users_app, ["disable", "nobody"]).exit_code == 2
     actions = {e.action for e in audit.events(open_review_repository(get_settings()), limit=100)[0]}
     assert {
         "org.add",
@@ -46,4 +51,6 @@ def test_orgs_users_and_keys_commands() -> None:
         "user.set_password",
         "key.issue",
         "key.revoke",
+        "user.disable",
+        "user.enable",
     } <= actions

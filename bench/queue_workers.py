@@ -1,0 +1,117 @@
+"""Documents/s of 1 vs 2 ``riskmine worker`` processes on the Redis task queue (issue 20, item 6).
+
+A throwaway redis-server on loopback; real reviews from the shared data (bench/nlp_throughput.py) stored as
+documents in one SQLite store the workers share, and sent as tasks of ``--task`` documents each, as the API sends
+them with ``RISKMINE_QUEUE_URL`` set. The workers are started first and wait for tasks (they load their models
+once: start-up is not counted); the clock runs from the first task sent to the last document processed. Each
+worker has a var dir of its own, as on its own host. The modes run interleaved, ``repeats`` times, in fresh stores
+and a fresh Redis database; medians are printed with the load average.
+
+Run: ``python -m bench queue_workers [n] [repeats]`` (defaults 4000 documents, 2 repeats).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from bench.nlp_throughput import load_reviews
+from bench.targets import record
+from tests.redis_server import REDIS_SERVER, redis_server
+
+TARGET = 1.8  # 2 workers vs 1 (issue 18's goal for workers that scale)
+TASK = 250  # documents per task: a station upload or an API batch
+RISKMINE = Path(sys.executable).parent / "riskmine"  # the command of this environment
+
+
+def _worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with log.open("wb") as out:
+        return subprocess.Popen([str(RISKMINE), "worker"], env=env, stdout=out, stderr=out)
+
+
+def _wait(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out waiting for {what}")
+        time.sleep(0.2)
+
+
+def one_run(root: Path, url: str, texts: list[str], workers: int, models: Path) -> float:
+    """Seconds from the first task sent to the last document processed by ``workers`` workers."""
+    from riskmine.pipeline import Pipeline
+    from riskmine.queue import TaskQueue
+    from riskmine.schema.labels import WORKER_LABELS
+    from riskmine.settings import Settings
+    from riskmine.store.base import Collection
+    from riskmine.store.sqlite import SQLiteStore
+    from riskmine.submission import Submission
+
+    db = root / "store.sqlite3"
+    base = dict(os.environ, PYTHONUNBUFFERED="1", RISKMINE_DB_PATH=str(db), RISKMINE_QUEUE_URL=url)
+    base.update(RISKMINE_MODELS_DIR=str(models), RISKMINE_RISK_MODEL="risk-baseline")
+    started = WORKER_LABELS["started"].split("，")[0]
+    logs = [root / f"worker{n}.log" for n in range(workers)]
+    procs = [_worker(dict(base, RISKMINE_VAR_DIR=str(root / f"host{n}")), log) for n, log in enumerate(logs)]
+    store = SQLiteStore(db)
+    try:
+        _wait(lambda: all(started in log.read_text(encoding="utf-8") for log in logs), 300, "the workers to start")
+        settings = Settings(var_dir=root / "api", db_path=db, queue_url=url, risk_model="risk-baseline")
+        submission = Submission(store, Pipeline([]), settings=settings, queue=TaskQueue(settings))
+        t0 = time.perf_counter()
+        for start in range(0, len(texts), TASK):
+            rows = [{"id": f"q{i}", "text": t} for i, t in enumerate(texts[start : start + TASK], start)]
+            submission.rows(rows, source="bench", source_type="review")
+        _wait(lambda: store.count(Collection.signals) >= len(texts), 1800, "every document to be processed")
+        return time.perf_counter() - t0
+    finally:
+        store.close()
+        for p in procs:
+            p.send_signal(signal.SIGTERM)
+        for p in procs:
+            try:
+                p.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+
+def main(argv: list[str]) -> None:
+    from riskmine.models.registry import ensure_model
+    from riskmine.settings import Settings
+
+    if not Path(REDIS_SERVER).exists():
+        print("skipped: redis-server is not installed (apt-get install redis-server)")
+        return
+    n = int(argv[0]) if argv else 4000
+    repeats = int(argv[1]) if len(argv) > 1 else 2
+    texts = load_reviews(n)
+    print(f"{len(texts)} real texts in tasks of {TASK}, {repeats} repeats; load average {os.getloadavg()[0]:.1f}")
+    with tempfile.TemporaryDirectory(prefix="bench-queue-") as tmp:
+        root = Path(tmp)
+        env_models = os.environ.get("RISKMINE_MODELS_DIR")
+        models = Path(env_models) if env_models else root / "models"
+        ensure_model(Settings(var_dir=root / "var", models_dir=models, risk_model="risk-baseline"))  # not timed
+        with redis_server(root) as server:  # the tests' throwaway redis-server, on loopback
+            url = server.rsplit("/", 1)[0]
+            seconds: dict[int, list[float]] = {1: [], 2: []}
+            loads = []
+            for r in range(repeats):
+                for workers in (1, 2):  # interleaved; a Redis database of their own each run
+                    run = root / f"r{r}w{workers}"
+                    run.mkdir()
+                    loads.append(os.getloadavg()[0])
+                    db_url = f"{url}/{1 + 2 * r + workers - 1}"
+                    seconds[workers].append(one_run(run, db_url, texts, workers, models))
+    med = {w: statistics.median(s) for w, s in seconds.items()}
+    for w in (1, 2):
+        print(f"  {w} worker(s): {len(texts) / med[w]:.0f} docs/s (median {med[w]:.1f}s of {seconds[w]})")
+    ratio = med[1] / med[2]
+    print(f"  2 workers / 1 worker: {ratio:.2f}x (target >= {TARGET}x); load average {min(loads):.1f}-{max(loads):.1f}")
+    record(f"2 queue workers vs 1, {len(texts)} documents", ratio, TARGET, unit="x")
