@@ -7,7 +7,7 @@ once: start-up is not counted); the clock runs from the first task sent to the l
 worker has a var dir of its own, as on its own host. The modes run interleaved, ``repeats`` times, in fresh stores
 and a fresh Redis database; medians are printed with the load average.
 
-Run: ``python -m bench queue_workers [n] [repeats]`` (defaults 4000 documents, 2 repeats).
+Run: ``python -m bench.queue_workers [n] [repeats]`` (defaults 4000 documents, 2 repeats).
 """
 
 from __future__ import annotations
@@ -115,3 +115,7 @@ def main(argv: list[str]) -> None:
     ratio = med[1] / med[2]
     print(f"  2 workers / 1 worker: {ratio:.2f}x (target >= {TARGET}x); load average {min(loads):.1f}-{max(loads):.1f}")
     record(f"2 queue workers vs 1, {len(texts)} documents", ratio, TARGET, unit="x")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

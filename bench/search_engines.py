@@ -9,7 +9,7 @@ The search cluster is RISKMINE_ES_URL when set; else the single-node OpenSearch 
 launcher is built (``deploy/opensearch/opensearch.sh build``), started on a free loopback port with its data in a
 temporary folder and stopped at the end; else the OpenSearch half is skipped with the reason.
 
-    python -m bench search_engines [--signals N] [--repeats R]
+    python -m bench.search_engines [--signals N] [--repeats R]
 
 N defaults to 1,000,000 (about 20 minutes on the 2-core bench machine, most of it writing); 100000 gives the
 same comparison in a few minutes.
@@ -21,6 +21,7 @@ import argparse
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -170,3 +171,7 @@ def main(argv: list[str]) -> None:
             higher_is_better=False,
         )
     print(f"load average {os.getloadavg()[0]:.1f}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
