@@ -64,3 +64,13 @@ def render_document(report: ReportDocument, fmt: str) -> tuple[bytes, str]:
     """The report's file in a format of :data:`DOCUMENT_FORMATS`, and its media type."""
     render, media_type = DOCUMENT_RENDERERS[fmt]
     return render(report), media_type
+
+
+def monthly_filename(draft: MonthlyDraft, fmt: str) -> str:
+    """The download name of a monthly form's file (the API's and the console's)."""
+    return f"{draft.period}-{draft.form}-报送表.{fmt}"
+
+
+def thematic_filename(year: int, category: str, fmt: str) -> str:
+    """The download name of a thematic report's file."""
+    return f"{year}-{category}-专题分析报告.{fmt}"

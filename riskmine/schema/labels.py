@@ -302,3 +302,13 @@ UPLOAD_ERROR_LABELS: dict[str, str] = {
     "role_forbidden": "{role}账号不能报送监测站报送表",
     "invalid_upload": "文件无法读取",
 }
+
+# What a failed spot check or a recall may carry from its form (riskmine.knowledge_graph.profiles._failure_brief),
+# as the enterprise page heads it.
+SPOT_CHECK_FIELD_LABELS: dict[str, str] = {
+    "test_item": "不合格项目",
+    "result": "检验结果",
+    "limit": "标准要求",
+    "verdict": "判定",
+    "authority": "抽查机关",
+}

@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse, Response
 from riskmine.api.deps import CurrentUserDep, ReviewDBDep, StoreDep
 from riskmine.api.errors import ApiError
 from riskmine.reports.document import render_html
-from riskmine.reports.downloads import render_document, render_monthly
+from riskmine.reports.downloads import monthly_filename, render_document, render_monthly, thematic_filename
 from riskmine.reports.gather import candidate_slice
 from riskmine.reports.immediate import build_immediate_report
 from riskmine.reports.monthly import MonthlyDraft, build_monthly_draft, parse_draft
@@ -123,7 +123,7 @@ def monthly_render(
     checked = parse_draft(draft)
     authorised_scope(user, checked.organisation or None, db, store)
     content, media_type = render_monthly(checked, fmt)
-    return _download(content, media_type, f"{checked.period}-{checked.form}-报送表.{fmt}")
+    return _download(content, media_type, monthly_filename(checked, fmt))
 
 
 @router.get("/immediate/{candidate_id}")
@@ -165,4 +165,4 @@ def thematic_report(
     if fmt == "html":
         return HTMLResponse(render_html(report))
     content, media_type = render_document(report, fmt)
-    return _download(content, media_type, f"{year}-{category}-专题分析报告.{fmt}")
+    return _download(content, media_type, thematic_filename(year, category, fmt))

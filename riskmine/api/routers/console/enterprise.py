@@ -27,19 +27,12 @@ from riskmine.knowledge_graph.graph import KnowledgeGraph, node_id
 from riskmine.review.repository import ReviewRepository
 from riskmine.review.users import User
 from riskmine.schema import SourceType
+from riskmine.schema.labels import SPOT_CHECK_FIELD_LABELS
 from riskmine.store.base import Store
 
 router = APIRouter()
 
 MAX_PRODUCTS = 30
-# What a failed spot check or a recall may carry from its form (riskmine.knowledge_graph.profiles._failure_brief).
-FAILURE_FIELDS: dict[str, str] = {
-    "test_item": "不合格项目",
-    "result": "检验结果",
-    "limit": "标准要求",
-    "verdict": "判定",
-    "authority": "抽查机关",
-}
 
 
 def _linked(kg: KnowledgeGraph, kind: str, counts: dict[str, int], table: str | None = None) -> list[dict[str, Any]]:
@@ -91,7 +84,7 @@ def _enterprise_page(request: Request, store: Store, db: ReviewRepository, user:
         "failures": profile["failures"],
         "recalls": recalls,
         "recall_total": profile["source_types"].get(SourceType.recall.value, 0),
-        "failure_fields": FAILURE_FIELDS,
+        "failure_fields": SPOT_CHECK_FIELD_LABELS,
         "signal_url": signal_url,
         "hazard_href": lambda code: graph_href(node_id("hazard", code)),
     }

@@ -22,7 +22,14 @@ from riskmine.api.routers.console import pagekit
 from riskmine.api.routers.console.saved_filters import WorkspaceDep, reader_or_redirect, render_page
 from riskmine.api.routers.reports import MAX_NAME_CHARS, REPORT_ROLES, _download, authorised_scope
 from riskmine.reports.document import render_html
-from riskmine.reports.downloads import DOCUMENT_FORMATS, MONTHLY_FORMATS, render_document, render_monthly
+from riskmine.reports.downloads import (
+    DOCUMENT_FORMATS,
+    MONTHLY_FORMATS,
+    monthly_filename,
+    render_document,
+    render_monthly,
+    thematic_filename,
+)
 from riskmine.reports.monthly import MAX_ROWS, MonthlyDraft, build_monthly_draft, parse_draft
 from riskmine.reports.names import resolve_category
 from riskmine.reports.periods import CST, parse_period
@@ -203,7 +210,7 @@ def _file(
     checked: MonthlyDraft = parse_draft(workspace.get_draft(repo, user, draft_id).body)
     authorised_scope(user, checked.organisation or None, db, store)  # still the user's to report on
     content, media_type = render_monthly(checked, fmt)
-    return _download(content, media_type, f"{checked.period}-{checked.form}-报送表.{fmt}")
+    return _download(content, media_type, monthly_filename(checked, fmt))
 
 
 @router.get("/reports/drafts/{draft_id}/download")
@@ -239,7 +246,7 @@ def _thematic(store: Store, db: ReviewRepository, user: User, category: str, yea
     if fmt == "html":
         return HTMLResponse(render_html(report), headers=REPORT_PAGE_HEADERS)
     content, media_type = render_document(report, fmt)
-    return _download(content, media_type, f"{year}-{name}-专题分析报告.{fmt}")
+    return _download(content, media_type, thematic_filename(year, name, fmt))
 
 
 @router.get("/reports/thematic")
