@@ -100,7 +100,7 @@ class FusedHeads:
     the fused probabilities to scikit-learn's.
     """
 
-    weights: sp.csc_matrix  # features x heads
+    weights: sp.csr_matrix  # features x heads, CSR: the form the product takes (a CSC one is converted per call)
     intercepts: np.ndarray  # c, one per head
     a: np.ndarray
     b: np.ndarray
@@ -130,7 +130,7 @@ def fuse_heads(heads: Sequence[CalibratedClassifierCV]) -> FusedHeads | None:
         b.append(float(calibrator.b_))
     if not columns:
         return None
-    return FusedHeads(sp.vstack(columns).T.tocsc(), np.array(intercepts), np.array(a), np.array(b))
+    return FusedHeads(sp.vstack(columns).T.tocsr(), np.array(intercepts), np.array(a), np.array(b))
 
 
 def choose_threshold(

@@ -72,7 +72,7 @@ def segment_tokens(text: str) -> list[str]:
     """
     from riskmine.text.tokenize import tokens
 
-    return [tok.lower() for tok in tokens(text)]
+    return list(map(str.lower, tokens(text)))
 
 
 def char_text(text: str) -> str:
@@ -297,7 +297,206 @@ def _char_analyzer(vec: TfidfVectorizer) -> Callable[[str], list[str]]:
     return analyze
 
 
-def _tfidf(vec: TfidfVectorizer, texts: list[str]) -> sp.csr_matrix:
+# Character n-grams of up to this many characters are counted as integer keys (21 bits per code point + 1).
+_KEY_CHARS = 3
+_CP_BITS = np.uint64(21)
+
+
+_FIB = np.uint64(0x9E3779B97F4A7C15)  # Fibonacci hashing: the key times 2⁶⁴/φ, top bits
+
+
+@dataclass(frozen=True)
+class _KeyTable:
+    """A fitted vocabulary as an open-addressing hash table of non-zero integer keys and their columns,
+    looked up for a whole array of keys at once (linear probing, at most a quarter full)."""
+
+    keys: np.ndarray  # uint64 per slot, 0 where empty
+    cols: np.ndarray  # int64 per slot
+    shift: np.uint64  # 64 - log2(slots)
+
+    def _slots(self, keys: np.ndarray) -> np.ndarray:
+        return ((keys * _FIB) >> self.shift).astype(np.int64)  # uint64 arithmetic wraps
+
+    def lookup(self, queries: np.ndarray) -> np.ndarray:
+        """The column of every query key, -1 for keys not in the vocabulary."""
+        out = np.full(len(queries), -1, dtype=np.int64)
+        todo = np.arange(len(queries), dtype=np.int64)
+        slots = self._slots(queries)
+        mask = len(self.keys) - 1
+        while len(todo):
+            held = self.keys[slots]
+            match = held == queries[todo]
+            out[todo[match]] = self.cols[slots[match]]
+            going = ~match & (held != 0)  # another key in the slot: probe the next one
+            todo, slots = todo[going], (slots[going] + 1) & mask
+        return out
+
+
+def _key_table(pairs: list[tuple[int, int]]) -> _KeyTable:
+    keys = np.array([k for k, _ in pairs], dtype=np.uint64)
+    cols = np.array([c for _, c in pairs], dtype=np.int64)
+    if np.any(keys == 0) or len(np.unique(keys)) != len(keys):
+        raise ValueError("hash table keys must be distinct and non-zero")
+    bits = max(4, int(4 * len(keys) - 1).bit_length())
+    table = _KeyTable(
+        np.zeros(1 << bits, dtype=np.uint64), np.full(1 << bits, -1, dtype=np.int64), np.uint64(64 - bits)
+    )
+    todo = np.arange(len(keys), dtype=np.int64)
+    slots = table._slots(keys)
+    mask = (1 << bits) - 1
+    while len(todo):  # each round, the first key wanting each free slot takes it; the others probe on
+        free = table.keys[slots] == 0
+        _, first = np.unique(slots[free], return_index=True)
+        taken = np.flatnonzero(free)[first]
+        table.keys[slots[taken]] = keys[todo[taken]]
+        table.cols[slots[taken]] = cols[todo[taken]]
+        going = np.ones(len(todo), dtype=bool)
+        going[taken] = False
+        todo, slots = todo[going], (slots[going] + 1) & mask
+    return table
+
+
+def _code_points(text: str) -> np.ndarray:
+    """Code points of ``text`` plus one (so that no character packs to 0), as uint64."""
+    cps = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32).astype(np.uint64)
+    cps += np.uint64(1)
+    return cps
+
+
+def _char_key(gram: str) -> int:
+    key = 0
+    for ch in gram:
+        key = (key << 21) | (ord(ch) + 1)
+    return key
+
+
+# Tables built from a fitted vectorizer's vocabulary, kept while that vocabulary is the vectorizer's.
+_TABLES: dict[tuple[int, str], tuple[Any, Any]] = {}
+_TABLES_LOCK = threading.Lock()
+
+
+def _cached_table(vec: TfidfVectorizer, kind: str, build: Callable[[dict[str, int]], Any]) -> Any:
+    vocabulary = vec.vocabulary_
+    key = (id(vec), kind)
+    cached = _TABLES.get(key)
+    if cached is not None and cached[0] is vocabulary:
+        return cached[1]
+    table = build(vocabulary)
+    with _TABLES_LOCK:
+        if len(_TABLES) >= 64:
+            _TABLES.clear()
+        _TABLES[key] = (vocabulary, table)  # the vocabulary held keeps its id from being reused
+    return table
+
+
+def _char_table(vocabulary: dict[str, int]) -> _KeyTable:
+    return _key_table([(_char_key(g), c) for g, c in vocabulary.items() if 1 <= len(g) <= _KEY_CHARS])
+
+
+def _char_columns(vec: TfidfVectorizer, texts: list[str]) -> tuple[np.ndarray, np.ndarray] | None:
+    """(row, column) of every character n-gram of ``texts`` in the vocabulary, counted with numpy.
+
+    The n-grams are those of scikit-learn's char analyser (each text preprocessed, runs of
+    whitespace folded, then every n-gram of each length in ``ngram_range``), packed as integers
+    from their code points; None when the range reaches beyond _KEY_CHARS characters.
+    """
+    low, high = vec.ngram_range
+    if not 1 <= low <= high <= _KEY_CHARS:
+        return None
+    table: _KeyTable = _cached_table(vec, "char", _char_table)
+    preprocess, decode = vec.build_preprocessor(), vec.decode
+    docs = [_WHITE_SPACES.sub(" ", preprocess(decode(t))) for t in texts]
+    lengths = np.fromiter(map(len, docs), dtype=np.int64, count=len(docs))
+    cps = _code_points("".join(docs))
+    total = len(cps)
+    ends = np.cumsum(lengths)
+    row_of = np.repeat(np.arange(len(docs), dtype=np.int64), lengths)
+    left = ends[row_of] - np.arange(total, dtype=np.int64)  # characters from each position to its text's end
+    rows: list[np.ndarray] = []
+    cols: list[np.ndarray] = []
+    key = np.zeros(total, dtype=np.uint64)
+    for n in range(1, high + 1):
+        # key of the n-gram starting at each position (those running past the end are masked below)
+        m = max(total - n + 1, 0)
+        key[:m] = (key[:m] << _CP_BITS) | cps[n - 1 : n - 1 + m]
+        if n < low:
+            continue
+        ok = left >= n
+        found = table.lookup(key[ok])
+        hit = found >= 0
+        rows.append(row_of[ok][hit])
+        cols.append(found[hit])
+    return np.concatenate(rows), np.concatenate(cols)
+
+
+def _word_table(vocabulary: dict[str, int]) -> tuple[dict[str, int], np.ndarray, _KeyTable]:
+    """The words of the vocabulary's unigrams and bigrams (each word an id), the unigram column of each
+    word id (-1 if none), and the bigrams keyed ``id(a) * (words + 1) + id(b) + 1``."""
+    ids: dict[str, int] = {}
+    unigrams: list[tuple[int, int]] = []
+    bigrams: list[tuple[str, str, int]] = []
+    for term, col in vocabulary.items():
+        parts = term.split(" ")
+        if len(parts) == 1:
+            unigrams.append((ids.setdefault(term, len(ids)), col))
+        elif len(parts) == 2:
+            ids.setdefault(parts[0], len(ids))
+            ids.setdefault(parts[1], len(ids))
+            bigrams.append((parts[0], parts[1], col))
+    uni = np.full(len(ids) + 1, -1, dtype=np.int64)  # the last entry: words not in the vocabulary
+    for wid, col in unigrams:
+        uni[wid] = col
+    size = len(ids) + 1
+    pairs = _key_table([(ids[a] * size + ids[b] + 1, col) for a, b, col in bigrams])
+    return ids, uni, pairs
+
+
+def _word_columns(vec: TfidfVectorizer, texts: list[str]) -> tuple[np.ndarray, np.ndarray] | None:
+    """(row, column) of every word unigram and bigram of ``texts`` in the vocabulary, counted with numpy.
+
+    The words are scikit-learn's (the vectorizer's preprocessor and tokenizer); a bigram is the
+    two words joined by a space, as scikit-learn joins them. None (scikit-learn's way instead)
+    for stop words, n-grams of more than two words, or a batch with a word holding a space,
+    whose bigrams could not be told from the vocabulary's.
+    """
+    low, high = vec.ngram_range
+    if vec.stop_words is not None or not 1 <= low <= high <= 2:
+        return None
+    preprocess, tokenize = vec.build_preprocessor(), vec.build_tokenizer()
+    words = [tokenize(preprocess(vec.decode(t))) for t in texts]
+    flat = list(chain.from_iterable(words))
+    if " ".join(flat).count(" ") != max(len(flat) - 1, 0):  # a word holding a space
+        return None
+    ids, uni, pairs = _cached_table(vec, "word", _word_table)
+    unknown = len(uni) - 1
+    wid = np.fromiter(map(ids.get, flat, repeat(unknown)), dtype=np.int64, count=len(flat))
+    lengths = np.fromiter(map(len, words), dtype=np.int64, count=len(words))
+    row_of = np.repeat(np.arange(len(words), dtype=np.int64), lengths)
+    rows: list[np.ndarray] = []
+    cols: list[np.ndarray] = []
+    if low == 1:
+        found = uni[wid]
+        hit = found >= 0
+        rows.append(row_of[hit])
+        cols.append(found[hit])
+    if high == 2 and len(flat) > 1:
+        same = row_of[1:] == row_of[:-1]  # pairs of words of one text
+        known = same & (wid[:-1] != unknown) & (wid[1:] != unknown)
+        found = pairs.lookup((wid[:-1][known] * len(uni) + wid[1:][known] + 1).astype(np.uint64))
+        hit = found >= 0
+        rows.append(row_of[:-1][known][hit])
+        cols.append(found[hit])
+    if not rows:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    return np.concatenate(rows), np.concatenate(cols)
+
+
+def _gram_columns(vec: TfidfVectorizer, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(row, column) of every n-gram of ``texts`` in the vocabulary: numpy's way where it applies, else
+    the analyser's n-grams looked up one by one."""
+    fast = _char_columns(vec, texts) if vec.analyzer == "char" else _word_columns(vec, texts)
+    if fast is not None:
+        return fast
     analyze = _char_analyzer(vec) if vec.analyzer == "char" else vec.build_analyzer()
     grams = [analyze(t) for t in texts]
     lengths = np.fromiter(map(len, grams), dtype=np.int64, count=len(grams))
@@ -305,8 +504,13 @@ def _tfidf(vec: TfidfVectorizer, texts: list[str]) -> sp.csr_matrix:
     cols = np.fromiter(map(vec.vocabulary_.get, chain.from_iterable(grams), repeat(-1)), dtype=np.int64, count=total)
     rows = np.repeat(np.arange(len(texts), dtype=np.int64), lengths)
     known = cols >= 0
+    return rows[known], cols[known]
+
+
+def _tfidf(vec: TfidfVectorizer, texts: list[str]) -> sp.csr_matrix:
+    rows, cols = _gram_columns(vec, texts)
     counts = sp.coo_matrix(
-        (np.ones(int(known.sum()), dtype=np.float64), (rows[known], cols[known])),
+        (np.ones(len(rows), dtype=np.float64), (rows, cols)),
         shape=(len(texts), len(vec.vocabulary_)),
     ).tocsr()  # repeats summed
     counts.sort_indices()

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from riskmine.models.features import hazard_rules
 from riskmine.schema import HazardType
 from riskmine.text.clauses import span_bounds
+from riskmine.text.matching import PatternGate
 
 H = HazardType
 # source types whose texts are about a product by construction (a review of it, a complaint or report on it)
@@ -223,6 +224,7 @@ _EATING = re.compile(r"吃|喝|食物|呛")
 _CLEARED = re.compile(
     r"非产品质量问题|非车辆(?:自身)?原因|而非[^。！？!?]{0,12}(?:失灵|自燃|缺陷)|报道不实|不实报道|被判道歉|判[^。！？!?]{0,12}道歉"
 )
+_EVENT_GATE = PatternGate(p.regex for p in PATTERNS)
 _FIRE_PATTERNS = frozenset({"fire", "explosion", "device_exploded"})
 _AIRWAY_PATTERNS = frozenset({"suffocation", "choking"})
 
@@ -302,7 +304,7 @@ def find_stated_hazards(text: str, source_type: str | None = None) -> list[State
     ``source_type`` decides whether the text is bound to a product (reviews, complaints, reports)
     or must name one beside the event (news and unknown sources with ``needs_product`` patterns).
     """
-    if not text:
+    if not text or not _EVENT_GATE.may_match(text):  # the gate: one scan for words no event can do without
         return []
     bound = source_type in PRODUCT_BOUND_SOURCES
     if not bound and _CLEARED.search(text):

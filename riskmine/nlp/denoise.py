@@ -13,14 +13,18 @@ never content-free; "content-free" means made of generic sentiment words only.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from riskmine.nlp.base import BatchFn, StageContext, stage
 from riskmine.schema import Signal
 from riskmine.schema.errors import RiskmineError
+from riskmine.text.matching import PatternGate, TermGate
 from riskmine.text.normalize import compact
 from riskmine.text.userdict import LEXICON_DIR, lexicon_terms
 
@@ -41,6 +45,7 @@ _UNIT_RE = re.compile(r"[A-Za-z]+|[0-9]+|[^\W\d_A-Za-z]")
 _SHORT_REPEAT_RE = re.compile(r"(.{1,8}?)\1{2,}", re.DOTALL)
 _LONG_MIN = 9
 _LONG_REPEAT_RE = re.compile(r"(.{9,120}?)\1+", re.DOTALL)  # 9 = _LONG_MIN
+_DIGITS_RE = re.compile(r"[0-9]+")
 
 
 class NoisePatternsError(RiskmineError, ValueError):
@@ -65,6 +70,8 @@ class NoisePatterns:
     weights: dict[str, Rule] = field(default_factory=dict)
     filler: re.Pattern[str] | None = None
     hazard: Any = None  # ahocorasick.Automaton over hazard terms (None when there are none)
+    hazard_gate: TermGate | None = None  # the texts of a batch that hold no hazard term (see prime)
+    rule_gates: list[PatternGate] = field(default_factory=list)  # per rule: can a text match it at all?
 
     def weight(self, reason: str, *, dropped: bool) -> float:
         rule = self.weights.get(reason)
@@ -75,7 +82,14 @@ class NoisePatterns:
     def has_hazard(self, text: str) -> bool:
         if self.hazard is None or not text:
             return False
+        if self.hazard_gate is not None and self.hazard_gate.holds_none(text):
+            return False
         return next(self.hazard.iter(text), None) is not None
+
+    def prime(self, texts: Sequence[str]) -> None:
+        """Find the texts of a batch that hold no hazard term at once, so that :meth:`has_hazard` skips them."""
+        if self.hazard_gate is not None:
+            self.hazard_gate.prime(texts)
 
 
 def _parse_opts(opts: str, path: Path, lineno: int) -> dict[str, str]:
@@ -153,6 +167,7 @@ def parse_patterns(text: str, path: Path, *, extra_hazard_terms: list[str] | Non
                 parts.append(f"(?:{line})")
             if parts:
                 result.rules.append((name, re.compile("|".join(parts), re.MULTILINE)))
+                result.rule_gates.append(PatternGate([result.rules[-1][1]]))
         elif kind == "terms":
             words = [line for _, line in lines]
             if name == "filler":
@@ -167,6 +182,7 @@ def parse_patterns(text: str, path: Path, *, extra_hazard_terms: list[str] | Non
     result.filler = _alternation(filler) if filler else None
     hazard = [t.strip() for t in hazard if t.strip()]
     result.hazard = _automaton(hazard) if hazard else None
+    result.hazard_gate = TermGate(hazard) if hazard else None
     return result
 
 
@@ -199,8 +215,47 @@ def _has_repeated_gram(text: str, n: int) -> bool:
     return len(grams) < len(text) - n + 1
 
 
-def collapse_repetition(text: str) -> tuple[str, int]:
-    """`text` with repeated units kept once, and the number of characters taken out."""
+# Position keys of the 9-character windows hashed by repetition_gates (odd, so that no character is lost).
+_WINDOW_KEYS = (np.arange(_LONG_MIN, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C16)) | np.uint64(1)
+_ROW_KEY = np.uint64(0xC2B2AE3D27D4EB4F)
+
+
+def repetition_gates(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """For each text, with numpy over the whole batch: may it hold a unit of up to 8 characters said three
+    times running, and a run of _LONG_MIN characters said twice (the two repetitions collapse_repetition
+    takes out)? False is certain (no such repetition, so its search would find nothing); True may be wrong
+    (a hash collision, or two texts meeting), which only costs the search."""
+    n = len(texts)
+    short = np.zeros(n, dtype=bool)
+    long = np.zeros(n, dtype=bool)
+    if not n:
+        return short, long
+    lengths = np.fromiter(map(len, texts), dtype=np.int64, count=n)
+    cps = np.frombuffer("\x00".join(texts).encode("utf-32-le", "surrogatepass"), dtype=np.uint32).astype(np.uint64)
+    row = np.repeat(np.arange(n, dtype=np.int64), lengths + 1)[: len(cps)]
+    for unit in range(1, 9):  # c[i] = c[i+unit] = c[i+2·unit]: the first character of a unit said three times
+        span = len(cps) - 2 * unit
+        if span <= 0:
+            break
+        head = cps[:span]
+        short[row[:span][(head == cps[unit : unit + span]) & (head == cps[2 * unit :])]] = True
+    windows = len(cps) - _LONG_MIN + 1
+    if windows > 1:
+        h = np.zeros(windows, dtype=np.uint64)
+        for j in range(_LONG_MIN):
+            h += cps[j : j + windows] * _WINDOW_KEYS[j]  # uint64 arithmetic wraps
+        h += row[:windows].astype(np.uint64) * _ROW_KEY  # a window repeated in its own text
+        order = np.argsort(h, kind="stable")
+        same = h[order[1:]] == h[order[:-1]]
+        long[row[order[1:][same]]] = True
+    return short, long
+
+
+def collapse_repetition(text: str, gates: tuple[bool, bool] | None = None) -> tuple[str, int]:
+    """`text` with repeated units kept once, and the number of characters taken out.
+
+    gates: what :func:`repetition_gates` said of the text (a False skips that search).
+    """
     removed = 0
 
     def once(m: re.Match[str]) -> str:
@@ -210,23 +265,27 @@ def collapse_repetition(text: str) -> tuple[str, int]:
         removed += len(m.group(0)) - len(m.group(1))
         return m.group(1)
 
-    if _has_repeated_gram(text, _LONG_MIN):  # a phrase of _LONG_MIN+ characters said twice repeats its grams
-        text = _LONG_REPEAT_RE.sub(once, text)
-    text = _SHORT_REPEAT_RE.sub(once, text)
+    short, long = gates if gates is not None else (True, _has_repeated_gram(text, _LONG_MIN))
+    if long:  # a phrase of _LONG_MIN+ characters said twice repeats its grams
+        collapsed = _LONG_REPEAT_RE.sub(once, text)
+        short = short or collapsed != text  # taking a phrase out may bring repeats together
+        text = collapsed
+    if short:
+        text = _SHORT_REPEAT_RE.sub(once, text)
     return text, removed
 
 
 def content_units(text: str) -> int:
     """How many content units a text holds: CJK characters, Latin words and digit runs."""
-    return len(_UNIT_RE.findall(text))
+    return _UNIT_RE.subn("", text)[1]  # the matches counted, not collected
 
 
 def is_content_free(text: str, patterns: NoisePatterns, *, short_units: int) -> bool:
     """True when `text` (compact) has no letters, or is short and made of filler words only."""
-    letters = re.sub(r"[0-9]+", "", text)
+    letters = _DIGITS_RE.sub("", text)
     if not letters:
         return True
-    if patterns.has_hazard(text) or content_units(text) > short_units:
+    if content_units(text) > short_units or patterns.has_hazard(text):
         return False
     if patterns.filler is None:
         return False
@@ -243,17 +302,80 @@ def assess(
     max_repetition_chars: int = 5000,
 ) -> Verdict:
     """Reasons and weight for one text (normally the normalized text)."""
+    reasons, residual = _strip_rules(text, patterns)
+    return _judge(
+        text,
+        reasons,
+        residual,
+        None,
+        patterns,
+        short_units=short_units,
+        residual_units=residual_units,
+        spam_ratio=spam_ratio,
+        max_repetition_chars=max_repetition_chars,
+    )
+
+
+def assess_batch(
+    texts: Sequence[str],
+    patterns: NoisePatterns,
+    *,
+    short_units: int = 8,
+    residual_units: int = 4,
+    spam_ratio: float = 0.5,
+    max_repetition_chars: int = 5000,
+) -> list[Verdict]:
+    """:func:`assess` for each text, the same verdicts: the hazard terms and the repetitions are
+    looked for over the whole batch at once first, and texts that cannot hold them are not searched."""
+    patterns.prime(texts)
+    stripped = [_strip_rules(text, patterns) for text in texts]
+    short, long = repetition_gates([residual[:max_repetition_chars] for _, residual in stripped])
+    return [
+        _judge(
+            text,
+            reasons,
+            residual,
+            (bool(short[i]), bool(long[i])),
+            patterns,
+            short_units=short_units,
+            residual_units=residual_units,
+            spam_ratio=spam_ratio,
+            max_repetition_chars=max_repetition_chars,
+        )
+        for i, (text, (reasons, residual)) in enumerate(zip(texts, stripped, strict=True))
+    ]
+
+
+def _strip_rules(text: str, patterns: NoisePatterns) -> tuple[list[str], str]:
+    """The reasons whose patterns match, and the compact text left once their matches are taken out."""
     reasons: list[str] = []
     residual_text = text
-    for reason, pattern in patterns.rules:
+    gates = patterns.rule_gates if len(patterns.rule_gates) == len(patterns.rules) else None
+    for i, (reason, pattern) in enumerate(patterns.rules):
+        if gates is not None and not gates[i].may_match(residual_text):
+            continue  # it holds none of the words every match of the rule holds
         stripped = pattern.sub(" ", residual_text)
         if stripped != residual_text:
             reasons.append(reason)
             residual_text = stripped
+    return reasons, compact(residual_text)
+
+
+def _judge(
+    text: str,
+    reasons: list[str],
+    residual: str,
+    gates: tuple[bool, bool] | None,
+    patterns: NoisePatterns,
+    *,
+    short_units: int,
+    residual_units: int,
+    spam_ratio: float,
+    max_repetition_chars: int,
+) -> Verdict:
     matched_rule = bool(reasons)
-    residual = compact(residual_text)
     head = residual[:max_repetition_chars]
-    collapsed, removed = collapse_repetition(head)
+    collapsed, removed = collapse_repetition(head, gates)
     if head and removed / len(head) >= spam_ratio:
         reasons.append(SPAM_REPETITION)
     collapsed += residual[max_repetition_chars:]
@@ -297,15 +419,15 @@ def make_denoise(
     patterns = load_patterns(path, LEXICON_DIR if use_lexicons else None)
 
     def run(batch: list[Signal]) -> list[Signal]:
-        for sig in batch:
-            verdict = assess(
-                sig.normalized_text or sig.document.text,
-                patterns,
-                short_units=short_units,
-                residual_units=residual_units,
-                spam_ratio=spam_ratio,
-                max_repetition_chars=max_repetition_chars,
-            )
+        verdicts = assess_batch(
+            [sig.normalized_text or sig.document.text for sig in batch],
+            patterns,
+            short_units=short_units,
+            residual_units=residual_units,
+            spam_ratio=spam_ratio,
+            max_repetition_chars=max_repetition_chars,
+        )
+        for sig, verdict in zip(batch, verdicts, strict=True):
             sig.noise = verdict.reasons
             sig.weight = verdict.weight
         return batch

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from re import _constants as _sre  # type: ignore[attr-defined]
+from re import _parser as _sre_parse  # type: ignore[attr-defined]
 from typing import Any, Generic, TypeVar
 
 import ahocorasick
+import numpy as np
 
 V = TypeVar("V")
 
@@ -19,11 +23,153 @@ class Match(Generic[V]):
     value: V
 
 
+# Code points above the Basic Multilingual Plane share the last slot of the gate's tables.
+_BMP = 0x10000
+_PLANES = 0x110000
+
+
+class TermGate:
+    """Which texts of a batch cannot hold any of ``terms``, found for the whole batch at once.
+
+    pyahocorasick looks a character up among a node's children one by one, and its root has a
+    child for every first character of a term: a scan costs about a microsecond per character
+    for a large lexicon (thousands of place names), while most texts name none of its terms.
+    :meth:`prime` finds, with numpy over a batch, the texts that hold no one-character term and
+    no first two characters of a longer one, and remembers them; :meth:`holds_none` then answers
+    for those without a scan. The test is exact in one direction: a text remembered holds no
+    term (the others are scanned as before), so a match is never lost.
+    """
+
+    MAX_CHARS = 1_000_000  # characters of remembered texts (dozens of batches), beyond which they are forgotten
+
+    def __init__(self, terms: Iterable[str]) -> None:
+        words = [t for t in terms if t]
+        self._first = np.zeros(_BMP, dtype=bool)
+        self._second = np.zeros(_BMP, dtype=bool)
+        self._single = np.zeros(_BMP, dtype=bool)
+        singles = [ord(t) for t in words if len(t) == 1]
+        heads = [(ord(t[0]), ord(t[1])) for t in words if len(t) >= 2]
+        self._single[np.minimum(np.array(singles, dtype=np.int64), _BMP - 1)] = True
+        pairs = np.array(heads, dtype=np.int64).reshape(-1, 2)
+        self._first[np.minimum(pairs[:, 0], _BMP - 1)] = True
+        self._second[np.minimum(pairs[:, 1], _BMP - 1)] = True
+        self._heads = np.unique(pairs[:, 0] * _PLANES + pairs[:, 1])
+        self._has_singles = bool(singles)
+        self._none: dict[str, None] = {}  # texts known to hold no term
+        self._chars = 0
+
+    def holds_none(self, text: str) -> bool:
+        """True when :meth:`prime` found that ``text`` holds no term (False: not known)."""
+        return text in self._none
+
+    def prime(self, texts: Sequence[str]) -> None:
+        """Find the texts of a batch that hold no term, for :meth:`holds_none`."""
+        if not texts:
+            return
+        joined = "\x00".join(texts)  # a pair across two texts can only let a text be scanned needlessly
+        cps = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32).astype(np.int64)
+        lut = np.minimum(cps, _BMP - 1)
+        lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+        starts = np.cumsum(lengths + 1) - lengths - 1
+        hit = np.flatnonzero(self._first[lut[:-1]] & self._second[lut[1:]])
+        hit = hit[np.isin(cps[hit] * _PLANES + cps[hit + 1], self._heads, assume_unique=False)]
+        if self._has_singles:
+            hit = np.concatenate((hit, np.flatnonzero(self._single[lut])))
+        may = np.zeros(len(texts), dtype=bool)
+        may[np.searchsorted(starts, hit, side="right") - 1] = True
+        if self._chars > self.MAX_CHARS:
+            self._none.clear()
+            self._chars = 0
+        for i in np.flatnonzero(~may).tolist():
+            self._none[texts[i]] = None
+            self._chars += len(texts[i])
+
+
+_REPEATS = (_sre.MAX_REPEAT, _sre.MIN_REPEAT, getattr(_sre, "POSSESSIVE_REPEAT", _sre.MAX_REPEAT))
+
+
+def _required(items: Any) -> frozenset[str] | None:
+    """Strings one of which every match of a parsed regular expression sequence holds; None if none is known."""
+    best: frozenset[str] | None = None
+
+    def consider(found: frozenset[str] | None) -> None:
+        nonlocal best  # the longest shortest string; among equals the later (the event word, past its context)
+        if found is not None and (best is None or min(map(len, found)) >= min(map(len, best))):
+            best = found
+
+    run = ""
+    for op, av in items:
+        if op is _sre.LITERAL:
+            run += chr(av)  # adjacent literals are adjacent in every match
+            continue
+        if run:
+            consider(frozenset([run]))
+            run = ""
+        if op is _sre.SUBPATTERN:
+            _, add_flags, _, sub = av
+            if not add_flags & re.IGNORECASE:
+                consider(_required(sub))
+        elif op is _sre.ATOMIC_GROUP:
+            consider(_required(av))
+        elif op is _sre.BRANCH:
+            alternatives = [_required(alt) for alt in av[1]]
+            if all(alt is not None for alt in alternatives):
+                consider(frozenset().union(*alternatives))  # type: ignore[arg-type]
+        elif op in _REPEATS and av[0] >= 1:
+            consider(_required(av[2]))
+        elif op is _sre.IN and all(kind is _sre.LITERAL for kind, _ in av):
+            consider(frozenset(chr(c) for _, c in av))
+        # anything else (any character, classes, ranges, anchors, lookarounds, back references) promises nothing
+    if run:
+        consider(frozenset([run]))
+    return best
+
+
+def required_substrings(pattern: re.Pattern[str]) -> frozenset[str] | None:
+    """Strings one of which every match of ``pattern`` holds, read off its parse tree; None when the pattern
+    promises none (or ignores case)."""
+    if pattern.flags & re.IGNORECASE or not isinstance(pattern.pattern, str):
+        return None
+    return _required(_sre_parse.parse(pattern.pattern, pattern.flags))
+
+
+class PatternGate:
+    """Whether a text can match any of some regular expressions: it must hold a string that every match of
+    one of them holds (:func:`required_substrings`). One automaton scan then stands for a search per pattern;
+    a text it lets through is searched as before, so a match is never lost."""
+
+    def __init__(self, patterns: Iterable[re.Pattern[str]]) -> None:
+        needed: set[str] = set()
+        self._open = False  # some pattern promises no string: every text may match
+        for pattern in patterns:
+            found = required_substrings(pattern)
+            if found is None:
+                self._open = True
+                break
+            needed |= found
+        self._automaton: Any = None
+        if not self._open and needed:
+            self._automaton = ahocorasick.Automaton()
+            for word in needed:
+                self._automaton.add_word(word, word)
+            self._automaton.make_automaton()
+
+    def may_match(self, text: str) -> bool:
+        if self._open:
+            return True
+        return self._automaton is not None and next(self._automaton.iter(text), None) is not None
+
+
+# Texts at least this long keep their matches (shorter ones are the windows cue words are looked for in).
+_RECENT_MIN_CHARS = 24
+
+
 class TermIndex(Generic[V]):
     """One Aho-Corasick automaton over a term → value mapping.
 
     Terms containing Latin letters are matched only at ASCII word boundaries (so
-    ``MI`` does not fire inside ``MINI``).
+    ``MI`` does not fire inside ``MINI``). Texts its :class:`TermGate` found to hold no term
+    (:meth:`prime`) are answered without a scan.
     """
 
     def __init__(self, terms: Mapping[str, V]) -> None:
@@ -35,9 +181,17 @@ class TermIndex(Generic[V]):
                 self.size += 1
         if self.size:
             self._automaton.make_automaton()
+        self.gate = TermGate(term for term in terms if term)
+        self._recent: dict[str, tuple[Match[V], ...]] = {}  # text -> its matches (longest), see find
+        self._recent_chars = 0
 
     def __len__(self) -> int:
         return self.size
+
+    def prime(self, texts: Sequence[str]) -> None:
+        """Find the texts of a batch that hold no term at once, so that :meth:`find` skips them."""
+        if self.size:
+            self.gate.prime(texts)
 
     def __contains__(self, term: object) -> bool:
         return self.size > 0 and isinstance(term, str) and self._automaton.exists(term)
@@ -49,9 +203,26 @@ class TermIndex(Generic[V]):
         return value
 
     def find(self, text: str, *, longest: bool = True) -> list[Match[V]]:
-        """Matches in text order; with ``longest`` only leftmost-longest, non-overlapping ones."""
-        if not self.size or not text:
+        """Matches in text order; with ``longest`` only leftmost-longest, non-overlapping ones.
+
+        The matches of the texts scanned most recently are kept (the tag stage and the classify
+        stage's features ask for the same text's product terms), and given out as new lists.
+        """
+        if not self.size or not text or self.gate.holds_none(text):
             return []
+        if longest and len(text) >= _RECENT_MIN_CHARS:
+            recent = self._recent.get(text)
+            if recent is None:
+                recent = tuple(self._scan(text, True))
+                if self._recent_chars > TermGate.MAX_CHARS:
+                    self._recent.clear()
+                    self._recent_chars = 0
+                self._recent[text] = recent
+                self._recent_chars += len(text)
+            return list(recent)
+        return self._scan(text, longest)
+
+    def _scan(self, text: str, longest: bool) -> list[Match[V]]:
         hits = self._automaton.iter_long(text) if longest else self._automaton.iter(text)
         out: list[Match[V]] = []
         for end_idx, (term, value) in hits:

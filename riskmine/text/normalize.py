@@ -203,6 +203,7 @@ BANK_CARD_MASK = "[银行卡]"
 # Full-width ASCII and the ideographic space folded one-for-one, so spans found in the
 # folded text are spans of the original.
 _FOLD = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
+_FOLDABLE_RE = re.compile("[\uff01-\uff5e\u3000]")  # a text without these folds to itself (NFKC text never has them)
 
 _PII_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (
@@ -262,7 +263,7 @@ _PII_HINT_RE = re.compile(r"(?i)[0-9]{3}|@|qq|扣扣|企鹅|微信|薇信|威信
 
 def mask_pii(text: str) -> str:
     """Replace phone numbers, ID-card and bank card numbers, e-mail addresses and messenger accounts by placeholders."""
-    folded = text.translate(_FOLD)
+    folded = text.translate(_FOLD) if _FOLDABLE_RE.search(text) else text
     if not _PII_HINT_RE.search(folded):
         return text
     spans: list[tuple[int, int, str]] = []

@@ -17,12 +17,13 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from riskmine.schema import EntityMention, HarmKind, HazardMention, Population, RegionMention, Signal, Span
 from riskmine.text.clauses import span_bounds
 from riskmine.text.gazetteer import PLACEHOLDER_NAMES, Division, RegionGazetteer
 from riskmine.text.lexicon import Brand, Cue, Lexicons
-from riskmine.text.matching import Match
+from riskmine.text.matching import Match, TermIndex
 from riskmine.text.standards import find_standards
 from riskmine.text.taxonomy import Category
 
@@ -185,9 +186,20 @@ class Tagger:
 
     # ------------------------------------------------------------------ the stage
     def __call__(self, batch: list[Signal]) -> list[Signal]:
+        texts = [signal_text(signal) for signal in batch]
+        for index in self._indexes():  # the texts that name no term of an index are not scanned for one
+            index.prime(texts)
         for signal in batch:
             self.tag(signal)
         return batch
+
+    def _indexes(self) -> list[TermIndex[Any]]:
+        """The term indexes :meth:`tag` scans whole texts with."""
+        lex = self.lex
+        indexes: list[TermIndex[Any]] = [lex.hazards, lex.taxonomy.index, lex.brands, lex.populations, lex.harm]
+        if self.gazetteer is not None:
+            indexes.append(self.gazetteer.index)
+        return indexes
 
     def tag(self, signal: Signal) -> Signal:
         text = signal_text(signal)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import csv
+import random
 import time
 from pathlib import Path
 
@@ -7,6 +9,8 @@ import pytest
 
 from riskmine.nlp.base import StageContext
 from riskmine.nlp.denoise import (
+    _LONG_REPEAT_RE,
+    _SHORT_REPEAT_RE,
     ADVERTISING,
     CONTENT_FREE,
     SPAM_REPETITION,
@@ -15,13 +19,15 @@ from riskmine.nlp.denoise import (
     NoisePatternsError,
     Verdict,
     assess,
+    assess_batch,
     collapse_repetition,
     load_patterns,
     make_denoise,
+    repetition_gates,
 )
 from riskmine.nlp.normalize import make_normalize
 from riskmine.schema import RawDocument, Signal
-from riskmine.settings import get_settings
+from riskmine.settings import get_settings, shared_data_dir
 from riskmine.text.normalize import normalize_text
 
 # Real texts, copied with their provenance (data set, file line; fewclue: unlabeled.json id).
@@ -235,3 +241,43 @@ def test_custom_patterns_file_and_lexicon_hazards(tmp_path: Path) -> None:
     assert assess("好", patterns).reasons == [CONTENT_FREE]
     assert assess("爆珠", patterns).reasons == []  # a hazard term from the lexicon
     assert patterns.has_hazard("小心爆珠")
+
+
+# ---------------------------------------------------------------- the batch path: the same verdicts, faster
+
+SHOPPING_CSV = shared_data_dir() / "online_shopping_10_cats" / "online_shopping_10_cats.csv"
+
+
+def _real_and_repetitive_texts() -> list[str]:
+    with SHOPPING_CSV.open(encoding="utf-8-sig", newline="") as f:
+        rows = [r["review"] for r in csv.DictReader(f) if r["review"].strip()][::40]
+    texts = [normalize_text(r) for r in rows]
+    rng = random.Random(7)
+    spam = []
+    for t in texts[:400]:  # units said again (哈哈哈, 不错不错不错) and phrases said twice, around real text
+        spam.append(t + t[: rng.randint(1, 8)] * rng.randint(2, 4))
+        spam.append(t[: rng.randint(9, 40)] * 2 + t)
+    return [*texts, *spam, "", "哈哈哈", "好好好好", "很好很好", "111111", "不错不错不错", "爆珠", "好"]
+
+
+@pytest.mark.skipif(not SHOPPING_CSV.is_file(), reason="the shared data sets are not available")
+def test_the_batch_gives_each_texts_own_verdict_on_real_reviews(patterns: NoisePatterns) -> None:
+    texts = _real_and_repetitive_texts()
+    batched = [v for i in range(0, len(texts), 256) for v in assess_batch(texts[i : i + 256], patterns)]
+    singly = [assess(t, patterns) for t in texts]  # no gates: every search runs
+    assert [(v.reasons, v.weight, v.residual) for v in batched] == [(v.reasons, v.weight, v.residual) for v in singly]
+    assert sum(SPAM_REPETITION in v.reasons for v in batched) > 100
+
+
+def test_repetition_gates_never_miss_a_repetition() -> None:
+    rng = random.Random(3)
+    texts = ["".join(rng.choice("哈好不错abc1") for _ in range(rng.randint(0, 40))) for _ in range(2000)]
+    texts += ["不错不错不错", "充电宝用了两天就很烫充电宝用了两天就很烫", "很好很好", "", "a"]
+    short, long = repetition_gates(texts)
+    for text, may_short, may_long in zip(texts, short, long, strict=True):
+        if _SHORT_REPEAT_RE.search(text):
+            assert may_short, text
+        if _LONG_REPEAT_RE.search(text):
+            assert may_long, text
+        assert collapse_repetition(text, (bool(may_short), bool(may_long))) == collapse_repetition(text)
+    assert not short.all() and not long.all()
