@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from riskmine.knowledge_graph.candidates import (
     GroupKey,
@@ -23,6 +23,8 @@ from riskmine.pipeline import Pipeline
 from riskmine.schema import CandidateRisk, CandidateStatus, Decision, RawDocument, Signal, Tier
 from riskmine.schema.records import CANDIDATE_REVIEW_FIELDS, utcnow
 from riskmine.store.base import Collection, DuplicatePolicy, Store
+
+_T = TypeVar("_T")
 
 
 @dataclass
@@ -45,9 +47,9 @@ class ProcessReport:
         }
 
 
-def _chunks(ids: Sequence[str], size: int) -> Iterator[Sequence[str]]:
-    for i in range(0, len(ids), size):
-        yield ids[i : i + size]
+def _chunks(items: Sequence[_T], size: int) -> Iterator[Sequence[_T]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
 
 
 def stored_signals(store: Store, document_ids: Sequence[str], batch_size: int = 1000) -> list[Signal]:
@@ -149,6 +151,11 @@ def refresh_candidates(
     and has its statistics, scope, priority and tier recomputed (they depend on the time
     and on the other candidates). Without `signal_ids`, everything is rebuilt.
 
+    Memory and time follow what changed, not the collection (issue 18): stored candidates are read
+    without their member ids and evidence; the rebuilt groups' signals are read one category at a time;
+    a carried candidate is written back, with the member ids and evidence it has stored (read a batch at
+    a time), only when something of it changed.
+
     The review-owned fields (CANDIDATE_REVIEW_FIELDS: status, assignee, …, due_at,
     created_at) are kept from the stored candidate, so a decided grade is never overwritten by the
     recomputed suggestion (risk_level, warning_color); a deadline is set only when a
@@ -158,19 +165,20 @@ def refresh_candidates(
     submission service passes the one built from the settings. Returns the number of candidates stored.
     """
     cfg = config or PriorityConfig()
-    existing = {c.id: c for c in store.iterate(Collection.candidates)}
+    existing = _light_candidates(store)
     if signal_ids is None:
-        groups = group_signals(store.iterate(Collection.signals, filters={"is_risk": True}))
         rebuilt_keys: set[str] | None = None
+        cores_of = _all_groups(store)
     else:
         rebuilt_keys = _touched_keys(store, list(dict.fromkeys(signal_ids)))
-        groups = _load_groups(store, rebuilt_keys)
+        cores_of = _load_groups(store, rebuilt_keys)
     carried = [c for c in existing.values() if rebuilt_keys is not None and parent_key(c.key) not in rebuilt_keys]
-    if not groups and not carried:
-        return _drop_stale(store, existing, set())
     if now is None:
         now = utcnow()  # the clock, never the data: a document dated 9999 must not become "now"
-    cores = build_cores(groups, now=now, config=cfg)
+    # one batch of groups (a category's) at a time: its signals are dropped once its cores are built
+    cores = [core for groups in cores_of for core in build_cores(groups, now=now, config=cfg)]
+    if not cores and not carried:
+        return _drop_stale(store, existing, set())
     for cand in cores:
         old = existing.get(cand.id)
         if old is not None:
@@ -179,13 +187,53 @@ def refresh_candidates(
                 setattr(cand, name, getattr(old, name))
             if old.due_at is None and fresh_due is not None and old.tier != Tier.immediate and old.status in UNDECIDED:
                 cand.due_at = fresh_due  # it has just become an immediate-tier candidate, still to be decided
-    cores = _honour_review_membership(store, cores, existing, now, cfg)
+    cores = _honour_review_membership(store, cores, _with_members(store, existing), now, cfg)
+    before = {c.id: c.model_dump_json() for c in carried}
     result = finalise([*cores, *carried], now=now, config=cfg)
     _grade_decided(store, result)
-    if result:
-        store.write(Collection.candidates, result, DuplicatePolicy.overwrite)
+    rebuilt = [c for c in result if c.id not in before]
+    if rebuilt:
+        store.write(Collection.candidates, rebuilt, DuplicatePolicy.overwrite)
+    _write_carried(store, [c for c in carried if c.model_dump_json() != before[c.id]])
     _drop_stale(store, existing, {c.id for c in result})
     return len(result)
+
+
+# A stored candidate's bulk at scale (60 % member ids, 20 % evidence): a refresh reads it only where it needs it.
+_HEAVY_CANDIDATE_FIELDS = ("signal_ids", "evidence")
+_WRITE_BATCH = 200  # carried candidates per read of their member ids and evidence, and per write
+
+
+def _light_candidates(store: Store, filters: dict[str, Any] | None = None) -> dict[str, CandidateRisk]:
+    """Stored candidates by id, without their member ids and evidence (what every other step needs of them)."""
+    return {c.id: c for c in store.iterate(Collection.candidates, filters=filters, omit=_HEAVY_CANDIDATE_FIELDS)}
+
+
+def _with_members(store: Store, existing: dict[str, CandidateRisk]) -> dict[str, CandidateRisk]:
+    """`existing` with the full records (member ids included) of the candidates an analyst merged or split off."""
+    wanted = [
+        cid
+        for cid, c in existing.items()
+        if (c.merged_into and c.status is CandidateStatus.merged) or SPLIT_MARK in c.key
+    ]
+    if not wanted:
+        return existing
+    full = {c.id: c for c in store.get_many(Collection.candidates, wanted)}
+    return {cid: full.get(cid, c) for cid, c in existing.items()}
+
+
+def _write_carried(store: Store, changed: Sequence[CandidateRisk]) -> None:
+    """Store the re-finalised candidates whose signals did not change, a batch at a time, each with the member
+    ids and evidence it has stored (it was read without them)."""
+    for chunk in _chunks(changed, _WRITE_BATCH):
+        stored = {c.id: c for c in store.get_many(Collection.candidates, [c.id for c in chunk])}
+        out = [
+            c.model_copy(update={name: getattr(stored[c.id], name) for name in _HEAVY_CANDIDATE_FIELDS})
+            for c in chunk
+            if c.id in stored
+        ]
+        if out:
+            store.write(Collection.candidates, out, DuplicatePolicy.overwrite)
 
 
 def _grade_decided(store: Store, candidates: Iterable[CandidateRisk]) -> None:
@@ -260,31 +308,45 @@ def _touched_keys(store: Store, signal_ids: list[str]) -> set[str]:
     for chunk in _chunks(signal_ids, 500):
         for signal in store.get_many(Collection.signals, chunk):
             keys.update(signal_keys(signal))
-        for cand in store.iterate(Collection.candidates, filters={"signal_id": list(chunk)}):
-            keys.add(parent_key(cand.key))
+        keys.update(parent_key(c.key) for c in _light_candidates(store, {"signal_id": list(chunk)}).values())
     return keys
 
 
-def _load_groups(store: Store, keys: set[str]) -> dict[GroupKey, list[Signal]]:
-    """The signal groups of the given parent keys, read by category (or by hazard for uncategorised keys)."""
+def _all_groups(store: Store) -> Iterator[dict[GroupKey, list[Signal]]]:
+    """Every signal group, as one batch."""
+    signals = store.iterate(Collection.signals, filters={"is_risk": True})
+    yield group_signals(signals)
+
+
+def _load_groups(store: Store, keys: set[str]) -> Iterator[dict[GroupKey, list[Signal]]]:
+    """The signal groups of the given parent keys, one category at a time (uncategorised keys last, by hazard).
+
+    Only the signals of the wanted groups are kept; a caller that drops a batch before asking for the next holds
+    one category's groups at a time.
+    """
     if not keys:
-        return {}
-    categories = sorted({k.split("|")[0] for k in keys if k.split("|")[0]})
-    hazards = sorted({k.split("|")[1] for k in keys if not k.split("|")[0]})
-    batches: list[Iterable[Signal]] = []
-    if categories:
-        filters: dict[str, Any] = {"is_risk": True, "product_category": categories}
-        categorised_hazards = {k.split("|")[1] for k in keys if k.split("|")[0]}
-        if "" not in categorised_hazards:  # a no-hazard key needs every signal of its category
-            filters["hazard"] = sorted(categorised_hazards)
-        batches.append(store.iterate(Collection.signals, filters=filters))
-    if "" in hazards:  # uncategorised signals with no hazard cannot be selected by an indexed field
-        batches.append(store.iterate(Collection.signals, filters={"is_risk": True}))
-    elif hazards:
-        batches.append(store.iterate(Collection.signals, filters={"is_risk": True, "hazard": hazards}))
-    groups: dict[GroupKey, list[Signal]] = {}
-    for batch in batches:
-        for key, members in group_signals(batch).items():
-            if candidate_key(*key) in keys and key not in groups:
-                groups[key] = members
-    return groups
+        return
+    by_category: dict[str, set[str]] = {}
+    for k in sorted(keys):
+        category, hazard = k.split("|")[:2]
+        by_category.setdefault(category, set()).add(hazard)
+    for category in sorted(c for c in by_category if c):
+        filters: dict[str, Any] = {"is_risk": True, "product_category": category}
+        if "" not in by_category[category]:  # a no-hazard key needs every signal of its category
+            filters["hazard"] = sorted(by_category[category])
+        wanted = {f"{category}|{h}" for h in by_category[category]}
+        yield _wanted_groups(store.iterate(Collection.signals, filters=filters), wanted)
+    hazards = by_category.get("", set())
+    if not hazards:
+        return
+    filters = {"is_risk": True}
+    if "" not in hazards:  # uncategorised signals with no hazard cannot be selected by an indexed field
+        filters["hazard"] = sorted(hazards)
+    wanted = {f"|{h}" for h in hazards}
+    yield _wanted_groups(store.iterate(Collection.signals, filters=filters), wanted)
+
+
+def _wanted_groups(signals: Iterable[Signal], keys: set[str]) -> dict[GroupKey, list[Signal]]:
+    """The groups of `signals` whose keys are in `keys`; other signals are not kept."""
+    wanted = (s for s in signals if any(k in keys for k in signal_keys(s)))
+    return {key: members for key, members in group_signals(wanted).items() if candidate_key(*key) in keys}

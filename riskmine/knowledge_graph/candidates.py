@@ -448,11 +448,10 @@ def _finalise_one(cand: CandidateRisk, land: Landscape, today: date, now: dateti
     }
     prr = land.prr(cand.product_category, hazard)
     cand.scope = [name for name, test in scope_tests.items() if test["signal"]]
-    event_times = [
-        datetime.combine(date.fromisoformat(day), datetime.min.time(), tzinfo=as_china_time(now).tzinfo)
-        for day, n in daily.items()
-        for _ in range(n)
-    ]
+    tz = as_china_time(now).tzinfo
+    event_times: list[datetime] = []  # one time a day, repeated per event (not a new datetime per event)
+    for day, n in daily.items():
+        event_times.extend([datetime.combine(date.fromisoformat(day), datetime.min.time(), tzinfo=tz)] * n)
     ratio = growth_ratio(event_times, now)
     factors = dict(cand.factors)
     factors["growth"] = round(growth_factor(ratio), 4)

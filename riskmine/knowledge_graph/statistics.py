@@ -236,11 +236,14 @@ def binomial_concentration_test(
 
 def trend_statistics(day_counts: Mapping[str, int], today: date) -> dict[str, Any]:
     """EARS and Poisson tests for daily event counts keyed by ISO date, as of `today`."""
-    days: list[date] = []
-    for key, count in day_counts.items():
-        days.extend([date.fromisoformat(key)] * count)
     total_days = RECENT_DAYS + BASELINE_DAYS
-    counts = daily_counts(days, today, total_days)
+    # counted per day, not per event: a candidate at 1M signals has 10⁵ events on a few hundred days (issue 18)
+    counts = [0] * total_days
+    start = today - timedelta(days=total_days - 1)
+    for key, count in day_counts.items():
+        day = date.fromisoformat(key)
+        if start <= day <= today:
+            counts[(day - start).days] += count
     recent = sum(counts[-RECENT_DAYS:])
     baseline = sum(counts[:BASELINE_DAYS])
     ears = ears_test(counts[-(EARS_BASELINE_DAYS + EARS_LAG_DAYS + C3_DAYS + RECENT_DAYS) :])

@@ -171,9 +171,15 @@ class Store(Protocol):
         ...
 
     def iterate(
-        self, collection: Collection, *, filters: Filters | None = None, batch_size: int = 1000
+        self,
+        collection: Collection,
+        *,
+        filters: Filters | None = None,
+        batch_size: int = 1000,
+        omit: Iterable[str] | None = None,
     ) -> Iterator[Any]:
-        """Every matching record, in id order, reading `batch_size` at a time."""
+        """Every matching record, in id order, reading `batch_size` at a time; fields in `omit` take their
+        defaults, as in :meth:`query`."""
         ...
 
     def count(self, collection: Collection, *, filters: Filters | None = None, text: str | None = None) -> int: ...

@@ -92,11 +92,13 @@ class FieldSpec:
     def values(self, record: Any) -> list[Value]:
         """The record's normalised values for this field, distinct, in order; None and "" left out."""
         out: list[Value] = []
+        seen: set[Value] = set()  # not `in out`: a candidate's member ids run to 10⁵ (issue 18)
         for raw in self.extract(record):
             if raw is None or raw == "":
                 continue
             value = self._normalise(raw)
-            if value not in out:  # a field has one kind, so no 1 == True confusion
+            if value not in seen:  # a field has one kind, so no 1 == True confusion
+                seen.add(value)
                 out.append(value)
         return out
 

@@ -33,7 +33,7 @@ import threading
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -255,12 +255,12 @@ class _Row:
     time: float
     body: str
     facets: list[tuple[str, Value]]
-    words: str
-    chars: str
+    words: str | None  # None: the record replaces one with the same text, whose full-text row stays
+    chars: str | None
 
 
-def _prepare(idx: CollectionIndex, record: BaseModel) -> _Row:
-    words, chars = index_columns(idx.text(record))
+def _prepare(idx: CollectionIndex, record: BaseModel, *, text: bool = True) -> _Row:
+    words, chars = index_columns(idx.text(record)) if text else (None, None)
     return _Row(idx.time_of(record), record.model_dump_json(), idx.facets(record), words, chars)
 
 
@@ -421,13 +421,21 @@ class SQLiteStore:
         c = coll.value
         # Serialise, extract and segment outside the write transaction (it only runs SQL), for the
         # records that will probably be written; the transaction decides with the ids it sees.
+        same_text: set[str] = set()
+        version = -1
         with self._reading() as conn:
             seen = self._rids(conn, c, list(chosen))
+            if policy is DuplicatePolicy.overwrite and seen:
+                version = self._version(conn, c)
+                same_text = self._same_text(conn, coll, chosen, list(seen))
         likely = list(chosen) if policy is DuplicatePolicy.overwrite else [i for i in chosen if i not in seen]
         if policy is DuplicatePolicy.fail and (seen or repeated):
             likely = []
-        prepared = {i: _prepare(idx, chosen[i]) for i in likely}
+        prepared = {i: _prepare(idx, chosen[i], text=i not in same_text) for i in likely}
         with self._writing() as conn:
+            if same_text and self._version(conn, c) != version:  # written since: segment them after all
+                prepared = {i: row for i, row in prepared.items() if i not in same_text}
+                same_text = set()
             existing = self._rids(conn, c, list(chosen))
             if policy is DuplicatePolicy.fail and (existing or repeated):
                 again = set(repeated)
@@ -446,13 +454,58 @@ class SQLiteStore:
                     next_rid += 1
             replaced = [(existing[i],) for i in todo if i in existing]
             if replaced:
-                conn.executemany(f"DELETE FROM {c}_facets WHERE rid = ?", replaced)
-                conn.executemany(f"DELETE FROM {c}_fts WHERE rowid = ?", replaced)
+                rows = self._facet_changes(conn, c, rows, {r for (r,) in replaced})
+                retext = [(existing[i],) for i in todo if i in existing and i not in same_text]
+                conn.executemany(f"DELETE FROM {c}_fts WHERE rowid = ?", retext)
             self._insert(conn, c, rows, {r for (r,) in replaced})
             _bump(conn, c)
         if policy is DuplicatePolicy.overwrite:
             return WriteResult(written=len(new), overwritten=n_records - len(new), ids=todo)
         return WriteResult(written=len(new), skipped=n_records - len(new), ids=todo)
+
+    @staticmethod
+    def _version(conn: sqlite3.Connection, c: str) -> int:
+        return int(conn.execute("SELECT n FROM data_versions WHERE collection = ?", (c,)).fetchone()[0])
+
+    @staticmethod
+    def _same_text(
+        conn: sqlite3.Connection, coll: Collection, chosen: dict[str, BaseModel], ids: list[str]
+    ) -> set[str]:
+        """Those of `ids` (stored) whose stored record has the full-text input of the record replacing it: their
+        full-text rows stay, unsegmented again (a candidate refresh rewrites every candidate for its time-dependent
+        statistics, with the same title and evidence, issue 18)."""
+        idx, model, c = INDEXES[coll], RECORD_TYPES[coll], coll.value
+        same: set[str] = set()
+        for part in _chunks(ids):
+            sql = (
+                f"SELECT t.id, b.body FROM {c} t JOIN {c}_bodies b ON b.rid = t.rid "
+                f"WHERE t.id IN ({_placeholders(len(part))})"
+            )
+            for record_id, body in conn.execute(sql, list(part)):
+                if idx.text(model.model_validate_json(body)) == idx.text(chosen[record_id]):
+                    same.add(record_id)
+        return same
+
+    @staticmethod
+    def _facet_changes(
+        conn: sqlite3.Connection, c: str, rows: list[tuple[int, str, _Row]], updates: set[int]
+    ) -> list[tuple[int, str, _Row]]:
+        """Delete the stored facets the replacing rows no longer have; the rows, each replacing one left with only
+        the facets still to insert. A rewrite that changes few facets (a candidate with 10⁵ member ids whose
+        statistics changed, issue 18) then touches only those, not every facet row again."""
+        out = []
+        for rid, record_id, row in rows:
+            if rid not in updates:
+                out.append((rid, record_id, row))
+                continue
+            stored = set(conn.execute(f"SELECT field, value FROM {c}_facets WHERE rid = ?", (rid,)).fetchall())
+            new = set(row.facets)
+            gone = [(name, value, rid) for name, value in stored - new]
+            if gone:
+                conn.executemany(f"DELETE FROM {c}_facets WHERE field = ? AND value = ? AND rid = ?", gone)
+            added = [(name, value) for name, value in row.facets if (name, value) not in stored]
+            out.append((rid, record_id, replace(row, facets=added)))
+        return out
 
     @staticmethod
     def _insert(conn: sqlite3.Connection, c: str, rows: Sequence[tuple[int, str, _Row]], updates: set[int]) -> None:
@@ -472,7 +525,7 @@ class SQLiteStore:
         )
         conn.executemany(
             f"INSERT INTO {c}_fts (rowid, words, {CHARS_COLUMN}) VALUES (?, ?, ?)",
-            [(rid, row.words, row.chars) for rid, _, row in rows],
+            [(rid, row.words, row.chars) for rid, _, row in rows if row.words is not None],
         )
 
     @staticmethod
@@ -718,17 +771,24 @@ class SQLiteStore:
         return rids + [r for (r,) in rest]
 
     def iterate(
-        self, collection: Collection, *, filters: Filters | None = None, batch_size: int = 1000
+        self,
+        collection: Collection,
+        *,
+        filters: Filters | None = None,
+        batch_size: int = 1000,
+        omit: Iterable[str] | None = None,
     ) -> Iterator[Any]:
         """Every matching record, in id order, reading `batch_size` at a time (no transaction
-        stays open between batches, so the caller may write while iterating)."""
+        stays open between batches, so the caller may write while iterating); fields in `omit` take their
+        defaults, as in :meth:`query`."""
         coll = collection_of(collection)
+        left_out = check_omit(coll, omit)
         if batch_size < 1:
             raise InvalidFilterError(f"batch_size must be at least 1 (got {batch_size})")
         where = self._where(coll, filters, None)
-        return self._iterate(coll, where, batch_size)
+        return self._iterate(coll, where, batch_size, left_out)
 
-    def _iterate(self, coll: Collection, where: _Where, batch_size: int) -> Iterator[Any]:
+    def _iterate(self, coll: Collection, where: _Where, batch_size: int, omit: Sequence[str] = ()) -> Iterator[Any]:
         if where.empty:
             return
         c, model = coll.value, RECORD_TYPES[coll]
@@ -742,7 +802,7 @@ class SQLiteStore:
                 rows = conn.execute(
                     f"SELECT t.rid, t.id FROM {c} t{clause} ORDER BY t.id LIMIT ?", [*params, batch_size]
                 ).fetchall()
-                bodies = self._bodies(conn, c, [r for r, _ in rows])
+                bodies = self._bodies(conn, c, [r for r, _ in rows], omit)
             for body in bodies:
                 yield model.model_validate_json(body)
             if len(rows) < batch_size:

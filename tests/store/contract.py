@@ -474,6 +474,31 @@ class StoreContract:
         assert [c.key for c in store.query(Collection.candidates, text="甲醛").items] == ["爬行垫|chemical"]
         assert [d.id for d in store.query(Collection.decisions, text="证据不足").items] == [decisions["reject_toy"].id]
 
+    def test_rewriting_a_candidate_keeps_its_text_and_member_index_exact(
+        self, store: Store, candidates: dict[str, CandidateRisk]
+    ) -> None:
+        """A refresh rewrites every candidate for its statistics; unchanged text and member ids stay found,
+        changed ones follow the new record (issue 18: the SQLite backend rewrites only what changed)."""
+        C = Collection.candidates
+        store.write(C, list(candidates.values()))
+        fire = next(c for c in candidates.values() if c.key == "充电宝|fire")
+        assert fire.signal_ids
+        restated = fire.model_copy(update={"priority": 0.5, "scope": ["regional"]})
+        store.write(C, [restated], DuplicatePolicy.overwrite)
+        assert store.get(C, fire.id) == restated
+        assert [c.key for c in store.query(C, text="冒烟").items] == ["充电宝|fire"]
+        assert ids(store.query(C, filters={"signal_id": fire.signal_ids[0]}).items) == [fire.id]
+        assert ids(store.query(C, filters={"scope": "regional"}).items) == [fire.id]
+        retitled = restated.model_copy(
+            update={"title": "移动电源 · 漏液", "evidence": [], "signal_ids": ["other-1"], "scope": []}
+        )
+        store.write(C, [retitled], DuplicatePolicy.overwrite)
+        assert store.get(C, fire.id) == retitled
+        assert store.query(C, text="冒烟").items == [] and ids(store.query(C, text="漏液").items) == [fire.id]
+        assert store.query(C, filters={"signal_id": fire.signal_ids[0]}).items == []
+        assert ids(store.query(C, filters={"signal_id": "other-1"}).items) == [fire.id]
+        assert store.query(C, filters={"scope": "regional"}).items == []
+
     def test_relevance_order_without_sort(self, store: Store) -> None:
         once = make_signal("充电宝外观不错，用了一周，感觉还行", source_id="r1", published_at=at(3, 1))
         often = make_signal("充电宝冒烟！充电宝发烫！这个充电宝太危险", source_id="r2", published_at=at(1, 1))
@@ -621,6 +646,15 @@ class StoreContract:
         assert [self._without(s, omit) for s in full.items] == light.items
         assert light.items and all(s.segmented_text == "" for s in light.items)
         assert loaded.query(S, omit=(), limit=100).items == full.items
+
+    def test_iterate_with_omit(self, loaded: Store) -> None:
+        omit = ("segmented_text", "model_versions")
+        full = list(loaded.iterate(S, filters={"is_risk": True}, batch_size=2))
+        light = list(loaded.iterate(S, filters={"is_risk": True}, batch_size=2, omit=omit))
+        assert light and [self._without(s, omit) for s in full] == light
+        assert any(s.segmented_text for s in full) and all(s.segmented_text == "" for s in light)
+        with pytest.raises(StoreError, match="no default"):
+            list(loaded.iterate(S, omit=("document",)))
 
     def test_omit_needs_known_fields_with_defaults(self, loaded: Store) -> None:
         with pytest.raises(UnknownFieldError):
