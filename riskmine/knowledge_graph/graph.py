@@ -8,14 +8,17 @@ spelling of an entity lands on one node: ``brand:格力``, ``enterprise:极充�
 
 Edges carry no attributes: an edge's relation follows from the types of its ends
 (:data:`RELATIONS`), which keeps a million signals affordable. Signal nodes are light:
-their date, source type, risk flag and, for failed spot checks, a failure flag.
+their date, source type, risk flag and, for failed spot checks, a failure flag; the graph is a
+:class:`~riskmine.knowledge_graph.compact.CompactDiGraph`, which keeps them in arrays (a few
+hundred bytes a signal) while networkx reads them as ordinary nodes.
 
 Structure added up front: the category tree (``categories.tsv``), the administrative
 tree (province → city → county, from the division table) and every hazard and
 population code. :meth:`KnowledgeGraph.add_signals` is idempotent: re-adding a signal
 replaces its edges. The graph is persisted under ``<var_dir>/graph/graph.pickle``
-(written atomically), loaded once per process, and rebuilt from the store with
-:func:`rebuild_graph`.
+(written atomically), with the changes made since appended to ``graph.pickle.log`` (rewritten
+whole only when the log outgrows a quarter of the snapshot), loaded once per process, and
+rebuilt from the store with :func:`rebuild_graph`.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -36,6 +40,7 @@ from typing import Any, Literal, get_args
 
 import networkx as nx
 
+from riskmine.knowledge_graph.compact import FAILED, RISK, CompactDiGraph, CompactGraphError
 from riskmine.knowledge_graph.entities import (
     EntityError,
     brand_owner,
@@ -58,7 +63,7 @@ from riskmine.text.lexicon import get_lexicons
 
 log = logging.getLogger("riskmine.graph")
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: a CompactDiGraph, and the changes since appended to <file>.log
 
 NodeType = Literal[
     "category",
@@ -194,9 +199,12 @@ class Neighbourhood:
 class KnowledgeGraph:
     """The graph and its indexes (labels by folded text, node ids by type)."""
 
-    graph: nx.DiGraph = field(default_factory=nx.DiGraph)
+    graph: nx.DiGraph = field(default_factory=CompactDiGraph)
     signal_count: int = 0
     version: int = 0  # bumped by every change
+    # the snapshot this graph was saved to or loaded from, and how much of its change log it holds
+    _base: str | None = field(default=None, init=False, repr=False, compare=False)
+    _log_pos: int = field(default=0, init=False, repr=False, compare=False)
     # restricted views' nodes and kept named edges (see restricted), by visible source nodes, with their version
     _views: dict[frozenset[str], tuple[int, frozenset[str], frozenset[tuple[str, str]]]] = field(
         default_factory=dict, init=False, repr=False, compare=False
@@ -343,11 +351,26 @@ class KnowledgeGraph:
             structural.append((product, category))
         return targets, structural
 
+    def _compact(self) -> CompactDiGraph | None:
+        """The graph when it is a CompactDiGraph one can change (not a view of one)."""
+        g = self.graph
+        return g if isinstance(g, CompactDiGraph) and g._is_base() else None
+
     def add_signals(self, signals: Iterable[Signal]) -> int:
         """Add or replace signals (re-adding one replaces its edges); returns how many were added."""
         n = 0
         g = self.graph
+        compact = self._compact()
         for s in signals:
+            if compact is not None:
+                flags = (RISK if s.is_risk else 0) | (FAILED if spot_check_failed(s) else 0)
+                targets, structural = self._signal_targets(s)
+                day = s.when.date().toordinal()
+                if compact.set_signal(s.id, day, s.document.source_type.value, flags, targets):
+                    self.signal_count += 1
+                compact.add_edges_from(structural)
+                n += 1
+                continue
             sid = node_id("signal", s.id)
             if sid in g:
                 g.remove_edges_from(list(g.out_edges(sid)))
@@ -371,9 +394,14 @@ class KnowledgeGraph:
 
     def remove_signals(self, signal_ids: Iterable[str]) -> int:
         n = 0
+        compact = self._compact()
         for sid in signal_ids:
             nid = node_id("signal", sid)
-            if nid in self.graph:
+            if compact is not None:
+                if compact.remove_signal(sid):
+                    self.signal_count -= 1
+                    n += 1
+            elif nid in self.graph:
                 self.graph.remove_node(nid)
                 self.signal_count -= 1
                 n += 1
@@ -395,7 +423,7 @@ class KnowledgeGraph:
         those of the view. The view follows no later change: take a new one per request, under :data:`lock`."""
         g = self.graph
         if self._sources[0] != self.version:
-            self._sources = (self.version, tuple(n for n, kind in g.nodes(data="type") if kind == "source"))
+            self._sources = (self.version, tuple(n for n, data in self.entities() if data.get("type") == "source"))
         visible_sources = frozenset(n for n in self._sources[1] if sees(n.split(":", 1)[1]))
         cached = self._views.get(visible_sources)
         if cached is None or cached[0] != self.version:
@@ -415,7 +443,7 @@ class KnowledgeGraph:
     def _visible_part(self, sources: frozenset[str]) -> tuple[frozenset[str], frozenset[tuple[str, str]]]:
         """The nodes of the view of these source nodes, and the document-established edges it keeps."""
         g = self.graph
-        keep = {n for n, data in g.nodes(data=True) if _structural(data)}
+        keep = {n for n, data in self.entities() if _structural(data)}
         named: set[tuple[str, str]] = set()
         stack: list[str] = []
         for signal in (u for s in sources for u in g.predecessors(s) if node_type(u) == "signal"):
@@ -452,6 +480,21 @@ class KnowledgeGraph:
 
     def __contains__(self, nid: object) -> bool:
         return isinstance(nid, str) and nid in self.graph
+
+    def entities(self) -> Iterator[tuple[str, Any]]:
+        """(node id, attributes) of every node that is not a signal; on a CompactDiGraph (or a view of one)
+        without walking the signals."""
+        g = self.graph
+        base = g.__dict__.get("_graph", g)  # a restricted view's graph
+        if isinstance(base, CompactDiGraph) and base._is_base():
+            ok = None if base is g else g.__dict__.get("_NODE_OK")
+            for n, data in base.entity_items():
+                if ok is None or ok(n):
+                    yield n, data
+            return
+        for n, data in g.nodes(data=True):
+            if data.get("type") != "signal":
+                yield n, data
 
     def node(self, nid: str) -> dict[str, Any]:
         """A node's id, type, label and degree; raises GraphError for an unknown id."""
@@ -523,7 +566,7 @@ class KnowledgeGraph:
         rank: dict[str, int] = {nid: 0 for nid in self.resolve(q, kind)}  # 0 exact, 1 prefix, 2 substring
         needle = fold(q)
         if needle:
-            for nid, data in self.graph.nodes(data=True):
+            for nid, data in self.entities():
                 t = data.get("type")
                 if t == "signal" or (kind and t != kind) or nid in rank:
                     continue
@@ -616,10 +659,22 @@ class KnowledgeGraph:
 
     def stats(self) -> dict[str, Any]:
         """Counts of nodes by type and edges by relation."""
-        nodes = Counter(node_type(n) for n in self.graph)
+        nodes: Counter[str] = Counter()
         edges: Counter[str] = Counter()
-        for u, v in self.graph.edges():
-            edges[relation(u, v)] += 1
+        compact = self._compact()
+        if compact is not None:  # the signals' edges counted per entity, not walked
+            nodes.update(node_type(n) for n in compact.entity_ids())
+            if compact.signal_total:
+                nodes["signal"] = compact.signal_total
+            for u, v in compact.entity_edges():
+                edges[relation(u, v)] += 1
+            for v, count in compact.signal_edge_counts():
+                if count:
+                    edges[RELATIONS.get(("signal", node_type(v)), "related")] += count
+        else:
+            nodes.update(node_type(n) for n in self.graph)
+            for u, v in self.graph.edges():
+                edges[relation(u, v)] += 1
         return {
             "nodes": self.graph.number_of_nodes(),
             "edges": self.graph.number_of_edges(),
@@ -638,40 +693,153 @@ def graph_file(settings: Settings) -> Path:
     return settings.graph_path or settings.var_dir / "graph" / "graph.pickle"
 
 
+# The change log beside the snapshot may grow to this fraction of the snapshot's size before the snapshot is
+# rewritten: appending a 1% update of a million signals takes a fraction of a second, a full save seconds.
+LOG_FRACTION = 0.25
+
+
+def log_file(path: Path) -> Path:
+    """The change log beside the snapshot ``path``: the changes made since it was written, appended."""
+    return path.with_name(path.name + ".log")
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
+
+
 def save_graph(kg: KnowledgeGraph, path: Path) -> None:
-    """Write the graph atomically (a temporary file beside it, then a rename)."""
+    """Write the whole graph atomically (a temporary file beside it, then a rename) and drop the change log.
+
+    The file holds a small header (format, signal count, version, a token naming this snapshot), then the
+    graph; later changes can be appended to the change log (:func:`persist_graph`)."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    base = uuid.uuid4().hex
     fd, tmp = tempfile.mkstemp(prefix=".graph-", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
-            payload = {"format": FORMAT_VERSION, "graph": kg.graph, "signals": kg.signal_count, "version": kg.version}
-            pickle.dump(payload, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            header = {"format": FORMAT_VERSION, "signals": kg.signal_count, "version": kg.version, "base": base}
+            pickle.dump(header, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            pickle.dump(kg.graph, fh, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    log_file(path).unlink(missing_ok=True)
+    kg._base, kg._log_pos = base, 0
+    compact = kg._compact()
+    if compact is not None:
+        compact.journal = []  # from now on, changes are recorded for the change log
+
+
+def _header(path: Path) -> dict[str, Any] | None:
+    """The header of the snapshot at ``path`` (None when there is none or it is not one of this format)."""
+    try:
+        with path.open("rb") as fh:
+            header = pickle.load(fh)  # our own file, written by save_graph under the var dir
+    except Exception:
+        return None
+    return header if isinstance(header, dict) and header.get("format") == FORMAT_VERSION else None
+
+
+def append_changes(kg: KnowledgeGraph, path: Path) -> bool:
+    """Append the changes made to ``kg`` since it was saved, loaded or last appended to the change log of the
+    snapshot at ``path``. False (nothing written) when they cannot be: the graph is not a CompactDiGraph, or the
+    snapshot there is not the one it came from (none yet, or another process rewrote it); save it whole then."""
+    compact = kg._compact()
+    if compact is None or compact.journal is None or kg._base is None:
+        return False
+    header = _header(path)
+    if header is None or header.get("base") != kg._base:
+        return False
+    if not compact.journal:
+        return True
+    record = pickle.dumps((kg._base, kg.version, kg.signal_count, compact.journal), protocol=pickle.HIGHEST_PROTOCOL)
+    with log_file(path).open("ab") as fh:
+        start = os.fstat(fh.fileno()).st_size
+        fh.write(record)
+    if start == kg._log_pos:  # nobody appended in between: what we hold ends where our record does
+        kg._log_pos = start + len(record)
+    compact.journal = []
+    return True
+
+
+def persist_graph(kg: KnowledgeGraph, path: Path) -> str:
+    """Bring the persisted graph up to date with ``kg``: append its changes to the change log, or write it
+    whole when they cannot be appended or the log has grown past LOG_FRACTION of the snapshot.
+    Returns "appended" or "saved"."""
+    if append_changes(kg, path) and _size(log_file(path)) <= LOG_FRACTION * _size(path):
+        return "appended"
+    save_graph(kg, path)
+    return "saved"
+
+
+def _replay_log(kg: KnowledgeGraph, path: Path) -> None:
+    """Apply the records of the change log that ``kg`` does not hold yet (those of its snapshot only)."""
+    compact = kg._compact()
+    if compact is None or kg._base is None or _size(log_file(path)) <= kg._log_pos:
+        return
+    try:
+        fh = log_file(path).open("rb")
+    except FileNotFoundError:
+        return
+    pending, compact.journal = compact.journal, None  # replayed changes are in the log already
+    try:
+        with fh:
+            fh.seek(kg._log_pos)
+            while True:
+                try:
+                    base, version, _signals, ops = pickle.load(fh)
+                except EOFError:
+                    break
+                except Exception as exc:  # a record being written, or cut short by a crash: stop before it
+                    log.warning("change log %s unreadable at byte %d (%s)", log_file(path), kg._log_pos, exc)
+                    break
+                if base != kg._base:  # a log left from an older snapshot
+                    break
+                compact.apply(ops)
+                kg.signal_count = compact.signal_total
+                kg.version = max(kg.version + 1, int(version))
+                kg._log_pos = fh.tell()
+    finally:
+        compact.journal = pending
 
 
 def load_graph(path: Path) -> KnowledgeGraph | None:
-    """The graph saved at ``path`` (a file this application wrote), or None when there is none.
+    """The graph saved at ``path`` (a file this application wrote) with its change log applied, or None when
+    there is none.
 
     Raises GraphError for a file that is not a graph of this format (rebuild it: ``riskmine graph build``)."""
     if not path.is_file():
         return None
     try:
         with path.open("rb") as fh:
-            payload = pickle.load(fh)  # our own file, written by save_graph under the var dir
+            header = pickle.load(fh)  # our own file, written by save_graph under the var dir
+            if not isinstance(header, dict) or header.get("format") != FORMAT_VERSION:
+                raise GraphError(f"graph file {path} has another format; rebuild it: riskmine graph build")
+            graph = pickle.load(fh)
+    except GraphError:
+        raise
     except Exception as exc:
         raise GraphError(
             f"graph file {path} is unreadable ({type(exc).__name__}); rebuild: riskmine graph build"
         ) from exc
-    if (
-        not isinstance(payload, dict)
-        or payload.get("format") != FORMAT_VERSION
-        or not isinstance(payload.get("graph"), nx.DiGraph)
-    ):
+    if not isinstance(graph, nx.DiGraph):
         raise GraphError(f"graph file {path} has another format; rebuild it: riskmine graph build")
-    return KnowledgeGraph(payload["graph"], int(payload.get("signals", 0)), int(payload.get("version", 0)))
+    kg = KnowledgeGraph(graph, int(header.get("signals", 0)), int(header.get("version", 0)))
+    kg._base = header.get("base")
+    compact = kg._compact()
+    if compact is not None:
+        compact.journal = []
+    try:
+        _replay_log(kg, path)
+    except (CompactGraphError, KeyError, TypeError, IndexError) as exc:
+        raise GraphError(
+            f"the change log of graph file {path} does not apply ({type(exc).__name__}); rebuild: riskmine graph build"
+        ) from exc
+    return kg
 
 
 def rebuild_graph(
@@ -731,6 +899,14 @@ def current_graph(settings: Settings, store: Store | None = None) -> KnowledgeGr
                 loaded = None
             cached = _Cached(loaded or KnowledgeGraph(), mtime)
             _cache[path] = cached
+        else:  # the same snapshot: take the changes other processes appended to its log
+            try:
+                _replay_log(cached.graph, path)
+            except (CompactGraphError, KeyError, TypeError, IndexError) as exc:
+                log.warning("the graph's change log does not apply (%s); rereading %s", exc, path)
+                cached.mtime = None
+                _cache.pop(path, None)
+                return current_graph(settings, store)
         if store is not None and store.count(Collection.signals) != cached.graph.signal_count:
             t0 = time.perf_counter()
             cached.graph = rebuild_graph(store)
@@ -751,7 +927,8 @@ def forget_graphs() -> None:
 
 
 def update_graph(store: Store, signal_ids: Sequence[str], settings: Settings) -> int:
-    """Add the stored signals with these ids to the persisted graph and save it once; the processing hook.
+    """Add the stored signals with these ids to the persisted graph and persist the change (appended to the
+    change log, see :func:`persist_graph`); the processing hook.
 
     Does nothing when RISKMINE_GRAPH_UPDATE is off. The graph is derived data: a failure is
     logged (with the command that rebuilds it) and never fails the processing that called it.
@@ -773,7 +950,9 @@ def update_graph(store: Store, signal_ids: Sequence[str], settings: Settings) ->
             if kg.signal_count != store.count(Collection.signals):
                 kg = rebuild_graph(store)  # the graph missed signals stored while it was off: catch up once
                 _cache[path].graph = kg
-            save_graph(kg, path)
+                save_graph(kg, path)
+            else:
+                persist_graph(kg, path)  # the changes appended to the log; the whole graph only now and then
             _cache[path].mtime = _mtime(path)
     except Exception:
         log.exception("the knowledge graph at %s was not updated; rebuild it with: riskmine graph build", path)

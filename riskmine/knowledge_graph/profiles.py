@@ -113,7 +113,7 @@ def list_enterprises(
     needle = fold(q) if q else ""
     out: list[EnterpriseSummary] = []
     g = kg.graph
-    for nid, data in g.nodes(data=True):
+    for nid, data in kg.entities():  # the entity nodes, without walking a million signals
         if data.get("type") != "enterprise":
             continue
         label = str(data.get("label", ""))
