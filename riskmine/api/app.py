@@ -18,6 +18,7 @@ from riskmine import __version__
 from riskmine.api.auth import check_secret
 from riskmine.api.docs import install_docs
 from riskmine.api.errors import install_error_handlers
+from riskmine.api.fastpath import FastPath
 from riskmine.api.limits import BodySizeLimit
 from riskmine.api.render import STATIC_DIR, build_templates
 from riskmine.api.routers import (
@@ -155,6 +156,8 @@ def create_app(
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes)
     if settings.trusted_proxy_list:  # X-Forwarded-For is believed from these peers only (never by default)
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxy_list)
+    # added last, so outermost: cached list views answered ahead of the rest (riskmine.api.fastpath)
+    app.add_middleware(FastPath, state=state)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     install_docs(app)
     routers = (

@@ -10,6 +10,10 @@ age out of the LRU.
 A miss is computed once: concurrent requests for the same key wait for the first one's result (single flight),
 so a write or a new clock step under load costs one computation, not one per waiting client. Each entry carries a
 strong ETag (a hash of the body); a request whose ``If-None-Match`` names it gets 304 Not Modified.
+
+A view may also name the *variant* its entry was computed for (the data version, the clock step: what besides the
+query decides it, for a reader who sees everything); the fast path (:mod:`riskmine.api.fastpath`) then answers the
+same query in the same variant from this cache, ahead of the middleware and the routing (:class:`Published`).
 """
 
 from __future__ import annotations
@@ -98,6 +102,15 @@ class ResponseCache:
             flight.done.set()
         return flight.entry
 
+    def peek(self, key: Hashable) -> Entry | None:
+        """The entry of `key` if it has one (counted as a hit), without computing anything."""
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None:
+                self._entries.move_to_end(key)
+                self.hits += 1
+            return entry
+
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
@@ -117,12 +130,42 @@ def json_body(content: Any) -> bytes:
     return bytes(JSONResponse(jsonable_encoder(content)).body)
 
 
-def cached_json(request: Request, cache: ResponseCache, key: Hashable, compute: Callable[[], Any]) -> Response:
+# The ASGI scope key under which the fast path asks a view which cache entry answered it (riskmine.api.fastpath).
+PUBLISH_SCOPE_KEY = "riskmine.cache.published"
+
+
+class Published:
+    """What a cached view answered with, for the fast path: the cache key and the variant it was computed for."""
+
+    __slots__ = ("key", "variant")
+
+    def __init__(self) -> None:
+        self.key: Hashable | None = None
+        self.variant: Hashable | None = None
+
+
+def cached_json(
+    request: Request,
+    cache: ResponseCache,
+    key: Hashable,
+    compute: Callable[[], Any],
+    *,
+    variant: Hashable | None = None,
+) -> Response:
     """The JSON response of `key` from `cache` (computing it with `compute` on a miss), or 304 Not Modified when
-    the request's If-None-Match names its ETag."""
+    the request's If-None-Match names its ETag. `variant` (None: none) is published for the fast path: it must be
+    exactly what, besides the request's query, `key` was made of (the caller sees everything)."""
     entry = cache.get(key, lambda: json_body(compute()))
+    published = request.scope.get(PUBLISH_SCOPE_KEY)
+    if variant is not None and isinstance(published, Published):
+        published.key, published.variant = key, variant
+    return entry_response(entry, request.headers.get("if-none-match"))
+
+
+def entry_response(entry: Entry, if_none_match: str | None) -> Response:
+    """The response of a cache entry: its body as JSON, or 304 Not Modified when `if_none_match` names its ETag."""
     headers = {"ETag": entry.etag}
-    if _matches(request.headers.get("if-none-match"), entry.etag):
+    if _matches(if_none_match, entry.etag):
         return Response(status_code=304, headers=headers)
     return Response(entry.body, media_type="application/json", headers=headers)
 

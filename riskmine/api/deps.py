@@ -17,6 +17,7 @@ from riskmine.api.state import AppState
 from riskmine.pipeline import Pipeline
 from riskmine.review.repository import ReviewRepository, open_review_repository
 from riskmine.review.roles import PUBLISHER_ROLES, READER_ROLES, REVIEWER_ROLES, Role, may_write
+from riskmine.review.sqlite_repository import SQLiteUserRepository
 from riskmine.review.users import User, UserStore
 from riskmine.settings import Settings
 from riskmine.store.base import Store
@@ -31,14 +32,20 @@ def get_state(request: Request) -> AppState:
     return state
 
 
-StateDep = Annotated[AppState, Depends(get_state)]
+async def _state(request: Request) -> AppState:
+    # async: resolved on the event loop (a sync dependency costs a thread-pool round trip, which under load waits
+    # a whole turn of the loop: issue 18); so are the other dependencies here that only read what is in memory
+    return get_state(request)
+
+
+StateDep = Annotated[AppState, Depends(_state)]
 
 
 def get_settings_dep(state: StateDep) -> Settings:
     return state.settings
 
 
-def get_store(state: StateDep) -> Store:
+async def get_store(state: StateDep) -> Store:
     if state.store is None:
         raise ApiError(503, "store_unavailable", "the store is not open; start the app with its lifespan (uvicorn)")
     return state.store
@@ -78,13 +85,23 @@ UsersDep = Annotated[UserStore, Depends(get_users)]
 PipelineDep = Annotated[Pipeline, Depends(get_pipeline)]
 
 
-def get_optional_user(
+def local_auth(request: Request, state: AppState) -> bool:
+    """Whether authenticating the request is a few local reads, cheap enough for the event loop: the users are in a
+    SQLite file and no API key is sent (the first use of a key in a while is noted in the users database: a write).
+    """
+    return API_KEY_HEADER not in request.headers and isinstance(state.users.repository, SQLiteUserRepository)
+
+
+async def get_optional_user(
     request: Request,
     state: StateDep,
     _token: Annotated[str | None, Depends(_oauth2)],
     _key: Annotated[str | None, Depends(_api_key)],
 ) -> User | None:
-    return authenticate_request(request, state.settings, state.users)
+    # on the event loop when that is cheap: a thread-pool round trip waits a whole turn of a busy loop (issue 18)
+    if local_auth(request, state):
+        return authenticate_request(request, state.settings, state.users)
+    return await run_in_threadpool(authenticate_request, request, state.settings, state.users)
 
 
 OptionalUserDep = Annotated[User | None, Depends(get_optional_user)]
@@ -119,7 +136,7 @@ def require_reader(user: CurrentUserDep) -> User:
     return user
 
 
-def require_writer(user: OptionalUserDep) -> User:
+async def require_writer(user: OptionalUserDep) -> User:
     """Role analyst, admin or station, by password, token or API key alike: a key carries its owner's role."""
     if user is None:
         raise _login_required(

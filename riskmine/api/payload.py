@@ -161,13 +161,20 @@ def _parse_body(body: bytes, media_type: str, max_items: int) -> Batch:
     return parse_batch_text(text, media_type, max_items)
 
 
+INLINE_PARSE_BYTES = 16 * 1024  # a body up to this is parsed on the event loop (issue 18: a write under read load)
+
+
 async def read_batch(request: Request, max_items: int) -> Batch:
     """The request's body as a batch; ApiError for a body that cannot be a batch at all."""
     media_type = _media_type(request)
     check_media_type(media_type)  # before reading the body
     body = await request.body()
-    # decoding and parsing up to RISKMINE_MAX_UPLOAD_BYTES is CPU work: off the event loop, which serves others
-    batch = await run_in_threadpool(_parse_body, body, media_type, max_items)
+    # decoding and parsing up to RISKMINE_MAX_UPLOAD_BYTES is CPU work: off the event loop, which serves others;
+    # a small body is parsed in place (microseconds): the thread-pool round trip would cost it turns of a busy loop
+    if len(body) <= INLINE_PARSE_BYTES:
+        batch = _parse_body(body, media_type, max_items)
+    else:
+        batch = await run_in_threadpool(_parse_body, body, media_type, max_items)
     if batch.size == 0:
         raise ApiError(422, "empty_batch", "the batch has no items: send at least one")
     return batch

@@ -120,12 +120,10 @@ def test_signal_search_is_cached_until_a_write(reader: TestClient, store: SQLite
 def test_cached_searches_are_not_shared_across_scopes(
     client: TestClient, users: UserStore, store: SQLiteStore, seeded: dict[str, Any]
 ) -> None:
-    from tests.api.test_scope import A, B, upload, user_login
+    from tests.api.test_scope import A, B, station_logins, user_login
 
     analyst = user_login(client, users, "analyst", None, "centre-analyst")
-    stations = {s: user_login(client, users, "station", s, f"user-{i}") for i, s in enumerate((A, B))}
-    for s, headers in stations.items():
-        upload(client, headers, s, n=2)
+    stations = station_logins(client, users, uploads=2)
 
     def sources(headers: dict[str, str]) -> set[str]:
         r = client.get("/api/v1/signals", params={"limit": 200}, headers=headers)

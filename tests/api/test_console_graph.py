@@ -20,7 +20,7 @@ from riskmine.schema import CandidateRisk, HazardType, SourceType
 from riskmine.store.base import Collection
 from riskmine.store.sqlite import SQLiteStore
 from tests.api.apikit import SEED_DOCUMENTS, doc, keyword_pipeline
-from tests.api.test_scope import A, B, upload, user_login
+from tests.api.test_scope import A, B, station_logins, upload, user_login
 
 PRODUCT, MAKER = "极充PB-20000充电宝", "深圳市共充科技有限公司"
 HOSTILE_SHOP = '甲"><script>alert(1)</script>店'
@@ -50,7 +50,7 @@ def graphed(client: TestClient, users: UserStore, store: SQLiteStore) -> Iterato
     docs = [*SEED_DOCUMENTS, FAILED_CHECK]
     store.write(Collection.documents, docs)
     process_documents(store, keyword_pipeline(), [d.id for d in docs])
-    heads = {s: user_login(client, users, "station", s, f"user-{i}") for i, s in enumerate((A, B))}
+    heads = station_logins(client, users)
     for s in (A, B):
         upload(client, heads[s], s, n=3 if s == A else 2, shop=SHOPS[s], product=PRODUCT, enterprise=MAKER)
     refresh_candidates(store)

@@ -16,7 +16,7 @@ from riskmine.review.users import UserStore
 from riskmine.store.base import Collection
 from riskmine.store.sqlite import SQLiteStore
 from tests.api.apikit import SEED_DOCUMENTS, keyword_pipeline
-from tests.api.test_scope import A, B, upload, user_login
+from tests.api.test_scope import A, B, station_logins, upload
 
 PRODUCT, MAKER = "极充PB-20000充电宝", "深圳市共充科技有限公司"
 SHOPS = {A: "甲乐数码旗舰店", B: "乙美电器专营店"}
@@ -32,7 +32,7 @@ def graph_of_two_stations(client: TestClient, users: UserStore, store: SQLiteSto
     forget_graphs()
     store.write(Collection.documents, SEED_DOCUMENTS)
     process_documents(store, keyword_pipeline(), [d.id for d in SEED_DOCUMENTS])
-    heads = {s: user_login(client, users, "station", s, f"user-{i}") for i, s in enumerate((A, B))}
+    heads = station_logins(client, users)
     batches = {
         s: upload(client, heads[s], s, n=3 if s == A else 2, shop=SHOPS[s], product=PRODUCT, enterprise=MAKER)
         for s in (A, B)

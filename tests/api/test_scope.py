@@ -43,12 +43,21 @@ def upload(client: TestClient, headers: dict[str, str], station: str, n: int = 3
     return dict(r.json())
 
 
+def station_logins(client: TestClient, users: UserStore, uploads: int = 0) -> dict[str, dict[str, str]]:
+    """Stations A and B logged in (their auth headers), each having uploaded `uploads` rows when asked."""
+    heads = {s: user_login(client, users, "station", s, f"user-{i}") for i, s in enumerate((A, B))}
+    for s, headers in heads.items():
+        if uploads:
+            upload(client, headers, s, n=uploads)
+    return heads
+
+
 @pytest.fixture
 def two_stations(client: TestClient, users: UserStore, store: SQLiteStore) -> dict[str, Any]:
     """Crawled seed documents, and two stations that each uploaded a batch."""
     store.write(Collection.documents, SEED_DOCUMENTS)
     process_documents(store, keyword_pipeline(), [d.id for d in SEED_DOCUMENTS])
-    heads = {s: user_login(client, users, "station", s, f"user-{i}") for i, s in enumerate((A, B))}
+    heads = station_logins(client, users)
     batches = {s: upload(client, heads[s], s, n=3 if s == A else 2) for s in (A, B)}
     return {"headers": heads, "batches": batches}
 

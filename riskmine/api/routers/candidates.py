@@ -56,6 +56,15 @@ def candidate_filters(
     )
 
 
+def list_variant(store: Store, db: ReviewRepository, reader: User) -> tuple[str, int] | None:
+    """What besides the query decides the list a reader gets from the response cache: the candidates' data version
+    and the clock step; None for a reader who does not see everything (whose list is not cached). The list view and
+    the fast path (riskmine.api.fastpath) both key on it."""
+    if not orgs.scope_for(db, reader).everything:
+        return None
+    return (store.data_version(Collection.candidates), clock_step(LIST_CLOCK_STEP_S))
+
+
 @router.get("", summary="Candidate risks, highest priority first", response_model=dict[str, Any])
 def list_candidates(
     request: Request,
@@ -100,22 +109,13 @@ def list_candidates(
             "offset": offset,
         }
 
-    if not orgs.scope_for(db, reader).everything:  # what it sees also depends on the review database: not cached
+    variant = list_variant(store, db, reader)
+    if variant is None:  # what it sees also depends on the review database: not cached
         page = _scoped(store, db, reader, filters, text, sort, order == "desc", limit, offset)
         return Response(json_body(listing(page)), media_type="application/json")
     # Everyone who sees everything gets the same list: cached per data version (and clock step, for the deadline
     # hours, rounded to 0.1 h); see riskmine.api.cache.
-    key = (
-        "candidates",
-        repr(sorted(filters.items())),
-        text,
-        sort,
-        order,
-        limit,
-        offset,
-        store.data_version(Collection.candidates),
-        clock_step(LIST_CLOCK_STEP_S),
-    )
+    key = ("candidates", repr(sorted(filters.items())), text, sort, order, limit, offset, *variant)
     return cached_json(
         request,
         get_state(request).responses,
@@ -132,6 +132,7 @@ def list_candidates(
                 omit=LIST_OMIT,
             )
         ),
+        variant=variant,
     )
 
 

@@ -19,10 +19,12 @@ from riskmine.api.filters import (
     within_sources,
 )
 from riskmine.api.views import signal_detail, signal_summary
-from riskmine.review import visibility
+from riskmine.review import orgs, visibility
+from riskmine.review.repository import ReviewRepository
 from riskmine.review.roles import Role
+from riskmine.review.users import User
 from riskmine.schema import HazardType, RiskLevel, SourceType, WarningColor
-from riskmine.store.base import Collection
+from riskmine.store.base import Collection, Store
 
 router = APIRouter(prefix="/api/v1/signals", tags=["signals"])
 
@@ -68,6 +70,15 @@ def store_sort(sort: str | None, q: str | None) -> str | None:
     return sort or "time"
 
 
+def list_variant(store: Store, db: ReviewRepository, reader: User) -> tuple[str] | None:
+    """What besides the query decides the search list a reader who sees every source gets from the response cache
+    (the signals' data version); None for a reader who does not (their sources are part of the key instead). The
+    list view and the fast path (riskmine.api.fastpath) both key on it."""
+    if not orgs.scope_for(db, reader).everything:
+        return None
+    return (store.data_version(Collection.signals),)
+
+
 @router.get("", summary="Search and filter signals", response_model=dict[str, Any])
 def list_signals(
     request: Request,
@@ -105,7 +116,8 @@ def list_signals(
     )
     # The reader's sources are part of the filters, so readers who see the same sources share one cached answer
     # per data version of the signals (riskmine.api.cache): a write by any process is a new version.
-    scoped = within_sources(filters, visibility.visible_sources(store, db, reader))
+    variant = list_variant(store, db, reader)  # None: the reader does not see every source
+    scoped = within_sources(filters, None if variant is not None else visibility.visible_sources(store, db, reader))
     by = store_sort(sort, text)
 
     def listing() -> dict[str, Any]:
@@ -129,9 +141,9 @@ def list_signals(
         order,
         limit,
         offset,
-        store.data_version(Collection.signals),
+        variant[0] if variant is not None else store.data_version(Collection.signals),
     )
-    return cached_json(request, get_state(request).responses, key, listing)
+    return cached_json(request, get_state(request).responses, key, listing, variant=variant)
 
 
 @router.get("/{signal_id}", summary="One signal with all its annotations")
