@@ -3,9 +3,11 @@
 A throwaway redis-server on loopback; real reviews from the shared data (bench/nlp_throughput.py) stored as
 documents in one SQLite store the workers share, and sent as tasks of ``--task`` documents each, as the API sends
 them with ``RISKMINE_QUEUE_URL`` set. The workers are started first and wait for tasks (they load their models
-once: start-up is not counted); the clock runs from the first task sent to the last document processed. Each
-worker has a var dir of its own, as on its own host. The modes run interleaved, ``repeats`` times, in fresh stores
-and a fresh Redis database; medians are printed with the load average.
+once: start-up is not counted); the clock runs from the first task sent to the last document processed and every
+refresh owed stored. Each worker has a var dir of its own, as on its own host. The modes run interleaved, ``repeats``
+times, in fresh stores and a fresh Redis database; medians are printed with the load average, and where each mode's
+task time went, from the workers' per-task timings (wall and CPU seconds summed over tasks and workers: process,
+refresh, lock wait, NLP stages; CPU seconds are what a loaded machine disturbs least).
 
 Run: ``python -m bench.queue_workers [n] [repeats]`` (defaults 4000 documents, 2 repeats).
 """
@@ -13,6 +15,7 @@ Run: ``python -m bench.queue_workers [n] [repeats]`` (defaults 4000 documents, 2
 from __future__ import annotations
 
 import os
+import re
 import signal
 import statistics
 import subprocess
@@ -44,10 +47,29 @@ def _wait(condition: Callable[[], bool], timeout: float, what: str) -> None:
         time.sleep(0.2)
 
 
-def one_run(root: Path, url: str, texts: list[str], workers: int, models: Path) -> float:
-    """Seconds from the first task sent to the last document processed by ``workers`` workers."""
+def task_timings(logs: list[Path]) -> dict[str, float]:
+    """The workers' per-task timings (riskmine.worker logs them after each task), summed over tasks and workers."""
+    from riskmine.schema.labels import WORKER_LABELS
+
+    head = WORKER_LABELS["timings"].split("{")[0]
+    total: dict[str, float] = {"tasks": 0.0}
+    for log in logs:
+        for line in log.read_text(encoding="utf-8").splitlines():
+            if head not in line:
+                continue
+            total["tasks"] += 1
+            for key, value in re.findall(r"(\w+)=([0-9.]+)", line.split(head, 1)[1]):
+                total[key] = total.get(key, 0.0) + float(value)
+    return total
+
+
+def one_run(root: Path, url: str, texts: list[str], workers: int, models: Path) -> tuple[float, dict[str, float]]:
+    """Seconds from the first task sent to the last document processed (and refreshed for) by ``workers``
+    workers, and their per-task timings summed."""
+    import redis
+
     from riskmine.pipeline import Pipeline
-    from riskmine.queue import TaskQueue
+    from riskmine.queue import PENDING_KEY, TaskQueue
     from riskmine.schema.labels import WORKER_LABELS
     from riskmine.settings import Settings
     from riskmine.store.base import Collection
@@ -55,7 +77,7 @@ def one_run(root: Path, url: str, texts: list[str], workers: int, models: Path) 
     from riskmine.submission import Submission
 
     db = root / "store.sqlite3"
-    base = dict(os.environ, PYTHONUNBUFFERED="1", RISKMINE_DB_PATH=str(db), RISKMINE_QUEUE_URL=url)
+    base = dict(os.environ, PYTHONUNBUFFERED="1", COLUMNS="4000", RISKMINE_DB_PATH=str(db), RISKMINE_QUEUE_URL=url)
     base.update(RISKMINE_MODELS_DIR=str(models), RISKMINE_RISK_MODEL="risk-baseline")
     started = WORKER_LABELS["started"].split("，")[0]
     logs = [root / f"worker{n}.log" for n in range(workers)]
@@ -70,7 +92,12 @@ def one_run(root: Path, url: str, texts: list[str], workers: int, models: Path) 
             rows = [{"id": f"q{i}", "text": t} for i, t in enumerate(texts[start : start + TASK], start)]
             submission.rows(rows, source="bench", source_type="review")
         _wait(lambda: store.count(Collection.signals) >= len(texts), 1800, "every document to be processed")
-        return time.perf_counter() - t0
+        owed = redis.Redis.from_url(url)
+        _wait(lambda: owed.scard(PENDING_KEY) == 0, 600, "every refresh owed to be stored")
+        seconds = time.perf_counter() - t0
+        tasks = -(-len(texts) // TASK)
+        _wait(lambda: task_timings(logs)["tasks"] >= tasks, 60, "the workers' timings of every task")
+        return seconds, task_timings(logs)
     finally:
         store.close()
         for p in procs:
@@ -101,6 +128,7 @@ def main(argv: list[str]) -> None:
         with redis_server(root) as server:  # the tests' throwaway redis-server, on loopback
             url = server.rsplit("/", 1)[0]
             seconds: dict[int, list[float]] = {1: [], 2: []}
+            timings: dict[int, list[dict[str, float]]] = {1: [], 2: []}
             loads = []
             for r in range(repeats):
                 for workers in (1, 2):  # interleaved; a Redis database of their own each run
@@ -108,13 +136,21 @@ def main(argv: list[str]) -> None:
                     run.mkdir()
                     loads.append(os.getloadavg()[0])
                     db_url = f"{url}/{1 + 2 * r + workers - 1}"
-                    seconds[workers].append(one_run(run, db_url, texts, workers, models))
+                    took, spent = one_run(run, db_url, texts, workers, models)
+                    seconds[workers].append(took)
+                    timings[workers].append(spent)
     med = {w: statistics.median(s) for w, s in seconds.items()}
     for w in (1, 2):
         print(f"  {w} worker(s): {len(texts) / med[w]:.0f} docs/s (median {med[w]:.1f}s of {seconds[w]})")
     ratio = med[1] / med[2]
     print(f"  2 workers / 1 worker: {ratio:.2f}x (target >= {TARGET}x); load average {min(loads):.1f}-{max(loads):.1f}")
     record(f"2 queue workers vs 1, {len(texts)} documents", ratio, TARGET, unit="x")
+    for w in (1, 2):
+        keys = sorted({k for t in timings[w] for k in t})
+        spent = {k: statistics.median(t.get(k, 0.0) for t in timings[w]) for k in keys}
+        print(f"  {w} worker(s), per-task timings summed over tasks and workers (median of runs):")
+        print("    " + ", ".join(f"{k} {v:.2f}" for k, v in spent.items()))
+    print(f"  load average now {os.getloadavg()[0]:.1f} (uptime: {' '.join(f'{x:.2f}' for x in os.getloadavg())})")
 
 
 if __name__ == "__main__":

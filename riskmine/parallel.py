@@ -170,7 +170,8 @@ _WORKER_STEPS: dict[int, list[tuple[Pipeline, tuple[str, ...] | None]]] = {}
 _WORKER_STARTUP = 0.0
 
 Captured = list[list[dict[str, Any]]]  # per capture, per signal: the fields copied
-StepResult = tuple[list[Signal], Captured, dict[str, float]]
+# the signals, the captures, the stages' seconds, and (a batch of documents) each document's JSON as it came
+StepResult = tuple[list[Signal], Captured, dict[str, float], dict[str, str]]
 
 
 def _init_worker(plan: StagePlan, steps: list[Step]) -> None:
@@ -199,6 +200,8 @@ def _ready() -> float:
 
 
 def _run_step(step: int, batch: list[Signal] | list[RawDocument]) -> StepResult:
+    # the documents as read, serialised here rather than in the parent (which writes back those a stage changed)
+    originals = {d.id: d.model_dump_json() for d in batch if isinstance(d, RawDocument)}
     signals = [Signal.from_document(d) if isinstance(d, RawDocument) else d for d in batch]
     captured: Captured = []
     timings: dict[str, float] = {}
@@ -209,7 +212,7 @@ def _run_step(step: int, batch: list[Signal] | list[RawDocument]) -> StepResult:
             timings[name] = timings.get(name, 0.0) + sec
         if capture is not None:
             captured.append([{f: copy.deepcopy(getattr(s, f)) for f in capture} for s in signals])
-    return signals, captured, timings
+    return signals, captured, timings, originals
 
 
 # --- the parent side ------------------------------------------------------------------
@@ -334,7 +337,9 @@ class ParallelProcessor:
                     t = time.perf_counter()
                     chunk = chunks.popleft()
                     docs: list[RawDocument] = store.get_many(Collection.documents, chunk)
-                    batch = _Batch(number, chunk, {d.id: d.model_dump_json() for d in docs}, docs)
+                    # the first step's workers serialise the documents as read, unless the parent runs it
+                    originals = {} if self.steps[0].parallel else {d.id: d.model_dump_json() for d in docs}
+                    batch = _Batch(number, chunk, originals, docs)
                     prof["read"] += time.perf_counter() - t
                     number += 1
                     pending.append(batch)
@@ -384,11 +389,12 @@ class ParallelProcessor:
             if not batch.future.done():
                 return False
             try:
-                batch.signals, batch.captured, timings = self._result(batch)
+                batch.signals, batch.captured, timings, originals = self._result(batch)
             except ParallelProcessingError as exc:  # kept until the batches before it are written
                 batch.error, batch.future = exc, None
                 return True
             self._add_timings(batch, timings)
+            batch.originals = originals or batch.originals
             batch.future = None
             batch.step += 1
             moved = True

@@ -119,22 +119,97 @@ class RefreshLock:
         client = redis.Redis.from_url(self.url)
         self._lock = client.lock(f"{NAMESPACE}:refresh", timeout=REFRESH_LOCK_SECONDS, blocking_timeout=None)
 
-    def __enter__(self) -> RefreshLock:
+    def acquire(self, blocking: bool = True) -> bool:
+        """Take the lock (waiting for it unless ``blocking`` is False); whether it was taken."""
         import redis
 
         try:
-            self._lock.acquire()
+            return bool(self._lock.acquire(blocking=blocking))
         except (redis.RedisError, OSError) as exc:
             raise unreachable(self.url, exc) from None
+
+    def release(self) -> None:
+        self._lock.release()
+
+    def __enter__(self) -> RefreshLock:
+        self.acquire()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._lock.release()
+        self.release()
 
 
 def refresh_lock(settings: Settings) -> AbstractContextManager[Any]:
     """The workers' lock across hosts, held while a task refreshes candidates and the graph (a Redis lock)."""
     return RefreshLock(settings)
+
+
+PENDING_KEY = f"{NAMESPACE}:refresh-pending"  # a Redis set: signal ids whose candidates and graph are not refreshed
+REFRESHING_KEY = f"{NAMESPACE}:refreshing"  # set while a worker refreshes (and looks at the set again after)
+_CHUNK = 5000  # ids per Redis command
+
+
+class PendingRefresh:
+    """The refresh the workers owe, shared across hosts through the queue's Redis (issue 20).
+
+    A worker that has stored a task's signals adds their ids to a Redis set, then refreshes candidates and the
+    graph only if it can take the refresh lock at once: whoever holds it refreshes for every id in the set and
+    removes those ids only once their refresh is stored, so a worker that dies on the way loses nothing. While a
+    worker refreshes it keeps :data:`REFRESHING_KEY` set and, after releasing the lock, looks at the set again:
+    a worker that finds the lock taken and that key set leaves its ids to it instead of waiting in line. Workers
+    also look at the set when idle (:func:`riskmine.worker.serve_tasks`), which settles what a holder that died
+    or an API write left behind.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        import redis
+
+        self.url = queue_url(settings)
+        self.client = redis.Redis.from_url(self.url)
+        self.lock = RefreshLock(settings)
+
+    def _call(self, fn: Any, *args: Any) -> Any:
+        import redis
+
+        try:
+            return fn(*args)
+        except (redis.RedisError, OSError) as exc:
+            raise unreachable(self.url, exc) from None
+
+    def add(self, signal_ids: Sequence[str]) -> None:
+        """Record signals stored but not yet refreshed for."""
+        ids = list(signal_ids)
+        for start in range(0, len(ids), _CHUNK):
+            self._call(self.client.sadd, PENDING_KEY, *ids[start : start + _CHUNK])
+
+    def count(self) -> int:
+        return int(self._call(self.client.scard, PENDING_KEY))
+
+    def snapshot(self) -> list[str]:
+        """The ids waiting for a refresh now, sorted."""
+        members = self._call(self.client.smembers, PENDING_KEY)
+        return sorted(i.decode() if isinstance(i, bytes) else str(i) for i in members)
+
+    def done(self, signal_ids: Sequence[str]) -> None:
+        """These ids' refresh is stored: take them out of the set (those added again since stay added)."""
+        ids = list(signal_ids)
+        for start in range(0, len(ids), _CHUNK):
+            self._call(self.client.srem, PENDING_KEY, *ids[start : start + _CHUNK])
+
+    def refreshing(self) -> bool:
+        """Whether a worker is refreshing now (and will look at the set again once it has released the lock)."""
+        return bool(self._call(self.client.exists, REFRESHING_KEY))
+
+    def mark(self) -> None:
+        self._call(lambda: self.client.set(REFRESHING_KEY, b"1", ex=int(REFRESH_LOCK_SECONDS)))
+
+    def unmark(self) -> None:
+        self._call(self.client.delete, REFRESHING_KEY)
+
+
+def pending_refresh(settings: Settings) -> PendingRefresh | None:
+    """The shared record of refreshes owed (None without a task queue)."""
+    return PendingRefresh(settings) if settings.queue_url else None
 
 
 class TaskQueue:

@@ -25,9 +25,10 @@ documents' ids are sent to the queue and a ``riskmine worker`` runs :meth:`Submi
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -42,7 +43,7 @@ from riskmine.processing import (
     refresh_candidates,
     unprocessed,
 )
-from riskmine.queue import TaskQueue, task_queue
+from riskmine.queue import PendingRefresh, TaskQueue, task_queue
 from riskmine.schema import RawDocument, SourceType
 from riskmine.settings import Settings
 from riskmine.store.base import Collection, DuplicatePolicy, Store
@@ -94,6 +95,8 @@ class Outcome:
     process: ProcessReport | None = None
     candidates: int | None = None  # candidate risks after the refresh; None when nothing was processed
     queued: bool = False  # the documents were sent to the task queue, to be processed by a worker
+    # where a task's time went (seconds; "_cpu": CPU seconds of this process): process, refresh, lock_wait
+    timings: dict[str, float] = field(default_factory=dict)
 
     @property
     def document_ids(self) -> list[str]:
@@ -129,8 +132,11 @@ class Submission:
         after_refresh: Callable[[Store], Any] | None = None,
         queue: TaskQueue | None = None,
         shared_lock: AbstractContextManager[Any] | None = None,
+        pending: PendingRefresh | None = None,
     ) -> None:
         self.store = store
+        # a task's refresh, owed and coalesced across the workers of every host (riskmine.queue.PendingRefresh)
+        self.pending = pending
         # where new documents go to be processed: a task queue (default the settings' one, if any), else here
         self.queue = queue if queue is not None else task_queue(settings)
         self.shared_lock = shared_lock  # also held by a task's refresh: the workers' lock across hosts
@@ -259,23 +265,121 @@ class Submission:
 
         The NLP stages run outside the lock, so that workers process in parallel (the near-duplicate index
         keeps its own lock); the refresh and the graph update take the lock and ``shared_lock`` (the workers'
-        lock across hosts), so that each refresh reads every signal written before it."""
+        lock across hosts), so that each refresh reads every signal written before it. With ``pending`` (the
+        workers' shared record of refreshes owed) the task's ids are recorded there and the refresh is
+        coalesced: see :meth:`refresh_pending`."""
         ids = list(dict.fromkeys(document_ids))
         entry = self.journal.begin()
         entry.add(ids)  # until refreshed; also for those an earlier try processed before it died
+        t0, c0 = time.perf_counter(), time.process_time()
         todo = unprocessed(self.store, ids)
         done = ProcessReport()
         if todo:
             if self.processor is None:
                 raise ValueError("this submission has no processor: it stores documents only")
             done = self.processor.process_documents(self.store, todo, batch_size=self.batch_size, progress=progress)
-        with self._locked(), self.shared_lock or nullcontext():
-            outcome = self._process(Outcome(), [], progress, None, entry, refresh_all=False)
+        timings = {"process": time.perf_counter() - t0, "process_cpu": time.process_time() - c0}
+        for name, sec in done.stage_seconds.items():
+            timings[f"stage_{name}"] = sec
+        if self.pending is not None:
+            self.pending.add(ids)  # kept in Redis until some worker's refresh for them is stored
+            entry.close()
+            outcome = self.refresh_pending()
+        else:
+            t1, c1 = time.perf_counter(), time.process_time()
+            with self._locked(), self.shared_lock or nullcontext():
+                timings["lock_wait"] = time.perf_counter() - t1
+                t2 = time.perf_counter()
+                outcome = self._process(Outcome(), [], progress, None, entry, refresh_all=False)
+                timings["refresh"] = time.perf_counter() - t2
+            timings["refresh_cpu"] = time.process_time() - c1
         adopted = outcome.process or ProcessReport()  # documents of killed processes' entries, finished here
         for name in ("processed", "risks", "duplicates", "noisy", "seconds"):
             setattr(done, name, getattr(done, name) + getattr(adopted, name))
         outcome.process = done
+        outcome.timings = {**timings, **outcome.timings}
         return outcome
+
+    @contextmanager
+    def _refresh_locks(self, blocking: bool) -> Iterator[bool]:
+        """The local write lock, then the workers' lock across hosts; without ``blocking``, taken only if both
+        are free at once (yields whether they were taken)."""
+        assert self.pending is not None
+        shared = self.pending.lock
+        try_local = getattr(self.lock, "try_acquire", None)
+        if blocking or not callable(try_local):
+            with self._locked(), shared:
+                yield True
+            return
+        if not try_local():
+            yield False
+            return
+        try:
+            if not shared.acquire(blocking=False):
+                yield False
+                return
+            try:
+                yield True
+            finally:
+                shared.release()
+        finally:
+            self.lock.__exit__(None, None, None)
+
+    def refresh_pending(self, *, mark: bool = True) -> Outcome:
+        """Refresh candidates and the graph for every signal id the workers have recorded as owed, unless a
+        worker refreshing now will take them (then return at once: no worker waits in line for another).
+
+        The refresh lock is tried without waiting: the holder refreshes for all the ids recorded (one refresh
+        for the tasks of several workers), removes them once stored, and after releasing the lock looks again,
+        so ids recorded while it held the lock are not left behind. When the lock is held by someone who does
+        not refresh (an API write), this waits for it. A worker killed half-way leaves its ids recorded.
+        ``mark`` False (a worker's idle refresh): others wait for this refresh instead of leaving theirs to it,
+        so that a task is acknowledged only once its refresh is stored or is another task's to finish."""
+        pending = self.pending
+        if pending is None:
+            raise ValueError("this submission keeps no record of refreshes owed (no task queue)")
+        outcome = Outcome()
+        timings = dict.fromkeys(("lock_wait", "refresh", "refresh_cpu"), 0.0)
+        timings["refreshes"] = 0
+        first = True
+        while pending.count():
+            t0 = time.perf_counter()
+            with self._refresh_locks(blocking=False) as held:
+                if held:
+                    self._refresh_owed(pending, outcome, timings, first, mark)
+                    first = False
+            if not held:
+                if pending.refreshing():
+                    break  # its holder looks at the set again once it has released the lock: it takes ours
+                with self._refresh_locks(blocking=True):
+                    timings["lock_wait"] += time.perf_counter() - t0
+                    self._refresh_owed(pending, outcome, timings, first, mark)
+                    first = False
+        if outcome.candidates is None:
+            outcome.candidates = self.store.count(Collection.candidates)
+        outcome.timings = timings
+        return outcome
+
+    def _refresh_owed(
+        self, pending: PendingRefresh, outcome: Outcome, timings: dict[str, float], first: bool, mark: bool
+    ) -> None:
+        """Under the refresh locks: refresh for the ids recorded until none is left."""
+        if mark:
+            pending.mark()
+        try:
+            while owed := pending.snapshot():
+                t, c = time.perf_counter(), time.process_time()
+                done = self._process(Outcome(), [], None, None, None, refresh_all=False, also=owed)
+                pending.done(owed)
+                timings["refresh"] += time.perf_counter() - t
+                timings["refresh_cpu"] += time.process_time() - c
+                timings["refreshes"] += 1
+                outcome.candidates = done.candidates
+                if first:
+                    outcome.process, first = done.process, False
+        finally:
+            if mark:
+                pending.unmark()
 
     def recover(self) -> Outcome | None:
         """Finish what killed processes left in the journal (None when there was nothing)."""
@@ -310,6 +414,7 @@ class Submission:
         entry: JournalEntry | None,
         *,
         refresh_all: bool = True,
+        also: Sequence[str] = (),
     ) -> Outcome:
         if self.processor is None:
             raise ValueError("this submission has no processor: it stores documents only")
@@ -320,7 +425,7 @@ class Submission:
         done = set(ids)
         todo = ids + unprocessed(self.store, dict.fromkeys(i for i in adopted if i not in done))
         # every document of this submission (a resumed batch's earlier try too) and of the adopted entries
-        touched = list(dict.fromkeys(entry.ids() + adopted))
+        touched = list(dict.fromkeys([*entry.ids(), *adopted, *also]))
         outcome.process = ProcessReport()
         if todo:
             outcome.process = self.processor.process_documents(

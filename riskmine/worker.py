@@ -3,7 +3,10 @@
 A worker process opens the store and builds the pipeline once (models load once per process), then takes one
 task at a time from the Redis broker: the task's documents not processed yet are processed, their signals
 written, and the candidates and graph refreshed from the shared store, all through
-:meth:`riskmine.submission.Submission.process_task`, the path every submission takes. A task is acknowledged
+:meth:`riskmine.submission.Submission.process_task`, the path every submission takes. The refresh is owed in
+Redis until stored and coalesced: a worker that finds another refreshing leaves its ids to it rather than wait
+in line (:class:`riskmine.queue.PendingRefresh`), and an idle worker refreshes what is left owed. Each task's
+timings (processing, refresh, lock wait, NLP stages; wall and CPU seconds) are logged. A task is acknowledged
 only when that has returned: one of a worker that died is handed out again (after
 ``RISKMINE_QUEUE_REDELIVERY_SECONDS``) and finished without duplicating anything; one that failed is retried
 with growing back-off. Workers on several hosts need the shared store (``RISKMINE_STORE=elasticsearch``) and
@@ -20,7 +23,7 @@ from typing import Any
 
 from riskmine.pipeline import Pipeline
 from riskmine.processing import unprocessed
-from riskmine.queue import ACTOR_NAME, QUEUE_NAME, broker_for, redacted, refresh_lock
+from riskmine.queue import ACTOR_NAME, QUEUE_NAME, PendingRefresh, broker_for, redacted
 from riskmine.schema.labels import WORKER_LABELS
 from riskmine.settings import Settings
 from riskmine.store.base import Store
@@ -52,12 +55,29 @@ class TaskRunner:
             settings=settings,
             batch_size=settings.batch_size,
             after_refresh=after_refresh,
-            shared_lock=refresh_lock(settings),
+            pending=PendingRefresh(settings),
         )
+        self._busy = threading.Lock()  # a task in hand, or the idle refresh
 
     def run(self, document_ids: Sequence[str], progress: Callable[[int], None] | None = None) -> Outcome:
-        """Process one task's documents (those not yet processed), refresh candidates and the graph;
-        ``progress`` is told of each batch of documents processed."""
+        """Process one task's documents (those not yet processed), refresh candidates and the graph (or leave
+        that to the worker refreshing now, see :meth:`Submission.refresh_pending`); ``progress`` is told of each
+        batch of documents processed."""
+        with self._busy:
+            return self._run(document_ids, progress)
+
+    def refresh_owed(self) -> Outcome | None:
+        """When idle, refresh for what the workers recorded as owed and nobody is refreshing for (a worker that
+        died refreshing, an API write that held the lock); None when busy or when nothing is owed."""
+        pending = self.submission.pending
+        if pending is None or not self._busy.acquire(blocking=False):
+            return None
+        try:
+            return self.submission.refresh_pending(mark=False) if pending.count() else None
+        finally:
+            self._busy.release()
+
+    def _run(self, document_ids: Sequence[str], progress: Callable[[int], None] | None) -> Outcome:
         ids = list(dict.fromkeys(document_ids))
         self.log(WORKER_LABELS["task"].format(count=len(ids)))
         done_before = len(ids) - len(unprocessed(self.store, ids))
@@ -75,6 +95,8 @@ class TaskRunner:
                 seconds=f"{time.perf_counter() - t0:.1f}",
             )
         )
+        timings = " ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in outcome.timings.items())
+        self.log(WORKER_LABELS["timings"].format(timings=timings))
         return outcome
 
 
@@ -111,6 +133,10 @@ def serve_tasks(settings: Settings, runner: TaskRunner, stop: threading.Event, *
         while not stop.wait(beat):
             with suppress(redis.RedisError):
                 broker.do_qsize(QUEUE_NAME)
+            try:  # what a worker that died refreshing, or an API write holding the lock, left owed
+                runner.refresh_owed()
+            except Exception as exc:
+                say(WORKER_LABELS["failed"].format(error=f"{type(exc).__name__}: {exc}"))
     finally:
         say(WORKER_LABELS["stopping"])
         worker.stop()

@@ -217,3 +217,32 @@ def test_a_dead_worker_is_reported(tmp_path: Path) -> None:
 def test_workers_must_be_positive(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="at least 1"):
         ParallelProcessor(KeywordPlan(str(tmp_path)), 0)
+
+
+class _CountingStore(SQLiteStore):
+    """A SQLite store that counts the documents written to it (the parent writes; workers never do)."""
+
+    documents_written = 0
+
+    def write(self, collection: Collection, records: Any, *args: Any, **kwargs: Any) -> Any:
+        records = list(records)
+        if collection is Collection.documents:
+            self.documents_written += len(records)
+        return super().write(collection, records, *args, **kwargs)
+
+
+def test_the_parent_writes_back_only_the_documents_a_stage_changed(tmp_path: Path) -> None:
+    """The workers serialise the documents as they came, so that the parent, which only writes, rewrites the
+    masked ones alone (the phone number is masked in every fifth document)."""
+    docs = _documents(40)
+    store = _CountingStore(tmp_path / "s.sqlite3")
+    store.write(Collection.documents, docs)
+    store.documents_written = 0
+    try:
+        with ParallelProcessor(KeywordPlan(str(tmp_path / "var")), 2) as processor:
+            assert processor.process_documents(store, batch_size=8).processed == 40
+        masked = [d for d in docs if "13812345678" in d.text]
+        assert len(masked) == 8 and store.documents_written == len(masked)
+        assert all("13812345678" not in d.text for d in store.iterate(Collection.documents))
+    finally:
+        store.close()

@@ -20,7 +20,7 @@ import pytest
 from riskmine.knowledge_graph.graph import forget_graphs
 from riskmine.nlp.dedup import DedupIndex
 from riskmine.pipeline import Pipeline
-from riskmine.queue import TaskQueue
+from riskmine.queue import PendingRefresh, RefreshLock, TaskQueue
 from riskmine.settings import Settings
 from riskmine.store.base import Collection, Store
 from riskmine.store.sqlite import SQLiteStore
@@ -257,3 +257,110 @@ def test_a_task_whose_worker_is_killed_is_handed_out_again_and_nothing_is_duplic
         code = second.stop()
     assert code == 0 and second.said("其中 4 篇已处理，跳过") == 1, second.output()
     assert _state(store) == expected
+
+
+def _hosts(tmp_path: Path, redis_url: str, models: Path, rows: list[dict[str, Any]]) -> tuple[list[str], Settings]:
+    """The rows stored and queued as the API does (no worker takes the tasks here); their ids, and the settings of
+    one worker host (a var dir of its own)."""
+    forget_graphs()
+    db = tmp_path / "store.sqlite3"
+    api = Settings(var_dir=tmp_path / "api", db_path=db, queue_url=redis_url)
+    store = SQLiteStore(db)
+    outcome = Submission(store, Pipeline([]), settings=api, queue=TaskQueue(api)).rows(
+        rows, source="test", source_type="review"
+    )
+    store.close()
+    return outcome.document_ids, Settings(var_dir=tmp_path / "host", db_path=db, queue_url=redis_url, models_dir=models)
+
+
+def _runner(settings: Settings, host: str, **options: Any) -> TaskRunner:
+    """A worker host's task runner, with a store connection of its own."""
+    settings = settings.model_copy(update={"var_dir": settings.var_dir.with_name(host)})
+    store = SQLiteStore(settings.db_path)
+    return TaskRunner(settings, store, Pipeline.from_settings(settings, store), **options)
+
+
+def _in_thread(fn: Callable[[], Any], timeout: float) -> Any:
+    """fn's result, or a failure when it has not returned within timeout seconds (it waited for a lock)."""
+    with ThreadPoolExecutor(1) as pool:
+        future = pool.submit(fn)
+        try:
+            return future.result(timeout=timeout)
+        except TimeoutError:
+            pytest.fail(f"did not return within {timeout} s: it waited")
+
+
+@pytest.mark.slow
+def test_a_worker_leaves_its_refresh_to_the_worker_refreshing_now_which_takes_it(
+    tmp_path: Path, redis_url: str, shared_models_dir: Path
+) -> None:
+    expected = _in_process(tmp_path, shared_models_dir, batch_size=256)
+    ids, settings = _hosts(tmp_path, redis_url, shared_models_dir, ROWS)
+    first, second = ids[: len(ids) // 2], ids[len(ids) // 2 :]
+    one, two = _runner(settings, "host1"), _runner(settings, "host2")
+    owed, refreshing = PendingRefresh(settings), RefreshLock(settings)
+    assert refreshing.acquire()  # as a worker on a third host does while it refreshes
+    owed.mark()
+    try:
+        outcome = _in_thread(lambda: one.run(first), timeout=120)  # blocking here would never return
+        assert outcome.processed == len(first) and outcome.timings["refreshes"] == 0
+        assert owed.count() == len(first) and one.store.count(Collection.candidates) == 0  # recorded, owed
+    finally:
+        owed.unmark()
+        refreshing.release()
+    outcome = two.run(second)  # takes the lock: one refresh for both tasks
+    assert outcome.processed == len(second) and outcome.timings["refreshes"] == 1
+    assert owed.count() == 0 and not owed.refreshing()
+    assert _state(two.store) == expected
+    assert one.refresh_owed() is None  # nothing left owed
+
+
+@pytest.mark.slow
+def test_a_worker_that_fails_before_its_refresh_is_stored_leaves_it_owed_and_another_does_it(
+    tmp_path: Path, redis_url: str, shared_models_dir: Path
+) -> None:
+    expected = _in_process(tmp_path, shared_models_dir, batch_size=256)
+    ids, settings = _hosts(tmp_path, redis_url, shared_models_dir, ROWS)
+
+    def fail(store: Store) -> None:
+        raise RuntimeError("killed half-way through the refresh")
+
+    failing = _runner(settings, "host1", after_refresh=fail)
+    with pytest.raises(RuntimeError, match="half-way"):
+        failing.run(ids)
+    owed = PendingRefresh(settings)
+    assert failing.store.count(Collection.signals) == len(ids) and owed.count() == len(ids)  # kept in Redis
+    assert not owed.refreshing()  # nobody takes them now: an idle worker does
+    other = _runner(settings, "host2")
+    outcome = other.refresh_owed()
+    assert outcome is not None and outcome.timings["refreshes"] == 1
+    assert owed.count() == 0 and _state(other.store) == expected
+
+
+@pytest.mark.slow
+def test_a_worker_waits_for_a_lock_holder_that_does_not_refresh_and_refreshes_itself(
+    tmp_path: Path, redis_url: str, shared_models_dir: Path
+) -> None:
+    expected = _in_process(tmp_path, shared_models_dir, batch_size=256)
+    ids, settings = _hosts(tmp_path, redis_url, shared_models_dir, ROWS)
+    runner = _runner(settings, "host1")
+    held, done = threading.Event(), threading.Event()
+    owed = PendingRefresh(settings)
+
+    def api_write() -> None:  # an API changing candidates holds the lock a while; it refreshes nothing
+        with RefreshLock(settings):
+            held.set()
+            while owed.count() < len(ids) and not done.wait(0.05):  # until the worker has stored its signals
+                pass
+            done.wait(1.0)  # and then tries the lock
+
+    holder = threading.Thread(target=api_write)
+    holder.start()
+    try:
+        assert held.wait(30)
+        outcome = runner.run(ids)
+    finally:
+        done.set()
+        holder.join(timeout=30)
+    assert outcome.timings["refreshes"] == 1 and outcome.timings["lock_wait"] > 0
+    assert owed.count() == 0 and _state(runner.store) == expected

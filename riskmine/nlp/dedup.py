@@ -38,6 +38,7 @@ import zlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import IO, Any, cast
 
@@ -58,7 +59,7 @@ _POSITION_KEYS = np.array(
      0xC4CEB9FE1A85EC53, 0x27D4EB2F165667C5, 0x94D049BB133111EB],
     dtype=np.uint64,
 )  # fmt: skip
-_CHUNK = 8192  # shingles permuted at a time (bounds memory: _CHUNK × num_perm × 4 bytes)
+_CHUNK = 1024  # shingles permuted at a time: _CHUNK × num_perm × 4 bytes, small enough to stay in cache
 _EMPTY = np.iinfo(np.uint32).max  # signature value of an empty shingle set
 
 
@@ -172,6 +173,70 @@ class Signer:
         from datasketch import LeanMinHash
 
         return LeanMinHash(seed=self.seed, hashvalues=signature, scheme="affine32")
+
+
+# ---------------------------------------------------------------- LSH bands
+
+
+@lru_cache(maxsize=16)
+def _band_shape(threshold: float, num_perm: int, weights: tuple[float, float]) -> tuple[int, int]:
+    """datasketch MinHashLSH's bands and rows per band for these parameters (its checks and its optimum)."""
+    from datasketch import MinHashLSH
+
+    lsh = MinHashLSH(threshold=threshold, num_perm=num_perm, weights=weights)
+    return int(lsh.b), int(lsh.r)
+
+
+class Bands:
+    """datasketch's MinHashLSH banding over signatures, without its per-call overheads.
+
+    The same bands as a ``MinHashLSH(threshold, num_perm, weights)``: ``b`` bands of ``r`` rows;
+    a query returns every key that shares all the values of at least one band with the query
+    signature, as MinHashLSH's does (``tests/nlp/test_dedup.py`` compares the two). A bucket
+    holds a key alone until a second one joins it, and a key's band values are not stored:
+    :meth:`remove` is given the signature the key was inserted with.
+    """
+
+    def __init__(self, threshold: float, num_perm: int, weights: tuple[float, float]) -> None:
+        self.b, self.r = _band_shape(threshold, num_perm, weights)
+        self._cuts = [(i * self.r * 4, (i + 1) * self.r * 4) for i in range(self.b)]  # byte ranges of uint32 values
+        self._tables: list[dict[bytes, int | set[int]]] = [{} for _ in range(self.b)]
+
+    def _keys(self, sig: np.ndarray) -> list[bytes]:
+        raw = np.ascontiguousarray(sig, dtype=np.uint32).tobytes()
+        return [raw[lo:hi] for lo, hi in self._cuts]
+
+    def insert(self, key: int, sig: np.ndarray) -> None:
+        for band, table in zip(self._keys(sig), self._tables, strict=True):
+            held = table.get(band)
+            if held is None:
+                table[band] = key
+            elif isinstance(held, set):
+                held.add(key)
+            else:
+                table[band] = {held, key}
+
+    def remove(self, key: int, sig: np.ndarray) -> None:
+        for band, table in zip(self._keys(sig), self._tables, strict=True):
+            held = table.get(band)
+            if held == key:
+                del table[band]
+            elif isinstance(held, set):
+                held.discard(key)
+                if len(held) == 1:
+                    table[band] = next(iter(held))
+
+    def query(self, sig: np.ndarray) -> set[int]:
+        found: set[int] = set()
+        for band, table in zip(self._keys(sig), self._tables, strict=True):
+            held = table.get(band)
+            if held is None:
+                continue
+            if isinstance(held, set):
+                found.update(held)
+            else:
+                found.add(held)
+        return found
 
 
 # ---------------------------------------------------------------- journal frames
@@ -390,11 +455,11 @@ class DedupIndex:
     def _slot(self, key: int) -> int:
         return key % self.max_signatures if self.max_signatures else key
 
-    def _add_signature(self, sig: np.ndarray, group: str, minhash: Any = None) -> None:
+    def _add_signature(self, sig: np.ndarray, group: str) -> None:
         key = self._inserted
         slot = self._slot(key)
         if slot < len(self._row_group):  # the ring is full: the oldest signature makes room
-            self._lsh.remove(key - len(self._row_group))
+            self._lsh.remove(key - len(self._row_group), self._sigs[slot])
             self._row_group[slot] = group
         else:
             if slot >= len(self._sigs):
@@ -407,7 +472,7 @@ class DedupIndex:
             self._row_group.append(group)
         self._sigs[slot] = sig
         self._inserted += 1
-        self._lsh.insert(key, minhash if minhash is not None else self.signer.minhash(sig), check_duplication=False)
+        self._lsh.insert(key, sig)
 
     def _apply(self, entry: Entry) -> None:
         if entry.doc_id in self._members:
@@ -418,8 +483,8 @@ class DedupIndex:
             sig = np.frombuffer(entry.signature, dtype="<u4").astype(np.uint32)
             self._add_signature(sig, entry.group)
 
-    def _near_group(self, sig: np.ndarray, minhash: Any) -> str | None:
-        rows = self._lsh.query(minhash)
+    def _near_group(self, sig: np.ndarray) -> str | None:
+        rows = self._lsh.query(sig)
         if not rows:
             return None
         keys = np.fromiter(rows, dtype=np.int64, count=len(rows))
@@ -438,12 +503,10 @@ class DedupIndex:
             return Assignment(group, group != doc_id), None
         group = self._exact.get(chash)
         near = False
-        minhash: Any = None
         if group is not None:
             sig = None  # an exact duplicate adds nothing to the near-duplicate index
         elif sig is not None:
-            minhash = self.signer.minhash(sig)
-            group = self._near_group(sig, minhash)
+            group = self._near_group(sig)
             near = group is not None
         if group is None:
             group = doc_id
@@ -451,18 +514,26 @@ class DedupIndex:
         self._members[doc_id] = group
         self._exact.setdefault(chash, group)
         if sig is not None:
-            self._add_signature(sig, group, minhash)
+            self._add_signature(sig, group)
         return Assignment(group, group != doc_id, near), entry
 
-    def _assign_batch(self, items: Sequence[tuple[str, str, str]]) -> tuple[list[Assignment], list[Entry]]:
-        # Sign, in one go, every text that may need it: unknown id and hash, long enough.
+    def _sign(self, items: Sequence[tuple[str, str, str]]) -> dict[int, np.ndarray]:
+        """Signatures, by position, of every text that may need one: unknown id and hash, long enough."""
         keys = {}
         for i, (doc_id, chash, text) in enumerate(items):
             if doc_id not in self._members and chash not in self._exact:
                 key = compact(text)
                 if len(key) >= self.min_chars:
                     keys[i] = key
-        rows = dict(zip(keys, self.signer.signatures(list(keys.values())), strict=True)) if keys else {}
+        return dict(zip(keys, self.signer.signatures(list(keys.values())), strict=True)) if keys else {}
+
+    def _assign_batch(
+        self, items: Sequence[tuple[str, str, str]], signed: dict[int, np.ndarray] | None = None
+    ) -> tuple[list[Assignment], list[Entry]]:
+        # Sign, in one go, every text that may need it and was not signed before (``signed``).
+        rows = dict(signed or {})
+        unsigned = [i for i in range(len(items)) if i not in rows]
+        rows.update((unsigned[j], sig) for j, sig in self._sign([items[i] for i in unsigned]).items())
         results: list[Assignment] = []
         entries: list[Entry] = []
         for i, (doc_id, chash, _) in enumerate(items):
@@ -474,12 +545,10 @@ class DedupIndex:
 
     # -- journal
 
-    def _new_lsh(self) -> Any:
-        """A MinHashLSH whose bands favour recall: its false positives are weeded out by the signature check."""
-        from datasketch import MinHashLSH
-
+    def _new_lsh(self) -> Bands:
+        """MinHashLSH's bands, chosen to favour recall: their false positives are weeded out by the signature check."""
         w = self.recall_weight
-        return MinHashLSH(threshold=self.threshold, num_perm=self.signer.num_perm, weights=(round(1 - w, 6), w))
+        return Bands(self.threshold, self.signer.num_perm, (round(1 - w, 6), w))
 
     def _reset(self) -> None:
         self._lsh = self._new_lsh()
@@ -550,10 +619,16 @@ class DedupIndex:
 
     def assign(self, items: Sequence[tuple[str, str, str]]) -> list[Assignment]:
         """Groups for (doc id, content hash, text) triples, in order; remembers them (and persists)."""
-        with self._lock, self._journal_locked() as persisted:
-            results, entries = self._assign_batch(items)
-            if persisted:
-                self._append(entries)
+        with self._lock:
+            # Before the journal's lock, which other processes wait for: what they appended so far is read and
+            # the texts are signed (signatures do not depend on the index); under it only the rest is done.
+            if self._remote is not None:
+                self._catch_up_remote(self._remote)
+            signed = self._sign(items)
+            with self._journal_locked() as persisted:
+                results, entries = self._assign_batch(items, signed)
+                if persisted:
+                    self._append(entries)
             return results
 
 

@@ -271,6 +271,7 @@ WORKER_LABELS: dict[str, str] = {
     "failed": "任务失败（将重试）：{error}",
     "stopping": "处理进程正在停止",
     "queued": "已提交处理队列",
+    "timings": "任务用时明细（秒）：{timings}",
 }
 
 # Who sends a public report (Shanxi plan: 任何单位、组织和个人均可以…提供风险信息).
@@ -311,4 +312,18 @@ SPOT_CHECK_FIELD_LABELS: dict[str, str] = {
     "limit": "标准要求",
     "verdict": "判定",
     "authority": "抽查机关",
+}
+
+# A station batch sent to the task queue (RISKMINE_QUEUE_URL), as the station page shows it: waiting for a worker,
+# then how far the workers have got ({processed} of {total} documents, {risks} risk signals so far).
+STATION_QUEUE_LABELS: dict[str, str] = {
+    "queued": "已排队，等待处理",
+    "progress": "后台处理进度：已处理 {processed} / {total} 篇文档，风险信号 {risks} 条",
+    "processed": "已由后台处理完成：{total} 篇文档，风险信号 {risks} 条",
+}
+# `riskmine ingest` / `riskmine process` with a task queue (RISKMINE_QUEUE_URL) and without --local.
+CLI_QUEUE_LABELS: dict[str, str] = {
+    "queued": "已将 {count} 篇文档提交处理队列（{url}），由 riskmine worker 处理；加 --local 可在本进程处理",
+    "failed": "未能提交处理队列：{error}；可加 --local 在本进程处理",
+    "all_local": "--all 重新处理全部文档：在本进程处理（处理队列只处理尚未处理的文档）",
 }

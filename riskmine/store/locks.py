@@ -61,13 +61,22 @@ class WriteLock(_Held):
         self._fd: int | None = None
 
     def acquire(self) -> None:
-        self._thread_lock.acquire()
+        self.try_acquire(blocking=True)
+
+    def try_acquire(self, blocking: bool = False) -> bool:
+        """Take the lock, without waiting unless ``blocking``: whether it was taken (then release it)."""
+        if not self._thread_lock.acquire(blocking=blocking):
+            return False
         if self._depth == 0:
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
                 try:
-                    fcntl.flock(fd, fcntl.LOCK_EX)
+                    fcntl.flock(fd, fcntl.LOCK_EX if blocking else fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    os.close(fd)
+                    self._thread_lock.release()
+                    return False
                 except BaseException:
                     os.close(fd)
                     raise
@@ -76,6 +85,7 @@ class WriteLock(_Held):
                 raise
             self._fd = fd
         self._depth += 1
+        return True
 
     def release(self) -> None:
         self._depth -= 1

@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+import csv
 import multiprocessing
+import random
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -11,8 +14,8 @@ from riskmine.nlp.base import StageContext
 from riskmine.nlp.dedup import Assignment, DedupError, DedupIndex, Signer, make_dedup
 from riskmine.nlp.normalize import make_normalize
 from riskmine.schema import RawDocument, Signal
-from riskmine.settings import Settings, get_settings
-from riskmine.text.normalize import compact, content_hash
+from riskmine.settings import Settings, get_settings, shared_data_dir
+from riskmine.text.normalize import compact, content_hash, normalize_text
 
 # Real reviews, copied with their provenance (online_shopping_10_cats/online_shopping_10_cats.csv, file line).
 HOT = "说真的真的很差劲，充电发烫的要爆炸了一样，还卡的一塌糊涂，以前用六七百的中兴还不会这么卡，充电都没发烫"  # 10359
@@ -242,3 +245,66 @@ def test_bounded_index_replays_its_journal_to_the_same_state(tmp_path: Path) -> 
     assert again.assign([_item("repost", BURNT_REPOST)])[0] == Assignment("repost", False)
     with pytest.raises(DedupError, match="max_signatures"):
         DedupIndex(max_signatures=0)
+
+
+# ---------------------------------------------------------------- the bands: datasketch's MinHashLSH answers
+
+SHOPPING_CSV = shared_data_dir() / "online_shopping_10_cats" / "online_shopping_10_cats.csv"
+
+
+class _DatasketchBands:
+    """datasketch's own MinHashLSH behind the Bands interface: the index as it was before Bands."""
+
+    def __init__(self, index: DedupIndex) -> None:
+        from datasketch import MinHashLSH
+
+        w = index.recall_weight
+        self.signer = index.signer
+        self.lsh = MinHashLSH(threshold=index.threshold, num_perm=index.signer.num_perm, weights=(round(1 - w, 6), w))
+
+    def insert(self, key: int, sig: np.ndarray) -> None:
+        self.lsh.insert(key, self.signer.minhash(sig), check_duplication=False)
+
+    def remove(self, key: int, sig: np.ndarray) -> None:
+        self.lsh.remove(key)
+
+    def query(self, sig: np.ndarray) -> set[int]:
+        return set(self.lsh.query(self.signer.minhash(sig)))
+
+
+class _DatasketchIndex(DedupIndex):
+    def _new_lsh(self) -> Any:
+        return _DatasketchBands(self)
+
+
+def _near_duplicate_corpus(limit: int) -> list[tuple[str, str, str]]:
+    with SHOPPING_CSV.open(encoding="utf-8-sig", newline="") as f:
+        texts = [normalize_text(r["review"]) for r in list(csv.DictReader(f))[::50] if r["review"].strip()][:limit]
+    rng = random.Random(11)
+    corpus = []
+    for t in texts:  # each review, and now and then a copy of an earlier one with a few characters changed
+        corpus.append(t)
+        if rng.random() < 0.4:
+            chars = list(rng.choice(corpus))
+            for _ in range(max(1, len(chars) // 30)):
+                chars[rng.randrange(len(chars))] = rng.choice("的了是很好不")
+            corpus.append("".join(chars))
+    return [(f"d{i}", content_hash(t), t) for i, t in enumerate(corpus)]
+
+
+@pytest.mark.skipif(not SHOPPING_CSV.is_file(), reason="the shared data sets are not available")
+@pytest.mark.parametrize("max_signatures", [None, 150])
+def test_bands_group_real_reviews_as_datasketchs_lsh_does(max_signatures: int | None) -> None:
+    items = _near_duplicate_corpus(800)
+    ours, theirs = DedupIndex(max_signatures=max_signatures), _DatasketchIndex(max_signatures=max_signatures)
+    near = 0
+    for start in range(0, len(items), 100):
+        batch = items[start : start + 100]
+        assigned = ours.assign(batch)
+        assert assigned == theirs.assign(batch)
+        near += sum(a.near for a in assigned)
+    assert ours.indexed == theirs.indexed and ours.evicted == theirs.evicted
+    assert near > 50  # the perturbed copies were found
+    rng = np.random.default_rng(2)
+    for sig in ours._sigs[: ours.indexed][rng.permutation(ours.indexed)[:200]]:
+        assert ours._lsh.query(sig) == theirs._lsh.query(sig)

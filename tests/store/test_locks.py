@@ -52,3 +52,41 @@ def test_another_thread_waits_for_the_holder(tmp_path: Path) -> None:
         order.append("holder")
     thread.join(5)
     assert order == ["holder", "other"]
+
+
+# Holds the lock file's flock until its standard input closes.
+_HOLD = """
+import fcntl, os, sys
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT)
+fcntl.flock(fd, fcntl.LOCK_EX)
+print("held", flush=True)
+sys.stdin.read()
+"""
+
+
+def test_try_acquire_does_not_wait_for_another_process_or_thread(tmp_path: Path) -> None:
+    lock = write_lock_for(tmp_path)
+    lock.path.parent.mkdir(parents=True, exist_ok=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLD, str(lock.path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        assert not lock.try_acquire() and not lock.locked()  # another process holds it: no wait, nothing held
+    finally:
+        assert holder.stdin is not None
+        holder.stdin.close()
+        holder.wait(timeout=30)
+    assert lock.try_acquire() and lock.locked()
+    try:
+        assert lock.try_acquire()  # re-entrant in this thread
+        lock.release()
+        other: list[bool] = []
+        thread = threading.Thread(target=lambda: other.append(lock.try_acquire()))
+        thread.start()
+        thread.join(timeout=30)
+        assert other == [False]  # another thread of this process does not wait either
+        assert not _free_elsewhere(lock.path)
+    finally:
+        lock.release()
+    assert not lock.locked() and _free_elsewhere(lock.path)
