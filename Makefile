@@ -30,6 +30,9 @@ test: install lint
 		echo "the API suite over the search cluster (RISKMINE_TEST_STORE=opensearch)"; \
 		RISKMINE_TEST_STORE=opensearch $(BIN)/python -m pytest tests/api -m "not slow" -q; \
 	else echo "no search cluster: the API suite ran over SQLite only (see docs/elasticsearch.md)"; fi
+	@if [ -z "$$RISKMINE_ES_URL" ] && [ -f deploy/elasticsearch/target/classpath.txt ]; then \
+		echo "the search store's contract suite over Elasticsearch 8 (RISKMINE_TEST_SEARCH=elasticsearch)"; \
+		RISKMINE_TEST_SEARCH=elasticsearch $(BIN)/python -m pytest tests/store/test_elasticsearch.py -q; fi
 
 test-fast: install
 	$(BIN)/python -m pytest -m "not slow"

@@ -107,8 +107,12 @@ def ingest(
     station: Annotated[str | None, typer.Option(help="monitoring station submitting the file")] = None,
     rejects: Annotated[Path | None, typer.Option(help="where to write rejected rows (JSONL)")] = None,
     process: Annotated[bool, typer.Option(help="run the NLP pipeline on the new documents")] = True,
+    local: Annotated[
+        bool, typer.Option("--local", help="process here even when a task queue (RISKMINE_QUEUE_URL) is set")
+    ] = False,
 ) -> None:
-    """Load documents from files into the store; list every rejected row."""
+    """Load documents from files into the store; list every rejected row. With a task queue
+    (RISKMINE_QUEUE_URL) the new documents are sent to it for `riskmine worker` unless --local."""
     from riskmine.feeds import FeedError
     from riskmine.ingest import write_rejections
     from riskmine.submission import Submission
@@ -159,11 +163,28 @@ def ingest(
 
             new_ids.extend(unprocessed(store, stored_before))
         if process and new_ids:
-            _process(settings, store, new_ids)
+            if settings.queue_url and not local:
+                _enqueue(settings, new_ids)
+            else:
+                _process(settings, store, new_ids)
     finally:
         store.close()
     if any_rejected:
         raise typer.Exit(code=2)
+
+
+def _enqueue(settings: Settings, ids: list[str]) -> None:
+    """Send the documents to the task queue as one task (as the API does); a worker processes them."""
+    from riskmine.queue import QueueError, TaskQueue, redacted
+    from riskmine.schema.labels import CLI_QUEUE_LABELS
+
+    try:
+        TaskQueue(settings).enqueue(ids)
+    except QueueError as exc:
+        console.print(f"[red]错误[/red] {CLI_QUEUE_LABELS['failed'].format(error=exc)}", highlight=False)
+        raise typer.Exit(code=1) from None
+    url = redacted(settings.queue_url or "")
+    out.print(CLI_QUEUE_LABELS["queued"].format(count=len(ids), url=url), highlight=False, soft_wrap=True)
 
 
 def _process(settings: Settings, store: Store, ids: list[str] | None, workers: int = 1) -> None:
@@ -210,14 +231,30 @@ def _process(settings: Settings, store: Store, ids: list[str] | None, workers: i
 def process(
     all_documents: Annotated[bool, typer.Option("--all", help="reprocess every document, not only new ones")] = False,
     workers: Annotated[int, typer.Option(min=1, help="processes running the NLP stages (results written here)")] = 1,
+    local: Annotated[
+        bool, typer.Option("--local", help="process here even when a task queue (RISKMINE_QUEUE_URL) is set")
+    ] = False,
 ) -> None:
-    """Run the NLP pipeline over stored documents not yet processed, then refresh candidates."""
+    """Run the NLP pipeline over stored documents not yet processed, then refresh candidates. With a task
+    queue (RISKMINE_QUEUE_URL) they are sent to it for `riskmine worker` unless --local (--all: always here)."""
     from riskmine.store.base import Collection
 
     settings = get_settings()
     store = _open(settings)
     try:
         ids = [d.id for d in store.iterate(Collection.documents)] if all_documents else None
+        if settings.queue_url and not local:
+            if all_documents:  # a worker skips documents processed already: reprocessing is done here
+                from riskmine.schema.labels import CLI_QUEUE_LABELS
+
+                out.print(CLI_QUEUE_LABELS["all_local"], highlight=False)
+            else:
+                from riskmine.processing import pending_document_ids
+
+                pending = pending_document_ids(store)
+                if pending:
+                    _enqueue(settings, pending)
+                    return
         _process(settings, store, ids, workers)
     finally:
         store.close()

@@ -95,6 +95,10 @@ def postgres_url(postgres_server: Any) -> Iterator[str]:
 
 
 _OPENSEARCH = Path(__file__).resolve().parents[1] / "deploy" / "opensearch"
+# RISKMINE_TEST_SEARCH=elasticsearch: the single-node Elasticsearch 8 of deploy/elasticsearch instead
+_SEARCH = os.environ.get("RISKMINE_TEST_SEARCH", "opensearch")
+if _SEARCH == "elasticsearch":
+    _OPENSEARCH = _OPENSEARCH.parent / "elasticsearch"
 
 
 @pytest.fixture(scope="session")
@@ -116,10 +120,10 @@ def es_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         port = sock.getsockname()[1]
     env = {
         **os.environ,
-        "OPENSEARCH_PORT": str(port),
-        "OPENSEARCH_DATA": str(tmp_path_factory.mktemp("opensearch")),
+        f"{_SEARCH.upper()}_PORT": str(port),
+        f"{_SEARCH.upper()}_DATA": str(tmp_path_factory.mktemp(_SEARCH)),
     }
-    script = str(_OPENSEARCH / "opensearch.sh")
+    script = str(_OPENSEARCH / f"{_SEARCH}.sh")
     started = subprocess.run([script, "start"], env=env, capture_output=True, text=True, timeout=400)
     try:
         if started.returncode != 0:

@@ -204,8 +204,9 @@ def connect(
     server that is not Elasticsearch; without it, Elasticsearch is assumed."""
     if engine not in ENGINES:
         raise StoreError(f"unknown search engine {engine!r} (RISKMINE_ES_ENGINE); use one of {', '.join(ENGINES)}")
+    server_major = None
     if engine == "auto":
-        engine = _detect(url, api_key, basic_auth, ca_certs, request_timeout)
+        engine, server_major = _detect(url, api_key, basic_auth, ca_certs, request_timeout)
     if engine == "opensearch":
         return _opensearch(url, api_key, basic_auth, ca_certs, request_timeout, max_retries)
     try:
@@ -221,7 +222,35 @@ def connect(
         options["basic_auth"] = basic_auth
     if ca_certs:
         options["ca_certs"] = ca_certs
+    compat = _compat_transport(server_major)
+    if compat is not None:
+        options["transport_class"] = compat
     return Engine(Elasticsearch(url, **options))
+
+
+def _compat_transport(server_major: int | None) -> Any:
+    """elasticsearch-py N asks every request for ``compatible-with=N``, which an older Elasticsearch refuses
+    (400 media_type_header_exception: 9.x against 8.x). For a server one major behind, a transport that asks
+    for the server's major instead; None when the client is not newer than the server (or it is unknown)."""
+    from elastic_transport import Transport
+    from elasticsearch import __versionstr__
+
+    client_major = int(__versionstr__.split(".", 1)[0])
+    if server_major is None or server_major >= client_major:
+        return None
+    ours, theirs = f"compatible-with={client_major}", f"compatible-with={server_major}"
+
+    class CompatTransport(Transport):
+        def perform_request(self, method: str, target: str, **kwargs: Any) -> Any:
+            headers = kwargs.get("headers")
+            if isinstance(headers, Mapping):
+                kwargs["headers"] = {
+                    key: value.replace(ours, theirs) if isinstance(value, str) else value
+                    for key, value in headers.items()
+                }
+            return super().perform_request(method, target, **kwargs)
+
+    return CompatTransport
 
 
 def _retry_options(timeout_name: str, timeout: float, max_retries: int) -> dict[str, Any]:
@@ -275,11 +304,12 @@ def _opensearch(
 
 def _detect(
     url: str, api_key: str | None, basic_auth: tuple[str, str] | None, ca_certs: str | None, timeout: float
-) -> str:
+) -> tuple[str, int | None]:
+    """The engine that answers ``GET /`` and its major version (None when not asked)."""
     try:
         import opensearchpy
     except ImportError:
-        return "elasticsearch"
+        return "elasticsearch", None
     probe = _opensearch_client(url, api_key, basic_auth, ca_certs, timeout, 0)
     try:
         info = probe.info()
@@ -287,7 +317,7 @@ def _detect(
         raise StoreError(f"cannot set up the search indices at {url}: no answer to GET / ({exc})") from exc
     finally:
         probe.close()
-    return tr.engine_name(info)
+    return tr.engine_name(info), tr.server_major(info)
 
 
 class ElasticsearchStore:
@@ -694,20 +724,27 @@ class ElasticsearchStore:
         return Page([tr.record_from_hit(model, h) for h in hits], total)
 
     def iterate(
-        self, collection: Collection, *, filters: Filters | None = None, batch_size: int = 1000
+        self,
+        collection: Collection,
+        *,
+        filters: Filters | None = None,
+        batch_size: int = 1000,
+        omit: Iterable[str] | None = None,
     ) -> Iterator[Any]:
-        """Every matching record, in id order, `batch_size` at a time by ``search_after`` on id."""
+        """Every matching record, in id order, `batch_size` at a time by ``search_after`` on id; fields in
+        `omit` are left out of ``_source`` and take their defaults."""
         coll = collection_of(collection)
+        left_out = check_omit(coll, omit)
         if batch_size < 1:
             raise InvalidFilterError(f"batch_size must be at least 1 (got {batch_size})")
         q = tr.build_query(INDEXES[coll], filters, None)
-        return self._iterate(coll, q, batch_size)
+        return self._iterate(coll, q, batch_size, left_out)
 
-    def _iterate(self, coll: Collection, q: tr.Query, batch_size: int) -> Iterator[Any]:
+    def _iterate(self, coll: Collection, q: tr.Query, batch_size: int, omit: Sequence[str] = ()) -> Iterator[Any]:
         if q.empty:
             return
         model = RECORD_TYPES[coll]
-        body = {"query": q.query, "sort": tr.ID_SORT, "_source": [tr.RECORD]}
+        body = {"query": q.query, "sort": tr.ID_SORT, "_source": tr.record_source(omit)}
         for batch in tr.scan_after(lambda b: self._search(coll, b), body, min(batch_size, tr.MAX_WINDOW)):
             for hit in batch:
                 yield tr.record_from_hit(model, hit)

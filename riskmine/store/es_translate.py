@@ -95,6 +95,14 @@ def engine_name(info: Mapping[str, Any]) -> str:
     return "elasticsearch"
 
 
+def server_major(info: Mapping[str, Any]) -> int | None:
+    """The server's major version from the answer to ``GET /`` (``version.number``), or None."""
+    version = info.get("version") if isinstance(info, Mapping) else None
+    number = version.get("number") if isinstance(version, Mapping) else None
+    head = str(number or "").split(".", 1)[0]
+    return int(head) if head.isdigit() else None
+
+
 # --- names -----------------------------------------------------------------------
 
 

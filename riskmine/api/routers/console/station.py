@@ -23,12 +23,13 @@ from riskmine.api.routers.console import pagekit
 from riskmine.api.routers.stations import STATION_ROLES, Upload, authorise_station, receive_upload
 from riskmine.api.state import AppState
 from riskmine.feeds.batches import BatchRecord
+from riskmine.processing import stored_signals
 from riskmine.review import visibility
 from riskmine.review.repository import ReviewRepository
 from riskmine.review.roles import Role
 from riskmine.review.users import User
 from riskmine.schema.enums import station_source
-from riskmine.schema.labels import UPLOAD_ERROR_LABELS
+from riskmine.schema.labels import STATION_QUEUE_LABELS, UPLOAD_ERROR_LABELS
 from riskmine.store.base import Store
 
 router = APIRouter()
@@ -63,6 +64,36 @@ def upload_problem(exc: ApiError, content: bytes, limit: int) -> str:
     return f"{text}。（{exc.message}）"
 
 
+def queued_batch(record: BatchRecord, queue_configured: bool) -> bool:
+    """Whether the batch's documents were sent to the task queue: stored, but not processed in the request (with
+    a queue the intake records no processed documents and no candidate count for them: a worker does that)."""
+    return (
+        queue_configured
+        and record.status in ("done", "partial")
+        and bool(record.document_ids)
+        and record.processed == 0
+        and record.candidates is None
+    )
+
+
+def queue_progress(store: Store, record: BatchRecord) -> dict[str, Any]:
+    """How far the workers have got with a queued batch, read from the store: its documents that have a
+    signal (processed), and the risk signals among them; ``label`` says it in Chinese."""
+    signals = stored_signals(store, record.document_ids)
+    total, processed = len(record.document_ids), len(signals)
+    risks = sum(1 for s in signals if s.is_risk)
+    waiting = processed < total
+    label = STATION_QUEUE_LABELS["progress" if waiting else "processed"]
+    return {
+        "waiting": waiting,
+        "total": total,
+        "processed": processed,
+        "risks": risks,
+        "badge": STATION_QUEUE_LABELS["queued"],
+        "label": label.format(total=total, processed=processed, risks=risks),
+    }
+
+
 def station_name(user: User, requested: str | None) -> str | None:
     """The station a user acts for: a station account its own organisation unless it names another (which the
     access check then refuses), admins and analysts the one they chose."""
@@ -92,6 +123,12 @@ def station_context(
         )
         if batch and _BATCH_ID.match(batch):
             report = registry.get(batch, name)
+    # batches sent to the task queue: waiting for a worker, or how far the workers have got (from the store)
+    queue_configured = bool(state.settings.queue_url)
+    progress: dict[str, dict[str, Any]] = {}
+    for record in [*batches, *([report] if report is not None else [])]:
+        if record.id not in progress and queued_batch(record, queue_configured):
+            progress[record.id] = queue_progress(store, record)
     limit = int(state.settings.max_upload_bytes)
     return {
         "user": user,
@@ -103,6 +140,7 @@ def station_context(
         "pager": pagekit.pager(number, doc_total, {"station": name if user.role is not Role.station else None}),
         "batch_status": BATCH_STATUS,
         "report": report,
+        "queue_progress": progress,
         "row_reason": row_reason,
         "max_upload_bytes": limit,
         "upload_limit": size_label(limit),
