@@ -207,11 +207,6 @@ class PendingRefresh:
         self._call(self.client.delete, REFRESHING_KEY)
 
 
-def pending_refresh(settings: Settings) -> PendingRefresh | None:
-    """The shared record of refreshes owed (None without a task queue)."""
-    return PendingRefresh(settings) if settings.queue_url else None
-
-
 class TaskQueue:
     """Sends processing tasks (a list of stored document ids each) to the workers."""
 

@@ -69,10 +69,8 @@ class ResponseCache:
         """The entry of `key`, computing its body with `compute` when it has none. While one thread computes a
         key, others asking for it wait and share the result (or its exception, which is not cached)."""
         with self._lock:
-            entry = self._entries.get(key)
+            entry = self._hit(key)
             if entry is not None:
-                self._entries.move_to_end(key)
-                self.hits += 1
                 return entry
             flight = self._flights.get(key)
             leader = flight is None
@@ -105,11 +103,15 @@ class ResponseCache:
     def peek(self, key: Hashable) -> Entry | None:
         """The entry of `key` if it has one (counted as a hit), without computing anything."""
         with self._lock:
-            entry = self._entries.get(key)
-            if entry is not None:
-                self._entries.move_to_end(key)
-                self.hits += 1
-            return entry
+            return self._hit(key)
+
+    def _hit(self, key: Hashable) -> Entry | None:
+        """Under the lock: the entry of `key`, made the most recent and counted as a hit; None when it has none."""
+        entry = self._entries.get(key)
+        if entry is not None:
+            self._entries.move_to_end(key)
+            self.hits += 1
+        return entry
 
     def clear(self) -> None:
         with self._lock:
