@@ -8,7 +8,7 @@ fewclue unlabeled, waimai_10k, ChnSentiCorp hotel reviews):
   and off as the segment stage runs it), and their ratios beside issue 18's targets
   (≥ 1.0× without classify, ≥ 0.6× with it): medians of interleaved repeats, with the
   load average;
-* seconds per stage;
+* seconds per stage, wall and CPU (the CPU seconds are the steadier figure on a shared machine);
 * peak resident memory of the process;
 * the near-duplicate index's memory per document at 10k, 100k and 1M documents (the
   larger set made by perturbing real texts with random swaps, insertions,
@@ -22,6 +22,7 @@ Run: ``python -m bench nlp_throughput`` or ``python -m bench.nlp_throughput [n]`
 from __future__ import annotations
 
 import csv
+import dataclasses
 import gc
 import json
 import os
@@ -145,11 +146,31 @@ def _configured_pipeline(var_dir: Path) -> tuple[Any, list[str]]:
     return pipe, [s.name for s in pipe.stages]
 
 
-def _time_pipeline(pipe: Any, docs: list[Any], batch_size: int) -> tuple[float, dict[str, float]]:
+def _cpu_timed(stages: list[Any], cpu: dict[str, float]) -> list[Any]:
+    """The stages, each adding the CPU seconds it takes to ``cpu`` (steadier than wall time on a shared machine)."""
+
+    def timed(name: str, fn: Callable[[list[Any]], list[Any]]) -> Callable[[list[Any]], list[Any]]:
+        def run(batch: list[Any]) -> list[Any]:
+            t0 = time.process_time()
+            try:
+                return fn(batch)
+            finally:
+                cpu[name] = cpu.get(name, 0.0) + time.process_time() - t0
+
+        return run
+
+    return [dataclasses.replace(st, fn=timed(st.name, st.fn)) for st in stages]
+
+
+def _time_pipeline(pipe: Any, docs: list[Any], batch_size: int) -> tuple[float, dict[str, float], dict[str, float]]:
+    """Wall seconds of the whole run, and wall and CPU seconds per stage."""
+    cpu: dict[str, float] = {}
+    pipe.stages = _cpu_timed(pipe.stages, cpu)
     pipe.process(docs[:50])  # warm-up: dictionaries, automata and models are loaded outside the timing
     pipe.timings.clear()
+    cpu.clear()
     secs, _ = _timed(lambda: [pipe.process(docs[i : i + batch_size]) for i in range(0, len(docs), batch_size)])
-    return secs, dict(pipe.timings)
+    return secs, dict(pipe.timings), dict(cpu)
 
 
 def measure_path(texts: list[str], batch_size: int = 256, *, full: bool = True, repeats: int = 3) -> dict[str, Any]:
@@ -175,12 +196,13 @@ def measure_path(texts: list[str], batch_size: int = 256, *, full: bool = True, 
     jieba.lcut("预热")
     runs: dict[str, list[float]] = {}
     stage_runs: dict[str, dict[str, list[float]]] = {"path": {}, "full": {}}
+    stage_cpu: dict[str, dict[str, list[float]]] = {"path": {}, "full": {}}
     out: dict[str, Any] = {"docs": len(texts), "repeats": repeats}
     for _ in range(repeats):
         with tempfile.TemporaryDirectory() as tmp:
             stages, names = _path_stages(Path(tmp) / "nlp")
             clear_cache()  # the path cuts every text itself, nothing carried over
-            timed: list[tuple[str, float, dict[str, float]]] = [
+            timed: list[tuple[str, float, dict[str, float], dict[str, float]]] = [
                 ("path", *_time_pipeline(Pipeline(stages), docs(), batch_size))
             ]
             out["stages"] = names
@@ -188,10 +210,12 @@ def measure_path(texts: list[str], batch_size: int = 256, *, full: bool = True, 
                 pipe, out["full_stages"] = _configured_pipeline(Path(tmp) / "full")
                 clear_cache()
                 timed.append(("full", *_time_pipeline(pipe, docs(), batch_size)))
-        for key, secs, per_stage in timed:
+        for key, secs, per_stage, per_stage_cpu in timed:
             runs.setdefault(key, []).append(secs)
             for name, t in per_stage.items():
                 stage_runs[key].setdefault(name, []).append(t)
+            for name, t in per_stage_cpu.items():
+                stage_cpu[key].setdefault(name, []).append(t)
         runs.setdefault("jieba", []).append(_timed(lambda: [jieba.lcut(t) for t in texts])[0])
         runs.setdefault("jieba_nohmm", []).append(_timed(lambda: [jieba.lcut(t, HMM=False) for t in texts])[0])
     med = {key: statistics.median(v) for key, v in runs.items()}
@@ -200,6 +224,7 @@ def measure_path(texts: list[str], batch_size: int = 256, *, full: bool = True, 
         segmenter=tokenizer().name,
         path_seconds=med["path"],
         stage_seconds={k: statistics.median(v) for k, v in stage_runs["path"].items()},
+        stage_cpu_seconds={k: statistics.median(v) for k, v in stage_cpu["path"].items()},
         jieba_docs_per_s=n / med["jieba"],
         jieba_nohmm_docs_per_s=n / med["jieba_nohmm"],
         path_docs_per_s=n / med["path"],
@@ -210,6 +235,7 @@ def measure_path(texts: list[str], batch_size: int = 256, *, full: bool = True, 
         out.update(
             full_seconds=med["full"],
             full_stage_seconds={k: statistics.median(v) for k, v in stage_runs["full"].items()},
+            full_stage_cpu_seconds={k: statistics.median(v) for k, v in stage_cpu["full"].items()},
             full_docs_per_s=n / med["full"],
             full_ratio=med["jieba"] / med["full"],
             full_ratio_nohmm=med["jieba_nohmm"] / med["full"],
@@ -379,14 +405,14 @@ def run(
     )
     print(f"NLP path ({' → '.join(path['stages'])}): {path['path_docs_per_s']:,.0f} docs/s")
     _print_target("NLP path without classify vs jieba.lcut", path["ratio"], PATH_TARGET, path["ratio_nohmm"])
-    _print_stages(path["stage_seconds"], len(texts))
+    _print_stages(path["stage_seconds"], len(texts), path["stage_cpu_seconds"])
     if "full_seconds" in path:
         print(
             f"whole configured path without the encoder ({' → '.join(path['full_stages'])}): "
             f"{path['full_docs_per_s']:,.0f} docs/s"
         )
         _print_target("NLP path with classify vs jieba.lcut", path["full_ratio"], FULL_TARGET, path["full_ratio_nohmm"])
-        _print_stages(path["full_stage_seconds"], len(texts))
+        _print_stages(path["full_stage_seconds"], len(texts), path["full_stage_cpu_seconds"])
 
     print("near-duplicate index memory per document (unbounded):")
     all_texts = load_reviews(None)
@@ -434,13 +460,16 @@ def _print_target(label: str, ratio: float, target: float, ratio_nohmm: float) -
     )
 
 
-def _print_stages(stage_seconds: dict[str, float], n: int) -> None:
+def _print_stages(stage_seconds: dict[str, float], n: int, cpu_seconds: dict[str, float] | None = None) -> None:
     total = sum(stage_seconds.values())
     for name, secs in stage_seconds.items():
-        print(f"  {name:<18} {secs:7.2f} s  {secs / total:6.1%}  {n / secs:10,.0f} docs/s")
+        cpu = (cpu_seconds or {}).get(name)
+        on_cpu = f"  {cpu:7.2f} s CPU ({n / cpu:10,.0f} docs/s)" if cpu else ""
+        print(f"  {name:<18} {secs:7.2f} s  {secs / total:6.1%}  {n / secs:10,.0f} docs/s{on_cpu}")
 
 
 def main(argv: list[str]) -> None:
+    """``[n]``: the reviews measured (60,000 unless given)."""
     run(int(argv[0]) if argv else 60_000)
 
 

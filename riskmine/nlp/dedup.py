@@ -206,8 +206,12 @@ class Bands:
         raw = np.ascontiguousarray(sig, dtype=np.uint32).tobytes()
         return [raw[lo:hi] for lo, hi in self._cuts]
 
-    def insert(self, key: int, sig: np.ndarray) -> None:
-        for band, table in zip(self._keys(sig), self._tables, strict=True):
+    def bands(self, sig: np.ndarray) -> list[bytes]:
+        """The band values of `sig`, for :meth:`query` and :meth:`insert` (computed once for both)."""
+        return self._keys(sig)
+
+    def insert(self, key: int, sig: np.ndarray, bands: list[bytes] | None = None) -> None:
+        for band, table in zip(bands or self._keys(sig), self._tables, strict=True):
             held = table.get(band)
             if held is None:
                 table[band] = key
@@ -226,9 +230,9 @@ class Bands:
                 if len(held) == 1:
                     table[band] = next(iter(held))
 
-    def query(self, sig: np.ndarray) -> set[int]:
+    def query(self, sig: np.ndarray, bands: list[bytes] | None = None) -> set[int]:
         found: set[int] = set()
-        for band, table in zip(self._keys(sig), self._tables, strict=True):
+        for band, table in zip(bands or self._keys(sig), self._tables, strict=True):
             held = table.get(band)
             if held is None:
                 continue
@@ -455,7 +459,7 @@ class DedupIndex:
     def _slot(self, key: int) -> int:
         return key % self.max_signatures if self.max_signatures else key
 
-    def _add_signature(self, sig: np.ndarray, group: str) -> None:
+    def _add_signature(self, sig: np.ndarray, group: str, bands: list[bytes] | None = None) -> None:
         key = self._inserted
         slot = self._slot(key)
         if slot < len(self._row_group):  # the ring is full: the oldest signature makes room
@@ -472,7 +476,7 @@ class DedupIndex:
             self._row_group.append(group)
         self._sigs[slot] = sig
         self._inserted += 1
-        self._lsh.insert(key, sig)
+        self._lsh.insert(key, sig, bands)
 
     def _apply(self, entry: Entry) -> None:
         if entry.doc_id in self._members:
@@ -483,8 +487,8 @@ class DedupIndex:
             sig = np.frombuffer(entry.signature, dtype="<u4").astype(np.uint32)
             self._add_signature(sig, entry.group)
 
-    def _near_group(self, sig: np.ndarray) -> str | None:
-        rows = self._lsh.query(sig)
+    def _near_group(self, sig: np.ndarray, bands: list[bytes] | None = None) -> str | None:
+        rows = self._lsh.query(sig, bands)
         if not rows:
             return None
         keys = np.fromiter(rows, dtype=np.int64, count=len(rows))
@@ -503,10 +507,12 @@ class DedupIndex:
             return Assignment(group, group != doc_id), None
         group = self._exact.get(chash)
         near = False
+        bands = None
         if group is not None:
             sig = None  # an exact duplicate adds nothing to the near-duplicate index
         elif sig is not None:
-            group = self._near_group(sig)
+            bands = self._lsh.bands(sig)  # looked up, then inserted under
+            group = self._near_group(sig, bands)
             near = group is not None
         if group is None:
             group = doc_id
@@ -514,26 +520,34 @@ class DedupIndex:
         self._members[doc_id] = group
         self._exact.setdefault(chash, group)
         if sig is not None:
-            self._add_signature(sig, group)
+            self._add_signature(sig, group, bands)
         return Assignment(group, group != doc_id, near), entry
 
-    def _sign(self, items: Sequence[tuple[str, str, str]]) -> dict[int, np.ndarray]:
-        """Signatures, by position, of every text that may need one: unknown id and hash, long enough."""
+    def _sign(
+        self, items: Sequence[tuple[str, str, str]], compacted: Sequence[str] | None = None
+    ) -> dict[int, np.ndarray]:
+        """Signatures, by position, of every text that may need one: unknown id and hash, long enough.
+
+        compacted: ``compact(text)`` of each item, where the caller has it already."""
         keys = {}
         for i, (doc_id, chash, text) in enumerate(items):
             if doc_id not in self._members and chash not in self._exact:
-                key = compact(text)
+                key = compact(text) if compacted is None else compacted[i]
                 if len(key) >= self.min_chars:
                     keys[i] = key
         return dict(zip(keys, self.signer.signatures(list(keys.values())), strict=True)) if keys else {}
 
     def _assign_batch(
-        self, items: Sequence[tuple[str, str, str]], signed: dict[int, np.ndarray] | None = None
+        self,
+        items: Sequence[tuple[str, str, str]],
+        signed: dict[int, np.ndarray] | None = None,
+        compacted: Sequence[str] | None = None,
     ) -> tuple[list[Assignment], list[Entry]]:
         # Sign, in one go, every text that may need it and was not signed before (``signed``).
         rows = dict(signed or {})
         unsigned = [i for i in range(len(items)) if i not in rows]
-        rows.update((unsigned[j], sig) for j, sig in self._sign([items[i] for i in unsigned]).items())
+        rest = None if compacted is None else [compacted[i] for i in unsigned]
+        rows.update((unsigned[j], sig) for j, sig in self._sign([items[i] for i in unsigned], rest).items())
         results: list[Assignment] = []
         entries: list[Entry] = []
         for i, (doc_id, chash, _) in enumerate(items):
@@ -617,16 +631,18 @@ class DedupIndex:
         with self._lock, self._journal_locked():
             pass
 
-    def assign(self, items: Sequence[tuple[str, str, str]]) -> list[Assignment]:
-        """Groups for (doc id, content hash, text) triples, in order; remembers them (and persists)."""
+    def assign(self, items: Sequence[tuple[str, str, str]], compacted: Sequence[str] | None = None) -> list[Assignment]:
+        """Groups for (doc id, content hash, text) triples, in order; remembers them (and persists).
+
+        compacted: ``compact(text)`` of each item, where the caller has it already (else it is computed)."""
         with self._lock:
             # Before the journal's lock, which other processes wait for: what they appended so far is read and
             # the texts are signed (signatures do not depend on the index); under it only the rest is done.
             if self._remote is not None:
                 self._catch_up_remote(self._remote)
-            signed = self._sign(items)
+            signed = self._sign(items, compacted)
             with self._journal_locked() as persisted:
-                results, entries = self._assign_batch(items, signed)
+                results, entries = self._assign_batch(items, signed, compacted)
                 if persisted:
                     self._append(entries)
             return results
@@ -694,14 +710,16 @@ def make_dedup(
 
     def run(batch: list[Signal]) -> list[Signal]:
         items = []
+        compacted = []
         for sig in batch:
             text = sig.normalized_text or sig.document.text
             key = sig.content_hash or content_hash(text)
-            if scope_short and len(compact(text)) < min_chars:
+            compacted.append(compact(text))
+            if scope_short and len(compacted[-1]) < min_chars:
                 doc = sig.document
                 key = stable_id(key, doc.source, doc.product or doc.shop or doc.brand or "", prefix="s:")
             items.append((sig.id, key, text))
-        for sig, assignment in zip(batch, index.assign(items), strict=True):
+        for sig, assignment in zip(batch, index.assign(items, compacted), strict=True):
             sig.duplicate_group = assignment.group
             sig.is_duplicate = assignment.is_duplicate
         return batch

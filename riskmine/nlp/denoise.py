@@ -217,7 +217,7 @@ def _has_repeated_gram(text: str, n: int) -> bool:
 
 # Position keys of the 9-character windows hashed by repetition_gates (odd, so that no character is lost).
 _WINDOW_KEYS = (np.arange(_LONG_MIN, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C16)) | np.uint64(1)
-_ROW_KEY = np.uint64(0xC2B2AE3D27D4EB4F)
+_MIX_KEY = np.uint64(0xBF58476D1CE4E5B9)
 
 
 def repetition_gates(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -231,23 +231,29 @@ def repetition_gates(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     if not n:
         return short, long
     lengths = np.fromiter(map(len, texts), dtype=np.int64, count=n)
-    cps = np.frombuffer("\x00".join(texts).encode("utf-32-le", "surrogatepass"), dtype=np.uint32).astype(np.uint64)
-    row = np.repeat(np.arange(n, dtype=np.int64), lengths + 1)[: len(cps)]
+    points = np.frombuffer("\x00".join(texts).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    row = np.repeat(np.arange(n, dtype=np.int64), lengths + 1)[: len(points)]
     for unit in range(1, 9):  # c[i] = c[i+unit] = c[i+2·unit]: the first character of a unit said three times
-        span = len(cps) - 2 * unit
+        span = len(points) - 2 * unit
         if span <= 0:
             break
-        head = cps[:span]
-        short[row[:span][(head == cps[unit : unit + span]) & (head == cps[2 * unit :])]] = True
-    windows = len(cps) - _LONG_MIN + 1
+        head = points[:span]
+        short[row[:span][(head == points[unit : unit + span]) & (head == points[2 * unit :])]] = True
+    windows = len(points) - _LONG_MIN + 1
     if windows > 1:
+        cps = points.astype(np.uint64)
         h = np.zeros(windows, dtype=np.uint64)
         for j in range(_LONG_MIN):
             h += cps[j : j + windows] * _WINDOW_KEYS[j]  # uint64 arithmetic wraps
-        h += row[:windows].astype(np.uint64) * _ROW_KEY  # a window repeated in its own text
-        order = np.argsort(h, kind="stable")
-        same = h[order[1:]] == h[order[:-1]]
-        long[row[order[1:][same]]] = True
+        # mixed (the sum alone varies little in its high bits), then its low bits replaced by the window's
+        # text: two equal values are one window found twice in one text (or, rarely, a collision)
+        h ^= h >> np.uint64(31)
+        h *= _MIX_KEY
+        h ^= h >> np.uint64(29)
+        low = np.uint64((1 << max(1, (n - 1).bit_length())) - 1)
+        h = (h & ~low) | row[:windows].astype(np.uint64)
+        h.sort()  # a sort of the values alone, cheaper than an argsort
+        long[(h[1:][h[1:] == h[:-1]] & low).astype(np.intp)] = True
     return short, long
 
 
@@ -280,12 +286,21 @@ def content_units(text: str) -> int:
     return _UNIT_RE.subn("", text)[1]  # the matches counted, not collected
 
 
+def _more_units_than(text: str, limit: int) -> bool:
+    """``content_units(text) > limit``, counted on a head of the text first: a head holds no more units than
+    the whole (a unit cut at its end is still one), and one of a few characters each already holds more."""
+    head = text[: 2 * limit + 2]
+    if len(head) < len(text) and content_units(head) > limit:
+        return True
+    return content_units(text) > limit
+
+
 def is_content_free(text: str, patterns: NoisePatterns, *, short_units: int) -> bool:
     """True when `text` (compact) has no letters, or is short and made of filler words only."""
     letters = _DIGITS_RE.sub("", text)
     if not letters:
         return True
-    if content_units(text) > short_units or patterns.has_hazard(text):
+    if _more_units_than(text, short_units) or patterns.has_hazard(text):
         return False
     if patterns.filler is None:
         return False

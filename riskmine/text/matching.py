@@ -28,6 +28,24 @@ _BMP = 0x10000
 _PLANES = 0x110000
 
 
+_GRAM_BITS = 20  # slots of the table of hashed term heads
+_MAX_GRAM = 4  # a term's head: its first characters, up to this many
+_GRAM_KEYS = np.array([0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0xD6E8FEB86659FD93], dtype=np.uint64)
+_LENGTH_KEY = np.uint64(0x27D4EB2F165667C5)
+_MIX_KEY = np.uint64(0xBF58476D1CE4E5B9)
+
+
+def _gram_slots(cps: np.ndarray, starts: np.ndarray, k: int) -> np.ndarray:
+    """Slots in a table of 2**_GRAM_BITS of the `k` characters (code points, uint64) from each of `starts`."""
+    h = np.full(len(starts), np.uint64(k) * _LENGTH_KEY, dtype=np.uint64)
+    for j in range(k):
+        h += cps[starts + j] * _GRAM_KEYS[j]  # uint64 arithmetic wraps
+    h ^= h >> np.uint64(31)
+    h *= _MIX_KEY
+    h ^= h >> np.uint64(29)
+    return (h >> np.uint64(64 - _GRAM_BITS)).astype(np.intp)
+
+
 class TermGate:
     """Which texts of a batch cannot hold any of ``terms``, found for the whole batch at once.
 
@@ -35,7 +53,8 @@ class TermGate:
     child for every first character of a term: a scan costs about a microsecond per character
     for a large lexicon (thousands of place names), while most texts name none of its terms.
     :meth:`prime` finds, with numpy over a batch, the texts that hold no one-character term and
-    no first two characters of a longer one, and remembers them; :meth:`holds_none` then answers
+    no head of a longer one (its first two, three or four characters: hashed into a table, looked up
+    where the first two characters may begin a term), and remembers them; :meth:`holds_none` then answers
     for those without a scan. The test is exact in one direction: a text remembered holds no
     term (the others are scanned as before), so a match is never lost.
     """
@@ -53,7 +72,16 @@ class TermGate:
         pairs = np.array(heads, dtype=np.int64).reshape(-1, 2)
         self._first[np.minimum(pairs[:, 0], _BMP - 1)] = True
         self._second[np.minimum(pairs[:, 1], _BMP - 1)] = True
-        self._heads = np.unique(pairs[:, 0] * _PLANES + pairs[:, 1])
+        # the heads hashed into a table: a text's k characters whose slot is empty are no head (a filled one may be)
+        self._heads = np.zeros(1 << _GRAM_BITS, dtype=bool)
+        self._head_lengths: list[int] = []
+        for k in range(2, _MAX_GRAM + 1):
+            heads_k = [t[:k] for t in words if min(len(t), _MAX_GRAM) == k]
+            if heads_k:
+                cps = np.frombuffer("".join(heads_k).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+                starts = np.arange(len(heads_k), dtype=np.intp) * k
+                self._heads[_gram_slots(cps.astype(np.uint64), starts, k)] = True
+                self._head_lengths.append(k)
         self._has_singles = bool(singles)
         self._none: dict[str, None] = {}  # texts known to hold no term
         self._chars = 0
@@ -72,7 +100,11 @@ class TermGate:
         lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
         starts = np.cumsum(lengths + 1) - lengths - 1
         hit = np.flatnonzero(self._first[lut[:-1]] & self._second[lut[1:]])
-        hit = hit[np.isin(cps[hit] * _PLANES + cps[hit + 1], self._heads, assume_unique=False)]
+        padded = np.concatenate((cps, np.zeros(_MAX_GRAM, dtype=np.int64))).astype(np.uint64)  # no term holds "\x00"
+        head = np.zeros(len(hit), dtype=bool)
+        for k in self._head_lengths:
+            head |= self._heads[_gram_slots(padded, hit, k)]
+        hit = hit[head]
         if self._has_singles:
             hit = np.concatenate((hit, np.flatnonzero(self._single[lut])))
         may = np.zeros(len(texts), dtype=bool)

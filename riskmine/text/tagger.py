@@ -14,7 +14,6 @@ Hazard mentions are emitted for every lexicon hit, including ambiguous ones
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -283,10 +282,14 @@ class Tagger:
         if not matches:
             return None
         by_name = self.lex.taxonomy.by_name
-        counts = Counter(m.value for m in matches)
+        counts: dict[str, int] = {}  # in order of first mention, as a Counter would be
         first: dict[str, int] = {}
         for m in matches:
-            first.setdefault(m.value, m.start)
+            if m.value in counts:
+                counts[m.value] += 1
+            else:
+                counts[m.value] = 1
+                first[m.value] = m.start
         products = [n for n in counts if by_name[n].is_product]
         pool = products or list(counts)
         best = max(pool, key=lambda n: (counts[n], by_name[n].depth, -first[n]))
@@ -489,6 +492,8 @@ def _trim_name(start: int, name: str) -> tuple[int, str]:
 
 
 def _meta_strings(meta: dict[str, object], keys: Iterable[str]) -> list[str]:
+    if not meta:
+        return []
     out = []
     for k in keys:
         v = meta.get(k)

@@ -262,13 +262,16 @@ class _DatasketchBands:
         self.signer = index.signer
         self.lsh = MinHashLSH(threshold=index.threshold, num_perm=index.signer.num_perm, weights=(round(1 - w, 6), w))
 
-    def insert(self, key: int, sig: np.ndarray) -> None:
+    def bands(self, sig: np.ndarray) -> None:
+        return None  # datasketch computes them itself
+
+    def insert(self, key: int, sig: np.ndarray, bands: Any = None) -> None:
         self.lsh.insert(key, self.signer.minhash(sig), check_duplication=False)
 
     def remove(self, key: int, sig: np.ndarray) -> None:
         self.lsh.remove(key)
 
-    def query(self, sig: np.ndarray) -> set[int]:
+    def query(self, sig: np.ndarray, bands: Any = None) -> set[int]:
         return set(self.lsh.query(self.signer.minhash(sig)))
 
 
@@ -308,3 +311,15 @@ def test_bands_group_real_reviews_as_datasketchs_lsh_does(max_signatures: int | 
     rng = np.random.default_rng(2)
     for sig in ours._sigs[: ours.indexed][rng.permutation(ours.indexed)[:200]]:
         assert ours._lsh.query(sig) == theirs._lsh.query(sig)
+
+
+@pytest.mark.skipif(not SHOPPING_CSV.is_file(), reason="the shared data sets are not available")
+def test_compact_texts_given_by_the_caller_give_the_same_groups() -> None:
+    items = _near_duplicate_corpus(600)
+    given, computed = DedupIndex(), DedupIndex()
+    for start in range(0, len(items), 100):
+        batch = items[start : start + 100]
+        assert given.assign(batch, [compact(t) for _, _, t in batch]) == computed.assign(batch)
+    assert np.array_equal(given._sigs[: given.indexed], computed._sigs[: computed.indexed])
+    sig = computed._sigs[0]
+    assert computed._lsh.query(sig, computed._lsh.bands(sig)) == computed._lsh.query(sig)

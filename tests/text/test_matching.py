@@ -60,13 +60,14 @@ def test_the_gate_never_skips_a_text_holding_a_term() -> None:
     gate = TermGate(terms)
     alphabet = "漏电冒烟爆𠮷野家北京市abx你好。，\x00 "
     texts = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12))) for _ in range(3000)]
-    texts += ["", "漏", "电漏", "𠮷野", "野家", "电", "a", "b a", "漏\x00电"]
+    texts += ["", "漏", "电漏", "𠮷野", "野家", "𠮷野家", "电", "a", "b a", "漏\x00电"]
     gate.prime(texts)
     for text in texts:
         holds = any(term in text for term in terms)
         if holds:
             assert not gate.holds_none(text), text
-    assert gate.holds_none("电漏") and gate.holds_none("野家") and not gate.holds_none("𠮷野")
+    assert gate.holds_none("电漏") and gate.holds_none("野家") and not gate.holds_none("𠮷野家")
+    assert gate.holds_none("𠮷野")  # the first two characters of 𠮷野家 only: its head is all three
     assert not gate.holds_none("你好漏电")  # never primed: not known
 
 
@@ -105,3 +106,31 @@ def test_the_matches_of_a_recent_text_are_kept_and_given_out_as_new_lists() -> N
     again = index.find(text)
     assert [m.term for m in again] == ["充电宝", "冒烟", "充电"] and again is not first
     assert text in index._recent and index.find("冒烟") == [index.find("冒烟")[0]]
+
+
+def test_the_gate_looks_at_heads_of_up_to_four_characters_and_never_skips_a_term() -> None:
+    rng = random.Random(6)
+    # terms sharing their first two characters, of every length up to six, beside one-character ones
+    terms = [
+        "北京", "北京市", "北京市海", "北京市海淀", "北海道路口", "南昌", "南昌县城", "𠮷野家", "a", "上海浦东新区",
+    ]  # fmt: skip
+    gate = TermGate(terms)
+    alphabet = "北京市海淀道路口南昌县城𠮷野家上浦东新区好。\x00 "
+    texts = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 14))) for _ in range(6000)]
+    texts += ["北京", "北市", "北海道", "北海道路", "南昌县", "上海浦", "上海", "北京北京市"]
+    gate.prime(texts)
+    for text in texts:
+        if any(term in text for term in terms):
+            assert not gate.holds_none(text), text
+    # two first characters of a term are no longer enough: its head (3 or 4 characters) must be there too
+    assert gate.holds_none("北海道") and gate.holds_none("上海浦") and gate.holds_none("北市")
+    assert not gate.holds_none("北海道路") and not gate.holds_none("北京") and not gate.holds_none("南昌县")
+
+
+@needs_data
+def test_the_place_name_gate_skips_most_real_reviews() -> None:
+    texts = _reviews(120)
+    index = get_gazetteer().index
+    index.prime(texts)
+    # most reviews name no place, though many hold the first two characters of one (比如, 东方, 和平)
+    assert sum(index.gate.holds_none(t) for t in texts) > 0.75 * len(texts)
