@@ -16,14 +16,26 @@ The transformer is served from its ONNX Runtime int8 export (what the API runs, 
 (the ``ml`` extra) the same tuned weights also run in PyTorch fp32 for comparison, in this run, interleaved: the
 ratio of texts/s (median of rounds, with the load average), the cosine of their embeddings, and the dev F1 of each.
 
-Run: ``python -m bench encoder_speed``.
+The int8 export is also compared with and without ONNX Runtime's transformer fusions (fused Attention →
+QAttention, SkipLayerNormalization, BiasGelu, applied at export): the served one against the other variant,
+exported from the same weights in this run, interleaved with torch fp32.
+
+Run: ``python -m bench encoder_speed``. Options (``python -m bench.encoder_speed --help``): ``--rounds``,
+``--sample``, ``--batch-size``; ``--checkpoint PATH`` skips the cascade and compares fused int8, unfused int8 and
+torch fp32 on that encoder checkpoint (e.g. the base multilingual-e5-small under ``<var>/models/encoder``): speed
+and cosine do not depend on the fine-tuned weights.
 """
 
 from __future__ import annotations
 
+import argparse
+import os
+import statistics
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -34,13 +46,85 @@ TARGET = 1000.0  # cascade texts/s on one core when at most 10 % of texts reach 
 TIER_TARGET = 110.0  # transformer texts/s on one thread (int8, cosine >= 0.995 to fp32)
 ROUNDS = 3
 SAMPLE = 256
+BATCH_SIZE = 4  # what OnnxEncoder serves with (its max_batch)
 
 
-def compare_with_fp32(head: Any, texts: list[str], y: np.ndarray) -> None:
-    """The served int8 export against the same tuned weights in PyTorch fp32, in this run (needs torch)."""
+def parse(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.encoder_speed", description=__doc__.split("\n")[0])
+    parser.add_argument("--rounds", type=int, default=ROUNDS, help="interleaved timing rounds (median reported)")
+    parser.add_argument("--sample", type=int, default=SAMPLE, help="dev texts timed per round")
+    parser.add_argument("--batch-size", type=int, default=BATCH_SIZE, help="texts per session.run")
+    parser.add_argument("--checkpoint", type=Path, help="compare the tiers on this encoder checkpoint only")
+    return parser.parse_args(list(argv or []))
+
+
+def time_tiers(
+    tiers: dict[str, Any], sample: list[str], rounds: int, batch_size: int, reference: str
+) -> dict[str, tuple[float, np.ndarray]]:
+    """Each encoder's median texts/s over ``rounds`` interleaved rounds (after a warm-up) and its cosines to
+    ``reference``'s embeddings; printed with the load average."""
+    for encoder in tiers.values():
+        if hasattr(encoder, "max_batch"):  # an ONNX Runtime encoder caps its batches: timed at batch_size here
+            encoder.max_batch = batch_size
+        encoder.embed(sample[:batch_size], batch_size=batch_size)
+    speeds: dict[str, list[float]] = {name: [] for name in tiers}
+    vecs: dict[str, np.ndarray] = {}
+    for _ in range(rounds):
+        for name, encoder in tiers.items():
+            t0 = time.perf_counter()
+            vecs[name] = encoder.embed(sample, batch_size=batch_size)
+            speeds[name].append(len(sample) / (time.perf_counter() - t0))
+    out = {}
+    print(
+        f"transformer tier, one thread, {len(sample)} dev texts, batch {batch_size}, {rounds} rounds interleaved "
+        f"(load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}):"
+    )
+    for name in tiers:
+        cos = np.sum(vecs[name] * vecs[reference], axis=1)
+        out[name] = (statistics.median(speeds[name]), cos)
+        print(
+            f"  {name:<22}{out[name][0]:>8.1f} texts/s  ({' '.join(f'{x:.1f}' for x in speeds[name])})  "
+            f"cosine to {reference}: mean {cos.mean():.4f}, min {cos.min():.4f}"
+        )
+    return out
+
+
+def other_variant(torch_encoder: Any, served: Any, check: list[str], tmp: str) -> tuple[str, str, Any]:
+    """(served label, other label, the int8 export of ``torch_encoder`` with the fusions the served one lacks or
+    without those it has), exported into ``tmp``."""
+    from riskmine.models.encoder.onnx_export import export_encoder
+    from riskmine.models.encoder.onnx_runtime import load_onnx_encoder
+
+    fused = bool(served.manifest.get("optimization", {}).get("fusion"))
+    export_encoder(torch_encoder, Path(tmp), check, fused=not fused)
+    other = load_onnx_encoder(Path(tmp), threads=1)
+    labels = ("int8 fused", "int8 unfused") if fused else ("int8 unfused", "int8 fused")
+    return labels[0] + " (served)", labels[1], other
+
+
+def compare_checkpoint(path: Path, texts: list[str], args: argparse.Namespace) -> None:
+    """Fused int8, unfused int8 and torch fp32 exported from one checkpoint, timed interleaved (needs torch)."""
+    from riskmine.models.encoder.load import load_checkpoint
+    from riskmine.models.encoder.onnx_export import export_encoder
+    from riskmine.models.encoder.onnx_runtime import load_onnx_encoder
+
+    encoder = load_checkpoint(path, threads=1)
+    sample = texts[: args.sample]
+    with tempfile.TemporaryDirectory(prefix="encoder-speed-") as tmp:
+        tiers: dict[str, Any] = {}
+        for name, fused in (("int8 fused", True), ("int8 unfused", False)):
+            export_encoder(encoder, Path(tmp) / name.replace(" ", "-"), sample, fused=fused)
+            tiers[name] = load_onnx_encoder(Path(tmp) / name.replace(" ", "-"), threads=1)
+            print(f"{name}: ops served {tiers[name].manifest['optimization']['ops_served']}")
+        tiers["torch fp32"] = encoder
+        figures = time_tiers(tiers, sample, args.rounds, args.batch_size, "torch fp32")
+    record("transformer tier texts/s, one thread (int8)", figures["int8 fused"][0], TIER_TARGET, unit="/s")
+
+
+def compare_with_fp32(head: Any, texts: list[str], y: np.ndarray, args: argparse.Namespace | None = None) -> None:
+    """The served int8 export against the same tuned weights in PyTorch fp32 and the other fusion variant of int8,
+    in this run (needs torch)."""
     import copy
-    import os
-    import statistics
 
     from riskmine.models.evaluate import risk_metrics
     from riskmine.models.registry import ml_available
@@ -50,25 +134,15 @@ def compare_with_fp32(head: Any, texts: list[str], y: np.ndarray) -> None:
         return
     fp32 = copy.copy(head)
     fp32._onnx, fp32._encoder, fp32.folder = None, None, None  # no export: the tuned weights in torch
+    args = args or parse([])
     served, reference = head._runtime(), fp32._runtime()
-    sample = texts[:SAMPLE]
-    speeds: dict[str, list[float]] = {"int8": [], "fp32": []}
-    for _ in range(ROUNDS):
-        for name, encoder in (("int8", served), ("fp32", reference)):
-            t0 = time.perf_counter()
-            vecs = encoder.embed(sample)
-            speeds[name].append(len(sample) / (time.perf_counter() - t0))
-            if name == "int8":
-                int8_vecs = vecs
-    cos = np.sum(int8_vecs * vecs, axis=1)
-    ratio = statistics.median(a / b for a, b in zip(speeds["int8"], speeds["fp32"], strict=True))
-    int8_speed = statistics.median(speeds["int8"])
-    print(
-        f"transformer tier, one thread, {len(sample)} dev texts, {ROUNDS} rounds interleaved "
-        f"(load average {os.getloadavg()[0]:.2f}): ONNX Runtime int8 {int8_speed:.1f} texts/s, "
-        f"PyTorch fp32 {statistics.median(speeds['fp32']):.1f} texts/s, ratio {ratio:.2f}x; "
-        f"embedding cosine int8 to fp32: mean {cos.mean():.4f}, min {cos.min():.4f}"
-    )
+    sample = texts[: args.sample]
+    with tempfile.TemporaryDirectory(prefix="encoder-speed-") as tmp:
+        served_label, other_label, other = other_variant(reference, served, sample, tmp)
+        tiers = {served_label: served, other_label: other, "torch fp32": reference}
+        figures = time_tiers(tiers, sample, args.rounds, args.batch_size, "torch fp32")
+    int8_speed = figures[served_label][0]
+    print(f"served int8 to torch fp32: {int8_speed / figures['torch fp32'][0]:.2f}x")
     record("transformer tier texts/s, one thread (int8)", int8_speed, TIER_TARGET, unit="/s")
     f1 = {
         name: risk_metrics(y, model.score_texts(texts), model.threshold)["f1"]
@@ -78,6 +152,7 @@ def compare_with_fp32(head: Any, texts: list[str], y: np.ndarray) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
+    args = parse(argv)
     try:
         from threadpoolctl import threadpool_limits
 
@@ -97,6 +172,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     dev = as_served(corpus.dev)
     texts = [e.text for e in dev]
     y = np.array([e.is_risk for e in dev], dtype=np.int8)
+    if args.checkpoint is not None:
+        with threadpool_limits(limits=1):
+            compare_checkpoint(args.checkpoint, texts, args)
+        return
     try:
         try:
             cascade = load_model(None, settings, CASCADE_NAME)
@@ -118,7 +197,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                 timings[name] = (preds.risk, preds.decisions(model.threshold), seconds)
             routed = cascade.last_routed
             if hasattr(head, "_runtime"):  # a fine-tuned transformer: served from its export
-                compare_with_fp32(head, texts, y)
+                compare_with_fp32(head, texts, y, args)
     except EncoderUnavailable as exc:
         print(f"encoder_speed: skipped, {exc}")
         return

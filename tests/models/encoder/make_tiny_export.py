@@ -1,8 +1,9 @@
 """Write the tiny ONNX export the torch-free tests serve (tests/models/encoder/data/tiny-export/).
 
 The tiny random checkpoint of :mod:`tests.models.encoder.tiny_checkpoint`, exported as training exports the
-fine-tuned encoder (int8, per channel), with the torch fp32 embeddings of :data:`REFERENCE_TEXTS` beside it, so a
-machine without torch checks that ONNX Runtime reproduces torch. Needs the ``ml`` extra:
+fine-tuned encoder (fused, int8, per channel), with the torch fp32 embeddings of :data:`REFERENCE_TEXTS` beside it, so a
+machine without torch checks that ONNX Runtime reproduces torch; and into ``data/tiny-fusion/`` its fp32 graph
+before and after the transformer fusions. Needs the ``ml`` extra:
 
     python -m tests.models.encoder.make_tiny_export
 """
@@ -16,6 +17,9 @@ from pathlib import Path
 
 FOLDER = Path(__file__).parent / "data" / "tiny-export"
 REFERENCE = "reference.json"
+# the same checkpoint in fp32, as traced (unfused) and after the transformer fusions: torch-free tests compare them
+FUSION = Path(__file__).parent / "data" / "tiny-fusion"
+UNFUSED, FUSED = "unfused.onnx", "fused.onnx"
 REFERENCE_TEXTS = [
     "插线板冒烟起火，插头都烧焦了",
     "物流很快，包装完好",
@@ -28,7 +32,7 @@ REFERENCE_TEXTS = [
 
 def main() -> None:
     from riskmine.models.encoder.load import load_checkpoint
-    from riskmine.models.encoder.onnx_export import export_encoder
+    from riskmine.models.encoder.onnx_export import _export_fp32, export_encoder, fuse
     from tests.models.encoder.tiny_checkpoint import write_tiny_checkpoint
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -36,8 +40,12 @@ def main() -> None:
         encoder = load_checkpoint(checkpoint, threads=1, max_length=64)
         if FOLDER.exists():
             shutil.rmtree(FOLDER)
-        report = export_encoder(encoder, FOLDER, REFERENCE_TEXTS)
+        report = export_encoder(encoder, FOLDER, REFERENCE_TEXTS, fused=True)
         reference = {"texts": REFERENCE_TEXTS, "embeddings": encoder.embed(REFERENCE_TEXTS).round(6).tolist()}
+        FUSION.mkdir(parents=True, exist_ok=True)
+        _export_fp32(encoder, FUSION / UNFUSED)
+        config = encoder.model.config
+        fuse(FUSION / UNFUSED, FUSION / FUSED, config.num_attention_heads, config.hidden_size)
     (FOLDER / REFERENCE).write_text(json.dumps(reference, ensure_ascii=False) + "\n", encoding="utf-8")
     print(f"wrote {FOLDER}: {report.summary()}")
 

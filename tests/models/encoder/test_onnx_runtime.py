@@ -105,3 +105,21 @@ def test_a_version_without_an_export_needs_torch_or_names_what_is_missing(tmp_pa
             model.score_texts(TEXTS)
     else:
         pytest.skip("torch is installed here: a version without an export is served by torch")
+
+
+def test_session_runs_take_at_most_max_batch_texts_of_similar_token_length() -> None:
+    import dataclasses
+
+    encoder = load_onnx_encoder(FOLDER)
+    widths: list[tuple[int, int]] = []
+
+    class Counting:  # the real session, its inputs' shapes recorded
+        def run(self, names: list[str], feed: dict[str, np.ndarray]) -> list[np.ndarray]:
+            widths.append(feed["input_ids"].shape)
+            return list(encoder.session.run(names, feed))
+
+    capped = dataclasses.replace(encoder, session=Counting(), max_batch=2)
+    out = capped.embed(TEXTS, batch_size=32)
+    assert [rows for rows, _ in widths] == [2, 2, 2]  # 6 texts, at most 2 per run whatever the caller asks
+    assert [w for _, w in widths] == sorted(w for _, w in widths)  # shortest first: padding only within a batch
+    assert np.allclose(out, encoder.embed(TEXTS), atol=1e-3)
