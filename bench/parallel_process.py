@@ -166,6 +166,15 @@ def main(argv: list[str]) -> None:
             f"  CPU seconds, median: 1 worker {statistics.median(cpu[1]):.1f}; 2 workers "
             f"{statistics.median(cpu[2]):.1f} (parent {parent:.1f}) -> projected on 2 idle cores: {projected:.2f}x"
         )
+        # the parent's share cannot be spread over workers (Amdahl): its CPU per document, and the fraction of the
+        # 2-worker run's CPU it is, bound the speed-up at 1 / max(fraction, 1 / 2) on two idle cores
+        share = parent / statistics.median(cpu[2])
+        print(
+            f"  parent CPU per document (2 workers): {1000 * parent / len(texts):.3f} ms; serial fraction "
+            f"(parent CPU / all CPU): {share:.2f}; workers' CPU per document: "
+            f"{1000 * statistics.median(x['cpu'][1] for x in runs[2]) / len(texts):.3f} ms "
+            f"(1 worker, all: {1000 * statistics.median(cpu[1]) / len(texts):.3f} ms)"
+        )
         last = runs[2][-1]
         profile = ", ".join(f"{k} {v:.1f}s" for k, v in last["profile"].items())
         print(f"  parent of the last 2-worker run ({last['half0'] + last['half1']:.1f}s): {profile}")

@@ -24,6 +24,13 @@ How a run goes (``riskmine process --workers N``):
   order-dependent steps in order as results come back, and writes the signals itself (so
   SQLite has a single writer), batch after batch in document order. At most ``2 × N + 1``
   batches are in flight, which bounds memory;
+* when the store can make its rows apart (:class:`~riskmine.store.base.PreparedWriter`, the SQLite
+  store), the workers of the last parallel step make them (JSON bodies, facets, full-text columns, the
+  changed documents' rows) and send those back rather than the signals: the parent's share, which
+  two workers cannot spread (issue 18), is then the order-dependent stages, run on **views** holding
+  only the fields they read, the gaps their writes fill in the rows, and the inserts, one transaction per
+  batch. Rows the store cannot make apart (an index reading a field the parent writes) fall back to
+  sending the signals;
 * results are the same as a one-process run over the same batches: the batches are the
   same, each parallel stage only sees its batch, and the order-dependent stages see the
   batches in the same order;
@@ -55,7 +62,7 @@ from riskmine.processing import ProcessReport, pending_document_ids, store_signa
 from riskmine.schema import RawDocument, Signal
 from riskmine.schema.errors import RiskmineError
 from riskmine.settings import Settings
-from riskmine.store.base import Collection, Store
+from riskmine.store.base import Collection, DuplicatePolicy, PreparedWriter, Store
 
 # Stages whose result for a document depends on the documents processed before it.
 SEQUENTIAL_STAGES = frozenset({"dedup"})
@@ -170,8 +177,36 @@ _WORKER_STEPS: dict[int, list[tuple[Pipeline, tuple[str, ...] | None]]] = {}
 _WORKER_STARTUP = 0.0
 
 Captured = list[list[dict[str, Any]]]  # per capture, per signal: the fields copied
-# the signals, the captures, the stages' seconds, and (a batch of documents) each document's JSON as it came
-StepResult = tuple[list[Signal], Captured, dict[str, float], dict[str, str]]
+
+
+@dataclass(frozen=True)
+class RowsSpec:
+    """What a worker returns for the last parallel step when the store's rows can be made in the workers
+    (:class:`~riskmine.store.base.PreparedWriter`): the rows instead of the signals, which then never travel
+    back whole. ``late`` are the fields the order-dependent stages after the step write (left as gaps in the
+    rows, filled in by the parent); ``views`` the fields each of them reads, per capture index (the parent runs
+    them on views made of these, as it would on the whole signals)."""
+
+    preparer: Any  # the store's row_preparer: a module-level function, sent by name
+    late: tuple[str, ...]
+    views: tuple[tuple[int, tuple[str, ...]], ...]
+
+
+@dataclass
+class Prepared:
+    """A batch's rows made in a worker: signals (with gaps for the late fields) and the changed documents."""
+
+    ids: list[str]
+    signals: Any  # the store's prepared rows
+    documents: Any | None  # the documents a stage changed, prepared (None: none changed)
+    changed: dict[str, str]  # their JSON, by id (the parent's views read them)
+    views: list[list[dict[str, Any]]]  # per view index, per signal: the fields the stage reads
+    flags: list[tuple[bool, bool, bool]]  # per signal: is_risk, is_duplicate, noisy (as the step left them)
+
+
+# the signals, the captures, the stages' seconds, (a batch of documents) each document's JSON as it came, and
+# the batch's rows when they were made in the worker (then no signals come back)
+StepResult = tuple[list[Signal], Captured, dict[str, float], dict[str, str], Prepared | None]
 
 
 def _init_worker(plan: StagePlan, steps: list[Step]) -> None:
@@ -199,7 +234,12 @@ def _ready() -> float:
     return _WORKER_STARTUP
 
 
-def _run_step(step: int, batch: list[Signal] | list[RawDocument]) -> StepResult:
+def _run_step(
+    step: int,
+    batch: list[Signal] | list[RawDocument],
+    rows: RowsSpec | None = None,
+    originals_in: dict[str, str] | None = None,
+) -> StepResult:
     # the documents as read, serialised here rather than in the parent (which writes back those a stage changed)
     originals = {d.id: d.model_dump_json() for d in batch if isinstance(d, RawDocument)}
     signals = [Signal.from_document(d) if isinstance(d, RawDocument) else d for d in batch]
@@ -212,7 +252,40 @@ def _run_step(step: int, batch: list[Signal] | list[RawDocument]) -> StepResult:
             timings[name] = timings.get(name, 0.0) + sec
         if capture is not None:
             captured.append([{f: copy.deepcopy(getattr(s, f)) for f in capture} for s in signals])
-    return signals, captured, timings, originals
+    if rows is not None:
+        prepared = _prepare(rows, signals, captured, originals or originals_in or {})
+        if prepared is not None:
+            return [], [], timings, {}, prepared
+    return signals, captured, timings, originals, None
+
+
+def _prepare(rows: RowsSpec, signals: list[Signal], captured: Captured, originals: dict[str, str]) -> Prepared | None:
+    """The batch's rows, made here so that the parent only runs the inserts; None when the store cannot make
+    them apart (the parent then writes the signals)."""
+    prepared = rows.preparer(Collection.signals, signals, rows.late)
+    if prepared is None:
+        return None
+    changed = {}
+    for s in signals:
+        dumped = s.document.model_dump_json()
+        if dumped != originals.get(s.id):
+            changed[s.id] = dumped
+    documents = None
+    if changed:
+        documents = rows.preparer(Collection.documents, [s.document for s in signals if s.id in changed], ())
+        if documents is None:
+            return None
+    views = []
+    for k, names in rows.views:
+        taken = captured[k] if k < len(captured) else [{} for _ in signals]
+        views.append(
+            [
+                {f: c[f] if f in c else getattr(s, f) for f in names if f in c or f != "document"}
+                for s, c in zip(signals, taken, strict=True)
+            ]
+        )
+    flags = [(s.is_risk, s.is_duplicate, bool(s.noise)) for s in signals]
+    return Prepared([s.id for s in signals], prepared, documents, changed, views, flags)
 
 
 # --- the parent side ------------------------------------------------------------------
@@ -229,10 +302,22 @@ class _Batch:
     captured: Captured = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     error: ParallelProcessingError | None = None  # raised when the batch's turn to be written comes
+    prepared: Prepared | None = None  # the rows, made by a worker (then `signals` is empty)
+    documents: dict[str, RawDocument] = field(default_factory=dict)  # as read (the views' documents)
+    late: list[dict[str, Any]] = field(default_factory=list)  # per signal: what the parent's stages wrote
+
+    def size(self) -> int:
+        return len(self.prepared.ids) if self.prepared is not None else len(self.signals)
 
 
 def _context() -> Any:
     return multiprocessing.get_context("spawn")
+
+
+def _template(batch: _Batch) -> Signal:
+    """A signal with every field at its default, copied into the views of a batch whose rows a worker made
+    (``model_copy`` with the view's fields: ``model_construct`` inspects every default factory, each time)."""
+    return Signal.from_document(next(iter(batch.documents.values())))
 
 
 def _signals(batch: _Batch) -> list[Signal]:
@@ -267,6 +352,7 @@ class ParallelProcessor:
         self._warmup: list[Future[float]] = []
         self._parent: dict[int, Pipeline] | None = None
         self._parent_store: Store | None = None
+        self._rows: tuple[int, RowsSpec] | None = None  # this call's step whose rows the workers make
         # where the last call's time went in the parent (seconds): see bench/parallel_process.py
         self.profile: dict[str, float] = {}
 
@@ -328,6 +414,7 @@ class ParallelProcessor:
         assert pool is not None
         chunks = deque(ids[i : i + batch_size] for i in range(0, len(ids), batch_size))
         parent = self._sequential(store)
+        self._rows = self._rows_spec(store, parent)
         next_in_order = {i: 0 for i in parent}  # the batch number each sequential step takes next
         pending: deque[_Batch] = deque()
         number = 0
@@ -354,7 +441,7 @@ class ParallelProcessor:
                     self._write(store, done, report)
                     prof["write"] += time.perf_counter() - t
                     if progress:
-                        progress(len(done.signals))
+                        progress(done.size())
                     moved = True
                 if not moved:
                     running = [b.future for b in pending if b.future is not None]
@@ -374,6 +461,24 @@ class ParallelProcessor:
         report.seconds = time.perf_counter() - t0
         return report
 
+    def _rows_spec(self, store: Store, parent: dict[int, Pipeline]) -> tuple[int, RowsSpec] | None:
+        """The last parallel step, and what its workers send back, when they can make the store's rows: the store
+        prepares rows apart and every step after it is an order-dependent stage hoisted (run on views)."""
+        if not isinstance(store, PreparedWriter) or store.row_preparer is None:
+            return None
+        parallel = [i for i, s in enumerate(self.steps) if s.parallel]
+        if not parallel or any(s.view is None for s in self.steps[parallel[-1] + 1 :]):
+            return None
+        after = range(parallel[-1] + 1, len(self.steps))
+        late = sorted({field_root(w) for i in after for st in parent[i].stages for w in st.writes})
+        views = []
+        for i in after:
+            view = self.steps[i].view
+            assert view is not None
+            reads = {field_root(r) for st in parent[i].stages for r in st.reads} - {"id"}
+            views.append((view, tuple(sorted(reads))))
+        return parallel[-1], RowsSpec(store.row_preparer, tuple(late), tuple(views))
+
     def _advance(
         self,
         batch: _Batch,
@@ -389,10 +494,15 @@ class ParallelProcessor:
             if not batch.future.done():
                 return False
             try:
-                batch.signals, batch.captured, timings, originals = self._result(batch)
+                signals, batch.captured, timings, originals, prepared = self._result(batch)
             except ParallelProcessingError as exc:  # kept until the batches before it are written
                 batch.error, batch.future = exc, None
                 return True
+            if prepared is not None:
+                batch.documents = {d.id: d if isinstance(d, RawDocument) else d.document for d in batch.signals}
+                batch.prepared = prepared
+                batch.late = [{} for _ in prepared.ids]
+            batch.signals = signals
             self._add_timings(batch, timings)
             batch.originals = originals or batch.originals
             batch.future = None
@@ -402,7 +512,11 @@ class ParallelProcessor:
             step = self.steps[batch.step]
             if step.parallel:
                 if batch.signals:
-                    batch.future = pool.submit(_run_step, batch.step, batch.signals)
+                    if self._rows is not None and self._rows[0] == batch.step:
+                        rows = self._rows[1]
+                        batch.future = pool.submit(_run_step, batch.step, batch.signals, rows, batch.originals)
+                    else:
+                        batch.future = pool.submit(_run_step, batch.step, batch.signals)
                     return True
                 batch.step += 1
                 continue
@@ -422,6 +536,9 @@ class ParallelProcessor:
             batch.timings[name] = batch.timings.get(name, 0.0) + sec
 
     def _run_sequential(self, batch: _Batch, step: Step, pipeline: Pipeline) -> None:
+        if batch.prepared is not None:
+            self._run_on_views(batch, step, pipeline)
+            return
         signals = _signals(batch)
         pipeline.timings.clear()
         if step.view is None:
@@ -436,6 +553,36 @@ class ParallelProcessor:
                 for name in writes:
                     setattr(sig, name, getattr(view, name))
             batch.signals = signals
+        self._add_timings(batch, pipeline.timings)
+
+    def _run_on_views(self, batch: _Batch, step: Step, pipeline: Pipeline) -> None:
+        """An order-dependent step on views of signals whose rows a worker made: each view holds the fields the
+        stage reads (as at its place in the pipeline); what it writes is kept for completing the rows."""
+        prep = batch.prepared
+        assert prep is not None and step.view is not None
+        assert self._rows is not None
+        k = next(n for n, (view, _) in enumerate(self._rows[1].views) if view == step.view)
+        captures = self.steps[self._rows[0]].captures
+        # as at the stage's place: the fields copied there, else what earlier order-dependent stages wrote
+        kept = set(captures[step.view][1]) if step.view < len(captures) else set()
+        changed = {i: RawDocument.model_validate_json(j) for i, j in prep.changed.items()}
+        writes = {field_root(w) for st in pipeline.stages for w in st.writes}
+        template = _template(batch)
+        views = []
+        for sig_id, fields, late in zip(prep.ids, prep.views[k], batch.late, strict=True):
+            values = {**fields, **{f: v for f, v in late.items() if f not in kept}}
+            if "document" not in values:
+                values["document"] = changed.get(sig_id) or batch.documents[sig_id]
+            for name in writes - values.keys():  # its own copy of what the stage writes (never the template's)
+                values[name] = copy.deepcopy(getattr(template, name))
+            views.append(template.model_copy(update={"id": sig_id, **values}))
+        pipeline.timings.clear()
+        views = pipeline.run(views)
+        if len(views) != len(prep.ids):
+            raise ParallelProcessingError(f"stage {step.names} returned {len(views)} of {len(prep.ids)} signals")
+        for late, view in zip(batch.late, views, strict=True):
+            for name in writes:
+                late[name] = getattr(view, name)
         self._add_timings(batch, pipeline.timings)
 
     def _result(self, batch: _Batch) -> StepResult:
@@ -453,6 +600,23 @@ class ParallelProcessor:
 
     @staticmethod
     def _write(store: Store, batch: _Batch, report: ProcessReport) -> None:
-        store_signals(store, _signals(batch), batch.originals, report)
+        prep = batch.prepared
+        if prep is None:
+            store_signals(store, _signals(batch), batch.originals, report)
+        else:  # the rows the worker made, completed with what the parent's stages wrote: inserts only
+            assert isinstance(store, PreparedWriter)
+            template = _template(batch)
+            late = [
+                template.model_copy(update={"id": i, **values}) for i, values in zip(prep.ids, batch.late, strict=True)
+            ]
+            rows = [prep.signals.complete(late)]
+            if prep.documents is not None:
+                rows.append(prep.documents)
+            store.write_prepared(rows, DuplicatePolicy.overwrite)
+            for (risk, duplicate, noisy), values in zip(prep.flags, batch.late, strict=True):
+                report.risks += values.get("is_risk", risk)
+                report.duplicates += values.get("is_duplicate", duplicate)
+                report.noisy += bool(values["noise"]) if "noise" in values else noisy
+            report.processed += len(prep.ids)
         for name, sec in batch.timings.items():
             report.stage_seconds[name] = report.stage_seconds.get(name, 0.0) + sec

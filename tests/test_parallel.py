@@ -138,6 +138,7 @@ def test_two_workers_give_the_same_signals_as_one_process(tmp_path: Path) -> Non
         processor = ParallelProcessor(KeywordPlan(str(tmp_path / "var2")), 2)
         rep = processor.process_documents(two, batch_size=16, progress=seen.append)
         assert seen == [16] * 7 + [8]
+        assert processor._rows is not None and processor._rows[1].late == ("duplicate_group", "is_duplicate")
         assert (rep.processed, rep.risks, rep.duplicates, rep.noisy) == (120, ref.risks, ref.duplicates, ref.noisy)
         assert rep.duplicates > 0 and rep.risks > 0
         assert _comparable(two) == _comparable(one)
@@ -230,6 +231,10 @@ class _CountingStore(SQLiteStore):
             self.documents_written += len(records)
         return super().write(collection, records, *args, **kwargs)
 
+    def write_prepared(self, batches: Any, *args: Any, **kwargs: Any) -> Any:
+        self.documents_written += sum(len(b.ids) for b in batches if b.collection is Collection.documents)
+        return super().write_prepared(batches, *args, **kwargs)
+
 
 def test_the_parent_writes_back_only_the_documents_a_stage_changed(tmp_path: Path) -> None:
     """The workers serialise the documents as they came, so that the parent, which only writes, rewrites the
@@ -246,3 +251,40 @@ def test_the_parent_writes_back_only_the_documents_a_stage_changed(tmp_path: Pat
         assert all("13812345678" not in d.text for d in store.iterate(Collection.documents))
     finally:
         store.close()
+
+
+class _PlainWriteStore(SQLiteStore):
+    """A SQLite store whose rows cannot be made apart: the workers send the signals back and the parent writes them."""
+
+    row_preparer = None
+
+
+def test_workers_make_the_rows_or_send_the_signals_with_the_same_result(tmp_path: Path) -> None:
+    """With a store that prepares rows apart the workers make them and the parent only inserts them (dedup's
+    answers filled in); without, the workers send the signals and the parent writes them: the same rows."""
+    docs = _documents(60)
+    rows = _store(tmp_path / "rows.sqlite3", docs)
+    plain = _PlainWriteStore(tmp_path / "plain.sqlite3")
+    plain.write(Collection.documents, docs)
+    try:
+        reports = []
+        for store, var in ((rows, "v1"), (plain, "v2")):
+            with ParallelProcessor(KeywordPlan(str(tmp_path / var)), 2) as processor:
+                reports.append(processor.process_documents(store, batch_size=16))
+                assert (processor._rows is not None) is (store is rows)
+        assert [(r.processed, r.risks, r.duplicates, r.noisy) for r in reports] == [
+            (reports[1].processed, reports[1].risks, reports[1].duplicates, reports[1].noisy)
+        ] * 2
+        assert reports[0].duplicates > 0
+        assert _comparable(rows) == _comparable(plain)
+        for c in (Collection.signals, Collection.documents):  # the index rows too: the same records are found
+            for filters in ({"is_duplicate": True}, {"is_risk": True}, {"noisy": False}):
+                if c is Collection.signals:
+                    assert rows.count(c, filters=filters) == plain.count(c, filters=filters)
+            assert rows.count(c, text="充电宝") == plain.count(c, text="充电宝") > 0
+        assert [d.text for d in rows.iterate(Collection.documents)] == [
+            d.text for d in plain.iterate(Collection.documents)
+        ]
+    finally:
+        rows.close()
+        plain.close()

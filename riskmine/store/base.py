@@ -206,3 +206,19 @@ class Store(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class PreparedWriter(Protocol):
+    """A store whose rows a batch's records turn into can be made in another process (a worker of
+    ``riskmine process --workers N``), leaving the writing process only the inserts.
+
+    ``row_preparer(collection, records, late)`` (a module-level function: it travels to the workers by name)
+    returns the prepared rows, or None where they cannot be made apart (write the records then); the rows'
+    ``complete(late_records)`` fills in the fields named ``late``; :meth:`write_prepared` writes completed rows,
+    all the batches in one transaction, storing what :meth:`Store.write` would for the same records.
+    """
+
+    row_preparer: Any
+
+    def write_prepared(self, batches: Sequence[Any], policy: DuplicatePolicy = ...) -> list[WriteResult]: ...

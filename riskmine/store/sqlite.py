@@ -264,6 +264,132 @@ def _prepare(idx: CollectionIndex, record: BaseModel, *, text: bool = True) -> _
     return _Row(idx.time_of(record), record.model_dump_json(), idx.facets(record), words, chars)
 
 
+@dataclass
+class PreparedRows:
+    """A batch of records turned into the rows :meth:`SQLiteStore.write` would store (JSON body, time, facets,
+    full-text columns), made by :func:`prepare_rows` in any process (it pickles as plain strings and tuples) and
+    written by :meth:`SQLiteStore.write_prepared`, which then only runs SQL.
+
+    With ``late`` fields (written after the rows were prepared, e.g. by an order-dependent stage in the
+    writing process), each body keeps a gap per run of late fields and the facets of the fields that read them
+    are left out; :meth:`complete` fills both from records carrying the late values.
+    """
+
+    collection: Collection
+    ids: list[str]
+    times: list[float]
+    bodies: list[list[str]]  # per record, the JSON of each run of fields (between the outer braces); "" = gap
+    facets: list[list[tuple[str, Value]]]
+    words: list[str]
+    chars: list[str]
+    n_records: int = 0  # records given (repeated ids included)
+    repeated: list[str] = field(default_factory=list)
+    late_runs: tuple[tuple[str, ...], ...] = ()  # per body run: the late fields it holds (() = prepared run)
+    late_specs: list[tuple[str, ...]] = field(default_factory=list)  # per record: the facets still to compute
+
+    @property
+    def is_complete(self) -> bool:
+        return not any(self.late_runs)
+
+    def complete(self, late_records: Sequence[BaseModel]) -> PreparedRows:
+        """The rows with the late fields' JSON and facets taken from `late_records` (one per id, in order)."""
+        if self.is_complete:
+            return self
+        if len(late_records) != len(self.ids):
+            raise StoreError(f"{len(late_records)} late records for {len(self.ids)} prepared rows")
+        idx = INDEXES[self.collection]
+        bodies: list[list[str]] = []
+        facets: list[list[tuple[str, Value]]] = []
+        for i, rec in enumerate(late_records):
+            runs = self.bodies[i]
+            bodies.append(
+                [
+                    rec.model_dump_json(include=set(late))[1:-1] if late else run
+                    for run, late in zip(runs, self.late_runs, strict=True)
+                ]
+            )
+            facets.append([*self.facets[i], *((n, v) for n in self.late_specs[i] for v in idx.fields[n].values(rec))])
+        return replace(self, bodies=bodies, facets=facets, late_runs=(), late_specs=[])
+
+    def rows(self) -> dict[str, _Row]:
+        """The complete rows by id."""
+        if not self.is_complete:
+            raise StoreError("prepared rows with late fields left: complete() them first")
+        return {
+            i: _Row(t, "{" + ",".join(r for r in body if r) + "}", f, w, c)
+            for i, t, body, f, w, c in zip(
+                self.ids, self.times, self.bodies, self.facets, self.words, self.chars, strict=True
+            )
+        }
+
+
+def _without(record: BaseModel, names: Iterable[str]) -> BaseModel:
+    """A shallow copy of `record` on which reading any of `names` raises AttributeError."""
+    copy = record.model_copy()
+    for name in names:
+        copy.__dict__.pop(name, None)
+    return copy
+
+
+def prepare_rows(
+    collection: Collection | str, records: Iterable[BaseModel], late: Iterable[str] = ()
+) -> PreparedRows | None:
+    """The rows of `records` as :meth:`SQLiteStore.write` would store them (repeated ids: the last copy), with
+    gaps for the top-level `late` fields (see :class:`PreparedRows`). None when the late fields cannot be left
+    for later: the record's time or full-text input reads them, a facet reads them together with other fields,
+    or the record type's JSON is not the JSON of its fields in order (then write the records themselves)."""
+    batch = prepare_write(collection, records, DuplicatePolicy.overwrite)
+    coll = batch.collection
+    idx = INDEXES[coll]
+    model = RECORD_TYPES[coll]
+    late_set = set(late) & set(model.model_fields)
+    runs: list[tuple[bool, list[str]]] = []
+    for name in model.model_fields:
+        gap = name in late_set
+        if runs and runs[-1][0] == gap:
+            runs[-1][1].append(name)
+        else:
+            runs.append((gap, [name]))
+    late_runs = tuple(tuple(names) if gap else () for gap, names in runs)
+    out = PreparedRows(coll, list(batch.chosen), [], [], [], [], [], batch.n_records, batch.repeated, late_runs)
+    only_late = [n for n in model.model_fields if n not in late_set]
+    for rec in batch.chosen.values():
+        parts = [rec.model_dump_json(include=set(names))[1:-1] for _, names in runs]
+        if "{" + ",".join(p for p in parts if p) + "}" != rec.model_dump_json():
+            return None  # a serializer of its own (computed fields, model serializer): not split into runs
+        if late_set:
+            early = _without(rec, late_set)
+            try:
+                at, text = idx.time_of(early), idx.text(early)
+            except AttributeError:
+                return None
+            facets: list[tuple[str, Value]] = []
+            later: list[str] = []
+            for name, spec in idx.fields.items():
+                try:
+                    facets.extend((name, v) for v in spec.values(early))
+                except AttributeError:
+                    later.append(name)
+            if later:  # they must read nothing but the late fields (all the completing records carry)
+                bare = _without(rec, only_late)
+                try:
+                    for name in later:
+                        idx.fields[name].values(bare)
+                except AttributeError:
+                    return None
+            out.late_specs.append(tuple(later))
+            parts = ["" if gap else p for (gap, _), p in zip(runs, parts, strict=True)]
+        else:
+            at, text, facets = idx.time_of(rec), idx.text(rec), idx.facets(rec)
+        words, chars = index_columns(text)
+        out.times.append(at)
+        out.bodies.append(parts)
+        out.facets.append(facets)
+        out.words.append(words)
+        out.chars.append(chars)
+    return out
+
+
 class _ThreadConnection:
     """A thread's connection; closed when the thread ends (its thread-local is dropped)."""
 
@@ -462,6 +588,50 @@ class SQLiteStore:
         if policy is DuplicatePolicy.overwrite:
             return WriteResult(written=len(new), overwritten=n_records - len(new), ids=todo)
         return WriteResult(written=len(new), skipped=n_records - len(new), ids=todo)
+
+    # the rows of a batch can be made in another process (a worker), then written here with SQL alone
+    row_preparer = staticmethod(prepare_rows)
+
+    def write_prepared(
+        self, batches: Sequence[PreparedRows], policy: DuplicatePolicy = DuplicatePolicy.overwrite
+    ) -> list[WriteResult]:
+        """Write batches of rows made by :func:`prepare_rows` (and completed), all in one transaction: the
+        stored rows, index and full-text rows included, are those :meth:`write` stores for the same records,
+        with the same policy and counts."""
+        policy = DuplicatePolicy(policy)
+        ready = [(b, b.rows()) for b in batches]
+        results: list[WriteResult] = []
+        with self._writing() as conn:
+            for batch, prepared in ready:
+                c = batch.collection.value
+                if not prepared:
+                    results.append(WriteResult())
+                    continue
+                existing = self._rids(conn, c, list(prepared))
+                if policy is DuplicatePolicy.fail and (existing or batch.repeated):
+                    again = set(batch.repeated)
+                    raise DuplicateRecordError(c, [i for i in prepared if i in existing or i in again])
+                new = [i for i in prepared if i not in existing]
+                todo = list(prepared) if policy is DuplicatePolicy.overwrite else new
+                next_rid = conn.execute(f"SELECT coalesce(max(rid), 0) + 1 FROM {c}").fetchone()[0]
+                rows: list[tuple[int, str, _Row]] = []
+                for i in todo:
+                    if i in existing:
+                        rows.append((existing[i], i, prepared[i]))
+                    else:
+                        rows.append((next_rid, i, prepared[i]))
+                        next_rid += 1
+                replaced = {existing[i] for i in todo if i in existing}
+                if replaced:
+                    rows = self._facet_changes(conn, c, rows, replaced)
+                    conn.executemany(f"DELETE FROM {c}_fts WHERE rowid = ?", [(r,) for r in replaced])
+                self._insert(conn, c, rows, replaced)
+                _bump(conn, c)
+                if policy is DuplicatePolicy.overwrite:
+                    results.append(WriteResult(written=len(new), overwritten=batch.n_records - len(new), ids=todo))
+                else:
+                    results.append(WriteResult(written=len(new), skipped=batch.n_records - len(new), ids=todo))
+        return results
 
     @staticmethod
     def _version(conn: sqlite3.Connection, c: str) -> int:
