@@ -26,6 +26,8 @@ build_candidates at 1M is measured only when the estimated memory (per-signal by
 1M) stays under ``MAX_BYTES``; stores above ``--store-max`` (default 100k: writing 1M signals into
 SQLite takes minutes) are left out. Run: ``python -m bench candidates_scale`` or
 ``python bench/candidates_scale.py [sizes…] [--store-max 1000000] [--repeats 3] [--skip-build]``.
+``--folder DIR`` keeps the stores there and reuses them on the next run (writing 1M signals takes long);
+``--skip-full`` then leaves out the full refresh of a kept store that already has candidates.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import math
 import os
 import random
 import statistics
@@ -186,24 +189,44 @@ def _in_child(path: Path, now: datetime, signal_ids: list[str] | None) -> dict[s
     return out
 
 
-def measure_store(base: list[Signal], n: int, rng: random.Random, folder: Path, repeats: int) -> dict[str, Any]:
-    """Full and incremental refresh_candidates on a SQLite store of n signals, each in a fresh process."""
-    path = folder / f"bench-{n}.sqlite3"
+def write_store(base: list[Signal], n: int, path: Path, rng: random.Random) -> float:
+    """Write n synthesised signals into the SQLite store at `path`, a chunk at a time; the seconds it took (0 when
+    the store at `path` was kept from an earlier run: --folder)."""
     store = SQLiteStore(path)
     try:
+        if store.count(Collection.signals) >= n:
+            return 0.0
         t0 = time.perf_counter()
         for first in range(0, n, WRITE_CHUNK):
             chunk = synthesise(base, min(WRITE_CHUNK, n - first), rng, first=first)
             store.write(Collection.signals, chunk, DuplicatePolicy.overwrite)
             del chunk
-        write_s = time.perf_counter() - t0
-        full = _in_child(path, _now(), None)
+        return time.perf_counter() - t0
+    finally:
+        store.close()
+
+
+def measure_store(
+    base: list[Signal], n: int, rng: random.Random, folder: Path, repeats: int, skip_full: bool = False
+) -> dict[str, Any]:
+    """Full and incremental refresh_candidates on a SQLite store of n signals, each in a fresh process.
+
+    A store kept in `folder` from an earlier run is reused (its new signals have the same ids and contents each run).
+    """
+    path = folder / f"bench-{n}.sqlite3"
+    write_s = write_store(base, n, path, rng)
+    new_rng = random.Random(n)  # the new signals do not depend on whether the store was written in this run
+    store = SQLiteStore(path)
+    try:
+        full = {"seconds": math.nan, "peak": math.nan}
+        if not (skip_full and store.count(Collection.candidates)):
+            full = _in_child(path, _now(), None)
         two = sorted({s.product_category for s in base if s.product_category})[:2]
         pool = [s for s in base if s.product_category in two] or base
         new_n = max(1, int(n * NEW_SHARE))
         incremental = []
         for r in range(repeats):
-            new = synthesise(pool, new_n, rng, prefix=f"new{r}")
+            new = synthesise(pool, new_n, new_rng, prefix=f"new{r}")
             store.write(Collection.signals, new, DuplicatePolicy.overwrite)
             later = _now() + timedelta(hours=r + 1)
             incremental.append(_in_child(path, later, [s.id for s in new]))
@@ -258,10 +281,12 @@ def run_builds(base: list[Signal], sizes: Sequence[int], rng: random.Random) -> 
         print(f"growth {a:,} → {b:,} ({b / a:.0f}× signals): time ×{tb / ta:.1f}, build memory ×{mb / ma:.1f}")
 
 
-def run_stores(base: list[Signal], sizes: Sequence[int], rng: random.Random, folder: Path, repeats: int) -> None:
+def run_stores(
+    base: list[Signal], sizes: Sequence[int], rng: random.Random, folder: Path, repeats: int, skip_full: bool = False
+) -> None:
     stores: dict[int, dict[str, Any]] = {}
     for n in sizes:
-        r = measure_store(base, n, rng, folder, repeats)
+        r = measure_store(base, n, rng, folder, repeats, skip_full)
         stores[n] = r
         print(
             f"store at {n:>9,} signals: write {r['write_s']:.1f}s, full refresh {r['full_s']:.2f}s "
@@ -304,20 +329,31 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--store-max", type=int, default=STORE_MAX, help="largest store size to write and refresh")
     parser.add_argument("--repeats", type=int, default=3, help="incremental refreshes per store (median)")
     parser.add_argument("--skip-build", action="store_true", help="only the store refreshes")
+    parser.add_argument(
+        "--skip-full",
+        action="store_true",
+        help="with --folder: keep the candidates of a kept store instead of a full refresh first (figures: nan)",
+    )
+    parser.add_argument(
+        "--folder", type=Path, help="keep the stores in this folder, reusing those there (default: a temporary one)"
+    )
     args = parser.parse_args(argv)
     rng = random.Random(11)
     settings = get_settings()
     with tempfile.TemporaryDirectory(prefix="bench-candidates-") as tmp:
         folder = Path(tmp)
+        if args.folder is not None:
+            args.folder.mkdir(parents=True, exist_ok=True)
+            folder = args.folder
         t0 = time.perf_counter()
-        base = seed_signals(settings, folder)
+        base = seed_signals(settings, Path(tmp))  # a fresh dedup journal each run
         print(f"{len(base)} real risk signals from the demo corpus in {time.perf_counter() - t0:.1f}s", flush=True)
         if not args.skip_build:
             run_builds(base, args.sizes, rng)
         store_sizes = [n for n in args.sizes if n <= args.store_max]
         if len(store_sizes) < len(args.sizes):
             print(f"stores above {args.store_max:,} signals left out (--store-max)", flush=True)
-        run_stores(base, store_sizes, rng, folder, max(1, args.repeats))
+        run_stores(base, store_sizes, rng, folder, max(1, args.repeats), args.skip_full)
 
 
 if __name__ == "__main__":

@@ -15,12 +15,13 @@ from riskmine.knowledge_graph.candidates import (
     candidate_key,
     finalise,
     group_signals,
+    is_candidate_signal,
     parent_key,
     signal_keys,
 )
 from riskmine.knowledge_graph.priority import PriorityConfig
 from riskmine.pipeline import Pipeline
-from riskmine.schema import CandidateRisk, CandidateStatus, Decision, RawDocument, Signal, Tier
+from riskmine.schema import CandidateRisk, CandidateStatus, Decision, HazardType, RawDocument, Signal, Tier
 from riskmine.schema.records import CANDIDATE_REVIEW_FIELDS, utcnow
 from riskmine.store.base import Collection, DuplicatePolicy, Store
 
@@ -152,7 +153,8 @@ def refresh_candidates(
     and on the other candidates). Without `signal_ids`, everything is rebuilt.
 
     Memory and time follow what changed, not the collection (issue 18): stored candidates are read
-    without their member ids and evidence; the rebuilt groups' signals are read one category at a time;
+    without their member ids and evidence; the rebuilt groups' signals (every group's, in a full refresh) are read
+    one category at a time, without the fields no candidate step needs (tokens, provenance), few large reads;
     a carried candidate is written back, with the member ids and evidence it has stored (read a batch at
     a time), only when something of it changed.
 
@@ -175,8 +177,12 @@ def refresh_candidates(
     carried = [c for c in existing.values() if rebuilt_keys is not None and parent_key(c.key) not in rebuilt_keys]
     if now is None:
         now = utcnow()  # the clock, never the data: a document dated 9999 must not become "now"
-    # one batch of groups (a category's) at a time: its signals are dropped once its cores are built
-    cores = [core for groups in cores_of for core in build_cores(groups, now=now, config=cfg)]
+    # one batch of groups (a category's) at a time: its signals are dropped once its cores are built, before the
+    # next batch is read
+    cores: list[CandidateRisk] = []
+    for groups in cores_of:
+        cores.extend(build_cores(groups, now=now, config=cfg))
+        del groups
     if not cores and not carried:
         return _drop_stale(store, existing, set())
     for cand in cores:
@@ -312,10 +318,33 @@ def _touched_keys(store: Store, signal_ids: list[str]) -> set[str]:
     return keys
 
 
+# Signal fields no candidate step reads (the tokens for the full-text index, provenance): left out of the reads.
+_UNUSED_SIGNAL_FIELDS = ("segmented_text", "model_versions", "content_hash", "processed_at", "standards", "noise")
+# Signals per read: a read of a filtered batch costs a query plan and a scan of the filter's index rows, so few large
+# reads are much cheaper than many small ones (5000 bodies of a few KB each are held at a time).
+_READ_BATCH = 5000
+_MAX_CATEGORIES = 10_000  # more categories than this: the full refresh reads every risk signal as one batch
+
+
+def _risk_signals(store: Store, filters: dict[str, Any]) -> Iterator[Signal]:
+    """The matching risk signals, without the fields no candidate step reads."""
+    return store.iterate(
+        Collection.signals, filters={"is_risk": True, **filters}, batch_size=_READ_BATCH, omit=_UNUSED_SIGNAL_FIELDS
+    )
+
+
 def _all_groups(store: Store) -> Iterator[dict[GroupKey, list[Signal]]]:
-    """Every signal group, as one batch."""
-    signals = store.iterate(Collection.signals, filters={"is_risk": True})
-    yield group_signals(signals)
+    """Every signal group, one category at a time (uncategorised signals last), so that a caller that drops a batch
+    before asking for the next holds one category's signals at a time; as one batch when the categories are too
+    many to list."""
+    buckets = store.aggregate(Collection.signals, "product_category", filters={"is_risk": True}, size=_MAX_CATEGORIES)
+    if len(buckets) >= _MAX_CATEGORIES:
+        yield group_signals(_risk_signals(store, {}))
+        return
+    for category in sorted(b.key for b in buckets if b.key):
+        yield group_signals(_risk_signals(store, {"product_category": category}))
+    if store.count(Collection.signals, filters={"is_risk": True}) > sum(b.count for b in buckets if b.key):
+        yield group_signals(s for s in _risk_signals(store, {}) if not s.product_category)
 
 
 def _load_groups(store: Store, keys: set[str]) -> Iterator[dict[GroupKey, list[Signal]]]:
@@ -331,22 +360,29 @@ def _load_groups(store: Store, keys: set[str]) -> Iterator[dict[GroupKey, list[S
         category, hazard = k.split("|")[:2]
         by_category.setdefault(category, set()).add(hazard)
     for category in sorted(c for c in by_category if c):
-        filters: dict[str, Any] = {"is_risk": True, "product_category": category}
+        filters: dict[str, Any] = {"product_category": category}
         if "" not in by_category[category]:  # a no-hazard key needs every signal of its category
             filters["hazard"] = sorted(by_category[category])
         wanted = {f"{category}|{h}" for h in by_category[category]}
-        yield _wanted_groups(store.iterate(Collection.signals, filters=filters), wanted)
+        yield _wanted_groups(_risk_signals(store, filters), wanted)
     hazards = by_category.get("", set())
     if not hazards:
         return
-    filters = {"is_risk": True}
+    filters = {}
     if "" not in hazards:  # uncategorised signals with no hazard cannot be selected by an indexed field
         filters["hazard"] = sorted(hazards)
     wanted = {f"|{h}" for h in hazards}
-    yield _wanted_groups(store.iterate(Collection.signals, filters=filters), wanted)
+    yield _wanted_groups(_risk_signals(store, filters), wanted)
 
 
 def _wanted_groups(signals: Iterable[Signal], keys: set[str]) -> dict[GroupKey, list[Signal]]:
-    """The groups of `signals` whose keys are in `keys`; other signals are not kept."""
-    wanted = (s for s in signals if any(k in keys for k in signal_keys(s)))
-    return {key: members for key, members in group_signals(wanted).items() if candidate_key(*key) in keys}
+    """The groups of `signals` whose keys are in `keys` (as group_signals makes them); other signals are not kept."""
+    groups: dict[GroupKey, list[Signal]] = {}
+    for signal in signals:
+        if not is_candidate_signal(signal):
+            continue
+        hazards: list[HazardType | None] = list(signal.hazard_codes) or [None]  # distinct, as in signal_keys
+        for hazard in hazards:
+            if candidate_key(signal.product_category, hazard) in keys:
+                groups.setdefault((signal.product_category, hazard), []).append(signal)
+    return groups

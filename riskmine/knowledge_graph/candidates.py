@@ -25,6 +25,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import cached_property, lru_cache
 from typing import Any
 
 from riskmine.knowledge_graph.entities import EntityError, canonical_key, display_name
@@ -91,15 +92,16 @@ class Event:
     key: str
     members: list[Signal]
 
-    @property
+    # computed once, when first asked for (the members are all in by then: split_events builds an event whole)
+    @cached_property
     def harms(self) -> frozenset[HarmKind]:
         return frozenset(h for s in self.members for h in s.harm)
 
-    @property
+    @cached_property
     def harm_occurred(self) -> bool:
         return any(s.harm_occurred or s.harm for s in self.members)
 
-    @property
+    @cached_property
     def first_seen(self) -> datetime:
         return min((s.when for s in self.members), key=as_china_time)
 
@@ -582,16 +584,24 @@ def _ordered_counts(counts: Counter[str]) -> dict[str, int]:
     return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
+@lru_cache(maxsize=65536)
+def _org_name(kind: str, name: str) -> tuple[str, str] | None:
+    """(canonical key, display name) of an organisation name of the kind; None for an unusable name."""
+    try:
+        return canonical_key(kind, name), display_name(kind, name)
+    except EntityError:
+        return None
+
+
 def _canonical_orgs(signal: Signal, kind: str) -> set[tuple[str, str]]:
     """(canonical key, display name) of the signal's organisations of the kind; unusable names are skipped."""
     out = set()
     for org in signal.organisations:
         if org.kind != kind or not org.name:
             continue
-        try:
-            out.add((canonical_key(kind, org.name), display_name(kind, org.name)))
-        except EntityError:
-            continue
+        named = _org_name(kind, org.name)
+        if named is not None:
+            out.add(named)
     return out
 
 
