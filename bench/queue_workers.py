@@ -1,15 +1,16 @@
 """Documents/s of 1 vs 2 ``riskmine worker`` processes on the Redis task queue (issue 20, item 6).
 
 A throwaway redis-server on loopback; real reviews from the shared data (bench/nlp_throughput.py) stored as
-documents in one SQLite store the workers share, and sent as tasks of ``--task`` documents each, as the API sends
-them with ``RISKMINE_QUEUE_URL`` set. The workers are started first and wait for tasks (they load their models
-once: start-up is not counted); the clock runs from the first task sent to the last document processed and every
-refresh owed stored. Each worker has a var dir of its own, as on its own host. The modes run interleaved, ``repeats``
-times, in fresh stores and a fresh Redis database; medians are printed with the load average, and where each mode's
+documents in one SQLite store the workers share (before the clock starts, so that storing them does not take CPU
+from the workers), then sent as tasks of ``task`` documents each, as the API sends them with ``RISKMINE_QUEUE_URL``
+set. The workers are started first and wait for tasks (they load their models once: start-up is not counted); the
+clock runs from the first task sent to the last document processed and every refresh owed stored. Each worker
+has a var dir of its own, as on its own host. The modes run interleaved, ``repeats`` times, in fresh stores and a
+fresh Redis database; medians are printed with the load average, and where each mode's
 task time went, from the workers' per-task timings (wall and CPU seconds summed over tasks and workers: process,
 refresh, lock wait, NLP stages; CPU seconds are what a loaded machine disturbs least).
 
-Run: ``python -m bench.queue_workers [n] [repeats]`` (defaults 4000 documents, 2 repeats).
+Run: ``python -m bench.queue_workers [n] [repeats] [task]`` (defaults 4000 documents, 2 repeats, tasks of 250).
 """
 
 from __future__ import annotations
@@ -63,13 +64,13 @@ def task_timings(logs: list[Path]) -> dict[str, float]:
     return total
 
 
-def one_run(root: Path, url: str, texts: list[str], workers: int, models: Path) -> tuple[float, dict[str, float]]:
+def one_run(
+    root: Path, url: str, texts: list[str], workers: int, models: Path, task: int = TASK
+) -> tuple[float, dict[str, float]]:
     """Seconds from the first task sent to the last document processed (and refreshed for) by ``workers``
     workers, and their per-task timings summed."""
-    import redis
-
     from riskmine.pipeline import Pipeline
-    from riskmine.queue import PENDING_KEY, TaskQueue
+    from riskmine.queue import PendingRefresh, TaskQueue
     from riskmine.schema.labels import WORKER_LABELS
     from riskmine.settings import Settings
     from riskmine.store.base import Collection
@@ -86,17 +87,21 @@ def one_run(root: Path, url: str, texts: list[str], workers: int, models: Path) 
     try:
         _wait(lambda: all(started in log.read_text(encoding="utf-8") for log in logs), 300, "the workers to start")
         settings = Settings(var_dir=root / "api", db_path=db, queue_url=url, risk_model="risk-baseline")
-        submission = Submission(store, Pipeline([]), settings=settings, queue=TaskQueue(settings))
+        submission = Submission(store, Pipeline([]), settings=settings, queue=None)
+        rows = [{"id": f"q{i}", "text": t} for i, t in enumerate(texts)]
+        ids = submission.rows(rows, source="bench", source_type="review", process=False).document_ids  # not timed
+        queue = TaskQueue(settings)
+        owed = PendingRefresh(settings)
         t0 = time.perf_counter()
-        for start in range(0, len(texts), TASK):
-            rows = [{"id": f"q{i}", "text": t} for i, t in enumerate(texts[start : start + TASK], start)]
-            submission.rows(rows, source="bench", source_type="review")
+        for start in range(0, len(ids), task):  # one task per upload, as Submission sends them
+            queue.enqueue(ids[start : start + task])
+        tasks = -(-len(texts) // task)
         _wait(lambda: store.count(Collection.signals) >= len(texts), 1800, "every document to be processed")
-        owed = redis.Redis.from_url(url)
-        _wait(lambda: owed.scard(PENDING_KEY) == 0, 600, "every refresh owed to be stored")
+        # every task done (its timings are logged once its refresh is stored or left owed), then nothing owed: a
+        # worker's last signals are stored a moment before their ids are recorded as owed
+        _wait(lambda: task_timings(logs)["tasks"] >= tasks, 600, "the workers' timings of every task")
+        _wait(lambda: owed.count() == 0, 600, "every refresh owed to be stored")
         seconds = time.perf_counter() - t0
-        tasks = -(-len(texts) // TASK)
-        _wait(lambda: task_timings(logs)["tasks"] >= tasks, 60, "the workers' timings of every task")
         return seconds, task_timings(logs)
     finally:
         store.close()
@@ -118,8 +123,9 @@ def main(argv: list[str]) -> None:
         return
     n = int(argv[0]) if argv else 4000
     repeats = int(argv[1]) if len(argv) > 1 else 2
+    task = int(argv[2]) if len(argv) > 2 else TASK
     texts = load_reviews(n)
-    print(f"{len(texts)} real texts in tasks of {TASK}, {repeats} repeats; load average {os.getloadavg()[0]:.1f}")
+    print(f"{len(texts)} real texts in tasks of {task}, {repeats} repeats; load average {os.getloadavg()[0]:.1f}")
     with tempfile.TemporaryDirectory(prefix="bench-queue-") as tmp:
         root = Path(tmp)
         env_models = os.environ.get("RISKMINE_MODELS_DIR")
@@ -136,7 +142,7 @@ def main(argv: list[str]) -> None:
                     run.mkdir()
                     loads.append(os.getloadavg()[0])
                     db_url = f"{url}/{1 + 2 * r + workers - 1}"
-                    took, spent = one_run(run, db_url, texts, workers, models)
+                    took, spent = one_run(run, db_url, texts, workers, models, task)
                     seconds[workers].append(took)
                     timings[workers].append(spent)
     med = {w: statistics.median(s) for w, s in seconds.items()}

@@ -144,21 +144,28 @@ def refresh_lock(settings: Settings) -> AbstractContextManager[Any]:
     return RefreshLock(settings)
 
 
-PENDING_KEY = f"{NAMESPACE}:refresh-pending"  # a Redis set: signal ids whose candidates and graph are not refreshed
+OWED_KEY = f"{NAMESPACE}:refresh-owed"  # a sorted set: signal ids not refreshed for, scored by when first recorded
+LEGACY_PENDING_KEY = f"{NAMESPACE}:refresh-pending"  # the plain set earlier versions kept (adopted once)
 REFRESHING_KEY = f"{NAMESPACE}:refreshing"  # set while a worker refreshes (and looks at the set again after)
+# a Redis stream: the ids of each refresh, in refresh order (the graph of every host takes the others' from it)
+REFRESHED_KEY = f"{NAMESPACE}:refreshed"
+REFRESHED_KEEP = 1000  # refreshes the stream keeps (about): a host further behind catches up from the store
 _CHUNK = 5000  # ids per Redis command
 
 
 class PendingRefresh:
-    """The refresh the workers owe, shared across hosts through the queue's Redis (issue 20).
+    """The refresh the workers owe, shared across hosts through the queue's Redis (issues 18 and 20).
 
-    A worker that has stored a task's signals adds their ids to a Redis set, then refreshes candidates and the
-    graph only if it can take the refresh lock at once: whoever holds it refreshes for every id in the set and
-    removes those ids only once their refresh is stored, so a worker that dies on the way loses nothing. While a
-    worker refreshes it keeps :data:`REFRESHING_KEY` set and, after releasing the lock, looks at the set again:
-    a worker that finds the lock taken and that key set leaves its ids to it instead of waiting in line. Workers
-    also look at the set when idle (:func:`riskmine.worker.serve_tasks`), which settles what a holder that died
-    or an API write left behind.
+    A worker that has stored a task's signals records their ids in a Redis sorted set (scored by the Redis clock
+    when first recorded), then refreshes candidates and the graph only when the refresh is :meth:`due`: enough
+    ids owed (``RISKMINE_QUEUE_REFRESH_MIN_OWED``), the oldest owed for ``RISKMINE_QUEUE_REFRESH_MAX_DELAY_SECONDS``,
+    or no task waiting in the queue; otherwise it goes on to the next task and a later refresh takes its ids too
+    (fewer, larger refreshes). A refresh takes the refresh lock only if it can at once: whoever holds it refreshes
+    for every id recorded and removes those ids only once their refresh is stored, so a worker that dies on the
+    way loses nothing. While a worker refreshes it keeps :data:`REFRESHING_KEY` set and, after releasing the
+    lock, looks at the set again: a worker that finds the lock taken and that key set leaves its ids to it
+    instead of waiting in line. Idle workers also look at the set (:func:`riskmine.worker.serve_tasks`), which
+    settles what a holder that died or an API write left behind.
     """
 
     def __init__(self, settings: Settings) -> None:
@@ -167,6 +174,9 @@ class PendingRefresh:
         self.url = queue_url(settings)
         self.client = redis.Redis.from_url(self.url)
         self.lock = RefreshLock(settings)
+        self.max_delay = settings.queue_refresh_max_delay_seconds
+        self.min_owed = settings.queue_refresh_min_owed
+        self._adopt_legacy()
 
     def _call(self, fn: Any, *args: Any) -> Any:
         import redis
@@ -176,25 +186,100 @@ class PendingRefresh:
         except (redis.RedisError, OSError) as exc:
             raise unreachable(self.url, exc) from None
 
+    def _now(self) -> float:
+        """The Redis server's clock (the same for the workers of every host)."""
+        seconds, micros = self._call(self.client.time)
+        return float(seconds) + micros / 1e6
+
+    def _adopt_legacy(self) -> None:
+        """Ids an earlier version left owed in its plain set: recorded here, as owed since now."""
+        if not self._call(self.client.exists, LEGACY_PENDING_KEY):
+            return
+        members = self._call(self.client.smembers, LEGACY_PENDING_KEY)
+        self.add([i.decode() if isinstance(i, bytes) else str(i) for i in members])
+        self._call(self.client.delete, LEGACY_PENDING_KEY)
+
     def add(self, signal_ids: Sequence[str]) -> None:
-        """Record signals stored but not yet refreshed for."""
+        """Record signals stored but not yet refreshed for (one recorded already keeps its first time)."""
         ids = list(signal_ids)
+        if not ids:
+            return
+        now = self._now()
         for start in range(0, len(ids), _CHUNK):
-            self._call(self.client.sadd, PENDING_KEY, *ids[start : start + _CHUNK])
+            self._call(
+                lambda chunk: self.client.zadd(OWED_KEY, dict.fromkeys(chunk, now), nx=True),
+                ids[start : start + _CHUNK],
+            )
 
     def count(self) -> int:
-        return int(self._call(self.client.scard, PENDING_KEY))
+        return int(self._call(self.client.zcard, OWED_KEY))
 
     def snapshot(self) -> list[str]:
         """The ids waiting for a refresh now, sorted."""
-        members = self._call(self.client.smembers, PENDING_KEY)
+        members = self._call(self.client.zrange, OWED_KEY, 0, -1)
         return sorted(i.decode() if isinstance(i, bytes) else str(i) for i in members)
 
     def done(self, signal_ids: Sequence[str]) -> None:
         """These ids' refresh is stored: take them out of the set (those added again since stay added)."""
         ids = list(signal_ids)
         for start in range(0, len(ids), _CHUNK):
-            self._call(self.client.srem, PENDING_KEY, *ids[start : start + _CHUNK])
+            self._call(self.client.zrem, OWED_KEY, *ids[start : start + _CHUNK])
+
+    def state(self) -> tuple[int, float, int]:
+        """(ids owed, seconds the oldest of them has been owed, tasks waiting in the queue), in one round trip."""
+
+        def read() -> list[Any]:
+            pipe = self.client.pipeline(transaction=False)
+            pipe.zcard(OWED_KEY)
+            pipe.zrange(OWED_KEY, 0, 0, withscores=True)
+            pipe.time()
+            pipe.llen(f"{NAMESPACE}:{QUEUE_NAME}")
+            return list(pipe.execute())
+
+        count, oldest, (seconds, micros), waiting = self._call(read)
+        age = float(seconds) + micros / 1e6 - oldest[0][1] if oldest else 0.0
+        return int(count), max(age, 0.0), int(waiting)
+
+    def due(self) -> bool:
+        """Whether the ids owed are to be refreshed now: some are, and enough of them, or the oldest has waited
+        ``max_delay`` seconds, or no task waits in the queue (nobody would come back for them soon)."""
+        count, age, waiting = self.state()
+        return count > 0 and (count >= self.min_owed or age >= self.max_delay or waiting == 0)
+
+    def position(self) -> str:
+        """Where the stream of refreshes ends now (where :meth:`refreshed_since` takes up from later)."""
+        last = self._call(lambda: self.client.xrevrange(REFRESHED_KEY, count=1))
+        return _text(last[0][0]) if last else "0-0"
+
+    def published(self, signal_ids: Sequence[str], origin: str) -> str:
+        """Under the refresh lock, once stored: record that these ids were refreshed (by ``origin``, this process);
+        the position of the record."""
+        ids = list(signal_ids)
+        entry = "0-0"
+        for start in range(0, max(len(ids), 1), _CHUNK):
+            fields = {"origin": origin, "ids": "\n".join(ids[start : start + _CHUNK])}
+            entry = _text(
+                self._call(
+                    lambda f: self.client.xadd(REFRESHED_KEY, f, maxlen=REFRESHED_KEEP, approximate=True), fields
+                )
+            )
+        return entry
+
+    def refreshed_since(self, position: str, origin: str) -> tuple[list[str], str] | None:
+        """Under the refresh lock: the ids others than ``origin`` refreshed after ``position``, and the position
+        now; None when the stream no longer reaches back that far (trimmed: catch up from the store)."""
+        first = self._call(lambda: self.client.xrange(REFRESHED_KEY, count=1))
+        gone = bool(first) and _stream_id(_text(first[0][0])) > _stream_id(position)  # the record at ``position``
+        if gone and (position != "0-0" or self._call(self.client.xlen, REFRESHED_KEY) >= REFRESHED_KEEP):
+            return None  # records after it may have been trimmed before this host read them
+        ids: list[str] = []
+        ms, seq = _stream_id(position)
+        after = f"{ms}-{seq + 1}"  # the first id after ``position`` (Redis 6.0 has no exclusive ranges)
+        for entry, fields in self._call(lambda: self.client.xrange(REFRESHED_KEY, min=after)):
+            position = _text(entry)
+            if _text(fields.get(b"origin", b"")) != origin:
+                ids.extend(i for i in _text(fields.get(b"ids", b"")).split("\n") if i)
+        return ids, position
 
     def refreshing(self) -> bool:
         """Whether a worker is refreshing now (and will look at the set again once it has released the lock)."""
@@ -205,6 +290,15 @@ class PendingRefresh:
 
     def unmark(self) -> None:
         self._call(self.client.delete, REFRESHING_KEY)
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _stream_id(entry: str) -> tuple[int, int]:
+    ms, _, seq = entry.partition("-")
+    return int(ms), int(seq or 0)
 
 
 class TaskQueue:

@@ -151,6 +151,15 @@ class Settings(BaseSettings):
     queue_redelivery_seconds: float = Field(
         60.0, ge=1, description="a task taken by a worker that stopped answering for this long is handed out again"
     )
+    queue_refresh_max_delay_seconds: float = Field(
+        5.0,
+        ge=0,
+        description="queue workers refresh candidates and graph at the latest this long after a signal"
+        " was recorded (plus the task in hand); sooner when the queue is empty or enough signals are owed",
+    )
+    queue_refresh_min_owed: int = Field(
+        2000, ge=1, description="queue workers refresh at once when this many signals are owed a refresh"
+    )
     # alerts (issue 19): e-mail through this SMTP server, signed webhooks, retried with doubling back-off
     smtp_host: str | None = Field(None, description="SMTP server for alert e-mail; unset: e-mail alerts fail, logged")
     smtp_port: int = Field(587, ge=1, le=65535)

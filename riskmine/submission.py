@@ -25,7 +25,9 @@ documents' ids are sent to the queue and a ``riskmine worker`` runs :meth:`Submi
 
 from __future__ import annotations
 
+import logging
 import time
+import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
@@ -51,6 +53,7 @@ from riskmine.store.journal import JournalEntry, WorkJournal, work_journal
 from riskmine.store.locks import write_lock_for
 
 Progress = Callable[[int], None]
+log = logging.getLogger(__name__)
 
 
 def _value(source_type: SourceType | str | None) -> str | None:
@@ -97,6 +100,7 @@ class Outcome:
     queued: bool = False  # the documents were sent to the task queue, to be processed by a worker
     # where a task's time went (seconds; "_cpu": CPU seconds of this process): process, refresh, lock_wait
     timings: dict[str, float] = field(default_factory=dict)
+    refreshed: list[str] = field(default_factory=list)  # the signal ids the refresh brought candidates up to date for
 
     @property
     def document_ids(self) -> list[str]:
@@ -137,6 +141,9 @@ class Submission:
         self.store = store
         # a task's refresh, owed and coalesced across the workers of every host (riskmine.queue.PendingRefresh)
         self.pending = pending
+        # this process's graph has every refresh up to here in the stream of refreshes (None: not known yet)
+        self._graph_position: str | None = None
+        self._origin = uuid.uuid4().hex  # names this process's records in that stream
         # where new documents go to be processed: a task queue (default the settings' one, if any), else here
         self.queue = queue if queue is not None else task_queue(settings)
         self.shared_lock = shared_lock  # also held by a task's refresh: the workers' lock across hosts
@@ -284,7 +291,7 @@ class Submission:
         if self.pending is not None:
             self.pending.add(ids)  # kept in Redis until some worker's refresh for them is stored
             entry.close()
-            outcome = self.refresh_pending()
+            outcome = self.refresh_pending(when_due=True)
         else:
             t1, c1 = time.perf_counter(), time.process_time()
             with self._locked(), self.shared_lock or nullcontext():
@@ -325,9 +332,32 @@ class Submission:
         finally:
             self.lock.__exit__(None, None, None)
 
-    def refresh_pending(self, *, mark: bool = True) -> Outcome:
+    def follow_refreshes(self) -> None:
+        """Before the first task (a worker starting): bring this host's graph up to date with the store (rebuilt
+        only if it lags) and follow the stream of refreshes from here, so that later refreshes add only what the
+        other hosts refreshed since (:meth:`riskmine.queue.PendingRefresh.refreshed_since`), never rebuilding
+        because the store holds signals processed and not yet refreshed."""
+        if self.pending is None:
+            return
+        position = self.pending.position()
+        if self.settings.graph_update:
+            from riskmine.knowledge_graph.graph import current_graph
+
+            try:
+                with self._locked():
+                    current_graph(self.settings, self.store)
+            except Exception:  # derived data: the first refresh catches up from the store instead
+                log.exception("the knowledge graph could not be brought up to date; the first refresh will")
+                return
+        self._graph_position = position
+
+    def refresh_pending(self, *, mark: bool = True, when_due: bool = False) -> Outcome:
         """Refresh candidates and the graph for every signal id the workers have recorded as owed, unless a
         worker refreshing now will take them (then return at once: no worker waits in line for another).
+
+        ``when_due``: only if the refresh is due (:meth:`riskmine.queue.PendingRefresh.due`: enough ids owed, the
+        oldest owed too long, or no task waiting), else the ids stay owed for a later, larger refresh; a refresh
+        made goes on while what was recorded meanwhile is due.
 
         The refresh lock is tried without waiting: the holder refreshes for all the ids recorded (one refresh
         for the tasks of several workers), removes them once stored, and after releasing the lock looks again,
@@ -339,21 +369,27 @@ class Submission:
         if pending is None:
             raise ValueError("this submission keeps no record of refreshes owed (no task queue)")
         outcome = Outcome()
-        timings = dict.fromkeys(("lock_wait", "refresh", "refresh_cpu"), 0.0)
+        timings = dict.fromkeys(("lock_wait", "refresh", "refresh_cpu", "refresh_candidates", "refresh_graph"), 0.0)
         timings["refreshes"] = 0
         first = True
-        while pending.count():
+
+        def owed() -> bool:
+            return pending.due() if when_due else pending.count() > 0
+
+        if not owed():
+            timings["deferred"] = 1  # left owed: a later refresh (another task's, or an idle worker's) takes it
+        while owed():
             t0 = time.perf_counter()
             with self._refresh_locks(blocking=False) as held:
                 if held:
-                    self._refresh_owed(pending, outcome, timings, first, mark)
+                    self._refresh_owed(pending, outcome, timings, first, mark, owed)
                     first = False
             if not held:
                 if pending.refreshing():
                     break  # its holder looks at the set again once it has released the lock: it takes ours
                 with self._refresh_locks(blocking=True):
                     timings["lock_wait"] += time.perf_counter() - t0
-                    self._refresh_owed(pending, outcome, timings, first, mark)
+                    self._refresh_owed(pending, outcome, timings, first, mark, owed)
                     first = False
         if outcome.candidates is None:
             outcome.candidates = self.store.count(Collection.candidates)
@@ -361,19 +397,43 @@ class Submission:
         return outcome
 
     def _refresh_owed(
-        self, pending: PendingRefresh, outcome: Outcome, timings: dict[str, float], first: bool, mark: bool
+        self,
+        pending: PendingRefresh,
+        outcome: Outcome,
+        timings: dict[str, float],
+        first: bool,
+        mark: bool,
+        again: Callable[[], bool],
     ) -> None:
-        """Under the refresh locks: refresh for the ids recorded until none is left."""
+        """Under the refresh locks: refresh for the ids recorded, and again while ``again`` says that what was
+        recorded meanwhile is to be refreshed too."""
         if mark:
             pending.mark()
         try:
-            while owed := pending.snapshot():
+            while (owed := pending.snapshot()) and (timings["refreshes"] == 0 or again()):
                 t, c = time.perf_counter(), time.process_time()
-                done = self._process(Outcome(), [], None, None, None, refresh_all=False, also=owed)
+                # the graph (one per host) takes what other hosts refreshed since this one's last refresh; from the
+                # store (rebuilt if it lags) the first time, or if the stream of refreshes has been trimmed since
+                known = self._graph_position
+                others = pending.refreshed_since(known, self._origin) if known is not None else None
+                done = self._process(
+                    Outcome(),
+                    [],
+                    None,
+                    None,
+                    None,
+                    refresh_all=False,
+                    also=owed,
+                    graph_also=others[0] if others is not None else (),
+                    graph_catch_up=others is None,
+                )
+                self._graph_position = pending.published(done.refreshed, self._origin)  # before they leave the set
                 pending.done(owed)
                 timings["refresh"] += time.perf_counter() - t
                 timings["refresh_cpu"] += time.process_time() - c
                 timings["refreshes"] += 1
+                for part in ("refresh_candidates", "refresh_graph"):
+                    timings[part] += done.timings.get(part, 0.0)
                 outcome.candidates = done.candidates
                 if first:
                     outcome.process, first = done.process, False
@@ -415,6 +475,8 @@ class Submission:
         *,
         refresh_all: bool = True,
         also: Sequence[str] = (),
+        graph_also: Sequence[str] = (),
+        graph_catch_up: bool = True,
     ) -> Outcome:
         if self.processor is None:
             raise ValueError("this submission has no processor: it stores documents only")
@@ -431,16 +493,21 @@ class Submission:
             outcome.process = self.processor.process_documents(
                 self.store, todo, batch_size=self.batch_size, progress=progress
             )
+        t0 = time.perf_counter()
         if not ids and refresh_all:  # nothing new: every candidate is brought up to date (the clock moves on)
             outcome.candidates = refresh_candidates(self.store, now=now, config=self.priority)
         else:  # incremental: only the candidate groups these signals touch are rebuilt
             outcome.candidates = refresh_candidates(self.store, now=now, signal_ids=touched, config=self.priority)
         if self.after_refresh is not None:
             self.after_refresh(self.store)
+        t1 = time.perf_counter()
         if touched:
             from riskmine.knowledge_graph.graph import update_graph
 
-            update_graph(self.store, touched, self.settings)
+            graph_ids = list(dict.fromkeys([*touched, *graph_also])) if graph_also else touched
+            update_graph(self.store, graph_ids, self.settings, catch_up=graph_catch_up)
+        outcome.timings.update(refresh_candidates=t1 - t0, refresh_graph=time.perf_counter() - t1)
+        outcome.refreshed = touched
         for done_entry in (entry, *orphans):
             done_entry.close()
         return outcome

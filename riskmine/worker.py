@@ -4,8 +4,10 @@ A worker process opens the store and builds the pipeline once (models load once 
 task at a time from the Redis broker: the task's documents not processed yet are processed, their signals
 written, and the candidates and graph refreshed from the shared store, all through
 :meth:`riskmine.submission.Submission.process_task`, the path every submission takes. The refresh is owed in
-Redis until stored and coalesced: a worker that finds another refreshing leaves its ids to it rather than wait
-in line (:class:`riskmine.queue.PendingRefresh`), and an idle worker refreshes what is left owed. Each task's
+Redis until stored and coalesced (:class:`riskmine.queue.PendingRefresh`): a worker refreshes only when it is
+due (enough signals owed, the oldest owed ``RISKMINE_QUEUE_REFRESH_MAX_DELAY_SECONDS``, or no task waiting),
+else goes on to the next task; one that finds another refreshing leaves its ids to it rather than wait in line,
+and an idle worker refreshes what is left owed once it is due. Each task's
 timings (processing, refresh, lock wait, NLP stages; wall and CPU seconds) are logged. A task is acknowledged
 only when that has returned: one of a worker that died is handed out again (after
 ``RISKMINE_QUEUE_REDELIVERY_SECONDS``) and finished without duplicating anything; one that failed is retried
@@ -58,6 +60,7 @@ class TaskRunner:
             pending=PendingRefresh(settings),
         )
         self._busy = threading.Lock()  # a task in hand, or the idle refresh
+        self.submission.follow_refreshes()  # this host's graph caught up now, then kept up from the others' refreshes
 
     def run(self, document_ids: Sequence[str], progress: Callable[[int], None] | None = None) -> Outcome:
         """Process one task's documents (those not yet processed), refresh candidates and the graph (or leave
@@ -67,13 +70,14 @@ class TaskRunner:
             return self._run(document_ids, progress)
 
     def refresh_owed(self) -> Outcome | None:
-        """When idle, refresh for what the workers recorded as owed and nobody is refreshing for (a worker that
-        died refreshing, an API write that held the lock); None when busy or when nothing is owed."""
+        """When idle, refresh for what the workers recorded as owed once that is due (see
+        :meth:`riskmine.queue.PendingRefresh.due`: what a task left for a later refresh, a worker that died
+        refreshing, an API write that held the lock); None when busy or when nothing is due."""
         pending = self.submission.pending
         if pending is None or not self._busy.acquire(blocking=False):
             return None
         try:
-            return self.submission.refresh_pending(mark=False) if pending.count() else None
+            return self.submission.refresh_pending(mark=False, when_due=True) if pending.due() else None
         finally:
             self._busy.release()
 
@@ -126,7 +130,8 @@ def serve_tasks(settings: Settings, runner: TaskRunner, stop: threading.Event, *
     worker.queue_prefetch = 1  # a task waits in the queue for whichever worker is free, not in this one's hand
     worker.start()
     say(WORKER_LABELS["started"].format(url=redacted(settings.queue_url or "")))
-    beat = settings.queue_redelivery_seconds / 4
+    # often enough to say it is alive, and for an idle worker to keep the refresh within its promised delay
+    beat = min(settings.queue_redelivery_seconds / 4, max(settings.queue_refresh_max_delay_seconds / 2, 0.5))
     try:
         # The broker counts a worker alive while it talks to Redis; one busy with a long task fetches nothing, so
         # it says it is alive here, lest its task be handed to another worker too.

@@ -16,11 +16,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 
 from riskmine.knowledge_graph.graph import forget_graphs
 from riskmine.nlp.dedup import DedupIndex
 from riskmine.pipeline import Pipeline
-from riskmine.queue import PendingRefresh, RefreshLock, TaskQueue
+from riskmine.queue import NAMESPACE, QUEUE_NAME, PendingRefresh, RefreshLock, TaskQueue
 from riskmine.settings import Settings
 from riskmine.store.base import Collection, Store
 from riskmine.store.sqlite import SQLiteStore
@@ -270,6 +271,7 @@ def _hosts(tmp_path: Path, redis_url: str, models: Path, rows: list[dict[str, An
         rows, source="test", source_type="review"
     )
     store.close()
+    redis.Redis.from_url(redis_url).delete(f"{NAMESPACE}:{QUEUE_NAME}")  # the task is taken (by the test's runners)
     return outcome.document_ids, Settings(var_dir=tmp_path / "host", db_path=db, queue_url=redis_url, models_dir=models)
 
 

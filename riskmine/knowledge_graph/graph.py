@@ -926,9 +926,13 @@ def forget_graphs() -> None:
         _cache.clear()
 
 
-def update_graph(store: Store, signal_ids: Sequence[str], settings: Settings) -> int:
+def update_graph(store: Store, signal_ids: Sequence[str], settings: Settings, *, catch_up: bool = True) -> int:
     """Add the stored signals with these ids to the persisted graph and persist the change (appended to the
     change log, see :func:`persist_graph`); the processing hook.
+
+    ``catch_up`` False: the caller passes every signal the graph lacks (the queue workers: their own refresh's and
+    the other hosts' since their last, riskmine.queue.PendingRefresh), so a store holding more signals (processed,
+    not refreshed yet) is no reason to rebuild.
 
     Does nothing when RISKMINE_GRAPH_UPDATE is off. The graph is derived data: a failure is
     logged (with the command that rebuilds it) and never fails the processing that called it.
@@ -947,7 +951,7 @@ def update_graph(store: Store, signal_ids: Sequence[str], settings: Settings) ->
             n = 0
             for i in range(0, len(signal_ids), 1000):
                 n += kg.add_signals(store.get_many(Collection.signals, list(signal_ids[i : i + 1000])))
-            if kg.signal_count != store.count(Collection.signals):
+            if catch_up and kg.signal_count != store.count(Collection.signals):
                 kg = rebuild_graph(store)  # the graph missed signals stored while it was off: catch up once
                 _cache[path].graph = kg
                 save_graph(kg, path)
