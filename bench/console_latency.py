@@ -15,14 +15,16 @@ paths) when it is installed, as the issue's figures are; otherwise an httpx Asyn
 loop, itself a large CPU cost on a small machine). The output says which one ran. Each endpoint is run
 ``--repeats`` times; the medians over the repeats of p50, p90, p99, max and requests per second are printed,
 with p99 against its goal (50 ms; search 100 ms), and the load average beside them (a loaded machine makes a
-figure worth less). Then a write (``POST /api/v1/documents?process=false``, one document) is timed alone and
-while the C clients read the queue API: the median of the repeats under load against the median alone,
+figure worth less). Then a write (``POST /api/v1/documents?process=false``, one document; or with ``--write-kind
+assign`` an analyst's assignment of a candidate) is timed alone and while the C clients read the queue API, in
+``--repeats`` alternating rounds of ``--write-repeats`` writes each: the median under load against the median alone,
 beside the goal (at most 2x).
 
 Run: ``python -m bench console_latency`` or
 ``python -m bench.console_latency [signals] [clients] [requests] [workers] [--driver wrk|httpx]
-[--duration S] [--repeats R] [--var-dir DIR]`` (``requests`` is per endpoint and repeat for httpx; wrk runs
-``--duration`` seconds instead; ``--var-dir`` keeps the built store there and reuses it on the next run).
+[--duration S] [--repeats R] [--write-repeats W] [--write-kind documents|assign] [--writes-only] [--var-dir DIR]``
+(``requests`` is per endpoint and repeat for httpx; wrk runs ``--duration`` seconds instead; ``--var-dir`` keeps the
+built store there and reuses it on the next run; ``--writes-only`` skips the read endpoints).
 The "1 client" column is the service time without queueing: at C clients on W workers, p50 is
 roughly C / W times it, so the goal needs a service time well under 50 ms x W / C.
 """
@@ -383,6 +385,8 @@ class Options:
     duration: float
     repeats: int
     write_repeats: int
+    writes_only: bool = False  # skip the read endpoints: only the write alone and under the readers
+    write_kind: str = "documents"  # "documents": a one-document POST; "assign": a candidate's assignment
 
 
 def endpoints(candidate_ids: list[str]) -> dict[str, list[str]]:
@@ -401,7 +405,7 @@ def measure(base: str, token: str, candidate_ids: list[str], opts: Options, fold
             )
         return httpx_run(base, token, paths, clients, SERIAL_REQUESTS if short else opts.requests)
 
-    targets = endpoints(candidate_ids)
+    targets = {} if opts.writes_only else endpoints(candidate_ids)
     for paths in targets.values():  # warm the caches and the pipeline-free code paths
         httpx_run(base, token, paths, 5, 40)
     print(f"load generator: {opts.driver}; medians of {opts.repeats} runs per endpoint")
@@ -417,7 +421,7 @@ def measure(base: str, token: str, candidate_ids: list[str], opts: Options, fold
             flush=True,
         )
         record(f"{name} p99, {opts.clients} clients", loaded.p99, goal, unit="ms", higher_is_better=False)
-    measure_writes(base, token, opts, folder)
+    measure_writes(base, token, opts, folder, candidate_ids)
 
 
 @contextmanager
@@ -465,36 +469,56 @@ def readers(base: str, token: str, opts: Options, folder: Path) -> Iterator[None
         thread.join(timeout=60)
 
 
-def measure_writes(base: str, token: str, opts: Options, folder: Path) -> None:
-    """A write's latency alone and while `opts.clients` read the queue API (medians of the repeats)."""
+def measure_writes(base: str, token: str, opts: Options, folder: Path, candidate_ids: list[str]) -> None:
+    """A write's latency alone and while `opts.clients` read the queue API: `opts.repeats` rounds, each of
+    `opts.write_repeats` writes alone then as many under the readers (alternating, so that a change in the machine's
+    load touches both sides alike); the medians over all rounds, and each round's ratio."""
     serial: list[float] = []
     loaded: list[float] = []
+    ratios: list[float] = []
     counter = iter(range(10**9))
     stamp = int(time.time())
     with httpx.Client(base_url=base, timeout=60.0, headers={"Authorization": f"Bearer {token}"}) as client:
 
+        def post(n: int) -> httpx.Response:
+            if opts.write_kind == "assign":  # an analyst's assignment of a candidate (review API)
+                cid = candidate_ids[n % len(candidate_ids)]
+                body = {"assignee": "bench-analyst" if n % 2 else None}
+                return client.post(f"/api/v1/review/candidates/{cid}/assign", json=body)
+            doc = {"id": f"bench-write-{stamp}-{n}", "text": f"充电宝充电时冒烟发烫，第{n}次反馈", "product": "充电宝"}
+            return client.post("/api/v1/documents?source=bench&source_type=review&process=false", json=[doc])
+
         def write(into: list[float]) -> None:
             n = next(counter)
-            doc = {"id": f"bench-write-{stamp}-{n}", "text": f"充电宝充电时冒烟发烫，第{n}次反馈", "product": "充电宝"}
             t = time.perf_counter()
-            r = client.post("/api/v1/documents?source=bench&source_type=review&process=false", json=[doc])
+            r = post(n)
             into.append((time.perf_counter() - t) * 1000)
             if r.status_code not in (200, 201):
                 raise RuntimeError(f"write failed: HTTP {r.status_code} {r.text[:200]}")
 
-        for _ in range(opts.write_repeats):
-            write(serial)
-        with readers(base, token, opts, folder):
+        for _ in range(opts.repeats):
+            alone_round: list[float] = []
+            loaded_round: list[float] = []
             for _ in range(opts.write_repeats):
-                write(loaded)
-                time.sleep(0.1)
+                write(alone_round)
+                time.sleep(0.05)
+            with readers(base, token, opts, folder):
+                for _ in range(opts.write_repeats):
+                    write(loaded_round)
+                    time.sleep(0.1)
+            serial += alone_round
+            loaded += loaded_round
+            ratios.append(statistics.median(loaded_round) / statistics.median(alone_round))
     alone, under = statistics.median(serial), statistics.median(loaded)
+    rounds = " ".join(f"{r:.2f}" for r in ratios)
     print(
-        f"write alone p50 {alone:.1f} ms; under {opts.clients} readers ({opts.driver}) p50 {under:.1f} ms, "
-        f"max {max(loaded):.1f} ms: {under / alone:.2f}x alone (goal <= {GOAL_WRITE_RATIO:.0f}x)  {load_average()}"
+        f"write ({opts.write_kind}) alone p50 {alone:.1f} ms; under {opts.clients} readers ({opts.driver}) p50 "
+        f"{under:.1f} ms, max {max(loaded):.1f} ms: {under / alone:.2f}x alone (goal <= {GOAL_WRITE_RATIO:.0f}x; "
+        f"rounds {rounds})  {load_average()}"
     )
     record(
-        f"a write under {opts.clients} readers / alone",
+        f"a write under {opts.clients} readers / alone"
+        + ("" if opts.write_kind == "documents" else f" ({opts.write_kind})"),
         under / alone,
         GOAL_WRITE_RATIO,
         unit="x",
@@ -512,6 +536,8 @@ def parse_args(argv: list[str]) -> tuple[Options, Path | None]:
     parser.add_argument("--duration", type=float, default=DEFAULT_DURATION_S, help="seconds of one wrk run")
     parser.add_argument("--repeats", type=int, default=DEFAULT_REPEATS, help="runs per endpoint (medians printed)")
     parser.add_argument("--write-repeats", type=int, default=WRITE_REPEATS)
+    parser.add_argument("--write-kind", choices=("documents", "assign"), default="documents", help="the timed write")
+    parser.add_argument("--writes-only", action="store_true", help="only the write alone and under the readers")
     parser.add_argument("--var-dir", type=Path, default=None, help="keep the store here and reuse it")
     args = parser.parse_args(argv)
     driver = args.driver
@@ -528,6 +554,8 @@ def parse_args(argv: list[str]) -> tuple[Options, Path | None]:
         args.duration,
         max(1, args.repeats),
         max(1, args.write_repeats),
+        args.writes_only,
+        args.write_kind,
     )
     return opts, args.var_dir
 

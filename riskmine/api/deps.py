@@ -41,7 +41,7 @@ async def _state(request: Request) -> AppState:
 StateDep = Annotated[AppState, Depends(_state)]
 
 
-def get_settings_dep(state: StateDep) -> Settings:
+async def get_settings_dep(state: StateDep) -> Settings:
     return state.settings
 
 
@@ -51,7 +51,7 @@ async def get_store(state: StateDep) -> Store:
     return state.store
 
 
-def get_users(state: StateDep) -> UserStore:
+async def get_users(state: StateDep) -> UserStore:
     return state.users
 
 
@@ -69,13 +69,21 @@ async def get_pipeline(state: StateDep) -> Pipeline:
         ) from exc
 
 
-def get_review_db(request: Request, state: StateDep) -> ReviewRepository:
+def review_db(request: Request, state: AppState) -> ReviewRepository:
     """The review database under the settings' var_dir, opened once per app."""
     db: ReviewRepository | None = getattr(request.app.state, "review_db", None)
     if db is None:
         db = open_review_repository(state.settings)
         request.app.state.review_db = db
     return db
+
+
+async def get_review_db(request: Request, state: StateDep) -> ReviewRepository:
+    # once open, on the event loop (issue 18); the first call opens it (and migrates it) on a worker thread
+    db: ReviewRepository | None = getattr(request.app.state, "review_db", None)
+    if db is not None:
+        return db
+    return await run_in_threadpool(review_db, request, state)
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
@@ -113,7 +121,8 @@ def _login_required(
     return ApiError(401, "not_authenticated", message, headers={"WWW-Authenticate": "Bearer"})
 
 
-def require_user(user: OptionalUserDep) -> User:
+async def require_user(user: OptionalUserDep) -> User:
+    # the role checks below are async too: in-memory checks, resolved on the event loop (issue 18)
     if user is None:
         raise _login_required()
     return user
@@ -128,12 +137,16 @@ def _only_published(user: User) -> ApiError:
     )
 
 
-def require_reader(user: CurrentUserDep) -> User:
+def check_reader(user: User) -> User:
     """Anyone logged in except an api_consumer, in every mode: signals, candidates, documents, the graph and the
     review data (comments, decisions, the overdue list) are unpublished, so an anonymous caller gets 401."""
     if user.role not in READER_ROLES:
         raise _only_published(user)
     return user
+
+
+async def require_reader(user: CurrentUserDep) -> User:
+    return check_reader(user)
 
 
 async def require_writer(user: OptionalUserDep) -> User:
@@ -154,26 +167,26 @@ async def require_writer(user: OptionalUserDep) -> User:
     return user
 
 
-def require_analyzer(user: OptionalUserDep, state: StateDep) -> User | None:
+async def require_analyzer(user: OptionalUserDep, state: StateDep) -> User | None:
     if user is None and not analyze_open(state.settings):
         raise _login_required("analysis needs a login or an API key in the X-API-Key header")
     return user
 
 
-def require_admin(user: CurrentUserDep) -> User:
+async def require_admin(user: CurrentUserDep) -> User:
     if user.role is not Role.admin:
         raise ApiError(403, "forbidden", "only an admin can do this")
     return user
 
 
-def require_reviewer(user: CurrentUserDep) -> User:
+async def require_reviewer(user: CurrentUserDep) -> User:
     """An analyst or admin: decides, assigns, comments, merges, splits, drafts advisories."""
     if user.role not in REVIEWER_ROLES:
         raise ApiError(403, "forbidden", f"role {user.role.value!r} cannot review; it needs analyst or admin")
     return user
 
 
-def require_publisher(user: CurrentUserDep) -> User:
+async def require_publisher(user: CurrentUserDep) -> User:
     """A publisher or admin: approves advisories for publication."""
     if user.role not in PUBLISHER_ROLES:
         raise ApiError(

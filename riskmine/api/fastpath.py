@@ -5,7 +5,7 @@ the rest of the middleware, the routing, the dependency graph and the thread-poo
 It answers only what the normal path would answer with the same bytes, and hands everything else to it:
 
 * the caller is authenticated exactly as the normal path does it (:func:`riskmine.api.auth.authenticate_request`,
-  served by the principal cache) and must pass the same role check (:func:`riskmine.api.deps.require_reader`); a
+  served by the principal cache) and must pass the same role check (:func:`riskmine.api.deps.check_reader`); a
   failing or missing credential, a revoked token, a disabled user, a role that may not read all go the normal way
   (which answers them, with its error handlers);
 * the caller must see everything: a reader scoped to organisations or sources is never served from here;
@@ -37,7 +37,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from riskmine.api.auth import authenticate_request
 from riskmine.api.cache import PUBLISH_SCOPE_KEY, Entry, Published, entry_response
-from riskmine.api.deps import get_review_db, local_auth, require_reader
+from riskmine.api.deps import check_reader, local_auth, review_db
 from riskmine.api.routers import candidates, signals
 from riskmine.api.state import AppState
 from riskmine.review.repository import ReviewRepository
@@ -113,8 +113,8 @@ class FastPath:
             user = authenticate_request(request, state.settings, state.users)
             if user is None:
                 return _Plan(None)
-            require_reader(user)
-            variant = self.routes[path](store, get_review_db(request, state), user)
+            check_reader(user)
+            variant = self.routes[path](store, review_db(request, state), user)
         except Exception:  # the normal path decides (and answers the error the same way it always does)
             return _Plan(None)
         if variant is None:

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
+from pathlib import Path
 from typing import Any, TypeVar
 
 from riskmine.api.cache import ResponseCache
@@ -21,6 +22,7 @@ from riskmine.station_intake import StationIntake
 from riskmine.store.base import Store
 from riskmine.store.journal import work_journal
 from riskmine.store.locks import SharedWriteLock, WriteLock, write_lock_for
+from riskmine.store.sqlite import SQLiteStore
 from riskmine.submission import Submission
 
 _T = TypeVar("_T")
@@ -48,6 +50,7 @@ class AppState:
     _batches: BatchRegistry | None = field(default=None, repr=False)
     # serialised list responses by query and data version (riskmine.api.cache)
     responses: ResponseCache = field(default_factory=ResponseCache, repr=False)
+    inline_write_count: int = field(default=0, repr=False)  # writes run on the event loop (run_short_write)
 
     def __post_init__(self) -> None:
         local = write_lock_for(self.settings.var_dir)
@@ -69,6 +72,41 @@ class AppState:
                 self._writes = ThreadPoolExecutor(max_workers=2, thread_name_prefix="riskmine-write")
             writes = self._writes
         return await asyncio.get_running_loop().run_in_executor(writes, partial(fn, *args, **kwargs))
+
+    def inline_writes(self) -> bool:
+        """Whether a short write may run on the event loop: the store is a local SQLite file and the write lock is
+        this host's alone (no task queue, whose shared lock is a network round trip)."""
+        store = self.store
+        return (
+            isinstance(self.write_lock, WriteLock)
+            and isinstance(store, SQLiteStore)
+            and isinstance(store.path, Path)
+            and not self.settings.queue_url
+        )
+
+    async def run_short_write(self, fn: Callable[..., _T], *args: Any, **kwargs: Any) -> _T:
+        """Run a short write (a few local SQLite statements: milliseconds) under the write lock: on the event loop
+        when that lock is free now, else on the write threads (:meth:`run_write`), waiting for the lock there.
+
+        Under read load a hand-off to a thread costs the write several turns of the loop, each serving every ready
+        reader (the thread's result reaches the loop in one turn, the waiting handler resumes in the next: issue
+        18), and the thread shares the interpreter with the busy loop. Run in place, the write completes within the
+        turn its handler runs in, ahead of the reads queued behind it. The lock is only tried, never waited for on
+        the loop: when another thread or process holds it, the write waits for it on a write thread, as before.
+        """
+        lock = self.write_lock
+        if isinstance(lock, WriteLock) and self.inline_writes() and lock.try_acquire(blocking=False):
+            self.inline_write_count += 1
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                lock.release()
+
+        def locked() -> _T:
+            with lock:  # re-entrant: ``fn`` may take it again (a submission does)
+                return fn(*args, **kwargs)
+
+        return await self.run_write(locked)
 
     def close(self) -> None:
         """Let running writes finish and stop the write threads (started again by the next write)."""

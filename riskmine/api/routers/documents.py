@@ -22,6 +22,7 @@ from riskmine.store.base import Collection, Store
 router = APIRouter(prefix="/api/v1/documents", tags=["documents"])
 
 MAX_DOCUMENTS_PER_REQUEST = 10_000
+INLINE_WRITE_ROWS = 32  # up to this many rows stored without processing: a write of milliseconds (run_short_write)
 
 
 def _submit(
@@ -98,7 +99,9 @@ async def submit_documents(
     }
     if rows:
         chosen_source = submission_source(user, source)
-        result = await state.run_write(_submit, state, store, pipeline, rows, chosen_source, source_type)
+        # a few rows stored without processing are a short write: on the event loop when the lock is free (issue 18)
+        run = state.run_short_write if pipeline is None and len(rows) <= INLINE_WRITE_ROWS else state.run_write
+        result = await run(_submit, state, store, pipeline, rows, chosen_source, source_type)
     rejected = sorted([*errors, *result["rejected"]], key=lambda e: e.row)
     valid = result["accepted"] + result["duplicates"]
     details = [e.to_dict() for e in rejected]
