@@ -13,6 +13,8 @@ import statistics
 import time
 from typing import Any
 
+import pytest
+
 from riskmine.api.app import create_app
 from riskmine.api.auth import create_access_token
 from riskmine.review.users import UserStore
@@ -28,6 +30,8 @@ MAX_TURNS = 0.5  # measured: 0 (the write completes within its handler's turn); 
 def test_a_write_waits_few_turns_of_a_busy_loop(
     store: SQLiteStore, users: UserStore, settings: Settings, seeded: dict[str, Any]
 ) -> None:
+    if not isinstance(store, SQLiteStore):  # the API suite also runs over the search cluster
+        pytest.skip("writes run in place only over a local SQLite store; over the network turns count its round trips")
     app = create_app(settings, store=store, users=users, pipeline_factory=keyword_pipeline)
     user = users.create_user("load-analyst", PASSWORD, "analyst")
     token, _ = create_access_token(user, settings, version=users.token_version(user.id))
